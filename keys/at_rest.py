@@ -1,0 +1,61 @@
+"""Private keys at rest: PKCS#8 PEM encrypted under a passphrase (cryptography's best available scheme).
+
+A plaintext private key is refused, for reading and for writing, unless development mode is on:
+``TONGBAN_DEV_PLAINTEXT_KEYS=1`` or a ``DEV-PLAINTEXT-KEYS`` marker file in the key directory
+(``tongban init`` writes it for the demo and says so).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from keys.errors import KeyAtRestError
+from keys.material import PrivateKey
+
+PASSPHRASE_ENV = "TONGBAN_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
+DEV_FLAG_ENV = "TONGBAN_DEV_PLAINTEXT_KEYS"
+DEV_MARKER = "DEV-PLAINTEXT-KEYS"
+_PLAINTEXT_HEADER = b"-----BEGIN PRIVATE KEY-----"
+
+
+@dataclass(frozen=True)
+class AtRestPolicy:
+    passphrase: bytes | None
+    allow_plaintext: bool = False
+
+    @classmethod
+    def from_env(cls, directory: Path | None = None, env: dict[str, str] | None = None) -> AtRestPolicy:
+        env = os.environ if env is None else env
+        passphrase = env.get(PASSPHRASE_ENV) or None
+        dev = env.get(DEV_FLAG_ENV, "") == "1" or bool(directory and (directory / DEV_MARKER).exists())
+        return cls(passphrase.encode() if passphrase else None, allow_plaintext=dev)
+
+    def seal(self, key: PrivateKey) -> bytes:
+        if self.passphrase is None and not self.allow_plaintext:
+            raise KeyAtRestError(
+                f"refusing to store a private key unencrypted: set {PASSPHRASE_ENV} "
+                f"(or {DEV_FLAG_ENV}=1 for development only)"
+            )
+        return key.to_pem(self.passphrase)
+
+    def open(self, pem: bytes) -> PrivateKey:
+        if pem.lstrip().startswith(_PLAINTEXT_HEADER):
+            if not self.allow_plaintext:
+                raise KeyAtRestError(
+                    f"refusing a plaintext private key on disk: re-encrypt it, or set {DEV_FLAG_ENV}=1 "
+                    "for development only"
+                )
+            return PrivateKey.from_pem(pem, None)
+        if self.passphrase is None:
+            raise KeyAtRestError(f"the private key is encrypted: set {PASSPHRASE_ENV}")
+        return PrivateKey.from_pem(pem, self.passphrase)
+
+
+def mark_development(directory: Path) -> Path:
+    """Allow plaintext keys in ``directory`` (demo only); returns the marker's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    marker = directory / DEV_MARKER
+    marker.write_text("Private keys in this directory may be stored unencrypted. Development only.\n")
+    return marker

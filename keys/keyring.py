@@ -1,0 +1,103 @@
+"""Key rings: one per signing party, with validity windows and rotation (as pyca's MultiFernet).
+
+The newest key that is not retired signs; every key verifies until its ``not_after``. Rotation
+retires the current signer (it keeps verifying what it signed until its window ends) and adds a
+new one. Times are Unix seconds and always passed in; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from keys.at_rest import AtRestPolicy
+from keys.errors import KeyFormatError, NoSigningKeyError
+from keys.material import PrivateKey, PublicKey, generate
+
+DEFAULT_LIFETIME = 3 * 365 * 24 * 3600  # a key verifies for three years from its creation
+
+
+@dataclass(frozen=True)
+class ManagedKey:
+    public: PublicKey
+    not_before: int
+    not_after: int
+    retired_at: int | None = None
+    private: PrivateKey | None = field(default=None, repr=False, compare=False)
+
+    def verifies_at(self, now: int) -> bool:
+        return self.not_before <= now <= self.not_after
+
+    def signs_at(self, now: int) -> bool:
+        return self.private is not None and self.retired_at is None and self.verifies_at(now)
+
+
+@dataclass
+class KeyRing:
+    owner: str
+    keys: list[ManagedKey] = field(default_factory=list)
+
+    def signer(self, now: int) -> ManagedKey:
+        candidates = [k for k in self.keys if k.signs_at(now)]
+        if not candidates:
+            raise NoSigningKeyError(f"{self.owner} has no key that may sign now: run `tongban keys rotate`")
+        return max(candidates, key=lambda k: k.not_before)
+
+    def rotate(self, now: int, alg: str = "ES256", lifetime: int = DEFAULT_LIFETIME) -> ManagedKey:
+        self.keys = [replace(k, retired_at=now) if k.retired_at is None else k for k in self.keys]
+        new = generate(alg)
+        managed = ManagedKey(public=new.public, not_before=now, not_after=now + lifetime, private=new)
+        self.keys.append(managed)
+        return managed
+
+    def verification_keys(self, now: int | None = None) -> list[ManagedKey]:
+        return [k for k in self.keys if now is None or k.verifies_at(now)]
+
+
+class KeyRingStore:
+    """Key rings as JSON files in a directory, private keys sealed by an ``AtRestPolicy``."""
+
+    def __init__(self, directory: Path, policy: AtRestPolicy):
+        self.directory = directory
+        self.policy = policy
+
+    def _path(self, owner: str) -> Path:
+        if not owner.replace("-", "").replace("_", "").isalnum():
+            raise KeyFormatError(f"invalid key ring owner {owner!r}")
+        return self.directory / f"{owner}.json"
+
+    def exists(self, owner: str) -> bool:
+        return self._path(owner).exists()
+
+    def load(self, owner: str) -> KeyRing:
+        path = self._path(owner)
+        try:
+            doc = json.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise KeyFormatError(f"no key ring for {owner!r} in {self.directory}: run `tongban init`") from exc
+        keys = []
+        for entry in doc["keys"]:
+            private = self.policy.open(entry["pem"].encode()) if entry.get("pem") else None
+            public = PublicKey.from_jwk(entry["jwk"], entry["alg"])
+            keys.append(ManagedKey(public, entry["not_before"], entry["not_after"], entry.get("retired_at"), private))
+        return KeyRing(owner=doc["owner"], keys=keys)
+
+    def save(self, ring: KeyRing) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        doc = {
+            "owner": ring.owner,
+            "keys": [
+                {
+                    "kid": k.public.kid, "alg": k.public.alg, "jwk": k.public.jwk,
+                    "not_before": k.not_before, "not_after": k.not_after, "retired_at": k.retired_at,
+                    "pem": self.policy.seal(k.private).decode() if k.private else None,
+                }
+                for k in ring.keys
+            ],
+        }
+        path = self._path(ring.owner)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, indent=1))
+        tmp.chmod(0o600)
+        tmp.replace(path)

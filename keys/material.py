@@ -1,0 +1,227 @@
+"""Key material: generation, raw signatures, JWK (RFC 7517) and COSE_Key (RFC 9052 §7) forms.
+
+This is the only module that touches ``cryptography.hazmat``. Supported algorithms: ES256
+(ECDSA P-256 with SHA-256, RFC 7518 §3.4) and EdDSA over Ed25519 (RFC 8037). Key ids are RFC 7638
+JWK thumbprints; the 8-byte ``short_kid`` (its first 8 bytes) is what compact QR credentials carry,
+the way the EU DCC carries 8 bytes of its certificate hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+from keys.errors import KeyAtRestError, KeyFormatError
+
+ALGORITHMS = ("ES256", "EdDSA")
+SHORT_KID_BYTES = 8
+
+# COSE_Key labels, RFC 9052 §7.1 and RFC 9053 §7.
+_KTY, _CRV, _X, _Y = 1, -1, -2, -3
+_KTY_OKP, _KTY_EC2 = 1, 2
+_CRV_P256, _CRV_ED25519 = 1, 6
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise KeyFormatError(f"not base64url: {text!r}") from exc
+
+
+def jwk_thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 §3: SHA-256 over the required members in lexicographic order, no whitespace."""
+    required = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}.get(jwk.get("kty", ""))
+    if required is None:
+        raise KeyFormatError(f"unsupported JWK kty {jwk.get('kty')!r}")
+    canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
+    return b64url(hashlib.sha256(canonical.encode()).digest())
+
+
+def short_kid(kid: str) -> bytes:
+    return b64url_decode(kid)[:SHORT_KID_BYTES]
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    """A verification key; ``jwk`` holds only public members."""
+
+    alg: str
+    jwk: dict[str, Any] = field(hash=False)
+    kid: str
+
+    @classmethod
+    def from_jwk(cls, jwk: dict[str, Any], alg: str | None = None) -> PublicKey:
+        if not isinstance(jwk, dict):
+            raise KeyFormatError("a JWK must be a JSON object")
+        kty, crv = jwk.get("kty"), jwk.get("crv")
+        if (kty, crv) == ("EC", "P-256"):
+            members, default_alg = ("kty", "crv", "x", "y"), "ES256"
+        elif (kty, crv) == ("OKP", "Ed25519"):
+            members, default_alg = ("kty", "crv", "x"), "EdDSA"
+        else:
+            raise KeyFormatError(f"unsupported key type {kty}/{crv}: use EC P-256 or OKP Ed25519")
+        if not all(isinstance(jwk.get(m), str) for m in members):
+            raise KeyFormatError(f"JWK lacks one of {members}")
+        public = {m: jwk[m] for m in members}
+        key = cls(alg=alg or jwk.get("alg") or default_alg, jwk=public, kid=jwk_thumbprint(public))
+        if key.alg != default_alg:
+            raise KeyFormatError(f"algorithm {key.alg} does not match a {crv} key")
+        key._crypto()  # fail now, not at first use, on a point that is not on the curve
+        return key
+
+    @classmethod
+    def from_cose_key(cls, cose: Any) -> PublicKey:
+        """Read a COSE_Key map (as in a CWT ``cnf``, RFC 8747 §3.1); EC2 ``y`` may be a sign bit."""
+        if not isinstance(cose, dict):
+            raise KeyFormatError("COSE_Key must be a map")
+        kty, crv, x = cose.get(_KTY), cose.get(_CRV), cose.get(_X)
+        if not isinstance(x, bytes):
+            raise KeyFormatError("COSE_Key x must be a byte string")
+        if (kty, crv) == (_KTY_OKP, _CRV_ED25519) and len(x) == 32:
+            return cls.from_jwk({"kty": "OKP", "crv": "Ed25519", "x": b64url(x)})
+        if (kty, crv) == (_KTY_EC2, _CRV_P256) and len(x) == 32:
+            y = cose.get(_Y)
+            if isinstance(y, bool):  # point compression, RFC 9053 §7.1.1
+                try:
+                    point = ec.EllipticCurvePublicKey.from_encoded_point(
+                        ec.SECP256R1(), bytes([3 if y else 2]) + x
+                    )
+                except ValueError as exc:
+                    raise KeyFormatError("COSE_Key x is not on P-256") from exc
+                y = point.public_numbers().y.to_bytes(32, "big")
+            if not isinstance(y, bytes) or len(y) != 32:
+                raise KeyFormatError("COSE_Key y must be 32 bytes or a sign bit")
+            return cls.from_jwk({"kty": "EC", "crv": "P-256", "x": b64url(x), "y": b64url(y)})
+        raise KeyFormatError("COSE_Key must be EC2 P-256 or OKP Ed25519 with a 32-byte x")
+
+    def to_cose_key(self, *, compressed: bool = True) -> dict[int, Any]:
+        x = b64url_decode(self.jwk["x"])
+        if self.jwk["kty"] == "OKP":
+            return {_KTY: _KTY_OKP, _CRV: _CRV_ED25519, _X: x}
+        y = b64url_decode(self.jwk["y"])
+        return {_KTY: _KTY_EC2, _CRV: _CRV_P256, _X: x, _Y: bool(y[-1] & 1) if compressed else y}
+
+    @property
+    def short_kid(self) -> bytes:
+        return short_kid(self.kid)
+
+    def public_jwk(self) -> dict[str, Any]:
+        return {**self.jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
+
+    def _crypto(self) -> Any:
+        try:
+            if self.jwk["kty"] == "OKP":
+                return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(self.jwk["x"]))
+            x = int.from_bytes(b64url_decode(self.jwk["x"]), "big")
+            y = int.from_bytes(b64url_decode(self.jwk["y"]), "big")
+            return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
+        except ValueError as exc:
+            raise KeyFormatError(f"invalid public key: {exc}") from exc
+
+    def crypto_key(self) -> Any:
+        """The ``cryptography`` key object, for PyJWT and pycose."""
+        return self._crypto()
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """Check a raw signature (r||s for ES256, RFC 7518 §3.4; 64 bytes for EdDSA)."""
+        key = self._crypto()
+        try:
+            if self.alg == "EdDSA":
+                key.verify(signature, data)
+            else:
+                if len(signature) != 64:
+                    return False
+                der = encode_dss_signature(
+                    int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+                )
+                key.verify(der, data, ec.ECDSA(hashes.SHA256()))
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class PrivateKey:
+    """A signing key; the object never serialises itself except through ``to_pem``."""
+
+    public: PublicKey
+    _key: Any = field(repr=False, compare=False)
+
+    @property
+    def alg(self) -> str:
+        return self.public.alg
+
+    @property
+    def kid(self) -> str:
+        return self.public.kid
+
+    def sign(self, data: bytes) -> bytes:
+        if self.alg == "EdDSA":
+            return self._key.sign(data)
+        r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+    def crypto_key(self) -> Any:
+        return self._key
+
+    def to_pem(self, passphrase: bytes | None) -> bytes:
+        encryption = (
+            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
+        )
+        return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+    @classmethod
+    def from_pem(cls, pem: bytes, passphrase: bytes | None) -> PrivateKey:
+        try:
+            key = serialization.load_pem_private_key(pem, password=passphrase)
+        except (ValueError, TypeError) as exc:
+            raise KeyAtRestError(
+                "cannot decrypt the private key: wrong TONGBAN_KEY_PASSPHRASE, or the key is not encrypted"
+            ) from exc
+        return cls._wrap(key)
+
+    @classmethod
+    def _wrap(cls, key: Any) -> PrivateKey:
+        pub = key.public_key()
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
+        elif isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+            numbers = pub.public_numbers()
+            jwk = {
+                "kty": "EC", "crv": "P-256",
+                "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big")),
+            }
+        else:
+            raise KeyFormatError("only P-256 and Ed25519 private keys are supported")
+        return cls(public=PublicKey.from_jwk(jwk), _key=key)
+
+
+def generate(alg: str = "ES256") -> PrivateKey:
+    if alg == "ES256":
+        return PrivateKey._wrap(ec.generate_private_key(ec.SECP256R1()))
+    if alg == "EdDSA":
+        return PrivateKey._wrap(ed25519.Ed25519PrivateKey.generate())
+    raise KeyFormatError(f"unsupported algorithm {alg!r}: choose one of {', '.join(ALGORITHMS)}")
+
+
+def private_from_jwk(jwk: dict[str, Any]) -> PrivateKey:
+    """Load a private JWK (used for the published spec vectors' example keys)."""
+    public = PublicKey.from_jwk(jwk)
+    d = b64url_decode(jwk.get("d", ""))
+    if public.jwk["kty"] == "OKP":
+        return PrivateKey._wrap(ed25519.Ed25519PrivateKey.from_private_bytes(d))
+    return PrivateKey._wrap(ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1()))

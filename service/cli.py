@@ -1,0 +1,39 @@
+"""The ``tongban`` command: wires every package's click commands into one group.
+
+Every known error becomes a one-line message naming what is wrong, with exit status 2; nothing
+a user types can produce a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from keys import KeysError
+from storage import StorageError
+
+USAGE_ERRORS: tuple[type[Exception], ...] = (KeysError, StorageError)
+
+
+class SafeGroup(click.Group):
+    """A click group that turns package errors into ``error: ...`` and exit status 2."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+        try:
+            return super().invoke(ctx)
+        except USAGE_ERRORS as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=SafeGroup)
+@click.version_option(package_name="tongban")
+def main() -> None:
+    """tongban (通办): real-name identity, e-licence issuer, wallet and offline verifier."""
+
+
+def register(*errors: type[Exception]) -> None:
+    """Let a package declare the exceptions that mean 'bad input' at the command line."""
+    global USAGE_ERRORS
+    USAGE_ERRORS = USAGE_ERRORS + tuple(e for e in errors if e not in USAGE_ERRORS)

@@ -1,0 +1,39 @@
+"""One configuration path: every setting, its environment variable and its documented default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.sql import sqlite_url
+
+DEFAULTS = {
+    "TONGBAN_DATA": "./tongban-data",  # data directory: key rings, trust list, SQLite database, status lists
+    "DATABASE_URL": "",  # empty: SQLite in the data directory; postgresql://... for PostgreSQL
+    "REDIS_URL": "",  # empty: in-process ephemeral store; redis://... for Redis
+    "TONGBAN_ISSUER_URL": "http://127.0.0.1:8000",  # public base URL of the service
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str
+    issuer_url: str
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str:
+            return env.get(name) or DEFAULTS[name]
+
+        directory = Path(data_dir or get("TONGBAN_DATA"))
+        return cls(
+            data_dir=directory,
+            database_url=get("DATABASE_URL") or sqlite_url(directory),
+            redis_url=get("REDIS_URL"),
+            issuer_url=get("TONGBAN_ISSUER_URL").rstrip("/"),
+        )

@@ -1,0 +1,56 @@
+"""SQL engine and the one ``MetaData`` every package registers its tables on.
+
+SQLite in the data directory is the embedded default; ``DATABASE_URL`` (``postgresql://...``)
+switches to PostgreSQL through psycopg 3. Packages declare their tables on ``metadata``;
+``create_all`` builds them (Alembic migrations take over where the service runs them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import OperationalError
+
+from storage.errors import StorageUnavailable
+
+metadata = MetaData()
+
+
+def normalise_url(url: str) -> str:
+    """Accept the common ``postgresql://`` / ``postgres://`` forms and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def sqlite_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'tongban.sqlite3').resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API objects
+            dbapi_conn.execute("PRAGMA journal_mode=WAL")
+            dbapi_conn.execute("PRAGMA foreign_keys=ON")
+            # Let BEGIN IMMEDIATE come from SQLAlchemy's own transaction handling.
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # noqa: ANN001
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def create_all(engine: Engine) -> None:
+    try:
+        metadata.create_all(engine)
+    except OperationalError as exc:
+        raise StorageUnavailable(f"cannot reach the database: {exc.orig}") from exc

@@ -1,0 +1,53 @@
+"""Shared fixtures: server reachability (skip on a laptop, fail in CI) and the shared vectors folder."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+SHARED_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+REQUIRE_SERVERS = os.environ.get("TONGBAN_REQUIRE_SERVERS") == "1"
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def need_server(name: str, host: str, port: int) -> None:
+    """Skip when a server is unreachable, except in CI (TONGBAN_REQUIRE_SERVERS=1), where it fails."""
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if REQUIRE_SERVERS:
+        pytest.fail(message + " (CI requires it)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    need_server("PostgreSQL", "127.0.0.1", 5432)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    need_server("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
+
+
+def vectors(*parts: str) -> Path:
+    """A folder of ../shared/vectors, or a clean skip where it is absent (a user's machine)."""
+    path = SHARED_VECTORS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"shared vectors not present at {path}")
+    return path
