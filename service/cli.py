@@ -37,3 +37,20 @@ def register(*errors: type[Exception]) -> None:
     """Let a package declare the exceptions that mean 'bad input' at the command line."""
     global USAGE_ERRORS
     USAGE_ERRORS = USAGE_ERRORS + tuple(e for e in errors if e not in USAGE_ERRORS)
+
+
+# Steps of `tongban init`, in order. Each package appends one (see service/wiring.py); a step takes the
+# settings and an ``echo`` for its one-line progress reports, and must be idempotent.
+INIT_STEPS: list = []
+
+
+@main.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default $TONGBAN_DATA)")
+def init(data_dir: str | None) -> None:
+    """Create (or complete) a demo hub: authorities, keys, trust list, demo people. Idempotent."""
+    from service.config import Settings
+
+    settings = Settings.from_env(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    for step in INIT_STEPS:
+        step(settings, click.echo)
