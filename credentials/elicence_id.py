@@ -14,7 +14,7 @@ from stdnum.iso7064 import mod_37_36
 from credentials.errors import ClaimError
 
 ARC = "1.2.156.3005.2"
-_PATTERN = re.compile(r"^1\.2\.156\.3005\.2\.([0-9A-Z]+)\.([0-9A-Z]{18})\.(\d{8})\.(\d{3})\.([0-9A-Z*])$")
+_PATTERN = re.compile(r"^1\.2\.156\.3005\.2\.([0-9A-Z]+)\.([0-9A-Z]{18})\.([0-9]{8})\.([0-9]{3})\.([0-9A-Z*])$", re.ASCII)
 
 
 def _check(body: str) -> str:

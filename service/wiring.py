@@ -17,6 +17,7 @@ def _wire() -> None:
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     main.add_command(commands.issue)
+    main.add_command(commands.demo)
 
 
 _wire()

@@ -70,9 +70,8 @@ class VerifierCache:
         if root is None or not path.exists():
             return None
         try:
-            # Expiry is the pipeline's decision (reason trust_list_expired), so verify as of issuance.
-            token = path.read_text()
-            return verify_trust_list(token, root, now=0)
+            # Expiry is the pipeline's decision (reason trust_list_expired), reported per presentation.
+            return verify_trust_list(path.read_text(), root, now=now, allow_expired=True)
         except TrustListError:
             return None
 

@@ -198,12 +198,15 @@ def _decision(ctx: _Context, valid: bool, reasons: tuple[str, ...], detail: str,
         return Decision(valid, reasons, detail, checks_passed=tuple(passed))
     trusted = "issuer_signature" in passed
     elicence_id = None
-    if authority is not None:
+    if trusted:
         ltype = licence_type(p.credential.licence_type)
-        elicence_id = format_id(ltype.national_code, authority.issuer_code, p.credential.serial, p.credential.version)
+        try:
+            elicence_id = format_id(ltype.national_code, authority.issuer_code, p.credential.serial, p.credential.version)
+        except CredentialError:
+            elicence_id = None  # signed, but the serial or version does not fit the national identifier
     return Decision(
         valid=valid, reasons=reasons, detail=detail, licence_type=p.credential.licence_type, view=p.credential.view,
-        elicence_id=elicence_id if trusted else None,
+        elicence_id=elicence_id,
         issuer={"id": authority.id, "name": authority.name, "region": authority.region} if authority else None,
         # Claims are shown only once the issuer's signature holds; before that they are attacker-chosen text.
         claims={k: _json_value(v) for k, v in p.credential.claims.items()} if trusted else {},
