@@ -35,12 +35,18 @@ class Sign1:
 
 
 def sign1(payload: bytes, key: PrivateKey, *, kid: bytes | None = None, external_aad: bytes = b"") -> bytes:
+    """pycose builds the Sig_structure (RFC 9052 §4.4) and the message; ``keys`` makes the signature.
+
+    pycose's own ES256 path runs the pure-Python ``ecdsa`` package (slow, not side-channel hardened),
+    so the signature itself comes from ``cryptography`` through ``keys.PrivateKey.sign``, which returns
+    the fixed-width r||s form COSE requires (RFC 9053 §2.1).
+    """
     message = Sign1Message(
         phdr={Algorithm: _PYCOSE_ALG[key.alg]}, uhdr={KID: kid} if kid else {}, payload=payload,
         external_aad=external_aad,
     )
-    message.key = key.pycose_key()
-    return message.encode(tag=True)
+    message.signature = key.sign(message._create_sig_structure())  # noqa: SLF001 - pycose's Sig_structure builder
+    return message.encode(tag=True, sign=False)
 
 
 def parse_sign1(raw: bytes, what: str) -> Sign1:
@@ -72,7 +78,7 @@ def verify_sign1(message: Sign1, key: PublicKey, *, external_aad: bytes = b"") -
     try:
         decoded: Any = Sign1Message.decode(message.raw)
         decoded.external_aad = external_aad
-        decoded.key = key.pycose_key()
-        return bool(decoded.verify_signature())
-    except Exception:  # noqa: BLE001 - pycose raises many types on bad signatures; all mean "invalid"
+        to_be_signed = decoded._create_sig_structure()  # noqa: SLF001 - pycose's Sig_structure builder
+    except Exception:  # noqa: BLE001 - pycose raises many types on odd input; all mean "invalid"
         return False
+    return key.verify(decoded.signature, to_be_signed)
