@@ -12,7 +12,11 @@ def _wire() -> None:
     # Packages add themselves below, e.g.:
     #   from issuer import cli as issuer_cli
     #   issuer_cli.attach(main, INIT_STEPS, register)
-    _ = (INIT_STEPS, register)
+    from idp import cli as idp_cli
+    from service.serve import serve
+
+    idp_cli.attach(main, INIT_STEPS, register)
+    main.add_command(serve)
 
 
 _wire()
