@@ -107,10 +107,8 @@ class Grants:
         self.engine, self.store, self.audit = engine, store, audit
 
     # -- authorization codes ------------------------------------------------------------------
-    def save_code(self, code: Code) -> str:
-        value = secrets.token_urlsafe(32)
+    def save_code(self, value: str, code: Code) -> None:
         self.store.put(f"code:{digest(value)}", json.dumps(asdict(code)), CODE_TTL)
-        return value
 
     def consume_code(self, value: str, now: int) -> Code | None:
         key = digest(value)

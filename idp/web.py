@@ -101,6 +101,8 @@ def discovery() -> Response:
                                                        "private_key_jwt", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
                                                           "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
         "code_challenge_methods_supported": ["S256"],
         "acr_values_supported": ["real-name", "real-person", "counter-verified"],
         "prompt_values_supported": ["none", "login", "consent"],
