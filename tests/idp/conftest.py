@@ -106,8 +106,8 @@ class Browser:
         fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', m.group(1)))
         return {k: html.unescape(v) for k, v in fields.items()}
 
-    def submit(self, action: str, **values) -> str | None:
-        return self.go(self.idp.url + action, "POST", {**self.form(action), **values})
+    def submit(self, path: str, **values) -> str | None:
+        return self.go(self.idp.url + path, "POST", {**self.form(path), **values})
 
     def login(self, username: str = DEMO_CITIZEN["id_number"], password: str = DEMO_CITIZEN["password"],
               **extra) -> str | None:
