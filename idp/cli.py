@@ -19,7 +19,7 @@ def _provider(data_dir: str | None):  # noqa: ANN202
     from idp.provider import Provider
     from service.config import Settings
 
-    return Provider.from_settings(Settings.from_env(data_dir))
+    return Provider.from_settings(Settings.from_env(data_dir), load_keys=False)
 
 
 _data = click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory")

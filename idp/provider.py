@@ -92,13 +92,17 @@ class Provider:
         self.server = build_server(self)
 
     @classmethod
-    def from_settings(cls, settings, **overrides) -> Provider:  # noqa: ANN001 - service.config.Settings
+    def from_settings(cls, settings, *, load_keys: bool = True, **overrides) -> Provider:  # noqa: ANN001
+        """Choose adapters from ``settings``; ``load_keys`` loads (or creates) the signing key now, so a key
+        policy problem stops start-up instead of failing a request later."""
         engine = overrides.pop("engine", None) or make_engine(settings.database_url)
         create_all(engine)
         secrets_ = load_secrets(settings.data_dir)
         store = overrides.pop("store", None) or make_store(settings.redis_url)
         ring = KeyRingCache(settings.data_dir / "keys")
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)
+        if load_keys:
+            ring.get()
         return cls(settings.issuer_url, engine, store, secrets_, ring, registry, **overrides)
 
     # -- keys ---------------------------------------------------------------------------------

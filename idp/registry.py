@@ -62,15 +62,18 @@ class TableRegistry:
 
 def parse_csv(text: str) -> list[tuple[str, str]]:
     """Read ``name,id_number`` rows (header required); every malformed row is reported by line."""
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or {"name", "id_number"} - set(reader.fieldnames):
-        raise InvalidInput("file", "CSV needs a header row with columns name,id_number")
-    people, errors = [], []
-    for line, row in enumerate(reader, start=2):
-        try:
-            people.append((normalise_name(row.get("name")), normalise_id_number(row.get("id_number"))))
-        except InvalidInput as exc:
-            errors.append(f"line {line}: {exc}")
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None or {"name", "id_number"} - set(reader.fieldnames):
+            raise InvalidInput("file", "CSV needs a header row with columns name,id_number")
+        people, errors = [], []
+        for line, row in enumerate(reader, start=2):
+            try:
+                people.append((normalise_name(row.get("name")), normalise_id_number(row.get("id_number"))))
+            except InvalidInput as exc:
+                errors.append(f"line {line}: {exc}")
+    except csv.Error as exc:
+        raise InvalidInput("file", f"not a readable CSV file: {exc}") from exc
     if errors:
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise InvalidInput("file", "; ".join(errors[:5]) + more)

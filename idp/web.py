@@ -140,6 +140,9 @@ def _redirect_error(req: DictRequest, redirect_uri: str, error: str, description
 def _validate(params: dict[str, str]):  # noqa: ANN202 - (request, grant, redirect_uri) or a Response
     server = provider().server
     req = DictRequest(request.url, params, dict(request.headers))
+    bad = [k for k, v in params.items() if k not in ("login_hint", "ui_locales") and not _printable(v)]
+    if bad:
+        return _error_page(f"参数含有非法字符 / parameter {bad[0][:40]!r} must be printable ASCII")
     try:
         grant = server.get_authorization_grant(req)
     except UnsupportedResponseTypeError as exc:
@@ -154,6 +157,19 @@ def _validate(params: dict[str, str]):  # noqa: ANN202 - (request, grant, redire
             return _redirect_error(req, exc.redirect_uri, exc.error, exc.get_error_description() or exc.error)
         return _error_page(f"客户端或回调地址无效。 / {exc.get_error_description() or exc.error}")
     return req, grant, redirect_uri
+
+
+def _printable(value: str) -> bool:
+    """RFC 6749 Appendix A: protocol parameter values are VSCHAR / NQSCHAR, i.e. printable ASCII."""
+    return all(" " <= ch <= "~" for ch in value)
+
+
+def _oauth_api(call):  # noqa: ANN001, ANN202
+    """Run an Authlib endpoint; a parameter Authlib cannot even quote in an error becomes invalid_request."""
+    bad = [k for k, v in request.values.items() if not _printable(v)]
+    if bad:
+        return jsonify(error="invalid_request", error_description="parameters must be printable ASCII"), 400
+    return call()
 
 
 def _single_params(source) -> dict[str, str] | Response:  # noqa: ANN001
@@ -282,7 +298,7 @@ def consent() -> Response:
 # -- token, userinfo, revocation, introspection (Authlib) and PAR ----------------------------------
 @bp.post("/token")
 def token() -> Response:
-    return provider().server.create_token_response()
+    return _oauth_api(provider().server.create_token_response)
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
@@ -292,12 +308,12 @@ def userinfo() -> Response:
 
 @bp.post("/revoke")
 def revoke() -> Response:
-    return provider().server.create_endpoint_response("revocation")
+    return _oauth_api(lambda: provider().server.create_endpoint_response("revocation"))
 
 
 @bp.post("/introspect")
 def introspect() -> Response:
-    return provider().server.create_endpoint_response("introspection")
+    return _oauth_api(lambda: provider().server.create_endpoint_response("introspection"))
 
 
 @bp.post("/par")
@@ -309,8 +325,8 @@ def par() -> Response:
 
     p = provider()
     params = _single_params(request.form)
-    if isinstance(params, Response):
-        return jsonify(error="invalid_request", error_description="repeated parameter"), 400
+    if isinstance(params, Response) or not all(_printable(v) for v in params.values()):
+        return jsonify(error="invalid_request", error_description="repeated parameter or control characters"), 400
     if "request_uri" in params:
         return jsonify(error="invalid_request", error_description="request_uri is not allowed here"), 400
     try:
