@@ -13,11 +13,16 @@ __all__ = ["main"]
 
 
 def _wire() -> None:
-    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)
+    from idp import cli as idp_cli
+    from service.serve import serve
+
+    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)  # first: it sets the key policy
+    idp_cli.attach(main, INIT_STEPS, register)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     main.add_command(commands.issue)
     main.add_command(commands.demo)
+    main.add_command(serve)
 
 
 _wire()

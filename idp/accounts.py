@@ -1,0 +1,180 @@
+"""Real-name accounts: registration against the population registry, password (+ TOTP) sign-in.
+
+Passwords are Argon2id (RFC 9106) at OWASP's m=7 MiB, t=5, p=1 setting. The ID number is stored
+encrypted with a keyed hash beside it for look-ups, and is never logged.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from idp import models
+from idp.errors import AccountExists, BadCredentials, InvalidInput, RegistryMismatch, SecondFactorRequired
+from idp.identity import check_password, normalise_id_number, normalise_name, normalise_phone, username_kind
+from idp.registry import PopulationRegistry
+from idp.secrets import Secrets
+from idp.throttle import Throttle
+from storage.kv import KeyValueStore
+
+# OWASP Password Storage Cheat Sheet: Argon2id, m=7168 KiB, t=5, p=1.
+HASHER = PasswordHasher(time_cost=5, memory_cost=7168, parallelism=1)
+ASSURANCE = ("real-name", "real-person", "counter-verified")  # ascending; these are the acr values
+TOTP_ISSUER = "通办 tongban"
+
+
+def acr_rank(acr: str | None) -> int:
+    return ASSURANCE.index(acr) if acr in ASSURANCE else -1
+
+
+@dataclass(frozen=True)
+class Account:
+    sub: str
+    name: str
+    phone: str
+    assurance: str
+    totp_enabled: bool
+    id_enc: str
+
+
+class Accounts:
+    def __init__(self, engine: Engine, store: KeyValueStore, secrets_: Secrets, registry: PopulationRegistry,
+                 throttle: Throttle, audit):  # noqa: ANN001 - audit is idp.audit.Audit
+        self.engine, self.store, self.secrets, self.registry = engine, store, secrets_, registry
+        self.throttle, self.audit = throttle, audit
+        self._dummy_hash = HASHER.hash(secrets.token_hex(16))
+
+    # -- registration -------------------------------------------------------------------------
+    def register(self, name: object, id_number: object, phone: object, password: object, now: int) -> Account:
+        """Validate every field, check name + ID against the registry, then create the account."""
+        name, id_number = normalise_name(name), normalise_id_number(id_number)
+        phone, password = normalise_phone(phone), check_password(password)
+        if not self.registry.matches(name, id_number):
+            self.audit.record("register_mismatch", now=now)
+            raise RegistryMismatch(
+                "姓名与身份证号码不一致，未创建账户。 / The name and ID number do not match the population "
+                "registry; no account was created."
+            )
+        sub = secrets.token_urlsafe(16)
+        row = {
+            "sub": sub, "name": name, "id_hash": self.secrets.lookup_hash(id_number),
+            "id_enc": self.secrets.encrypt(id_number), "phone": phone, "password_hash": HASHER.hash(password),
+            "totp_enc": None, "assurance": "real-name", "created_at": now,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(models.accounts).values(**row))
+        except IntegrityError as exc:
+            raise AccountExists(
+                "该身份证号码或手机号码已注册。 / An account with this ID number or phone exists."
+            ) from exc
+        self.audit.record("register", sub=sub, now=now)
+        return self.get(sub)
+
+    # -- look-ups -----------------------------------------------------------------------------
+    def _row(self, where) -> Account | None:  # noqa: ANN001
+        with self.engine.connect() as conn:
+            r = conn.execute(select(models.accounts).where(where)).first()
+        if r is None:
+            return None
+        return Account(r.sub, r.name, r.phone, r.assurance, r.totp_enc is not None, r.id_enc)
+
+    def get(self, sub: str) -> Account | None:
+        return self._row(models.accounts.c.sub == sub)
+
+    def find(self, username: str) -> Account | None:
+        username = username.strip()
+        if username_kind(username) == "phone":
+            return self._row(models.accounts.c.phone == username)
+        try:
+            id_number = normalise_id_number(username)
+        except InvalidInput:
+            return None
+        return self._row(models.accounts.c.id_hash == self.secrets.lookup_hash(id_number))
+
+    def id_number(self, account: Account) -> str:
+        return self.secrets.decrypt(account.id_enc)
+
+    def set_assurance(self, sub: str, level: str) -> None:
+        if level not in ASSURANCE:
+            raise InvalidInput("assurance", f"unknown assurance level {level!r}: one of {', '.join(ASSURANCE)}")
+        with self.engine.begin() as conn:
+            conn.execute(update(models.accounts).where(models.accounts.c.sub == sub).values(assurance=level))
+
+    # -- sign-in ------------------------------------------------------------------------------
+    def authenticate(self, username: object, password: object, otp: object, source: str, now: int) -> Account:
+        """Password (+ TOTP when enrolled) with throttling; raises BadCredentials / LockedOut / ..."""
+        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+            raise BadCredentials("请输入证件号码或手机号以及密码。 / Enter your ID number or phone and your password.")
+        account = self.find(username[:64])
+        key = account.sub if account else None
+        self.throttle.check(key, source)
+        stored = self._password_hash(account.sub) if account else self._dummy_hash
+        try:
+            ok = HASHER.verify(stored, password[:1024]) and account is not None
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok and account.totp_enabled:
+            if not isinstance(otp, str) or not otp.strip():
+                raise SecondFactorRequired("请输入动态验证码。 / Enter the code from your authenticator app.")
+            ok = self._check_totp(account, otp.strip(), now)
+        if not ok:
+            self.throttle.failure(key, source)
+            self.audit.record("login_failed", sub=key, now=now)
+            raise BadCredentials("账号或密码错误。 / The username or password is wrong.")
+        self.throttle.success(account.sub)
+        if HASHER.check_needs_rehash(stored):
+            self._set_password_hash(account.sub, HASHER.hash(password))
+        self.audit.record("login", sub=account.sub, now=now)
+        return account
+
+    def _password_hash(self, sub: str) -> str:
+        with self.engine.connect() as conn:
+            q = select(models.accounts.c.password_hash).where(models.accounts.c.sub == sub)
+            return conn.execute(q).scalar_one()
+
+    def _set_password_hash(self, sub: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(models.accounts).where(models.accounts.c.sub == sub).values(password_hash=value))
+
+    # -- TOTP (RFC 6238) ----------------------------------------------------------------------
+    def begin_totp(self, account: Account) -> tuple[str, str]:
+        """A new secret, pending until confirmed with a first code; returns (secret, otpauth URI)."""
+        secret = pyotp.random_base32()
+        self.store.put(f"totp-pending:{account.sub}", secret, 600)
+        return secret, pyotp.TOTP(secret).provisioning_uri(name=account.phone, issuer_name=TOTP_ISSUER)
+
+    def confirm_totp(self, account: Account, code: object, now: int) -> None:
+        secret = self.store.get(f"totp-pending:{account.sub}")
+        if secret is None:
+            raise InvalidInput("otp", "请重新开始绑定。 / Start the enrolment again.")
+        if not isinstance(code, str) or not pyotp.TOTP(secret).verify(code.strip(), for_time=now, valid_window=1):
+            raise InvalidInput("otp", "验证码不正确。 / The code is not correct.")
+        self.store.delete(f"totp-pending:{account.sub}")
+        with self.engine.begin() as conn:
+            conn.execute(update(models.accounts).where(models.accounts.c.sub == account.sub)
+                         .values(totp_enc=self.secrets.encrypt(secret)))
+        self.audit.record("totp_enrolled", sub=account.sub, now=now)
+
+    def disable_totp(self, account: Account, now: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(models.accounts).where(models.accounts.c.sub == account.sub).values(totp_enc=None))
+        self.audit.record("totp_removed", sub=account.sub, now=now)
+
+    def _check_totp(self, account: Account, code: str, now: int) -> bool:
+        with self.engine.connect() as conn:
+            enc = conn.execute(select(models.accounts.c.totp_enc).where(models.accounts.c.sub == account.sub)).scalar()
+        if not enc or not code.isdigit():
+            return False
+        if not pyotp.TOTP(self.secrets.decrypt(enc)).verify(code, for_time=now, valid_window=1):
+            return False
+        # A code is good once (RFC 6238 §5.2): remember it for the window it could still verify in.
+        return self.store.incr(f"totp-used:{account.sub}:{code}", 90) == 1
+
+

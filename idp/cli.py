@@ -1,0 +1,140 @@
+"""``tongban`` commands of the identity provider: registry import, accounts, clients; its init step."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from idp.errors import IdpError
+
+DEMO_CITIZEN = {"name": "张三", "id_number": "110101199003071233", "phone": "13800138000",
+                "password": "tongban-demo-2024"}  # noqa: S105 - the documented demo password
+
+
+def _provider(data_dir: str | None):  # noqa: ANN202
+    from idp.provider import Provider
+    from service.config import Settings
+
+    return Provider.from_settings(Settings.from_env(data_dir), load_keys=False)
+
+
+_data = click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory")
+
+
+@click.group("registry")
+def registry_group() -> None:
+    """Population registry (embedded table) used for real-name checks."""
+
+
+@registry_group.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@_data
+def registry_import(csv_file: str, data_dir: str | None) -> None:
+    """Import people from a CSV file with columns name,id_number."""
+    from idp.registry import TableRegistry, parse_csv
+
+    p = _provider(data_dir)
+    try:
+        text = Path(csv_file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise IdpError(f"{csv_file} is not UTF-8 text") from exc
+    count = TableRegistry(p.engine, p.secrets).add(parse_csv(text))
+    click.echo(f"imported {count} people into the population registry")
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """Real-name citizen accounts."""
+
+
+@accounts_group.command("register")
+@click.option("--name", required=True)
+@click.option("--id-number", required=True)
+@click.option("--phone", required=True)
+@click.option("--password-stdin", is_flag=True, required=True, help="read the password from standard input")
+@_data
+def accounts_register(name: str, id_number: str, phone: str, password_stdin: bool, data_dir: str | None) -> None:
+    """Register a citizen with the same checks as the registration page."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    account = _provider(data_dir).accounts.register(name, id_number, phone, password, int(time.time()))
+    click.echo(json.dumps({"sub": account.sub, "name": account.name, "assurance": account.assurance},
+                          ensure_ascii=False))
+
+
+@accounts_group.command("verify")
+@click.option("--id-number", required=True)
+@click.option("--level", type=click.Choice(["real-name", "real-person", "counter-verified"]),
+              default="counter-verified", show_default=True)
+@_data
+def accounts_verify(id_number: str, level: str, data_dir: str | None) -> None:
+    """Record an assurance level set by an authority (e.g. verified in person at a counter)."""
+    p = _provider(data_dir)
+    account = p.accounts.find(id_number)
+    if account is None:
+        raise IdpError("no account with that ID number")
+    p.accounts.set_assurance(account.sub, level)
+    click.echo(f"assurance set to {level}")
+
+
+@click.group("clients")
+def clients_group() -> None:
+    """OpenID Connect relying parties (government apps)."""
+
+
+@clients_group.command("add")
+@click.option("--name", required=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True)
+@click.option("--public", is_flag=True, help="a public client (no secret; PKCE only)")
+@click.option("--scope", "scopes", multiple=True, help="allowed scope (repeatable): openid profile phone id_number")
+@click.option("--backchannel-logout-uri")
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False),
+              help="JWKS file: authenticate with private_key_jwt")
+@_data
+def clients_add(name: str, redirect_uris: tuple[str, ...], public: bool, scopes: tuple[str, ...],
+                backchannel_logout_uri: str | None, post_logout: tuple[str, ...], jwks_file: str | None,
+                data_dir: str | None) -> None:
+    """Register a client; prints JSON with client_id (and client_secret for confidential clients)."""
+    jwks = None
+    if jwks_file:
+        try:
+            jwks = json.loads(Path(jwks_file).read_text())
+        except ValueError as exc:
+            raise IdpError(f"{jwks_file} is not JSON") from exc
+    flat = [s for group in scopes for s in group.split()] or None
+    out = _provider(data_dir).clients.add(name, list(redirect_uris), public=public, scopes=flat,
+                                          backchannel_logout_uri=backchannel_logout_uri,
+                                          post_logout_redirect_uris=list(post_logout), jwks=jwks)
+    click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+
+
+def init_step(settings, echo) -> None:  # noqa: ANN001
+    """Seed the demo population registry and the demo citizen; create the idp signing key. Idempotent."""
+    import keys
+    from idp.provider import Provider
+    from idp.registry import DEMO_PEOPLE, TableRegistry
+
+    key_dir = settings.data_dir / "keys"
+    if not keys.AtRestPolicy.from_env(key_dir).passphrase and not (key_dir / "DEV-PLAINTEXT-KEYS").exists():
+        keys.mark_development(key_dir)
+    p = Provider.from_settings(settings)
+    p.jwks()  # creates the idp key ring on first run
+    TableRegistry(p.engine, p.secrets).add(DEMO_PEOPLE)
+    c = DEMO_CITIZEN
+    if p.accounts.find(c["id_number"]) is None:
+        p.accounts.register(c["name"], c["id_number"], c["phone"], c["password"], int(time.time()))
+        echo(f"idp: demo citizen {c['name']} — username {c['id_number']} (or {c['phone']}), password {c['password']}")
+    else:
+        echo("idp: demo registry and citizen already present")
+
+
+def attach(main: click.Group, init_steps: list, register) -> None:  # noqa: ANN001
+    main.add_command(registry_group)
+    main.add_command(accounts_group)
+    main.add_command(clients_group)
+    init_steps.append(init_step)
+    register(IdpError)

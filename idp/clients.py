@@ -1,0 +1,154 @@
+"""Registered relying parties, and the Authlib ``ClientMixin`` view of one.
+
+Redirect URIs match exactly (RFC 9700 §2.1, OIDC Core §3.1.2.1): no prefixes, no wildcards. Client
+secrets are high-entropy random strings, so a SHA-256 hash is the right way to keep them (no KDF needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749 import ClientMixin
+from sqlalchemy import Engine, insert, select
+
+from idp import models
+from idp.errors import InvalidInput
+
+SCOPES = ("openid", "profile", "phone", "id_number")
+SENSITIVE_SCOPES = ("id_number",)  # PIPL art. 28-29: separate consent
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _check_uri(uri: str, what: str) -> str:
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+        raise InvalidInput(what, f"{what} must be an absolute http(s) URI without a fragment: {uri!r}")
+    if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "[::1]", "::1"):
+        raise InvalidInput(what, f"{what} must use https (http only for loopback): {uri!r}")
+    return uri
+
+
+@dataclass(frozen=True)
+class Client(ClientMixin):
+    client_id: str
+    name: str
+    secret_hash: str | None
+    auth_method: str
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    backchannel_logout_uri: str | None = None
+    jwks: dict | None = field(default=None, hash=False)
+
+    id_token_signed_response_alg = "ES256"  # noqa: S105 - an algorithm name
+
+    @property
+    def public(self) -> bool:
+        return self.auth_method == "none"
+
+    @property
+    def client_metadata(self) -> dict:
+        return {"client_name": self.name, "token_endpoint_auth_method": self.auth_method}
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_default_redirect_uri(self) -> str | None:
+        return None  # OIDC Core §3.1.2.1: redirect_uri is required
+
+    def get_allowed_scope(self, scope: str | None) -> str | None:
+        """All requested scopes must be registered; otherwise ``None`` makes Authlib answer invalid_scope."""
+        requested = (scope or "").split()
+        if not requested or any(s not in self.scopes for s in requested):
+            return None
+        return " ".join(dict.fromkeys(requested))
+
+    def check_redirect_uri(self, redirect_uri: str) -> bool:
+        return redirect_uri in self.redirect_uris
+
+    def check_client_secret(self, client_secret: str) -> bool:
+        if self.secret_hash is None or not isinstance(client_secret, str):
+            return False
+        return hmac.compare_digest(_hash_secret(client_secret), self.secret_hash)
+
+    def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
+        if self.auth_method in ("client_secret_basic", "client_secret_post"):
+            return method in ("client_secret_basic", "client_secret_post")
+        return method == self.auth_method
+
+    def check_response_type(self, response_type: str) -> bool:
+        return response_type == "code"  # no implicit or hybrid flow
+
+    def check_grant_type(self, grant_type: str) -> bool:
+        return grant_type in ("authorization_code", "refresh_token")
+
+
+class Clients:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def add(self, name: str, redirect_uris: list[str], *, public: bool = False, scopes: list[str] | None = None,
+            backchannel_logout_uri: str | None = None, post_logout_redirect_uris: list[str] | None = None,
+            jwks: dict | None = None) -> dict:
+        """Register a client; returns ``client_id`` (and ``client_secret`` once, for confidential clients)."""
+        if not name or not name.strip():
+            raise InvalidInput("name", "a client needs a name")
+        if not redirect_uris:
+            raise InvalidInput("redirect_uri", "register at least one redirect URI")
+        uris = [_check_uri(u, "redirect_uri") for u in redirect_uris]
+        logout_uris = [_check_uri(u, "post_logout_redirect_uri") for u in post_logout_redirect_uris or []]
+        if backchannel_logout_uri:
+            _check_uri(backchannel_logout_uri, "backchannel_logout_uri")
+        scopes = list(dict.fromkeys(scopes or ["openid", "profile", "phone"]))
+        unknown = [s for s in scopes if s not in SCOPES]
+        if unknown:
+            raise InvalidInput("scope", f"unknown scope(s) {', '.join(unknown)}: choose from {', '.join(SCOPES)}")
+        if "openid" not in scopes:
+            scopes.insert(0, "openid")
+        client_id = "tb-" + secrets.token_urlsafe(12)
+        secret = None
+        if public:
+            method = "none"
+        elif jwks:
+            if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list):
+                raise InvalidInput("jwks", "jwks must be a JSON Web Key Set object with a keys array")
+            method = "private_key_jwt"
+        else:
+            method, secret = "client_secret_basic", secrets.token_urlsafe(32)
+        with self.engine.begin() as conn:
+            conn.execute(insert(models.clients).values(
+                client_id=client_id, name=name.strip(), secret_hash=_hash_secret(secret) if secret else None,
+                auth_method=method, redirect_uris=json.dumps(uris), post_logout_redirect_uris=json.dumps(logout_uris),
+                scopes=" ".join(scopes), backchannel_logout_uri=backchannel_logout_uri,
+                jwks=json.dumps(jwks) if jwks else None, created_at=int(time.time()),
+            ))
+        out = {"client_id": client_id, "client_name": name.strip(), "token_endpoint_auth_method": method,
+               "redirect_uris": uris, "scope": " ".join(scopes)}
+        if secret:
+            out["client_secret"] = secret
+        if backchannel_logout_uri:
+            out["backchannel_logout_uri"] = backchannel_logout_uri
+        return out
+
+    def get(self, client_id: object) -> Client | None:
+        if not isinstance(client_id, str) or len(client_id) > 64:
+            return None
+        with self.engine.connect() as conn:
+            r = conn.execute(select(models.clients).where(models.clients.c.client_id == client_id)).first()
+        if r is None:
+            return None
+        return Client(
+            r.client_id, r.name, r.secret_hash, r.auth_method, tuple(json.loads(r.redirect_uris)),
+            tuple(json.loads(r.post_logout_redirect_uris)), tuple(r.scopes.split()), r.backchannel_logout_uri,
+            json.loads(r.jwks) if r.jwks else None,
+        )

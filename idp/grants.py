@@ -1,0 +1,220 @@
+"""Token state: authorization codes and access tokens (ephemeral), refresh-token families (durable).
+
+* Codes are single-use: ``consume`` is atomic; a second use finds a ``code-used`` marker and revokes the
+  family issued from the code (RFC 6749 §4.1.2, RFC 9700 §4.5).
+* Refresh tokens rotate; presenting a used one revokes its whole family (RFC 9700 §4.14.2).
+* Access tokens are opaque, kept in the ephemeral store with their lifetime, and die with their family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
+from sqlalchemy import Engine, insert, select, update
+
+from idp import models
+from storage.kv import KeyValueStore
+
+CODE_TTL = 60
+ACCESS_TTL = 900
+REFRESH_TTL = 30 * 24 * 3600
+USED_CODE_TTL = 24 * 3600
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Code(AuthorizationCodeMixin):
+    client_id: str
+    redirect_uri: str
+    scope: str
+    sub: str
+    auth_time: int
+    sid: str
+    acr: str | None = None
+    amr: list[str] = field(default_factory=list)
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    family_id: str = ""
+
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_nonce(self) -> str | None:
+        return self.nonce
+
+    def get_auth_time(self) -> int:
+        return self.auth_time
+
+    def get_acr(self) -> str | None:
+        return self.acr
+
+    def get_amr(self) -> list[str]:
+        return self.amr
+
+
+@dataclass
+class Token(TokenMixin):
+    """An access or refresh token as Authlib's endpoints see it."""
+
+    kind: str  # "access_token" | "refresh_token"
+    family_id: str
+    client_id: str
+    sub: str
+    scope: str
+    expires_at: int
+    issued_at: int
+    sid: str | None = None
+    revoked: bool = False
+    client: object = None
+
+    def check_client(self, client) -> bool:  # noqa: ANN001
+        return client.get_client_id() == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def get_expires_in(self) -> int:
+        return self.expires_at - self.issued_at
+
+    def is_expired(self) -> bool:
+        import time
+
+        return self.expires_at <= int(time.time())
+
+    def is_revoked(self) -> bool:
+        return self.revoked
+
+    def get_user(self):  # noqa: ANN201
+        return self.sub
+
+    def get_client(self):  # noqa: ANN201
+        return self.client
+
+
+class Grants:
+    def __init__(self, engine: Engine, store: KeyValueStore, audit):  # noqa: ANN001
+        self.engine, self.store, self.audit = engine, store, audit
+
+    # -- authorization codes ------------------------------------------------------------------
+    def save_code(self, value: str, code: Code) -> None:
+        self.store.put(f"code:{digest(value)}", json.dumps(asdict(code)), CODE_TTL)
+
+    def consume_code(self, value: str, now: int) -> Code | None:
+        key = digest(value)
+        raw = self.store.consume(f"code:{key}")
+        if raw is None:
+            family = self.store.get(f"code-used:{key}")
+            if family:
+                self.revoke_family(family, "code_reuse", now)
+            return None
+        code = Code(**json.loads(raw))
+        code.family_id = secrets.token_urlsafe(16)
+        self.store.put(f"code-used:{key}", code.family_id, USED_CODE_TTL)
+        return code
+
+    # -- families -----------------------------------------------------------------------------
+    def open_family(self, code: Code, now: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(models.token_families).values(
+                family_id=code.family_id, sub=code.sub, client_id=code.client_id, scope=code.scope, sid=code.sid,
+                auth_time=code.auth_time, acr=code.acr, amr=" ".join(code.amr), created_at=now,
+            ))
+
+    def family_live(self, family_id: str) -> bool:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(models.token_families.c.revoked_at)
+                               .where(models.token_families.c.family_id == family_id)).first()
+        return row is not None and row.revoked_at is None
+
+    def revoke_family(self, family_id: str, reason: str, now: int) -> None:
+        with self.engine.begin() as conn:
+            result = conn.execute(update(models.token_families)
+                                  .where(models.token_families.c.family_id == family_id,
+                                         models.token_families.c.revoked_at.is_(None))
+                                  .values(revoked_at=now, revoked_reason=reason))
+        if result.rowcount:
+            self.audit.record("family_revoked", now=now, family=family_id, reason=reason)
+
+    def revoke_session_families(self, sid: str, now: int) -> None:
+        with self.engine.connect() as conn:
+            ids = conn.execute(select(models.token_families.c.family_id).where(
+                models.token_families.c.sid == sid, models.token_families.c.revoked_at.is_(None))).scalars().all()
+        for family_id in ids:
+            self.revoke_family(family_id, "logout", now)
+
+    def revoke_client_families(self, sub: str, client_id: str, now: int) -> None:
+        with self.engine.connect() as conn:
+            ids = conn.execute(select(models.token_families.c.family_id).where(
+                models.token_families.c.sub == sub, models.token_families.c.client_id == client_id,
+                models.token_families.c.revoked_at.is_(None))).scalars().all()
+        for family_id in ids:
+            self.revoke_family(family_id, "consent_withdrawn", now)
+
+    # -- tokens -------------------------------------------------------------------------------
+    def store_tokens(self, token: dict, family_id: str, client_id: str, sub: str, sid: str | None, now: int) -> None:
+        scope = token.get("scope", "")
+        at = Token("access_token", family_id, client_id, sub, scope, now + token["expires_in"], now, sid)
+        record = {k: v for k, v in asdict(at).items() if k not in ("client", "revoked")}
+        self.store.put(f"at:{digest(token['access_token'])}", json.dumps(record), int(token["expires_in"]))
+        if token.get("refresh_token"):
+            with self.engine.begin() as conn:
+                conn.execute(insert(models.refresh_tokens).values(
+                    token_hash=digest(token["refresh_token"]), family_id=family_id, created_at=now,
+                    expires_at=now + REFRESH_TTL, used=False,
+                ))
+
+    def access_token(self, value: object) -> Token | None:
+        if not isinstance(value, str) or not value or len(value) > 512:
+            return None
+        raw = self.store.get(f"at:{digest(value)}")
+        if raw is None:
+            return None
+        token = Token(**json.loads(raw))
+        token.revoked = not self.family_live(token.family_id)
+        return token
+
+    def revoke_access_token(self, value: str) -> None:
+        self.store.delete(f"at:{digest(value)}")
+
+    def refresh_token(self, value: object, *, rotate: bool, now: int) -> Token | None:
+        """Look a refresh token up; with ``rotate`` mark it used atomically, and on reuse revoke the family."""
+        if not isinstance(value, str) or not value or len(value) > 512:
+            return None
+        rt, fam = models.refresh_tokens, models.token_families
+        with self.engine.begin() as conn:
+            row = conn.execute(select(rt.c.family_id, rt.c.used, rt.c.created_at, rt.c.expires_at,
+                                      fam.c.client_id, fam.c.sub, fam.c.scope, fam.c.sid, fam.c.revoked_at)
+                               .join(fam, fam.c.family_id == rt.c.family_id)
+                               .where(rt.c.token_hash == digest(value))).first()
+            if row is None:
+                return None
+            reused = row.used
+            if rotate and not reused:
+                claimed = conn.execute(update(rt).where(rt.c.token_hash == digest(value), rt.c.used.is_(False))
+                                       .values(used=True)).rowcount
+                reused = claimed != 1
+        if rotate and reused:
+            self.revoke_family(row.family_id, "refresh_reuse", now)
+            return None
+        token = Token("refresh_token", row.family_id, row.client_id, row.sub, row.scope, row.expires_at,
+                      row.created_at, row.sid, revoked=row.revoked_at is not None or row.used or row.expires_at <= now)
+        if rotate and token.revoked:
+            return None
+        return token
+
+    def revoke_refresh_token(self, value: str, now: int) -> None:
+        """RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens of its grant."""
+        token = self.refresh_token(value, rotate=False, now=now)
+        if token:
+            self.revoke_family(token.family_id, "revoked_by_client", now)

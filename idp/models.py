@@ -1,0 +1,89 @@
+"""Durable identity-provider state on the shared ``storage.sql.metadata``.
+
+Accounts never hold an ID number in clear: ``id_enc`` is Fernet ciphertext and ``id_hash`` a keyed
+HMAC for look-ups (PIPL art. 28/51: sensitive personal information, encrypted). Alembic migrations in
+``idp/migrations`` mirror these tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+
+from storage.sql import metadata
+
+registry_people = Table(
+    "idp_registry_people", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+accounts = Table(
+    "idp_accounts", metadata,
+    Column("sub", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("id_hash", String(64), nullable=False, unique=True),
+    Column("id_enc", Text, nullable=False),
+    Column("phone", String(32), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("totp_enc", Text),
+    Column("assurance", String(32), nullable=False),
+    Column("created_at", Integer, nullable=False),
+)
+
+clients = Table(
+    "idp_clients", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("secret_hash", String(128)),
+    Column("auth_method", String(32), nullable=False),
+    Column("redirect_uris", Text, nullable=False),  # JSON list
+    Column("post_logout_redirect_uris", Text, nullable=False),  # JSON list
+    Column("scopes", Text, nullable=False),  # space-separated
+    Column("backchannel_logout_uri", Text),
+    Column("jwks", Text),  # JSON, for private_key_jwt
+    Column("created_at", Integer, nullable=False),
+)
+
+consents = Table(
+    "idp_consents", metadata,
+    Column("sub", String(64), ForeignKey("idp_accounts.sub", ondelete="CASCADE"), primary_key=True),
+    Column("client_id", String(64), ForeignKey("idp_clients.client_id", ondelete="CASCADE"), primary_key=True),
+    Column("scope", String(64), primary_key=True),
+    Column("granted_at", Integer, nullable=False),
+)
+
+token_families = Table(
+    "idp_token_families", metadata,
+    Column("family_id", String(64), primary_key=True),
+    Column("sub", String(64), ForeignKey("idp_accounts.sub", ondelete="CASCADE"), nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("sid", String(64)),
+    Column("auth_time", Integer, nullable=False),
+    Column("acr", String(32)),
+    Column("amr", String(64)),
+    Column("created_at", Integer, nullable=False),
+    Column("revoked_at", Integer),
+    Column("revoked_reason", String(64)),
+)
+
+refresh_tokens = Table(
+    "idp_refresh_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("family_id", String(64), ForeignKey("idp_token_families.family_id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("created_at", Integer, nullable=False),
+    Column("expires_at", Integer, nullable=False),
+    Column("used", Boolean, nullable=False, default=False),
+)
+
+audit_events = Table(
+    "idp_audit_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Integer, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("sub", String(64)),
+    Column("client_id", String(64)),
+    Column("detail", Text),
+    UniqueConstraint("id"),
+)

@@ -1,0 +1,110 @@
+"""Population-registry adapters: does this name belong to this resident ID number?
+
+``PopulationRegistry`` is the port. ``TableRegistry`` (embedded default) checks a table imported with
+``tongban registry import FILE.csv``; it stores only the keyed hash of each ID number. ``HttpRegistry``
+is the documented interface for a national verification service:
+
+    POST {url}   Authorization: Bearer {token}   Content-Type: application/json
+    {"name": "张三", "id_number": "110101199003071233"}
+    -> 200 {"match": true}     (or {"match": false})
+
+Any other answer (status, body, timeout) is ``RegistryUnavailable``: registration fails closed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import urllib.request
+from typing import Protocol
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from idp import models
+from idp.errors import InvalidInput, RegistryUnavailable
+from idp.identity import normalise_id_number, normalise_name
+from idp.secrets import Secrets
+
+
+class PopulationRegistry(Protocol):
+    def matches(self, name: str, id_number: str) -> bool: ...
+
+
+class TableRegistry:
+    def __init__(self, engine: Engine, secrets: Secrets):
+        self.engine = engine
+        self.secrets = secrets
+
+    def matches(self, name: str, id_number: str) -> bool:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(models.registry_people.c.name).where(
+                    models.registry_people.c.id_hash == self.secrets.lookup_hash(id_number)
+                )
+            ).first()
+        return row is not None and row.name == name
+
+    def add(self, people: list[tuple[str, str]]) -> int:
+        """Insert or update (name, id_number) pairs; returns how many rows were written."""
+        table = models.registry_people
+        rows = [{"id_hash": self.secrets.lookup_hash(i), "name": n} for n, i in people]
+        if not rows:
+            return 0
+        insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
+        with self.engine.begin() as conn:
+            for row in rows:
+                stmt = insert(table).values(**row)
+                conn.execute(stmt.on_conflict_do_update(index_elements=["id_hash"], set_={"name": row["name"]}))
+        return len(rows)
+
+
+def parse_csv(text: str) -> list[tuple[str, str]]:
+    """Read ``name,id_number`` rows (header required); every malformed row is reported by line."""
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None or {"name", "id_number"} - set(reader.fieldnames):
+            raise InvalidInput("file", "CSV needs a header row with columns name,id_number")
+        people, errors = [], []
+        for line, row in enumerate(reader, start=2):
+            try:
+                people.append((normalise_name(row.get("name")), normalise_id_number(row.get("id_number"))))
+            except InvalidInput as exc:
+                errors.append(f"line {line}: {exc}")
+    except csv.Error as exc:
+        raise InvalidInput("file", f"not a readable CSV file: {exc}") from exc
+    if errors:
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise InvalidInput("file", "; ".join(errors[:5]) + more)
+    return people
+
+
+class HttpRegistry:
+    def __init__(self, url: str, token: str, timeout: float = 5.0):
+        if not url.startswith("https://"):
+            raise RegistryUnavailable("the registry service must be reached over https")
+        self.url, self.token, self.timeout = url, token, timeout
+
+    def matches(self, name: str, id_number: str) -> bool:
+        body = json.dumps({"name": name, "id_number": id_number}).encode()
+        request = urllib.request.Request(  # noqa: S310 - https enforced above
+            self.url, data=body, method="POST",
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                answer = json.loads(response.read())
+        except (OSError, ValueError) as exc:
+            raise RegistryUnavailable("the population registry did not answer; try again later") from exc
+        if not isinstance(answer, dict) or not isinstance(answer.get("match"), bool):
+            raise RegistryUnavailable("the population registry gave an unexpected answer")
+        return answer["match"]
+
+
+DEMO_PEOPLE = [
+    ("张三", "110101199003071233"),
+    ("李四", "440304198512124569"),
+    ("王芳", "310104199206157893"),
+    ("赵敏", "110105198505202214"),
+]

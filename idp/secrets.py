@@ -1,0 +1,74 @@
+"""Service secrets for the identity provider: ID-number encryption, look-up hashing, cookie signing.
+
+One 32-byte master secret from ``TONGBAN_IDP_SECRET`` (hex) or, for the embedded default, a 0600 file
+in the data directory created on first use. Purpose keys are derived with HMAC-SHA256 (RFC 2104) so
+one leaked derived key does not reveal the others. Encryption is Fernet (AES-CBC + HMAC), not hand-rolled.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from idp.errors import IdpError
+
+SECRET_ENV = "TONGBAN_IDP_SECRET"  # noqa: S105 - variable name
+
+
+@dataclass(frozen=True)
+class Secrets:
+    master: bytes
+
+    def _derive(self, label: str) -> bytes:
+        return hmac.new(self.master, label.encode(), hashlib.sha256).digest()
+
+    @property
+    def session_key(self) -> bytes:
+        return self._derive("flask-session")
+
+    def lookup_hash(self, value: str) -> str:
+        """Keyed hash for equality look-ups of sensitive identifiers (never reversible)."""
+        return hmac.new(self._derive("lookup"), value.encode(), hashlib.sha256).hexdigest()
+
+    def _fernet(self) -> Fernet:
+        return Fernet(base64.urlsafe_b64encode(self._derive("fernet")))
+
+    def encrypt(self, value: str) -> str:
+        return self._fernet().encrypt(value.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet().decrypt(token.encode()).decode()
+        except InvalidToken as exc:
+            raise IdpError("stored ciphertext does not open with this service secret") from exc
+
+
+def load_secrets(data_dir: Path, env: dict[str, str] | None = None) -> Secrets:
+    env = os.environ if env is None else env
+    if env.get(SECRET_ENV):
+        try:
+            master = bytes.fromhex(env[SECRET_ENV])
+        except ValueError as exc:
+            raise IdpError(f"{SECRET_ENV} must be hex") from exc
+        if len(master) < 32:
+            raise IdpError(f"{SECRET_ENV} must hold at least 32 bytes (64 hex digits)")
+        return Secrets(master)
+    path = data_dir / "idp-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        try:
+            os.link(tmp, path)  # first writer wins across processes
+        except FileExistsError:
+            pass
+        tmp.unlink(missing_ok=True)
+    return Secrets(bytes.fromhex(path.read_text().strip()))

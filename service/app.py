@@ -1,0 +1,63 @@
+"""Flask application factory: one app, each package's Blueprint, security headers, errors as 4xx pages.
+
+``create_app(settings)`` is used by ``tongban serve`` (development server) and by gunicorn
+(``service.wsgi:app``). Packages are wired here; they never import ``service``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from service.config import Settings
+
+# Content-Security-Policy (CSP Level 3): no framing (clickjacking), no plugins, same-origin everything.
+CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+
+
+def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
+    from idp import Provider, bp, errors
+
+    settings = settings or Settings.from_env()
+    app = Flask("tongban")
+    provider = Provider.from_settings(settings, **idp_overrides)
+    secure = settings.issuer_url.startswith("https://")
+    app.config.update(
+        SECRET_KEY=provider.secrets.session_key,
+        SESSION_COOKIE_NAME="tb_csrf",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.extensions["tongban.idp"] = provider
+    app.register_blueprint(bp)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        if secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if response.mimetype == "text/html" or request.path in ("/token", "/userinfo", "/introspect", "/par"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(errors.IdpError)
+    def _idp_error(exc: errors.IdpError):  # noqa: ANN202
+        return jsonify(error=exc.reason, error_description=str(exc)), 400
+
+    @app.errorhandler(400)
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
+    def _http_error(exc):  # noqa: ANN001, ANN202
+        if getattr(exc, "response", None) is not None:
+            return exc.response
+        return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code
+
+    return app

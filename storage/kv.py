@@ -1,0 +1,139 @@
+"""Ephemeral key-value store: the narrow contract every adapter honours (cf. node-oidc-provider's adapter).
+
+``put / get / consume / delete`` with a TTL in seconds, plus ``incr`` for rate-limit counters.
+``consume`` is an atomic get-and-delete: of any number of racing callers, exactly one sees the value
+(authorization codes are single-use, RFC 6749 §4.1.2). Values are ``str``. The memory adapter is the
+embedded default; ``REDIS_URL`` selects Redis. Time is injectable in the memory adapter only for tests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from storage.errors import StorageUnavailable
+
+
+class KeyValueStore(Protocol):
+    def put(self, key: str, value: str, ttl: int) -> None: ...
+    def get(self, key: str) -> str | None: ...
+    def consume(self, key: str) -> str | None: ...
+    def delete(self, key: str) -> None: ...
+    def incr(self, key: str, ttl: int) -> int: ...
+    def ttl(self, key: str) -> int | None: ...
+
+
+class MemoryStore:
+    """In-process store (one process only): a dict guarded by a lock, expiry checked on read."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._data: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._clock = clock
+
+    def _live(self, key: str) -> tuple[str, float] | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        if item[1] <= self._clock():
+            del self._data[key]
+            return None
+        return item
+
+    def put(self, key: str, value: str, ttl: int) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        with self._lock:
+            self._data[key] = (value, self._clock() + ttl)
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            item = self._live(key)
+            return item[0] if item else None
+
+    def consume(self, key: str) -> str | None:
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                return None
+            del self._data[key]
+            return item[0]
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
+    def incr(self, key: str, ttl: int) -> int:
+        """Increment a counter; the TTL starts with the first increment (a fixed window)."""
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                self._data[key] = ("1", self._clock() + ttl)
+                return 1
+            value = int(item[0]) + 1
+            self._data[key] = (str(value), item[1])
+            return value
+
+    def ttl(self, key: str) -> int | None:
+        with self._lock:
+            item = self._live(key)
+            return None if item is None else max(1, int(item[1] - self._clock() + 0.999))
+
+
+class RedisStore:
+    """Redis adapter: SET EX, GETDEL (atomic, Redis >= 6.2), INCR + EXPIRE NX in one transaction."""
+
+    def __init__(self, url: str, prefix: str = "tb:"):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+        self._prefix = prefix
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
+
+    def _call(self, fn: Callable, *args):  # noqa: ANN202 - thin wrapper
+        try:
+            return fn(*args)
+        except self._errors as exc:
+            raise StorageUnavailable(f"cannot reach Redis: {exc}") from exc
+
+    def put(self, key: str, value: str, ttl: int) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        self._call(self._redis.set, self._prefix + key, value, ttl)
+
+    def get(self, key: str) -> str | None:
+        return self._call(self._redis.get, self._prefix + key)
+
+    def consume(self, key: str) -> str | None:
+        return self._call(self._redis.getdel, self._prefix + key)
+
+    def delete(self, key: str) -> None:
+        self._call(self._redis.delete, self._prefix + key)
+
+    def incr(self, key: str, ttl: int) -> int:
+        def run() -> int:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.incr(self._prefix + key)
+            pipe.expire(self._prefix + key, ttl, nx=True)
+            return int(pipe.execute()[0])
+
+        return self._call(run)
+
+    def ttl(self, key: str) -> int | None:
+        value = self._call(self._redis.ttl, self._prefix + key)
+        return value if value and value > 0 else None
+
+    def memory_usage(self, key: str) -> int:
+        """Bytes Redis uses for one key (MEMORY USAGE), for the benchmark."""
+        return int(self._call(self._redis.memory_usage, self._prefix + key) or 0)
+
+
+def make_store(url: str = "") -> KeyValueStore:
+    """The memory store for an empty URL, Redis for ``redis://`` / ``rediss://``."""
+    if not url:
+        return MemoryStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisStore(url)
+    raise StorageUnavailable(f"unsupported REDIS_URL scheme: {url.split(':', 1)[0]!r}")

@@ -1,0 +1,96 @@
+"""One contract test for every key-value adapter (memory, Redis)."""
+
+import threading
+import uuid
+
+import pytest
+
+from storage.kv import MemoryStore, RedisStore, make_store
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request):
+    if request.param == "memory":
+        return MemoryStore()
+    url = request.getfixturevalue("redis_url")
+    return RedisStore(url, prefix=f"test-{uuid.uuid4().hex}:")
+
+
+def test_put_get_delete(store):
+    store.put("a", "1", 60)
+    assert store.get("a") == "1"
+    store.delete("a")
+    assert store.get("a") is None
+    store.delete("missing")  # deleting nothing is fine
+
+
+def test_consume_is_get_and_delete(store):
+    store.put("code", "v", 60)
+    assert store.consume("code") == "v"
+    assert store.consume("code") is None
+    assert store.get("code") is None
+
+
+def test_consume_is_atomic_under_races(store):
+    store.put("race", "once", 60)
+    results = []
+    barrier = threading.Barrier(8)
+
+    def worker():
+        barrier.wait()
+        results.append(store.consume("race"))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("once") == 1
+    assert results.count(None) == 7
+
+
+def test_incr_counts_and_keeps_ttl(store):
+    assert store.incr("n", 60) == 1
+    assert store.incr("n", 60) == 2
+    assert 0 < store.ttl("n") <= 60
+    assert store.ttl("absent") is None
+
+
+def test_ttl_must_be_positive(store):
+    with pytest.raises(ValueError):
+        store.put("x", "y", 0)
+
+
+def test_memory_expiry_with_injected_clock():
+    clock = FakeClock()
+    store = MemoryStore(clock)
+    store.put("k", "v", 10)
+    store.incr("c", 10)
+    clock.now += 9
+    assert store.get("k") == "v"
+    clock.now += 2
+    assert store.get("k") is None
+    assert store.consume("k") is None
+    assert store.incr("c", 10) == 1  # a new window
+
+
+def test_redis_expiry_is_set(redis_url):
+    store = RedisStore(redis_url, prefix=f"test-{uuid.uuid4().hex}:")
+    store.put("k", "v", 30)
+    assert 25 <= store.ttl("k") <= 30
+
+
+def test_make_store_selects_adapter():
+    assert isinstance(make_store(""), MemoryStore)
+    assert isinstance(make_store("redis://127.0.0.1:6379/0"), RedisStore)
+    from storage.errors import StorageUnavailable
+    with pytest.raises(StorageUnavailable):
+        make_store("memcached://x")
