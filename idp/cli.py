@@ -15,11 +15,13 @@ DEMO_CITIZEN = {"name": "张三", "id_number": "110101199003071233", "phone": "1
                 "password": "tongban-demo-2024"}  # noqa: S105 - the documented demo password
 
 
+_settings_from = None  # injected by attach(): service.config.Settings.from_env (idp must not import service)
+
+
 def _provider(data_dir: str | None):  # noqa: ANN202
     from idp.provider import Provider
-    from service.config import Settings
 
-    return Provider.from_settings(Settings.from_env(data_dir), load_keys=False)
+    return Provider.from_settings(_settings_from(data_dir), load_keys=False)
 
 
 _data = click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory")
@@ -132,7 +134,9 @@ def init_step(settings, echo) -> None:  # noqa: ANN001
         echo("idp: demo registry and citizen already present")
 
 
-def attach(main: click.Group, init_steps: list, register) -> None:  # noqa: ANN001
+def attach(main: click.Group, init_steps: list, register, settings_from) -> None:  # noqa: ANN001
+    global _settings_from
+    _settings_from = settings_from
     main.add_command(registry_group)
     main.add_command(accounts_group)
     main.add_command(clients_group)

@@ -17,7 +17,7 @@ def _wire() -> None:
     from service.serve import serve
 
     issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)  # first: it sets the key policy
-    idp_cli.attach(main, INIT_STEPS, register)
+    idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     main.add_command(commands.issue)
