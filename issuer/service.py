@@ -97,8 +97,8 @@ class Issuer:
             status_list.set(idx, value)
         signer = self.hub.rings.load(authority_id).signer(now)
         common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL, alg=signer.public.alg)
-        cwt = sign_status_list_cwt(status_list, signing_key=signer.private.crypto_key(), kid=signer.public.short_kid, **common)
-        jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private.crypto_key(), kid=signer.public.kid,
+        cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
+        jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
                                          **common)
         for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
             path = status_path(self.hub.data_dir, uri, suffix)

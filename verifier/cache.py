@@ -129,7 +129,7 @@ class VerifierCache:
         last_error: Exception | None = None
         for key in authority.keys:
             try:
-                token = verify_status_list_cwt(raw, public_key=key.public.crypto_key(), alg=key.public.alg, now=now,
+                token = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
                                                expected_subject=uri)
             except StatusListError as exc:
                 last_error = exc
