@@ -10,7 +10,11 @@ The server only hands out these files; it never sees the device key or a present
 
 from __future__ import annotations
 
+import mimetypes
+
 from flask import Blueprint, Response, render_template, send_from_directory
+
+mimetypes.add_type("text/javascript", ".mjs")  # module scripts need a JavaScript MIME type; not every OS maps .mjs
 
 CLIENT_ID = "tongban-wallet"
 CLIENT_NAME = "通办电子证照钱包 / tongban wallet"
