@@ -115,6 +115,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         import json
         from pathlib import Path
 
+        from credentials.status_uri import status_files
         from issuer.peers import recognise
         from keys import PublicKey
 
@@ -125,7 +126,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
             token = (peer / "trust-list.jwt").read_text()
         except (OSError, ValueError) as exc:
             raise IssuerError(f"cannot read the peer region: {exc}") from exc
-        lists = {f"tbsl:{p.parent.name}/{p.stem}": p.read_bytes() for p in sorted((peer / "status").glob("*/*.cwt"))}
+        lists = {uri: path.read_bytes() for uri, path in status_files(peer / "status", "cwt").items()}
         now = int(time.time())
         hub = Hub(settings.data_dir)
         result = recognise(hub, root=root, trust_list_token=token, status_lists=lists, now=now)

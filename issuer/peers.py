@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 
 from credentials.status_list import StatusListError, verify_status_list_cwt
+from credentials.status_uri import parse_status_uri
 from issuer.errors import IssuerError
 from issuer.hub import Hub
 from issuer.service import status_path
@@ -40,7 +41,8 @@ def recognise(hub: Hub, *, root: PublicKey, trust_list_token: str, status_lists:
     (hub.peers_dir / f"{root.kid}.json").write_text(json.dumps({"root": root.public_jwk(), "trust_list": trust_list_token}))
     mirrored = 0
     for uri, raw in status_lists.items():
-        authority = peer.authority(uri.removeprefix("tbsl:").partition("/")[0])
+        parsed = parse_status_uri(uri)
+        authority = peer.authority(parsed[0]) if parsed else None
         if authority is None:
             continue
         for key in authority.keys:
