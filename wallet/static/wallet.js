@@ -89,6 +89,7 @@ function bilingual(text) {  // "中文 / English" -> 中文 <span class=en>Engli
   return en ? [zh + " ", el("span", { class: "en" }, en)] : [zh];
 }
 function show(section) {
+  say("");
   for (const id of ["home", "records", "show"]) $(id).hidden = id !== section;
   $("history-section").hidden = section === "show";
   if (section !== "show") stopPresenting();
@@ -168,7 +169,7 @@ async function openRecords() {
   list.replaceChildren(...records.map((r) => el("li", { class: "record" },
     el("strong", {}, ...bilingual(r.label)),
     el("span", { class: "line" }, r.authority),
-    r.valid_until ? el("span", { class: "line" }, "有效期至 ", r.valid_until, " ", el("span", { class: "en" }, "valid until")) : null,
+    r.valid_until ? el("span", { class: "line" }, "有效期至 ", el("span", { class: "en" }, "valid until "), r.valid_until) : null,
     el("button", { type: "button", class: "primary", "data-record": r.id, onclick: (e) => addLicence(r, e.currentTarget) },
       ...(held.has(r.id) ? ["重新添加 ", el("span", { class: "en" }, "Add again")] : ["添加到本机 ", el("span", { class: "en" }, "Add to this phone")])),
   )));
@@ -198,9 +199,8 @@ async function addLicence(record, button) {
     const credential = { elicence_id: body.elicence_id, licence_type: body.licence_type, label: body.label,
       record_id: record.id, views, view_info: body.views, summary: body.summary, added_at: Date.now() };
     await dbPut("credentials", credential);
-    say("已添加到本机。 / Added to this phone.");
     await renderCards();
-    present(credential);
+    await present(credential);
   } catch (error) {
     say("添加失败，请重试。 / Could not add the licence; try again.", true);
     console.error(error);
@@ -217,7 +217,7 @@ async function renderCards() {
     el("button", { type: "button", class: "card " + c.licence_type, "data-elicence": c.elicence_id, onclick: () => present(c) },
       el("strong", {}, ...bilingual(c.label)),
       el("span", { class: "line" }, c.summary?.name ?? ""),
-      c.summary?.valid_until ? el("span", { class: "line" }, "有效期至 ", c.summary.valid_until, " ", el("span", { class: "en" }, "valid until")) : null,
+      c.summary?.valid_until ? el("span", { class: "line" }, "有效期至 ", el("span", { class: "en" }, "valid until "), c.summary.valid_until) : null,
       el("span", { class: "line" }, "点击出示 ", el("span", { class: "en" }, "Tap to show")),
     ))));
 }
