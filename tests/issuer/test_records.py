@@ -82,8 +82,10 @@ def test_cli_import_and_init_seed(tmp_path, monkeypatch):
     first = runner.invoke(main, ["init", "--data", data])
     assert first.exit_code == 0, first.output
     assert "3 demo licence record(s)" in first.output
+    assert "wallet: public client tongban-wallet registered, redirect URI http://127.0.0.1:8000/wallet/" in first.output
     again = runner.invoke(main, ["init", "--data", data])
     assert "already on the authorities' registers" in again.output
+    assert "client tongban-wallet already registered" in again.output
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join([HEADER, ROW2, ROW.format(classes="X")]) + "\n", encoding="utf-8")
     result = runner.invoke(main, ["records", "import", "driving-licence", str(bad), "--data", data])

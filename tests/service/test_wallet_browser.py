@@ -2,7 +2,8 @@
 
 sign in as the demo citizen → add the driving licence → QR on screen → screenshot → zxing-cpp decodes it →
 the offline verifier (cache synced from the data directory) says valid, and "stale" once the 60 s window is
-over → with the browser offline the page still refreshes to a new QR that verifies. Then elderly mode.
+over → with the browser offline the page still refreshes to a new QR that verifies. Then elderly mode, and a
+reload with the network off (the service worker's cache) that still shows a verifiable QR.
 Screenshots go to $TONGBAN_SCREENSHOTS (default: the test's tmp directory).
 """
 
@@ -107,6 +108,14 @@ def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
     decision = decide(live, tmp_path / "cache", read_qr(shot), int(time.time()))
     assert decision.valid and decision.claims == {"age_over_18": True}
 
+    # The full view is the biggest code; it must still read from a phone-sized screen.
+    page.click("#presets button[data-view=full]")
+    page.wait_for_function("() => document.querySelectorAll('#disclosed li').length === 11")
+    shot = shots / "5b-full.png"
+    page.screenshot(path=shot, full_page=True)
+    decision = decide(live, tmp_path / "cache", read_qr(shot), int(page.get_attribute("#qr", "data-iat")))
+    assert decision.valid and decision.claims["id_number"] == DEMO_CITIZEN["id_number"]
+
     # Offline: the page keeps making fresh codes from the stored credential and the device key.
     page.click("#presets button[data-view=driving]")
     page.wait_for_selector("#presets button[data-view=driving][aria-pressed=true]")
@@ -143,5 +152,17 @@ def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
     assert sizes["font"] >= 18 and sizes["tap"] >= 60, sizes
     page.screenshot(path=shots / "8-elderly-home.png", full_page=True)
     assert page.locator("#history li").count() >= 3  # driving, age, driving
+
+    # Offline from the start: the service worker serves the page, IndexedDB the licence and the key.
+    assert page.evaluate("async () => Boolean(await navigator.serviceWorker.ready)")
+    context.set_offline(True)
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.click("#cards button.card")
+    page.wait_for_selector("#qr[data-iat]")
+    shot = shots / "9-offline-reload.png"
+    page.screenshot(path=shot, full_page=True)
+    decision = decide(live, tmp_path / "cache", read_qr(shot), int(page.get_attribute("#qr", "data-iat")))
+    assert decision.valid, decision
     assert problems == []
     context.close()
