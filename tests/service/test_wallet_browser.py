@@ -80,9 +80,9 @@ def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
     assert DEMO_CITIZEN["id_number"] not in page.content()
 
     page.click(".record:has-text('机动车驾驶证') button")
-    page.wait_for_selector("#qr[data-iat]")
+    page.wait_for_selector("#qr[data-view=driving]")
     assert page.get_attribute("#presets button[aria-pressed=true]", "data-view") == "driving"
-    assert page.locator("#disclosed li").count() == 4
+    assert page.locator("#disclosed li").count() == 4 and not page.is_visible("#full-warning")
     assert page.evaluate("""async () => {
         const db = await new Promise((ok) => { const r = indexedDB.open("tongban-wallet"); r.onsuccess = () => ok(r.result); });
         const key = await new Promise((ok) => { const r = db.transaction("keys").objectStore("keys").get("device");
@@ -101,8 +101,8 @@ def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
 
     # The age preset: one claim, shown in the list and in the code.
     page.click("#presets button[data-view=age]")
-    page.wait_for_function("() => document.querySelectorAll('#disclosed li').length === 1")
-    page.wait_for_function("(now) => Number(document.getElementById('qr').dataset.iat) >= now", arg=now)
+    page.wait_for_selector("#qr[data-view=age]")
+    assert page.locator("#disclosed li").count() == 1
     shot = shots / "5-age.png"
     page.screenshot(path=shot, full_page=True)
     decision = decide(live, tmp_path / "cache", read_qr(shot), int(time.time()))
@@ -110,7 +110,9 @@ def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
 
     # The full view is the biggest code; it must still read from a phone-sized screen.
     page.click("#presets button[data-view=full]")
-    page.wait_for_function("() => document.querySelectorAll('#disclosed li').length === 11")
+    page.wait_for_selector("#qr[data-view=full]")
+    assert page.locator("#disclosed li").count() == 11
+    assert page.is_visible("#full-warning")
     shot = shots / "5b-full.png"
     page.screenshot(path=shot, full_page=True)
     decision = decide(live, tmp_path / "cache", read_qr(shot), int(page.get_attribute("#qr", "data-iat")))
@@ -118,7 +120,7 @@ def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
 
     # Offline: the page keeps making fresh codes from the stored credential and the device key.
     page.click("#presets button[data-view=driving]")
-    page.wait_for_selector("#presets button[data-view=driving][aria-pressed=true]")
+    page.wait_for_selector("#qr[data-view=driving]")
     context.set_offline(True)
     before = page.get_attribute("#qr", "data-iat")
     page.wait_for_function("(before) => document.getElementById('qr').dataset.iat !== before", arg=before,

@@ -183,10 +183,12 @@ async function addLicence(record, button) {
     const token = accessToken();
     if (!token) return signIn();
     const key = await deviceKey();
-    const { c_nonce } = await (await fetch("/issuer/nonce", { method: "POST" })).json();
+    // OpenID4VCI §12.2: the issuer's metadata names its identifier (the proof's aud) and endpoints.
+    const meta = await (await fetch("/.well-known/openid-credential-issuer")).json();
+    const { c_nonce } = await (await fetch(meta.nonce_endpoint, { method: "POST" })).json();
     const proof = await tb.signJwt({ typ: "openid4vci-proof+jwt", alg: "ES256", jwk: key.publicJwk },
-      { aud: ORIGIN, iat: Math.floor(Date.now() / 1000), nonce: c_nonce }, key.privateKey);
-    const response = await fetch("/issuer/credential", {
+      { aud: meta.credential_issuer, iat: Math.floor(Date.now() / 1000), nonce: c_nonce }, key.privateKey);
+    const response = await fetch(meta.credential_endpoint, {
       method: "POST", headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
       body: JSON.stringify({ credential_configuration_id: record.licence_type, record: record.id,
         proof: { proof_type: "jwt", jwt: proof } }),
@@ -248,6 +250,7 @@ async function present(credential, view) {
   $("presets").replaceChildren(...names.map((name) => el("button", {
     type: "button", "data-view": name, "aria-pressed": String(name === view), onclick: () => present(credential, name),
   }, ...bilingual(credential.view_info[name].label))));
+  $("full-warning").hidden = !credential.view_info[view].claims.includes("id_number") || view !== "full";
   $("disclosed").replaceChildren(...credential.view_info[view].claims.map((c) => {
     const [zh, en] = CLAIM_LABELS[c] || [c, c];
     return el("li", {}, zh + " ", el("span", { class: "en" }, en));
@@ -275,6 +278,7 @@ async function refresh() {
   current.generatedAt = now;
   drawQr(text);
   $("qr").dataset.iat = String(now);
+  $("qr").dataset.view = current.view;
   tick();
 }
 
