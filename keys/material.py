@@ -18,6 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from pycose.keys import EC2Key, OKPKey
+from pycose.keys.curves import P256, Ed25519
 
 from keys.errors import KeyAtRestError, KeyFormatError
 
@@ -132,8 +134,15 @@ class PublicKey:
             raise KeyFormatError(f"invalid public key: {exc}") from exc
 
     def crypto_key(self) -> Any:
-        """The ``cryptography`` key object, for PyJWT and pycose."""
+        """The ``cryptography`` key object, for PyJWT."""
         return self._crypto()
+
+    def pycose_key(self) -> Any:
+        """This key as a pycose ``CoseKey`` for COSE_Sign1 verification."""
+        x = b64url_decode(self.jwk["x"])
+        if self.jwk["kty"] == "OKP":
+            return OKPKey(crv=Ed25519, x=x)
+        return EC2Key(crv=P256, x=x, y=b64url_decode(self.jwk["y"]))
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Check a raw signature (r||s for ES256, RFC 7518 §3.4; 64 bytes for EdDSA)."""
@@ -176,6 +185,18 @@ class PrivateKey:
 
     def crypto_key(self) -> Any:
         return self._key
+
+    def pycose_key(self) -> Any:
+        """This key as a pycose ``CoseKey`` for COSE_Sign1 signing."""
+        if self.alg == "EdDSA":
+            d = self._key.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+            )
+            return OKPKey(crv=Ed25519, x=b64url_decode(self.public.jwk["x"]), d=d)
+        d = self._key.private_numbers().private_value.to_bytes(32, "big")
+        return EC2Key(
+            crv=P256, x=b64url_decode(self.public.jwk["x"]), y=b64url_decode(self.public.jwk["y"]), d=d
+        )
 
     def to_pem(self, passphrase: bytes | None) -> bytes:
         encryption = (

@@ -107,10 +107,18 @@ def sign_trust_list(trust_list: TrustList, root: PrivateKey) -> str:
     return jwt.encode(trust_list.to_claims(), root.crypto_key(), algorithm=root.alg, headers=headers)
 
 
+CLOCK_SKEW = 300
+_NO_CLOCK = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["exp", "iat"]}
+
+
 def verify_trust_list(
-    token: str, root: PublicKey, *, now: int, current_version: int | None = None
+    token: str, root: PublicKey, *, now: int, current_version: int | None = None, allow_expired: bool = False,
 ) -> TrustList:
-    """Verify ``token`` against the configured root; raise ``TrustListError`` with a reason code."""
+    """Verify ``token`` against the configured root; raise ``TrustListError`` with a reason code.
+
+    Times are checked against the injected ``now`` only (PyJWT's own clock checks are off).
+    ``allow_expired`` lets a verifier load its cached list and report expiry per decision.
+    """
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -119,7 +127,7 @@ def verify_trust_list(
         raise TrustListError(f"wrong token type {header.get('typ')!r}", "trust_list_malformed")
     try:
         claims = jwt.decode(
-            token, root.crypto_key(), algorithms=[root.alg], options={"verify_exp": False, "require": ["exp"]}
+            token, root.crypto_key(), algorithms=[root.alg], options=_NO_CLOCK
         )
     except jwt.InvalidSignatureError as exc:
         raise TrustListError(
@@ -128,7 +136,10 @@ def verify_trust_list(
     except jwt.PyJWTError as exc:
         raise TrustListError(f"trust list refused: {exc}", "trust_list_malformed") from exc
     trust_list = TrustList.from_claims(claims)
-    if trust_list.expires_at <= now:
+    if trust_list.issued_at > now + CLOCK_SKEW:
+        raise TrustListError("trust list is dated in the future: check this device's clock",
+                             "trust_list_not_yet_valid")
+    if trust_list.expires_at <= now and not allow_expired:
         raise TrustListError("trust list has expired: download a fresh one", "trust_list_expired")
     if current_version is not None and trust_list.version < current_version:
         raise TrustListError(

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from idp import cli as idp_cli
+from issuer import cli as issuer_cli
+from service import commands
 from service.cli import INIT_STEPS, main, register
+from service.config import Settings
+from service.serve import serve
+from verifier import cli as verifier_cli
+from wallet import cli as wallet_cli
 
 __all__ = ["main"]
 
 
 def _wire() -> None:
-    """Import each package's CLI adapter and hang it on the root group."""
-    # Packages add themselves below, e.g.:
-    #   from issuer import cli as issuer_cli
-    #   issuer_cli.attach(main, INIT_STEPS, register)
-    from idp import cli as idp_cli
-    from service.serve import serve
-
-    idp_cli.attach(main, INIT_STEPS, register)
+    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)
+    wallet_cli.attach(main, register)
+    verifier_cli.attach(main, register)
+    main.add_command(commands.issue)
+    main.add_command(commands.demo)
+    idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     main.add_command(serve)
 
 

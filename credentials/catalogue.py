@@ -1,0 +1,117 @@
+"""The licence-type catalogue as the wire format sees it: type codes, claim keys, value kinds and views.
+
+Claim names are fixed by the (national data standard the) issue names; on the wire each claim is a
+small integer key so the QR stays small, the way ISO 18013-5 fixes data-element identifiers per
+namespace. Keys are append-only: a new claim takes the next number; a number is never reused.
+
+A *view* is the set of claims one presentation discloses (see ``credentials.credential`` for why
+views, not salted digests). Every type has ``full``; the others serve one purpose at a counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TEXT, DATE, TEXT_LIST, BOOL = "text", "date", "text_list", "bool"
+
+AGE_OVER_18 = "age_over_18"  # derived at issuance from birth_date, as ISO 18013-5's age_over_NN
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    name: str
+    key: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class View:
+    name: str
+    code: int
+    claims: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True)
+class LicenceType:
+    name: str
+    code: int  # on the wire
+    national_code: str  # the <type code> part of the e-licence identifier
+    label: str
+    claims: tuple[ClaimSpec, ...]
+    views: tuple[View, ...]
+
+    @property
+    def claim_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.claims if c.name != AGE_OVER_18)
+
+    def claim(self, name: str) -> ClaimSpec | None:
+        return next((c for c in self.claims if c.name == name), None)
+
+    def claim_by_key(self, key: int) -> ClaimSpec | None:
+        return next((c for c in self.claims if c.key == key), None)
+
+    def view(self, name: str) -> View | None:
+        return next((v for v in self.views if v.name == name), None)
+
+    def view_by_code(self, code: int) -> View | None:
+        return next((v for v in self.views if v.code == code), None)
+
+
+def _claims(*spec: tuple[str, str]) -> tuple[ClaimSpec, ...]:
+    return tuple(ClaimSpec(name, key, kind) for key, (name, kind) in enumerate(spec, start=1))
+
+
+_DRIVING = _claims(
+    ("name", TEXT), ("sex", TEXT), ("birth_date", DATE), ("id_number", TEXT), ("address", TEXT),
+    ("licence_number", TEXT), ("vehicle_classes", TEXT_LIST), ("first_issue_date", DATE), ("valid_from", DATE),
+    ("valid_until", DATE), ("issuing_authority", TEXT), (AGE_OVER_18, BOOL),
+)
+_RESIDENT = _claims(
+    ("name", TEXT), ("sex", TEXT), ("ethnicity", TEXT), ("birth_date", DATE), ("address", TEXT),
+    ("id_number", TEXT), ("issuing_authority", TEXT), ("valid_from", DATE), ("valid_until", DATE), (AGE_OVER_18, BOOL),
+)
+_BUSINESS = _claims(
+    ("uscc", TEXT), ("name", TEXT), ("legal_representative", TEXT), ("entity_type", TEXT),
+    ("registered_capital", TEXT), ("established_on", DATE), ("address", TEXT), ("business_scope", TEXT),
+    ("registration_authority", TEXT),
+)
+
+
+def _full(specs: tuple[ClaimSpec, ...]) -> View:
+    return View("full", 0, tuple(c.name for c in specs if c.name != AGE_OVER_18), "完整 / full")
+
+
+LICENCE_TYPES: tuple[LicenceType, ...] = (
+    LicenceType(
+        "driving-licence", 1, "11100000000013338W001", "机动车驾驶证 / Driving licence", _DRIVING,
+        (
+            _full(_DRIVING),
+            View("driving", 1, ("name", "vehicle_classes", "valid_from", "valid_until"), "驾驶核验 / driving check"),
+            View("age", 2, (AGE_OVER_18,), "年龄核验 / age check"),
+        ),
+    ),
+    LicenceType(
+        "resident-id", 2, "11100000000013338W002", "居民身份证 / Resident ID", _RESIDENT,
+        (
+            _full(_RESIDENT),
+            View("identity", 1, ("name", "id_number"), "身份核验 / identity check"),
+            View("age", 2, (AGE_OVER_18,), "年龄核验 / age check"),
+        ),
+    ),
+    LicenceType(
+        "business-licence", 3, "10000000000013338W003", "营业执照 / Business licence", _BUSINESS,
+        (
+            _full(_BUSINESS),
+            View("basic", 1, ("uscc", "name", "legal_representative", "entity_type"), "主体核验 / entity check"),
+        ),
+    ),
+)
+
+
+def licence_type(name: str) -> LicenceType | None:
+    return next((t for t in LICENCE_TYPES if t.name == name), None)
+
+
+def licence_type_by_code(code: int) -> LicenceType | None:
+    return next((t for t in LICENCE_TYPES if t.code == code), None)

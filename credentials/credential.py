@@ -1,0 +1,185 @@
+"""The compact QR credential: a CWT (RFC 8392) in a COSE_Sign1 signed by the issuing authority.
+
+Selective disclosure by **per-purpose views issued together**, not salted digests. Salted digests
+(SD-CWT, ISO 18013-5 mdoc) put a 32-byte digest per claim into every presentation, disclosed or not,
+plus a 16-byte salt per disclosed claim: for an 11-claim driving licence that is ~350 bytes of digests
+before any data, which alone overflows QR version 13-M (322 bytes in base45). A view carries only the
+claims it discloses, so the "age" view is a few bytes of claims. The issuer signs every view of a
+licence at once (``full``, plus one per counter purpose, see ``credentials.catalogue``), all with the
+same status-list entry, so revoking the licence revokes every view. The cost: the holder picks among
+the issuer's views, not arbitrary subsets; the verifier checks that the view's claims are exactly the
+set the catalogue defines for it.
+
+CWT claims used (RFC 8392 §3.1, RFC 8747 §3.1, draft-ietf-oauth-status-list §6.3):
+  6 iat, 4 exp, 5 nbf, 8 cnf {1: COSE_Key}, 65535 status {"status_list": {"idx", "uri"}},
+  -65537 (private use) [type code, view code, serial, version, {claim key: value}].
+No ``iss``: the 8-byte kid names the key, and the trust list names the authority that owns it.
+Dates are RFC 8943 tag 100 (days since 1970-01-01): 5 bytes instead of 13.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import cbor2
+
+from credentials.catalogue import BOOL, DATE, TEXT, TEXT_LIST, LicenceType, View, licence_type, licence_type_by_code
+from credentials.cbor import dumps, loads_strict
+from credentials.cose import Sign1, parse_sign1, sign1
+from credentials.errors import ClaimError, StructureError
+from keys import KeyFormatError, PrivateKey, PublicKey
+
+CWT_IAT, CWT_EXP, CWT_NBF, CWT_CNF, CWT_STATUS = 6, 4, 5, 8, 65535
+CNF_COSE_KEY = 1
+TONGBAN_CLAIM = -65537
+_EPOCH = dt.date(1970, 1, 1)
+_ALLOWED_KEYS = {CWT_IAT, CWT_EXP, CWT_NBF, CWT_CNF, CWT_STATUS, TONGBAN_CLAIM}
+
+
+@dataclass(frozen=True)
+class CredentialBody:
+    licence_type: str
+    view: str
+    claims: dict[str, Any]
+    serial: int
+    version: int
+    issued_at: int
+    expires_at: int
+    holder_key: PublicKey
+    status_idx: int
+    status_uri: str
+    not_before: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _encode_value(kind: str, name: str, value: Any) -> Any:
+    if kind == DATE:
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise ClaimError(name, "must be a date")
+        return cbor2.CBORTag(100, (value - _EPOCH).days)
+    if kind == TEXT_LIST:
+        if not (isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)):
+            raise ClaimError(name, "must be a list of text")
+        return list(value)
+    if kind == BOOL and not isinstance(value, bool):
+        raise ClaimError(name, "must be true or false")
+    if kind == TEXT and not isinstance(value, str):
+        raise ClaimError(name, "must be text")
+    return value
+
+
+def _decode_value(kind: str, name: str, value: Any) -> Any:
+    ok = {
+        DATE: isinstance(value, dt.date) and not isinstance(value, dt.datetime),
+        TEXT_LIST: isinstance(value, list) and all(isinstance(v, str) for v in value),
+        BOOL: isinstance(value, bool),
+        TEXT: isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise StructureError(f"claim {name} has the wrong type for a {kind}", "malformed_structure")
+    return value
+
+
+def view_of(ltype: LicenceType, view_name: str) -> View:
+    view = ltype.view(view_name)
+    if view is None:
+        names = ", ".join(v.name for v in ltype.views)
+        raise ClaimError("view", f"{ltype.name} has no view {view_name!r}; it has {names}")
+    return view
+
+
+def encode_payload(body: CredentialBody) -> bytes:
+    ltype = licence_type(body.licence_type)
+    if ltype is None:
+        raise ClaimError("licence_type", f"unknown licence type {body.licence_type!r}")
+    view = view_of(ltype, body.view)
+    if set(body.claims) != set(view.claims):
+        raise ClaimError("claims", f"view {view.name} discloses exactly {', '.join(view.claims)}")
+    claims = {}
+    for name in view.claims:
+        spec = ltype.claim(name)
+        claims[spec.key] = _encode_value(spec.kind, name, body.claims[name])
+    payload: dict[int, Any] = {
+        CWT_IAT: body.issued_at,
+        CWT_EXP: body.expires_at,
+        CWT_CNF: {CNF_COSE_KEY: body.holder_key.to_cose_key()},
+        CWT_STATUS: {"status_list": {"idx": body.status_idx, "uri": body.status_uri}},
+        TONGBAN_CLAIM: [ltype.code, view.code, body.serial, body.version, claims],
+    }
+    if body.not_before is not None:
+        payload[CWT_NBF] = body.not_before
+    return dumps(payload)
+
+
+def sign_credential(body: CredentialBody, key: PrivateKey) -> bytes:
+    return sign1(encode_payload(body), key, kid=key.public.short_kid)
+
+
+def parse_credential(raw: bytes) -> tuple[Sign1, CredentialBody]:
+    """Parse (without verifying) a credential; raise ``StructureError`` on anything malformed."""
+    message = parse_sign1(raw, "credential")
+    return message, decode_payload(message.payload)
+
+
+def decode_payload(payload: bytes) -> CredentialBody:
+    cwt = loads_strict(payload, "credential claims")
+    if not isinstance(cwt, dict) or not {CWT_IAT, CWT_EXP, CWT_CNF, CWT_STATUS, TONGBAN_CLAIM} <= set(cwt):
+        raise StructureError("credential claims lack iat, exp, cnf, status or the licence claim", "malformed_structure")
+    if set(cwt) - _ALLOWED_KEYS:
+        raise StructureError("credential has claims this format does not define", "malformed_structure")
+    iat, exp, nbf = cwt[CWT_IAT], cwt[CWT_EXP], cwt.get(CWT_NBF)
+    if not (_is_int(iat) and _is_int(exp) and (nbf is None or _is_int(nbf))):
+        raise StructureError("iat, exp and nbf must be integers", "malformed_structure")
+    holder_key = _decode_cnf(cwt[CWT_CNF])
+    status_idx, status_uri = _decode_status(cwt[CWT_STATUS])
+    inner = cwt[TONGBAN_CLAIM]
+    if not (isinstance(inner, list) and len(inner) == 5 and all(_is_int(v) for v in inner[:4])
+            and isinstance(inner[4], dict)):
+        raise StructureError("the licence claim must be [type, view, serial, version, claims]", "malformed_structure")
+    type_code, view_code, serial, version, wire_claims = inner
+    ltype = licence_type_by_code(type_code)
+    if ltype is None:
+        raise StructureError(f"unknown licence type code {type_code}", "unknown_licence_type")
+    view = ltype.view_by_code(view_code)
+    if view is None:
+        raise StructureError(f"{ltype.name} has no view code {view_code}", "disclosure_mismatch")
+    claims = {}
+    for key, value in wire_claims.items():
+        spec = ltype.claim_by_key(key) if _is_int(key) else None
+        if spec is None:
+            raise StructureError(f"unknown claim key {key!r} for {ltype.name}", "disclosure_mismatch")
+        claims[spec.name] = _decode_value(spec.kind, spec.name, value)
+    return CredentialBody(
+        licence_type=ltype.name, view=view.name, claims=claims, serial=serial, version=version, issued_at=iat,
+        expires_at=exp, holder_key=holder_key, status_idx=status_idx, status_uri=status_uri, not_before=nbf,
+    )
+
+
+def check_view(body: CredentialBody) -> None:
+    """The disclosed claims must be exactly the set the catalogue defines for the view (no more, no less)."""
+    view = licence_type(body.licence_type).view(body.view)
+    if set(body.claims) != set(view.claims):
+        raise StructureError(f"view {view.name} must disclose exactly {', '.join(view.claims)}", "disclosure_mismatch")
+
+
+def _decode_cnf(cnf: Any) -> PublicKey:
+    if not isinstance(cnf, dict) or set(cnf) != {CNF_COSE_KEY}:
+        raise StructureError("cnf must hold exactly one COSE_Key", "malformed_structure")
+    try:
+        return PublicKey.from_cose_key(cnf[CNF_COSE_KEY])
+    except KeyFormatError as exc:
+        raise StructureError(f"holder key: {exc}", "malformed_structure") from exc
+
+
+def _decode_status(status: Any) -> tuple[int, str]:
+    ref = status.get("status_list") if isinstance(status, dict) and len(status) == 1 else None
+    if not (isinstance(ref, dict) and set(ref) == {"idx", "uri"} and _is_int(ref["idx"]) and ref["idx"] >= 0
+            and isinstance(ref["uri"], str)):
+        raise StructureError("status must be {status_list: {idx, uri}}", "malformed_structure")
+    return ref["idx"], ref["uri"]

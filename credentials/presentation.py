@@ -1,0 +1,73 @@
+"""Holder-bound presentations: the credential plus the holder's COSE_Sign1 over its time and challenge.
+
+Wire form (before ``credentials.framing``): CBOR array ``[credential, holder_proof]``, both tagged
+COSE_Sign1 byte strings. The holder proof's payload is ``{6: iat}`` plus ``{10: nonce}`` when the
+verifier gave a challenge (EAT nonce, RFC 9711 §4.1). The credential's SHA-256 digest is the proof's
+COSE external_aad (RFC 9052 §4.3): it is signed but not sent, since the verifier can compute it,
+which saves 32 bytes while binding the proof to exactly this credential (like SD-JWT's KB-JWT
+``sd_hash``, RFC 9901 §4.3). The proof is signed by the key in the credential's ``cnf``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from credentials.cbor import dumps, loads_strict
+from credentials.cose import Sign1, parse_sign1, sign1
+from credentials.credential import CredentialBody, parse_credential
+from credentials.errors import StructureError
+from credentials.framing import frame, unframe
+from keys import PrivateKey
+
+PROOF_IAT, PROOF_NONCE = 6, 10
+MAX_CHALLENGE_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Presentation:
+    credential_raw: bytes
+    credential_sign1: Sign1
+    credential: CredentialBody
+    proof_sign1: Sign1
+    presented_at: int
+    challenge: bytes | None
+
+    @property
+    def credential_digest(self) -> bytes:
+        return credential_digest(self.credential_raw)
+
+
+def credential_digest(credential_raw: bytes) -> bytes:
+    return hashlib.sha256(credential_raw).digest()
+
+
+def make_presentation(credential_raw: bytes, holder: PrivateKey, *, now: int, challenge: bytes | None = None) -> str:
+    """Sign a fresh holder proof over ``credential_raw`` and frame the pair for a QR code."""
+    if challenge is not None and len(challenge) > MAX_CHALLENGE_BYTES:
+        raise StructureError(f"challenge longer than {MAX_CHALLENGE_BYTES} bytes", "malformed_structure")
+    claims: dict[int, object] = {PROOF_IAT: now}
+    if challenge is not None:
+        claims[PROOF_NONCE] = challenge
+    proof = sign1(dumps(claims), holder, external_aad=credential_digest(credential_raw))
+    return frame(dumps([credential_raw, proof]))
+
+
+def parse_presentation_bytes(data: bytes) -> Presentation:
+    value = loads_strict(data, "presentation")
+    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, bytes) for v in value)):
+        raise StructureError("a presentation is [credential, holder proof]", "malformed_structure")
+    credential_raw, proof_raw = value
+    credential_sign1, credential = parse_credential(credential_raw)
+    proof = parse_sign1(proof_raw, "holder proof")
+    claims = loads_strict(proof.payload, "holder proof claims")
+    if not isinstance(claims, dict) or PROOF_IAT not in claims or set(claims) - {PROOF_IAT, PROOF_NONCE}:
+        raise StructureError("holder proof must carry iat and at most a nonce", "malformed_structure")
+    iat, nonce = claims[PROOF_IAT], claims.get(PROOF_NONCE)
+    if not isinstance(iat, int) or isinstance(iat, bool) or (nonce is not None and not isinstance(nonce, bytes)):
+        raise StructureError("holder proof iat must be an integer and nonce bytes", "malformed_structure")
+    return Presentation(credential_raw, credential_sign1, credential, proof, iat, nonce)
+
+
+def parse_presentation(text: str) -> Presentation:
+    return parse_presentation_bytes(unframe(text))

@@ -1,0 +1,380 @@
+"""Token Status List, IETF draft-ietf-oauth-status-list (section numbers as in the -18/-latest revision).
+
+- §4.1 Compressed Byte Array: ``bits`` per entry in {1, 2, 4, 8}, entries packed from the least
+  significant bit of each byte, the array compressed with DEFLATE (RFC 1951) in the ZLIB format (RFC 1950)
+  at the highest level. §11.1: decoding is where implementations go wrong, so it is checked against the
+  draft's Appendix C vectors. Decompression here is bounded (a small ``lst`` may inflate to gigabytes).
+- §4.2 / §4.3 the Status List as a JSON object (``lst`` base64url without padding) or a CBOR map (``lst`` bytes).
+- §5.1 Status List Token as a JWT (header ``typ`` ``statuslist+jwt``; claims sub, iat, exp, ttl, status_list).
+- §5.2 Status List Token as a CWT: COSE_Sign1_Tagged (18), never the CWT tag 61; protected header
+  {1: alg, 16: "application/statuslist+cwt"} (RFC 9596 ``typ``); claims 2 sub, 6 iat, 4 exp, 65534 ttl,
+  65533 status_list.
+- §6.2 / §6.3 the Referenced Token's ``status`` claim: {"status_list": {"idx": n, "uri": "..."}}.
+- §7.1 Status Types: VALID 0, INVALID 1, SUSPENDED 2.
+
+The verifying side fixes the algorithm and key (never taken from the token) and receives ``now`` from
+the caller (§8.3 step 4c): nothing here reads the clock, the network or a global key. Every failure on
+untrusted input is a ``StatusListError``; its ``reason`` is a stable code.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import cbor2
+import jwt
+from pycose.algorithms import EdDSA, Es256
+from pycose.exceptions import CoseException
+from pycose.headers import KID, Algorithm
+from pycose.keys import EC2Key, OKPKey
+from pycose.keys.curves import P256, Ed25519
+from pycose.messages import Sign1Message
+
+from credentials.errors import CredentialError
+
+VALID, INVALID, SUSPENDED = 0, 1, 2  # §7.1
+ALLOWED_BITS = (1, 2, 4, 8)  # §4.1 step 1
+MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024  # 16 MiB: 134 million 1-bit entries
+JWT_TYP = "statuslist+jwt"  # §5.1
+CWT_TYP = "application/statuslist+cwt"  # §5.2
+# Asymmetric algorithms only (§11.6 allows MACs; a counter verifying offline must not share a secret).
+_ALGS: dict[str, tuple[Any, int]] = {"ES256": (Es256, -7), "EdDSA": (EdDSA, -8)}  # RFC 9053 §2.1, §2.2
+_COSE_SIGN1_TAG, _CWT_TAG = 18, 61
+_HDR_ALG, _HDR_CRIT, _HDR_TYP = 1, 2, 16
+_CWT_SUB, _CWT_EXP, _CWT_NBF, _CWT_IAT, _CWT_TTL, _CWT_STATUS_LIST = 2, 4, 5, 6, 65534, 65533
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]*")  # RFC 3986 §3: a scheme, no whitespace
+
+
+class StatusListError(CredentialError):
+    """A Status List, Status List Token or status reference was refused; ``reason`` says which check."""
+
+    reason = "status_list_malformed"
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class StatusList:
+    """``size`` status entries of ``bits`` bits each, packed as in §4.1 (entry 0 in the low bits of byte 0)."""
+
+    def __init__(self, size: int, bits: int = 1):
+        if not _int(bits) or bits not in ALLOWED_BITS:
+            raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
+        if not _int(size) or size < 0:
+            raise StatusListError(f"size must be a non-negative integer, not {size!r}")
+        self.bits, self.size = bits, size
+        self._data = bytearray(-(-size * bits // 8))
+
+    @classmethod
+    def from_bytes(cls, bits: int, data: bytes) -> StatusList:
+        """Wrap an uncompressed byte array; its size is every slot the bytes hold (§4.1 step 2)."""
+        if not _int(bits) or bits not in ALLOWED_BITS:
+            raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
+        status_list = cls(len(data) * 8 // bits, bits)
+        status_list._data[:] = data
+        return status_list
+
+    def as_bytes(self) -> bytes:
+        return bytes(self._data)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StatusList):
+            return NotImplemented
+        return (self.bits, self.size, self._data) == (other.bits, other.size, other._data)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        return f"StatusList(size={self.size}, bits={self.bits})"
+
+    def _locate(self, idx: int) -> tuple[int, int]:
+        if not _int(idx) or not 0 <= idx < self.size:
+            # §8.3 step 6: an index outside the list gives no statement; the token must be rejected.
+            raise StatusListError(f"index {idx!r} is outside the status list (size {self.size})",
+                                  "status_index_out_of_range")
+        byte, slot = divmod(idx, 8 // self.bits)
+        return byte, slot * self.bits
+
+    def get(self, idx: int) -> int:
+        byte, shift = self._locate(idx)
+        return (self._data[byte] >> shift) & ((1 << self.bits) - 1)
+
+    def set(self, idx: int, value: int) -> None:
+        if not _int(value) or not 0 <= value < 1 << self.bits:
+            raise StatusListError(f"status {value!r} does not fit in {self.bits} bit(s)", "status_value_out_of_range")
+        byte, shift = self._locate(idx)
+        mask = ((1 << self.bits) - 1) << shift
+        self._data[byte] = (self._data[byte] & ~mask) | (value << shift)
+
+    def encode_lst(self) -> bytes:
+        """§4.1 step 4: DEFLATE in ZLIB format at the highest compression level."""
+        return zlib.compress(bytes(self._data), 9)
+
+    @classmethod
+    def decode(cls, bits: int, lst_bytes: bytes, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusList:
+        """Inflate a compressed byte array, refusing more than ``max_bytes`` of output, truncation or trailing data."""
+        if not _int(bits) or bits not in ALLOWED_BITS:
+            raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
+        if not isinstance(lst_bytes, bytes | bytearray):
+            raise StatusListError("lst must be bytes")
+        if not _int(max_bytes) or max_bytes < 1:
+            raise StatusListError("max_bytes must be a positive integer")
+        inflater = zlib.decompressobj(zlib.MAX_WBITS)  # ZLIB wrapper only: no raw DEFLATE, no gzip
+        try:
+            data = inflater.decompress(bytes(lst_bytes), max_bytes + 1)
+        except zlib.error as exc:
+            raise StatusListError(f"lst is not valid ZLIB/DEFLATE data: {exc}") from exc
+        if len(data) > max_bytes:
+            raise StatusListError(f"lst inflates to more than {max_bytes} bytes", "status_list_too_large")
+        if not inflater.eof:
+            raise StatusListError("lst is truncated: the ZLIB stream does not end")
+        if inflater.unused_data:
+            raise StatusListError("lst has trailing bytes after the ZLIB stream")
+        return cls.from_bytes(bits, data)
+
+    def to_json_obj(self) -> dict[str, Any]:
+        """§4.2."""
+        return {"bits": self.bits, "lst": base64.urlsafe_b64encode(self.encode_lst()).rstrip(b"=").decode("ascii")}
+
+    def to_cbor_obj(self) -> dict[str, Any]:
+        """§4.3."""
+        return {"bits": self.bits, "lst": self.encode_lst()}
+
+    @classmethod
+    def from_json_obj(cls, obj: Any, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusList:
+        bits, lst = _status_list_members(obj, str, "a string")
+        if not _B64URL.fullmatch(lst) or len(lst) % 4 == 1:
+            raise StatusListError("lst is not base64url without padding")
+        raw = base64.urlsafe_b64decode(lst + "=" * (-len(lst) % 4))
+        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != lst:
+            raise StatusListError("lst is not canonical base64url (stray trailing bits)")
+        return cls.decode(bits, raw, max_bytes)
+
+    @classmethod
+    def from_cbor_obj(cls, obj: Any, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusList:
+        bits, lst = _status_list_members(obj, bytes, "a byte string")
+        return cls.decode(bits, lst, max_bytes)
+
+
+def _status_list_members(obj: Any, lst_type: type, lst_name: str) -> tuple[int, Any]:
+    if not isinstance(obj, dict):
+        raise StatusListError("a Status List must be an object/map")
+    bits, lst = obj.get("bits"), obj.get("lst")
+    if not _int(bits) or bits not in ALLOWED_BITS:
+        raise StatusListError(f"bits must be one of {ALLOWED_BITS}")
+    if type(lst) is not lst_type:
+        raise StatusListError(f"lst must be {lst_name}")
+    if "aggregation_uri" in obj and not isinstance(obj["aggregation_uri"], str):  # §4.2, §4.3 (§9.2)
+        raise StatusListError("aggregation_uri must be a string")
+    return bits, lst
+
+
+@dataclass(frozen=True)
+class StatusListToken:
+    """A verified Status List Token (§5): its subject (the list's URI), times and the list."""
+
+    subject: str
+    issued_at: int
+    expires_at: int | None
+    ttl: int | None
+    status_list: StatusList
+
+
+def _alg(alg: Any) -> tuple[Any, int]:
+    if not isinstance(alg, str) or alg not in _ALGS:
+        raise StatusListError(f"algorithm {alg!r} is not allowed: use one of {', '.join(_ALGS)}", "status_list_alg")
+    return _ALGS[alg]
+
+
+def _claims(*, subject_uri: Any, issued_at: Any, expires_at: Any, ttl: Any) -> None:
+    if not isinstance(subject_uri, str) or not _URI.fullmatch(subject_uri):
+        raise StatusListError("the subject must be the list's URI")
+    if not _int(issued_at) or issued_at < 0:
+        raise StatusListError("iat must be a non-negative integer NumericDate")
+    if expires_at is not None and (not _int(expires_at) or expires_at <= issued_at):
+        raise StatusListError("exp must be an integer NumericDate after iat")
+    if ttl is not None and (not _int(ttl) or ttl <= 0):
+        raise StatusListError("ttl must be a positive integer (§5.1)")
+
+
+def _checked(sub: Any, iat: Any, exp: Any, ttl: Any, nbf: Any, *, now: Any, leeway: int,
+             expected_subject: str | None, require_exp: bool) -> None:
+    """The claim checks shared by §5.1 and §5.2, with the caller's clock (§8.3 step 4)."""
+    if not _int(now) or not _int(leeway) or leeway < 0:
+        raise StatusListError("now and leeway must be integers (seconds)")
+    _claims(subject_uri=sub, issued_at=iat, expires_at=exp, ttl=ttl)
+    if exp is None and require_exp:
+        raise StatusListError("the Status List Token has no expiry", "status_list_expired")
+    if expected_subject is not None and sub != expected_subject:
+        raise StatusListError("the token's subject is not the URI the reference points to", "status_list_subject")
+    if exp is not None and now - leeway >= exp:
+        raise StatusListError(f"the Status List Token expired at {exp}", "status_list_expired")
+    if iat > now + leeway or (nbf is not None and (not _int(nbf) or nbf > now + leeway)):
+        raise StatusListError("the Status List Token is not valid yet", "status_list_not_yet_valid")
+
+
+def sign_status_list_jwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
+                         ttl: int | None, signing_key: Any, kid: str, alg: str) -> str:
+    """§5.1: a JWS compact serialisation signed with ``signing_key`` (a ``cryptography`` private key)."""
+    _alg(alg)
+    _claims(subject_uri=subject_uri, issued_at=issued_at, expires_at=expires_at, ttl=ttl)
+    claims: dict[str, Any] = {"sub": subject_uri, "iat": issued_at}
+    claims.update({k: v for k, v in (("exp", expires_at), ("ttl", ttl)) if v is not None})
+    claims["status_list"] = status_list.to_json_obj()
+    try:
+        return jwt.encode(claims, signing_key, algorithm=alg, headers={"typ": JWT_TYP, "kid": kid})
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
+        raise StatusListError(f"cannot sign with this key as {alg}: {exc}", "status_list_key") from exc
+
+
+def verify_status_list_jwt(token: Any, *, public_key: Any, alg: str, now: int, expected_subject: str | None = None,
+                           leeway: int = 0, require_exp: bool = True,
+                           max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusListToken:
+    """§5.1 and §8.3: signature under the caller's ``alg`` and key, ``typ``, claims, times, then the list."""
+    _alg(alg)
+    if not isinstance(token, str):
+        raise StatusListError("a JWT must be a string")
+    try:
+        header = jwt.get_unverified_header(token)
+        # RFC 8725 §3.11; RFC 7515 §4.1.9 lets "application/" be left out and compares case-insensitively.
+        typ = header.get("typ")
+        if not isinstance(typ, str) or typ.lower().removeprefix("application/") != JWT_TYP:
+            raise StatusListError(f"JWT typ must be {JWT_TYP}, not {typ!r}", "status_list_typ")
+        # Only the JWS layer from PyJWT: its claim validation would read the clock; ours uses `now`.
+        payload = jwt.PyJWS().decode_complete(token, public_key, algorithms=[alg])["payload"]
+        claims = json.loads(payload)
+    except jwt.InvalidSignatureError as exc:
+        raise StatusListError("the Status List Token's signature does not verify", "status_list_signature") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise StatusListError(f"the token is not signed with the expected {alg}", "status_list_alg") from exc
+    except (jwt.PyJWTError, TypeError, ValueError, RecursionError) as exc:
+        raise StatusListError(f"the Status List Token is not a valid JWT: {exc}") from exc
+    if not isinstance(claims, dict):
+        raise StatusListError("the JWT claims must be a JSON object")
+    if "aud" in claims:  # RFC 7519 §4.1.3: no audience is expected here, so one present must be refused
+        raise StatusListError("the Status List Token is addressed to an audience")
+    sub, iat, exp, ttl = (claims.get(k) for k in ("sub", "iat", "exp", "ttl"))
+    _checked(sub, iat, exp, ttl, claims.get("nbf"), now=now, leeway=leeway, expected_subject=expected_subject,
+             require_exp=require_exp)
+    status_list = StatusList.from_json_obj(claims.get("status_list"), max_bytes)
+    return StatusListToken(subject=sub, issued_at=iat, expires_at=exp, ttl=ttl, status_list=status_list)
+
+
+def _cose_key(key: Any, alg: str, *, private: bool) -> EC2Key | OKPKey:
+    """A pycose key from a ``cryptography`` key, read through its public numbers / raw bytes only."""
+    try:
+        if alg == "ES256":
+            numbers = key.private_numbers() if private else None
+            public = numbers.public_numbers if numbers else key.public_numbers()
+            if public.curve.name != "secp256r1":
+                raise ValueError("not a P-256 key")
+            d = numbers.private_value.to_bytes(32, "big") if numbers else b""
+            return EC2Key(crv=P256, x=public.x.to_bytes(32, "big"), y=public.y.to_bytes(32, "big"), d=d)
+        if private:
+            return OKPKey(crv=Ed25519, x=key.public_key().public_bytes_raw(), d=key.private_bytes_raw())
+        return OKPKey(crv=Ed25519, x=key.public_bytes_raw())
+    except (AttributeError, TypeError, ValueError, CoseException) as exc:
+        raise StatusListError(f"the key is not a {'private' if private else 'public'} {alg} key",
+                              "status_list_key") from exc
+
+
+def sign_status_list_cwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
+                         ttl: int | None, signing_key: Any, kid: str | bytes, alg: str) -> bytes:
+    """§5.2: a COSE_Sign1_Tagged CWT signed through pycose."""
+    pycose_alg, _ = _alg(alg)
+    _claims(subject_uri=subject_uri, issued_at=issued_at, expires_at=expires_at, ttl=ttl)
+    claims: dict[int, Any] = {_CWT_SUB: subject_uri, _CWT_IAT: issued_at}
+    claims.update({k: v for k, v in ((_CWT_EXP, expires_at), (_CWT_TTL, ttl)) if v is not None})
+    claims[_CWT_STATUS_LIST] = status_list.to_cbor_obj()
+    message = Sign1Message(phdr={Algorithm: pycose_alg, _HDR_TYP: CWT_TYP},
+                           uhdr={KID: kid.encode() if isinstance(kid, str) else kid}, payload=cbor2.dumps(claims))
+    message.key = _cose_key(signing_key, alg, private=True)
+    return message.encode(tag=True)
+
+
+def _cbor_loads(data: bytes, what: str) -> Any:
+    stream = io.BytesIO(data)
+    try:
+        value = cbor2.CBORDecoder(stream).decode()
+    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, LookupError) as exc:
+        raise StatusListError(f"{what} is not well-formed CBOR") from exc
+    if stream.tell() != len(data):
+        raise StatusListError(f"{what} has trailing bytes after its CBOR item")
+    return value
+
+
+def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, expected_subject: str | None = None,
+                           leeway: int = 0, require_exp: bool = True,
+                           max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusListToken:
+    """§5.2 and §8.3: the structure is checked here first, so pycose only verifies a well-formed COSE_Sign1."""
+    _, alg_id = _alg(alg)
+    if not isinstance(token, bytes | bytearray):
+        raise StatusListError("a CWT must be bytes")
+    outer = _cbor_loads(bytes(token), "the Status List Token")
+    if isinstance(outer, cbor2.CBORTag) and outer.tag == _CWT_TAG:
+        raise StatusListError("§5.2: a Status List Token must not carry the CWT tag 61")
+    if not isinstance(outer, cbor2.CBORTag) or outer.tag != _COSE_SIGN1_TAG:
+        raise StatusListError("§5.2: a Status List Token must be a COSE_Sign1_Tagged (18)")
+    parts = outer.value
+    if not isinstance(parts, list) or len(parts) != 4 or not isinstance(parts[1], dict) \
+            or not all(isinstance(parts[i], bytes) for i in (0, 2, 3)):
+        raise StatusListError("COSE_Sign1 must be [protected bstr, unprotected map, payload bstr, signature bstr]")
+    protected_raw, _, payload_raw, signature = parts
+    protected = _cbor_loads(protected_raw, "the protected header") if protected_raw else {}
+    if not isinstance(protected, dict) or _HDR_CRIT in protected:
+        raise StatusListError("the protected header must be a map without critical parameters")
+    if protected.get(_HDR_ALG) != alg_id:
+        raise StatusListError(f"the token is not signed with the expected {alg}", "status_list_alg")
+    if protected.get(_HDR_TYP) != CWT_TYP:
+        raise StatusListError(f"CWT typ must be {CWT_TYP}", "status_list_typ")
+    try:
+        # The unprotected header is not signed (RFC 9052 §4.4) and not needed: pycose never parses it.
+        message = Sign1Message.from_cose_obj([protected_raw, {}, payload_raw, signature], True)
+        message.key = _cose_key(public_key, alg, private=False)
+        valid = message.verify_signature()
+    except (CoseException, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise StatusListError(f"the COSE_Sign1 cannot be verified: {exc}", "status_list_signature") from exc
+    if not valid:
+        raise StatusListError("the Status List Token's signature does not verify", "status_list_signature")
+    claims = _cbor_loads(payload_raw, "the CWT claims")
+    if not isinstance(claims, dict):
+        raise StatusListError("the CWT claims must be a map")
+    sub, iat, exp, ttl = (claims.get(k) for k in (_CWT_SUB, _CWT_IAT, _CWT_EXP, _CWT_TTL))
+    _checked(sub, iat, exp, ttl, claims.get(_CWT_NBF), now=now, leeway=leeway, expected_subject=expected_subject,
+             require_exp=require_exp)
+    status_list = StatusList.from_cbor_obj(claims.get(_CWT_STATUS_LIST), max_bytes)
+    return StatusListToken(subject=sub, issued_at=iat, expires_at=exp, ttl=ttl, status_list=status_list)
+
+
+def status_reference(idx: int, uri: str) -> dict[str, Any]:
+    """§6.2 / §6.3: the value of a Referenced Token's ``status`` claim (JWT "status", CWT 65535)."""
+    _reference_members(idx, uri)
+    return {"status_list": {"idx": idx, "uri": uri}}
+
+
+def parse_status_reference(obj: Any) -> tuple[int, str]:
+    """§8.3 step 1: the ``status`` claim must hold a ``status_list`` with a non-negative ``idx`` and a URI."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("status_list"), dict):
+        raise StatusListError("the status claim must be a map holding a status_list map", "status_reference")
+    reference = obj["status_list"]
+    idx, uri = reference.get("idx"), reference.get("uri")
+    _reference_members(idx, uri)
+    return idx, uri
+
+
+def _reference_members(idx: Any, uri: Any) -> None:
+    if not _int(idx) or idx < 0:
+        raise StatusListError("status_list idx must be a non-negative integer", "status_reference")
+    if not isinstance(uri, str) or not _URI.fullmatch(uri):
+        raise StatusListError("status_list uri must be a URI (RFC 3986)", "status_reference")

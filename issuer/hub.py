@@ -1,0 +1,129 @@
+"""The hub: issuing authorities, their key rings, and the trust list the hub root signs.
+
+Layout of a data directory: ``keys/`` (key rings, sealed by ``keys.AtRestPolicy``), ``hub.json``
+(authorities and the trust-list version counter), ``trust-list.jwt`` and ``hub-root.jwk`` (the root's
+public key, which verifiers are configured with).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stdnum.cn import uscc
+
+from keys import AtRestPolicy, Authority, KeyRing, KeyRingStore, TrustedKey, TrustList, sign_trust_list
+from keys.errors import KeyFormatError
+
+ROOT_OWNER = "hub-root"
+TRUST_LIST_LIFETIME = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class AuthorityConfig:
+    id: str
+    name: str
+    region: str
+    issuer_code: str
+    licence_types: tuple[str, ...]
+    kind: str
+
+
+def _code(base17: str) -> str:
+    return base17 + uscc.calc_check_digit(base17)
+
+
+DEMO_AUTHORITIES = (
+    AuthorityConfig("bj-traffic-police", "北京市公安局公安交通管理局", "110000", _code("11110000000021135"),
+                    ("driving-licence",), "traffic-police"),
+    AuthorityConfig("bj-public-security", "北京市公安局", "110000", _code("11110000000021128"),
+                    ("resident-id",), "public-security"),
+    AuthorityConfig("bj-market-regulation", "北京市市场监督管理局", "110000", _code("11110000MB0193374"),
+                    ("business-licence",), "market-regulation"),
+    AuthorityConfig("bj-health", "北京市卫生健康委员会", "110000", _code("11110000000019646"),
+                    (), "health-commission"),
+)
+
+
+class Hub:
+    def __init__(self, data_dir: Path, policy: AtRestPolicy | None = None):
+        self.data_dir = data_dir
+        self.keys_dir = data_dir / "keys"
+        self.rings = KeyRingStore(self.keys_dir, policy or AtRestPolicy.from_env(self.keys_dir))
+        self.config_path = data_dir / "hub.json"
+        self.trust_list_path = data_dir / "trust-list.jwt"
+        self.root_jwk_path = data_dir / "hub-root.jwk"
+
+    # -- configuration ---------------------------------------------------------------------------
+    def _load(self) -> dict:
+        if not self.config_path.exists():
+            return {"authorities": [], "trust_list_version": 0}
+        return json.loads(self.config_path.read_text())
+
+    def _save(self, doc: dict) -> None:
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+        tmp.replace(self.config_path)
+
+    def authorities(self) -> list[AuthorityConfig]:
+        return [AuthorityConfig(**{**a, "licence_types": tuple(a["licence_types"])})
+                for a in self._load()["authorities"]]
+
+    def authority(self, authority_id: str) -> AuthorityConfig:
+        for a in self.authorities():
+            if a.id == authority_id:
+                return a
+        raise KeyFormatError(f"unknown authority {authority_id!r}: see hub.json in {self.data_dir}")
+
+    def owner_of(self, licence_type: str) -> AuthorityConfig:
+        for a in self.authorities():
+            if licence_type in a.licence_types:
+                return a
+        raise KeyFormatError(f"no authority issues {licence_type!r} in this hub")
+
+    def ensure_authority(self, config: AuthorityConfig, now: int) -> bool:
+        """Add ``config`` with a fresh key ring unless present; True if anything was created."""
+        doc = self._load()
+        created = False
+        if not any(a["id"] == config.id for a in doc["authorities"]):
+            doc["authorities"].append({**asdict(config), "licence_types": list(config.licence_types)})
+            self._save(doc)
+            created = True
+        if not self.rings.exists(config.id):
+            ring = KeyRing(config.id)
+            ring.rotate(now)
+            self.rings.save(ring)
+            created = True
+        return created
+
+    def ensure_root(self, now: int) -> bool:
+        if self.rings.exists(ROOT_OWNER):
+            return False
+        ring = KeyRing(ROOT_OWNER)
+        ring.rotate(now, lifetime=10 * 365 * 24 * 3600)
+        self.rings.save(ring)
+        self.root_jwk_path.write_text(json.dumps(ring.signer(now).public.public_jwk(), indent=1))
+        return True
+
+    def rotate(self, owner: str, now: int, alg: str = "ES256") -> str:
+        ring = self.rings.load(owner)
+        key = ring.rotate(now, alg)
+        self.rings.save(ring)
+        return key.public.kid
+
+    # -- trust list ------------------------------------------------------------------------------
+    def publish_trust_list(self, now: int, status_base: str = "") -> TrustList:
+        doc = self._load()
+        doc["trust_list_version"] += 1
+        authorities = []
+        for a in self.authorities():
+            ring = self.rings.load(a.id)
+            trusted = tuple(TrustedKey(k.public, k.not_before, k.not_after) for k in ring.keys if k.not_after > now)
+            authorities.append(Authority(a.id, a.name, a.region, a.issuer_code, a.licence_types, trusted))
+        trust_list = TrustList(doc["trust_list_version"], now, now + TRUST_LIST_LIFETIME, tuple(authorities),
+                               status_base)
+        root = self.rings.load(ROOT_OWNER).signer(now).private
+        self.trust_list_path.write_text(sign_trust_list(trust_list, root))
+        self._save(doc)
+        return trust_list

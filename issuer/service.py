@@ -1,0 +1,116 @@
+"""The issuer as an application service: validation, allocation, signing and status publication.
+
+Thin adapter around the pure parts (``issuer.validation``, ``issuer.issuance``, ``credentials``):
+it loads key rings from the hub, writes to SQL in one transaction per issuance, and writes signed
+Token Status Lists (CWT and JWT forms) under ``<data>/status/<authority>/<n>.{cwt,jwt}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from credentials import licence_type, sign_credential
+from credentials.elicence_id import format_id
+from credentials.status_list import (
+    INVALID,
+    SUSPENDED,
+    VALID,
+    StatusList,
+    sign_status_list_cwt,
+    sign_status_list_jwt,
+)
+from issuer import store
+from issuer.errors import NotAuthorisedError, ValidationError
+from issuer.hub import Hub
+from issuer.issuance import build_views, credential_expiry
+from issuer.validation import validate_claims
+from keys import PublicKey
+
+STATUS_BITS = 2
+STATUS_TTL = 3600  # a verifier's cached list counts as current for one hour (Token Status List §5 ttl)
+STATUS_LIFETIME = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class IssuedLicence:
+    elicence_id: str
+    licence_type: str
+    authority_id: str
+    status_uri: str
+    status_idx: int
+    views: dict[str, bytes]
+
+
+def status_path(data_dir: Path, uri: str, suffix: str) -> Path:
+    authority_id, _, list_no = uri.removeprefix("tbsl:").partition("/")
+    return data_dir / "status" / authority_id / f"{int(list_no)}.{suffix}"
+
+
+class Issuer:
+    def __init__(self, hub: Hub, engine: Engine):
+        self.hub = hub
+        self.engine = engine
+
+    def issue(
+        self, type_name: str, raw_claims: Any, holder_key: PublicKey, *, now: int, authority_id: str | None = None,
+    ) -> IssuedLicence:
+        ltype = licence_type(type_name)
+        if ltype is None:
+            raise ValidationError("licence_type", f"unknown type {type_name!r}")
+        claims = validate_claims(ltype, raw_claims)
+        authority = self.hub.authority(authority_id) if authority_id else self.hub.owner_of(type_name)
+        if type_name not in authority.licence_types:
+            raise NotAuthorisedError(f"{authority.name} ({authority.id}) is not authorised to issue {type_name}")
+        signer = self.hub.rings.load(authority.id).signer(now)
+        expires_at = credential_expiry(claims, key_not_after=signer.not_after)
+        with self.engine.begin() as conn:
+            serial = store.next_serial(conn, authority.id)
+            uri, idx = store.allocate_status(conn, authority.id)
+            elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, 1)
+            bodies = build_views(ltype, claims, holder_key=holder_key, serial=serial, version=1, status_idx=idx,
+                                 status_uri=uri, now=now, expires_at=expires_at)
+            views = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
+            store.record(
+                conn, elicence_id=elicence_id, licence_type=type_name, authority_id=authority.id,
+                holder_kid=holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
+                expires_at=expires_at, claims={k: v.isoformat() if hasattr(v, "isoformat") else v
+                                               for k, v in claims.items()},
+            )
+        return IssuedLicence(elicence_id, type_name, authority.id, uri, idx, views)
+
+    def set_status(self, elicence_id: str, *, suspend: bool = False, reinstate: bool = False, now: int) -> int:
+        value = VALID if reinstate else SUSPENDED if suspend else INVALID
+        current = store.find(self.engine, elicence_id)
+        if current.status == INVALID and value != INVALID:
+            raise ValidationError("status", f"{elicence_id} is revoked; revocation is final")
+        record = store.set_status(self.engine, elicence_id, value)
+        self.publish_status_list(record.authority_id, record.status_uri, now=now)
+        return value
+
+    def publish_status_list(self, authority_id: str, uri: str, *, now: int) -> None:
+        status_list = StatusList(bits=STATUS_BITS, size=store.LIST_CAPACITY)
+        for idx, value in store.statuses(self.engine, uri).items():
+            status_list.set(idx, value)
+        signer = self.hub.rings.load(authority_id).signer(now)
+        common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL, alg=signer.public.alg)
+        cwt = sign_status_list_cwt(status_list, signing_key=signer.private.crypto_key(), kid=signer.public.short_kid, **common)
+        jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private.crypto_key(), kid=signer.public.kid,
+                                         **common)
+        for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
+            path = status_path(self.hub.data_dir, uri, suffix)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(content)
+            tmp.replace(path)
+
+    def publish_all(self, *, now: int) -> int:
+        count = 0
+        for authority in self.hub.authorities():
+            for uri in store.list_uris(self.engine, authority.id) or [store.status_uri(authority.id, 1)]:
+                self.publish_status_list(authority.id, uri, now=now)
+                count += 1
+        return count

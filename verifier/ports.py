@@ -1,0 +1,34 @@
+"""What the pipeline needs from the outside world, as narrow protocols (adapters in cache.py, replay.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StatusLookup:
+    """The cached status of one entry: ``value`` is None when the cache cannot say (missing or too old)."""
+
+    value: int | None
+    authority_id: str | None = None
+    detail: str = ""
+
+
+class StatusSource(Protocol):
+    def lookup(self, uri: str, idx: int, now: int) -> StatusLookup: ...
+
+
+class ReplayCache(Protocol):
+    def first_seen(self, key: bytes, *, now: int, ttl: int) -> bool:
+        """Atomically remember ``key`` for ``ttl`` seconds; True if it was not already there."""
+        ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    freshness_window: int = 60  # seconds a presentation stays fresh
+    clock_skew: int = 10  # a presentation may be this far in the future (phone clocks drift)
+    validity_leeway: int = 60  # leeway on the credential's nbf / exp
+    accept_status_unknown: bool = False  # what to do when the cached status list is missing or too old
+    challenge: bytes | None = None  # when the counter showed a challenge, the presentation must sign it
