@@ -7,7 +7,7 @@ HMAC for look-ups (PIPL art. 28/51: sensitive personal information, encrypted). 
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 
 from storage.sql import metadata
 
@@ -85,5 +85,4 @@ audit_events = Table(
     Column("sub", String(64)),
     Column("client_id", String(64)),
     Column("detail", Text),
-    UniqueConstraint("id"),
 )
