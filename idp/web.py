@@ -188,6 +188,14 @@ def authorize() -> Response:
     if isinstance(params, Response):
         return params
     p = provider()
+    for name, error in (("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")):
+        # OIDC Core §6: request objects are not supported; request_uri only as a PAR reference (RFC 9126)
+        if name in params and not (name == "request_uri" and params[name].startswith(PAR_PREFIX)):
+            rest = {k: v for k, v in params.items() if k != name}
+            validated = _validate(rest)
+            if isinstance(validated, Response):
+                return validated
+            return _redirect_error(validated[0], validated[2], error, f"the {name} parameter is not supported")
     if "request_uri" in params:  # RFC 9126 §4: parameters pushed earlier, used once
         ref = params["request_uri"]
         raw = p.store.consume("par:" + ref[len(PAR_PREFIX):]) if ref.startswith(PAR_PREFIX) else None
