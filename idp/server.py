@@ -13,7 +13,7 @@ import time
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -24,7 +24,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
 from joserfc.jwk import KeySet
 
-from idp.grants import ACCESS_TTL, Code
+from idp.grants import ACCESS_TTL, Code, RefreshReused
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -83,13 +83,16 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
 
     def save_token(token: dict, request) -> None:  # noqa: ANN001
         now = int(time.time())
-        if request.refresh_token is not None:
-            rt = request.refresh_token
-            p.grants.store_tokens(token, rt.family_id, rt.client_id, rt.sub, rt.sid, now)
+        rt = request.refresh_token
+        if rt is not None:
+            try:
+                p.grants.issue(token, client_id=rt.client_id, sub=rt.sub, sid=rt.sid, now=now, rotated=rt)
+            except RefreshReused as exc:
+                p.grants.revoke_family(rt.family_id, "refresh_reuse", now)
+                raise InvalidGrantError("refresh token already used") from exc
         else:
             code: Code = request.authorization_code
-            p.grants.open_family(code, now)
-            p.grants.store_tokens(token, code.family_id, code.client_id, code.sub, code.sid, now)
+            p.grants.issue(token, client_id=code.client_id, sub=code.sub, sid=code.sid, now=now, code=code)
 
     server = Server(query_client=p.clients.get, save_token=save_token)
     server.load_config({
@@ -133,7 +136,7 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return p.accounts.get(refresh_token.sub)
 
         def revoke_old_credential(self, refresh_token) -> None:  # noqa: ANN001
-            """Already marked used, atomically, in ``authenticate_refresh_token``."""
+            """Already marked used, atomically, in the transaction that stored its successor (``save_token``)."""
 
     class IdToken(OpenIDCode):
         def exists_nonce(self, nonce: str, request) -> bool:  # noqa: ANN001
