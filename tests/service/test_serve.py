@@ -22,12 +22,12 @@ def _free_port() -> int:
 
 
 def _wait_for(url: str, proc: subprocess.Popen) -> dict:
-    for _ in range(100):
+    for _ in range(300):
         if proc.poll() is not None:
             pytest.fail(f"server exited: {proc.stderr.read().decode()[-2000:]}")
         try:
-            return requests.get(url, timeout=1).json()
-        except requests.ConnectionError:
+            return requests.get(url, timeout=5).json()
+        except requests.RequestException:
             time.sleep(0.1)
     pytest.fail("server did not answer")
 
