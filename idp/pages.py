@@ -30,8 +30,9 @@ def _page(template: str, status: int = 200, **context) -> Response:
 def login() -> Response:
     ia_id = request.values.get("ia", "")
     if request.method == "GET":
-        return _page("login.html", ia=ia_id, username=request.args.get("login_hint", ""),
-                     registered=request.args.get("registered") == "1")
+        ia = load_ia(ia_id)
+        hint = (ia.params.get("login_hint") or "")[:64] if ia else ""
+        return _page("login.html", ia=ia_id, username=hint, registered=request.args.get("registered") == "1")
     check_csrf()
     p, now = provider(), int(time.time())
     username = request.form.get("username", "")

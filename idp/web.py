@@ -252,10 +252,7 @@ def _resume(ia_id: str, ia: Interaction) -> Response:
     if step.step == "error":
         return _redirect_error(req, redirect_uri, step.error, step.description)
     if step.step == "login":
-        query = {"ia": ia_id}
-        if ia.params.get("login_hint"):
-            query["login_hint"] = ia.params["login_hint"][:64]
-        return redirect("/login?" + urlencode(query))
+        return redirect("/login?" + urlencode({"ia": ia_id}))  # login_hint stays server-side (it may be an ID number)
     if step.step == "stepup":
         return redirect("/stepup?" + urlencode({"ia": ia_id}))
     if step.step == "consent":
