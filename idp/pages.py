@@ -119,9 +119,25 @@ def account() -> Response:
         return set_sid_cookie(redirect("/login"), None)
     id_number = p.accounts.id_number(acct)
     masked = id_number[:4] + "*" * 10 + id_number[-4:]
-    clients = {c: p.clients.get(c) for c in sso.clients}
-    return _page("account.html", account=acct, masked=masked, session=sso, clients=clients,
+    sessions = p.sessions.of(acct.sub)
+    names = {c: (p.clients.get(c).name if p.clients.get(c) else c) for s in sessions for c in s.clients}
+    return _page("account.html", account=acct, masked=masked, current=sso, sessions=sessions, names=names,
+                 when=lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)),
                  consents=p.consents.list(acct.sub), text=SCOPE_TEXT, totp=request.args.get("totp"))
+
+
+@bp.post("/account/sessions/end")
+def end_other_session() -> Response:
+    """End one of the citizen's sessions (e.g. on a lost phone), with back-channel logout to its apps."""
+    check_csrf()
+    sso, out = _require_session()
+    if out:
+        return out
+    p = provider()
+    sid = request.form.get("sid", "")
+    if sid in {s.sid for s in p.sessions.of(sso.sub)}:  # only the citizen's own sessions
+        end_session(p, sid, p.backchannel_post)
+    return redirect("/account" if sid != sso.sid else "/login")
 
 
 @bp.post("/account/consents/withdraw")
