@@ -103,6 +103,18 @@ def stepup() -> Response:
     return redirect("/authorize/resume?" + urlencode({"ia": ia_id}))
 
 
+def _qr_data_uri(text: str) -> str:
+    """The otpauth URI as a PNG QR code (a data: URI, allowed by the CSP's img-src) for authenticator apps."""
+    import base64
+    import io
+
+    import qrcode
+
+    buffer = io.BytesIO()
+    qrcode.make(text, box_size=5, border=2).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def _require_session():  # noqa: ANN202
     sso = current_session()
     return sso, (None if sso else redirect("/login"))
@@ -165,7 +177,7 @@ def totp() -> Response:
     action = request.form.get("action")
     if action == "begin":
         secret, uri = p.accounts.begin_totp(acct)
-        return _page("totp.html", secret=secret, uri=uri)
+        return _page("totp.html", secret=secret, uri=uri, qr=_qr_data_uri(uri))
     if action == "confirm":
         try:
             p.accounts.confirm_totp(acct, request.form.get("otp"), int(time.time()))

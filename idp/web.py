@@ -6,6 +6,7 @@ authorization request between pages (``idp.interaction``) and maps ``IdpError`` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
@@ -206,7 +207,7 @@ def authorize() -> Response:
     validated = _validate(params)
     if isinstance(validated, Response):
         return validated
-    ia = Interaction(params)
+    ia = Interaction(params, browser=_browser())
     hint = params.get("id_token_hint")
     if hint:
         try:
@@ -223,11 +224,19 @@ def _save_ia(ia_id: str, ia: Interaction) -> None:
     provider().store.put(f"ia:{ia_id}", json.dumps(ia.__dict__), INTERACTION_TTL)
 
 
+def _browser() -> str:
+    """A value tied to this browser's CSRF cookie, so an interaction cannot be resumed from another browser."""
+    return hashlib.sha256(("ia-binding:" + csrf_token()).encode()).hexdigest()
+
+
 def load_ia(ia_id: object) -> Interaction | None:
     if not isinstance(ia_id, str) or not ia_id or len(ia_id) > 64:
         return None
     raw = provider().store.get(f"ia:{ia_id}")
-    return Interaction(**json.loads(raw)) if raw else None
+    ia = Interaction(**json.loads(raw)) if raw else None
+    if ia is None or not secrets.compare_digest(ia.browser or "", _browser()):
+        return None
+    return ia
 
 
 @bp.get("/authorize/resume")
