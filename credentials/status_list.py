@@ -1,20 +1,13 @@
 """Token Status List, IETF draft-ietf-oauth-status-list (section numbers as in the -18/-latest revision).
 
-- §4.1 Compressed Byte Array: ``bits`` per entry in {1, 2, 4, 8}, entries packed from the least
-  significant bit of each byte, the array compressed with DEFLATE (RFC 1951) in the ZLIB format (RFC 1950)
-  at the highest level. §11.1: decoding is where implementations go wrong, so it is checked against the
-  draft's Appendix C vectors. Decompression here is bounded (a small ``lst`` may inflate to gigabytes).
-- §4.2 / §4.3 the Status List as a JSON object (``lst`` base64url without padding) or a CBOR map (``lst`` bytes).
-- §5.1 Status List Token as a JWT (header ``typ`` ``statuslist+jwt``; claims sub, iat, exp, ttl, status_list).
-- §5.2 Status List Token as a CWT: COSE_Sign1_Tagged (18), never the CWT tag 61; protected header
-  {1: alg, 16: "application/statuslist+cwt"} (RFC 9596 ``typ``); claims 2 sub, 6 iat, 4 exp, 65534 ttl,
-  65533 status_list.
-- §6.2 / §6.3 the Referenced Token's ``status`` claim: {"status_list": {"idx": n, "uri": "..."}}.
-- §7.1 Status Types: VALID 0, INVALID 1, SUSPENDED 2.
+§4.1 the compressed byte array: ``bits`` in {1, 2, 4, 8}, entries packed from the least significant bit,
+ZLIB (RFC 1950) DEFLATE at the highest level; inflating is bounded. §4.2 / §4.3 the Status List as JSON
+(base64url ``lst``) or CBOR. §5.1 the Status List Token as a JWT, §5.2 as a CWT (COSE_Sign1_Tagged through
+pycose, never the CWT tag 61). §6.2 / §6.3 the Referenced Token's ``status`` claim. §7.1 the status values.
 
-The verifying side fixes the algorithm and key (never taken from the token) and receives ``now`` from
-the caller (§8.3 step 4c): nothing here reads the clock, the network or a global key. Every failure on
-untrusted input is a ``StatusListError``; its ``reason`` is a stable code.
+Verifying fixes the algorithm and key (never taken from the token) and takes ``now`` from the caller
+(§8.3 step 4c): nothing here reads the clock or the network. Every refusal is a ``StatusListError``
+whose ``reason`` is a stable code.
 """
 
 from __future__ import annotations
@@ -29,14 +22,13 @@ from typing import Any
 
 import cbor2
 import jwt
+from pycose import exceptions as cose_errors
 from pycose.algorithms import EdDSA, Es256
-from pycose.exceptions import CoseException
 from pycose.headers import KID, Algorithm
-from pycose.keys import EC2Key, OKPKey
-from pycose.keys.curves import P256, Ed25519
 from pycose.messages import Sign1Message
 
 from credentials.errors import CredentialError
+from keys import PrivateKey, PublicKey
 
 VALID, INVALID, SUSPENDED = 0, 1, 2  # §7.1
 ALLOWED_BITS = (1, 2, 4, 8)  # §4.1 step 1
@@ -46,8 +38,9 @@ CWT_TYP = "application/statuslist+cwt"  # §5.2
 # Asymmetric algorithms only (§11.6 allows MACs; a counter verifying offline must not share a secret).
 _ALGS: dict[str, tuple[Any, int]] = {"ES256": (Es256, -7), "EdDSA": (EdDSA, -8)}  # RFC 9053 §2.1, §2.2
 _COSE_SIGN1_TAG, _CWT_TAG = 18, 61
-_HDR_ALG, _HDR_CRIT, _HDR_TYP = 1, 2, 16
-_CWT_SUB, _CWT_EXP, _CWT_NBF, _CWT_IAT, _CWT_TTL, _CWT_STATUS_LIST = 2, 4, 5, 6, 65534, 65533
+_HDR_ALG, _HDR_KID, _HDR_TYP = 1, 4, 16
+# pycose's exceptions share no base class beyond Exception.
+_COSE_ERRORS = tuple(getattr(cose_errors, n) for n in dir(cose_errors) if n.startswith("Cose"))
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]*")  # RFC 3986 §3: a scheme, no whitespace
 
@@ -62,12 +55,21 @@ def _int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _bits(bits: Any) -> int:
+    if not _int(bits) or bits not in ALLOWED_BITS:
+        raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
+    return bits
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
 class StatusList:
     """``size`` status entries of ``bits`` bits each, packed as in §4.1 (entry 0 in the low bits of byte 0)."""
 
     def __init__(self, size: int, bits: int = 1):
-        if not _int(bits) or bits not in ALLOWED_BITS:
-            raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
+        _bits(bits)
         if not _int(size) or size < 0:
             raise StatusListError(f"size must be a non-negative integer, not {size!r}")
         self.bits, self.size = bits, size
@@ -76,9 +78,9 @@ class StatusList:
     @classmethod
     def from_bytes(cls, bits: int, data: bytes) -> StatusList:
         """Wrap an uncompressed byte array; its size is every slot the bytes hold (§4.1 step 2)."""
-        if not _int(bits) or bits not in ALLOWED_BITS:
-            raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
-        status_list = cls(len(data) * 8 // bits, bits)
+        if not isinstance(data, bytes | bytearray):
+            raise StatusListError("the byte array must be bytes")
+        status_list = cls(len(data) * 8 // _bits(bits), bits)
         status_list._data[:] = data
         return status_list
 
@@ -92,8 +94,6 @@ class StatusList:
         if not isinstance(other, StatusList):
             return NotImplemented
         return (self.bits, self.size, self._data) == (other.bits, other.size, other._data)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def __repr__(self) -> str:
         return f"StatusList(size={self.size}, bits={self.bits})"
@@ -124,12 +124,9 @@ class StatusList:
     @classmethod
     def decode(cls, bits: int, lst_bytes: bytes, max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusList:
         """Inflate a compressed byte array, refusing more than ``max_bytes`` of output, truncation or trailing data."""
-        if not _int(bits) or bits not in ALLOWED_BITS:
-            raise StatusListError(f"bits must be one of {ALLOWED_BITS}, not {bits!r}")
-        if not isinstance(lst_bytes, bytes | bytearray):
-            raise StatusListError("lst must be bytes")
-        if not _int(max_bytes) or max_bytes < 1:
-            raise StatusListError("max_bytes must be a positive integer")
+        _bits(bits)
+        if not isinstance(lst_bytes, bytes | bytearray) or not _int(max_bytes) or max_bytes < 0:
+            raise StatusListError("lst must be bytes and max_bytes a non-negative integer")
         inflater = zlib.decompressobj(zlib.MAX_WBITS)  # ZLIB wrapper only: no raw DEFLATE, no gzip
         try:
             data = inflater.decompress(bytes(lst_bytes), max_bytes + 1)
@@ -145,7 +142,7 @@ class StatusList:
 
     def to_json_obj(self) -> dict[str, Any]:
         """§4.2."""
-        return {"bits": self.bits, "lst": base64.urlsafe_b64encode(self.encode_lst()).rstrip(b"=").decode("ascii")}
+        return {"bits": self.bits, "lst": _b64url(self.encode_lst())}
 
     def to_cbor_obj(self) -> dict[str, Any]:
         """§4.3."""
@@ -157,7 +154,7 @@ class StatusList:
         if not _B64URL.fullmatch(lst) or len(lst) % 4 == 1:
             raise StatusListError("lst is not base64url without padding")
         raw = base64.urlsafe_b64decode(lst + "=" * (-len(lst) % 4))
-        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != lst:
+        if _b64url(raw) != lst:
             raise StatusListError("lst is not canonical base64url (stray trailing bits)")
         return cls.decode(bits, raw, max_bytes)
 
@@ -170,9 +167,7 @@ class StatusList:
 def _status_list_members(obj: Any, lst_type: type, lst_name: str) -> tuple[int, Any]:
     if not isinstance(obj, dict):
         raise StatusListError("a Status List must be an object/map")
-    bits, lst = obj.get("bits"), obj.get("lst")
-    if not _int(bits) or bits not in ALLOWED_BITS:
-        raise StatusListError(f"bits must be one of {ALLOWED_BITS}")
+    bits, lst = _bits(obj.get("bits")), obj.get("lst")
     if type(lst) is not lst_type:
         raise StatusListError(f"lst must be {lst_name}")
     if "aggregation_uri" in obj and not isinstance(obj["aggregation_uri"], str):  # §4.2, §4.3 (§9.2)
@@ -197,23 +192,36 @@ def _alg(alg: Any) -> tuple[Any, int]:
     return _ALGS[alg]
 
 
-def _claims(*, subject_uri: Any, issued_at: Any, expires_at: Any, ttl: Any) -> None:
-    if not isinstance(subject_uri, str) or not _URI.fullmatch(subject_uri):
+_JWT_NAMES = ("sub", "iat", "exp", "ttl", "status_list", "nbf")  # §5.1, RFC 7519 §4.1
+_CWT_NAMES = (2, 6, 4, 65534, 65533, 5)  # §5.2, RFC 8392 §3.1; 65534 ttl and 65533 status_list from the draft
+
+
+def _claims(sub: Any, iat: Any, exp: Any, ttl: Any) -> None:
+    if not isinstance(sub, str) or not _URI.fullmatch(sub):
         raise StatusListError("the subject must be the list's URI")
-    if not _int(issued_at) or issued_at < 0:
+    if not _int(iat) or iat < 0:
         raise StatusListError("iat must be a non-negative integer NumericDate")
-    if expires_at is not None and (not _int(expires_at) or expires_at <= issued_at):
+    if exp is not None and (not _int(exp) or exp <= iat):
         raise StatusListError("exp must be an integer NumericDate after iat")
     if ttl is not None and (not _int(ttl) or ttl <= 0):
         raise StatusListError("ttl must be a positive integer (§5.1)")
 
 
-def _checked(sub: Any, iat: Any, exp: Any, ttl: Any, nbf: Any, *, now: Any, leeway: int,
-             expected_subject: str | None, require_exp: bool) -> None:
-    """The claim checks shared by §5.1 and §5.2, with the caller's clock (§8.3 step 4)."""
+def _claim_set(names: tuple, status_list: Any, sub: str, iat: int, exp: int | None, ttl: int | None) -> dict:
+    _claims(sub, iat, exp, ttl)
+    values = (sub, iat, exp, ttl, status_list)  # the order of the draft's examples
+    return {name: value for name, value in zip(names, values, strict=False) if value is not None}
+
+
+def _token(claims: Any, names: tuple, parse: Any, *, now: Any, leeway: Any, expected_subject: str | None,
+           require_exp: bool, max_bytes: int) -> StatusListToken:
+    """The claim checks shared by §5.1 and §5.2 against the caller's clock (§8.3 step 4), then the list."""
+    if not isinstance(claims, dict):
+        raise StatusListError("the token's claims must be a map")
     if not _int(now) or not _int(leeway) or leeway < 0:
         raise StatusListError("now and leeway must be integers (seconds)")
-    _claims(subject_uri=sub, issued_at=iat, expires_at=exp, ttl=ttl)
+    sub, iat, exp, ttl, status_list, nbf = (claims.get(name) for name in names)
+    _claims(sub, iat, exp, ttl)
     if exp is None and require_exp:
         raise StatusListError("the Status List Token has no expiry", "status_list_expired")
     if expected_subject is not None and sub != expected_subject:
@@ -222,18 +230,17 @@ def _checked(sub: Any, iat: Any, exp: Any, ttl: Any, nbf: Any, *, now: Any, leew
         raise StatusListError(f"the Status List Token expired at {exp}", "status_list_expired")
     if iat > now + leeway or (nbf is not None and (not _int(nbf) or nbf > now + leeway)):
         raise StatusListError("the Status List Token is not valid yet", "status_list_not_yet_valid")
+    return StatusListToken(subject=sub, issued_at=iat, expires_at=exp, ttl=ttl, status_list=parse(status_list, max_bytes))
 
 
 def sign_status_list_jwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
                          ttl: int | None, signing_key: Any, kid: str, alg: str) -> str:
-    """§5.1: a JWS compact serialisation signed with ``signing_key`` (a ``cryptography`` private key)."""
+    """§5.1: a JWS compact serialisation signed with ``signing_key`` (a ``keys.PrivateKey``)."""
     _alg(alg)
-    _claims(subject_uri=subject_uri, issued_at=issued_at, expires_at=expires_at, ttl=ttl)
-    claims: dict[str, Any] = {"sub": subject_uri, "iat": issued_at}
-    claims.update({k: v for k, v in (("exp", expires_at), ("ttl", ttl)) if v is not None})
-    claims["status_list"] = status_list.to_json_obj()
+    claims = _claim_set(_JWT_NAMES, status_list.to_json_obj(), subject_uri, issued_at, expires_at, ttl)
     try:
-        return jwt.encode(claims, signing_key, algorithm=alg, headers={"typ": JWT_TYP, "kid": kid})
+        crypto_key = _checked_key(signing_key, alg, PrivateKey).crypto_key()
+        return jwt.encode(claims, crypto_key, algorithm=alg, headers={"typ": JWT_TYP, "kid": kid})
     except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise StatusListError(f"cannot sign with this key as {alg}: {exc}", "status_list_key") from exc
 
@@ -252,7 +259,8 @@ def verify_status_list_jwt(token: Any, *, public_key: Any, alg: str, now: int, e
         if not isinstance(typ, str) or typ.lower().removeprefix("application/") != JWT_TYP:
             raise StatusListError(f"JWT typ must be {JWT_TYP}, not {typ!r}", "status_list_typ")
         # Only the JWS layer from PyJWT: its claim validation would read the clock; ours uses `now`.
-        payload = jwt.PyJWS().decode_complete(token, public_key, algorithms=[alg])["payload"]
+        crypto_key = _checked_key(public_key, alg, PublicKey).crypto_key()
+        payload = jwt.PyJWS().decode_complete(token, crypto_key, algorithms=[alg])["payload"]
         claims = json.loads(payload)
     except jwt.InvalidSignatureError as exc:
         raise StatusListError("the Status List Token's signature does not verify", "status_list_signature") from exc
@@ -260,47 +268,31 @@ def verify_status_list_jwt(token: Any, *, public_key: Any, alg: str, now: int, e
         raise StatusListError(f"the token is not signed with the expected {alg}", "status_list_alg") from exc
     except (jwt.PyJWTError, TypeError, ValueError, RecursionError) as exc:
         raise StatusListError(f"the Status List Token is not a valid JWT: {exc}") from exc
-    if not isinstance(claims, dict):
-        raise StatusListError("the JWT claims must be a JSON object")
-    if "aud" in claims:  # RFC 7519 §4.1.3: no audience is expected here, so one present must be refused
+    if isinstance(claims, dict) and "aud" in claims:  # RFC 7519 §4.1.3: no audience is expected here
         raise StatusListError("the Status List Token is addressed to an audience")
-    sub, iat, exp, ttl = (claims.get(k) for k in ("sub", "iat", "exp", "ttl"))
-    _checked(sub, iat, exp, ttl, claims.get("nbf"), now=now, leeway=leeway, expected_subject=expected_subject,
-             require_exp=require_exp)
-    status_list = StatusList.from_json_obj(claims.get("status_list"), max_bytes)
-    return StatusListToken(subject=sub, issued_at=iat, expires_at=exp, ttl=ttl, status_list=status_list)
+    return _token(claims, _JWT_NAMES, StatusList.from_json_obj, now=now, leeway=leeway,
+                  expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes)
 
 
-def _cose_key(key: Any, alg: str, *, private: bool) -> EC2Key | OKPKey:
-    """A pycose key from a ``cryptography`` key, read through its public numbers / raw bytes only."""
-    try:
-        if alg == "ES256":
-            numbers = key.private_numbers() if private else None
-            public = numbers.public_numbers if numbers else key.public_numbers()
-            if public.curve.name != "secp256r1":
-                raise ValueError("not a P-256 key")
-            d = numbers.private_value.to_bytes(32, "big") if numbers else b""
-            return EC2Key(crv=P256, x=public.x.to_bytes(32, "big"), y=public.y.to_bytes(32, "big"), d=d)
-        if private:
-            return OKPKey(crv=Ed25519, x=key.public_key().public_bytes_raw(), d=key.private_bytes_raw())
-        return OKPKey(crv=Ed25519, x=key.public_bytes_raw())
-    except (AttributeError, TypeError, ValueError, CoseException) as exc:
-        raise StatusListError(f"the key is not a {'private' if private else 'public'} {alg} key",
-                              "status_list_key") from exc
+def _checked_key(key: Any, alg: str, kind: type) -> Any:
+    """Keys come from the ``keys`` package, so signatures are made by ``cryptography`` there, never here."""
+    if not isinstance(key, kind):
+        raise StatusListError(f"the key must be a keys.{kind.__name__}", "status_list_key")
+    if key.alg != alg:
+        raise StatusListError(f"the key is for {key.alg}, not the expected {alg}", "status_list_alg")
+    return key
 
 
 def sign_status_list_cwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
                          ttl: int | None, signing_key: Any, kid: str | bytes, alg: str) -> bytes:
-    """§5.2: a COSE_Sign1_Tagged CWT signed through pycose."""
+    """§5.2: a COSE_Sign1_Tagged CWT; pycose builds it, ``keys`` signs."""
     pycose_alg, _ = _alg(alg)
-    _claims(subject_uri=subject_uri, issued_at=issued_at, expires_at=expires_at, ttl=ttl)
-    claims: dict[int, Any] = {_CWT_SUB: subject_uri, _CWT_IAT: issued_at}
-    claims.update({k: v for k, v in ((_CWT_EXP, expires_at), (_CWT_TTL, ttl)) if v is not None})
-    claims[_CWT_STATUS_LIST] = status_list.to_cbor_obj()
+    claims = _claim_set(_CWT_NAMES, status_list.to_cbor_obj(), subject_uri, issued_at, expires_at, ttl)
+    key = _checked_key(signing_key, alg, PrivateKey)
     message = Sign1Message(phdr={Algorithm: pycose_alg, _HDR_TYP: CWT_TYP},
                            uhdr={KID: kid.encode() if isinstance(kid, str) else kid}, payload=cbor2.dumps(claims))
-    message.key = _cose_key(signing_key, alg, private=True)
-    return message.encode(tag=True)
+    message.signature = key.sign(message._create_sig_structure())  # noqa: SLF001 - pycose's Sig_structure builder
+    return message.encode(tag=True, sign=False)
 
 
 def _cbor_loads(data: bytes, what: str) -> Any:
@@ -332,8 +324,10 @@ def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, e
         raise StatusListError("COSE_Sign1 must be [protected bstr, unprotected map, payload bstr, signature bstr]")
     protected_raw, _, payload_raw, signature = parts
     protected = _cbor_loads(protected_raw, "the protected header") if protected_raw else {}
-    if not isinstance(protected, dict) or _HDR_CRIT in protected:
-        raise StatusListError("the protected header must be a map without critical parameters")
+    # Only the labels §5.2 needs (and a kid): nothing critical, nothing pycose would interpret on its own.
+    if not isinstance(protected, dict) or set(protected) - {_HDR_ALG, _HDR_KID, _HDR_TYP} \
+            or not isinstance(protected.get(_HDR_KID, b""), bytes):
+        raise StatusListError("the protected header may hold only alg, typ and a byte-string kid")
     if protected.get(_HDR_ALG) != alg_id:
         raise StatusListError(f"the token is not signed with the expected {alg}", "status_list_alg")
     if protected.get(_HDR_TYP) != CWT_TYP:
@@ -341,40 +335,29 @@ def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, e
     try:
         # The unprotected header is not signed (RFC 9052 §4.4) and not needed: pycose never parses it.
         message = Sign1Message.from_cose_obj([protected_raw, {}, payload_raw, signature], True)
-        message.key = _cose_key(public_key, alg, private=False)
-        valid = message.verify_signature()
-    except (CoseException, ValueError, TypeError, KeyError, AttributeError) as exc:
+        valid = _checked_key(public_key, alg, PublicKey).verify(signature, message._create_sig_structure())  # noqa: SLF001
+    except (*_COSE_ERRORS, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise StatusListError(f"the COSE_Sign1 cannot be verified: {exc}", "status_list_signature") from exc
     if not valid:
         raise StatusListError("the Status List Token's signature does not verify", "status_list_signature")
-    claims = _cbor_loads(payload_raw, "the CWT claims")
-    if not isinstance(claims, dict):
-        raise StatusListError("the CWT claims must be a map")
-    sub, iat, exp, ttl = (claims.get(k) for k in (_CWT_SUB, _CWT_IAT, _CWT_EXP, _CWT_TTL))
-    _checked(sub, iat, exp, ttl, claims.get(_CWT_NBF), now=now, leeway=leeway, expected_subject=expected_subject,
-             require_exp=require_exp)
-    status_list = StatusList.from_cbor_obj(claims.get(_CWT_STATUS_LIST), max_bytes)
-    return StatusListToken(subject=sub, issued_at=iat, expires_at=exp, ttl=ttl, status_list=status_list)
+    return _token(_cbor_loads(payload_raw, "the CWT claims"), _CWT_NAMES, StatusList.from_cbor_obj, now=now,
+                  leeway=leeway, expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes)
 
 
 def status_reference(idx: int, uri: str) -> dict[str, Any]:
     """§6.2 / §6.3: the value of a Referenced Token's ``status`` claim (JWT "status", CWT 65535)."""
-    _reference_members(idx, uri)
-    return {"status_list": {"idx": idx, "uri": uri}}
+    claim = {"status_list": {"idx": idx, "uri": uri}}
+    parse_status_reference(claim)
+    return claim
 
 
 def parse_status_reference(obj: Any) -> tuple[int, str]:
     """§8.3 step 1: the ``status`` claim must hold a ``status_list`` with a non-negative ``idx`` and a URI."""
     if not isinstance(obj, dict) or not isinstance(obj.get("status_list"), dict):
         raise StatusListError("the status claim must be a map holding a status_list map", "status_reference")
-    reference = obj["status_list"]
-    idx, uri = reference.get("idx"), reference.get("uri")
-    _reference_members(idx, uri)
-    return idx, uri
-
-
-def _reference_members(idx: Any, uri: Any) -> None:
+    idx, uri = obj["status_list"].get("idx"), obj["status_list"].get("uri")
     if not _int(idx) or idx < 0:
         raise StatusListError("status_list idx must be a non-negative integer", "status_reference")
     if not isinstance(uri, str) or not _URI.fullmatch(uri):
         raise StatusListError("status_list uri must be a URI (RFC 3986)", "status_reference")
+    return idx, uri

@@ -23,6 +23,7 @@ from credentials.status_list import (
     sign_status_list_cwt,
     sign_status_list_jwt,
 )
+from credentials.status_uri import status_file
 from issuer import store
 from issuer.errors import NotAuthorisedError, ValidationError
 from issuer.hub import Hub
@@ -46,8 +47,10 @@ class IssuedLicence:
 
 
 def status_path(data_dir: Path, uri: str, suffix: str) -> Path:
-    authority_id, _, list_no = uri.removeprefix("tbsl:").partition("/")
-    return data_dir / "status" / authority_id / f"{int(list_no)}.{suffix}"
+    path = status_file(data_dir / "status", uri, suffix)
+    if path is None:
+        raise ValidationError("status_uri", f"{uri!r} is not a tongban status-list URI")
+    return path
 
 
 class Issuer:
@@ -97,8 +100,8 @@ class Issuer:
             status_list.set(idx, value)
         signer = self.hub.rings.load(authority_id).signer(now)
         common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL, alg=signer.public.alg)
-        cwt = sign_status_list_cwt(status_list, signing_key=signer.private.crypto_key(), kid=signer.public.short_kid, **common)
-        jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private.crypto_key(), kid=signer.public.kid,
+        cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
+        jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
                                          **common)
         for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
             path = status_path(self.hub.data_dir, uri, suffix)

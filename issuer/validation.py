@@ -7,6 +7,7 @@ through python-stdnum. The first error found is raised, naming its field; nothin
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from stdnum.cn import ric, uscc
@@ -21,13 +22,14 @@ VEHICLE_CLASSES = (
 )
 SEXES = ("男", "女")
 MAX_TEXT = 200
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)  # calendar dates only, not 2030-W18-3
 
 
 def _date(field: str, value: Any) -> dt.date:
     if not isinstance(value, str):
         raise ValidationError(field, "must be an ISO 8601 date string, e.g. 2030-05-01")
     try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date(field, value)
+        return dt.date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else _bad_date(field, value)
     except ValueError:
         return _bad_date(field, value)
 

@@ -15,12 +15,12 @@ __all__ = ["main"]
 
 
 def _wire() -> None:
-    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)
+    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)  # first: it sets the key policy
+    idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     main.add_command(commands.issue)
     main.add_command(commands.demo)
-    idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     main.add_command(serve)
 
 

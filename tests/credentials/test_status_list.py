@@ -72,10 +72,14 @@ SUB = "https://status.example.gov.cn/lists/7"
 IAT, EXP = 1_700_000_000, 1_700_086_400
 
 
-def example(name: str) -> str:
+def vector(path: str) -> str:
     if not VECTORS.is_dir():
         pytest.skip(f"shared vectors not present at {VECTORS}")
-    return (EXAMPLES / name).read_text()
+    return (VECTORS / path).read_text()
+
+
+def example(name: str) -> str:
+    return vector(f"examples/{name}")
 
 
 def squeeze(text: str) -> str:
@@ -112,7 +116,7 @@ def nonzero(status_list: StatusList, data: bytes) -> dict[int, int]:
 
 @pytest.fixture(scope="module")
 def spec_key() -> keys.PrivateKey:
-    jwk = json.loads(example("../example-key.json"))
+    jwk = json.loads(vector("example-key.json"))
     assert jwk["kid"] == "12"
     return keys.private_from_jwk(jwk)
 
@@ -135,7 +139,7 @@ def small_list() -> StatusList:
 
 
 def sign(fmt: str, key: keys.PrivateKey, status_list: StatusList | None = None, **overrides):
-    args = {"subject_uri": SUB, "issued_at": IAT, "expires_at": EXP, "ttl": 3600, "signing_key": key.crypto_key(),
+    args = {"subject_uri": SUB, "issued_at": IAT, "expires_at": EXP, "ttl": 3600, "signing_key": key,
             "kid": "k1", "alg": key.alg} | overrides
     signer = sign_status_list_jwt if fmt == "jwt" else sign_status_list_cwt
     return signer(status_list or small_list(), **args)
@@ -143,7 +147,7 @@ def sign(fmt: str, key: keys.PrivateKey, status_list: StatusList | None = None, 
 
 def verify(fmt: str, token, key: keys.PrivateKey | keys.PublicKey, **overrides) -> StatusListToken:
     public = key.public if isinstance(key, keys.PrivateKey) else key
-    args = {"public_key": public.crypto_key(), "alg": public.alg, "now": IAT + 60} | overrides
+    args = {"public_key": public, "alg": public.alg, "now": IAT + 60} | overrides
     verifier = verify_status_list_jwt if fmt == "jwt" else verify_status_list_cwt
     return verifier(token, **args)
 
@@ -298,6 +302,7 @@ def test_round_trips(bits, data):
     for idx, value in enumerate(values):
         status_list.set(idx, value)
     assert [status_list.get(i) for i in range(len(values))] == values
+    assert len(status_list) == status_list.size == len(values)
     for decoded in (StatusList.from_json_obj(json.loads(json.dumps(status_list.to_json_obj()))),
                     StatusList.from_cbor_obj(cbor2.loads(cbor2.dumps(status_list.to_cbor_obj())))):
         assert decoded.bits == bits and decoded.size >= len(values)  # padded up to whole bytes (§4.1 step 2)
@@ -538,14 +543,11 @@ def test_subject_must_match_the_reference(fmt, es256):
         verify(fmt, sign(fmt, es256), es256, expected_subject="https://status.example.gov.cn/lists/8")
 
 
-@pytest.mark.parametrize("typ", ["JWT", "jwt", "statuslist+cwt", "application/jwt", None, 7])
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "statuslist+cwt", "application/jwt", "", 7])
 def test_jwt_wrong_typ_is_refused(typ, es256):
     claims = jwt.decode(sign("jwt", es256), options={"verify_signature": False})
-    headers = {} if typ is None else {"typ": typ}
-    token = jwt.encode(claims, es256.crypto_key(), algorithm="ES256", headers=headers)
-    if typ is None:
-        assert "typ" not in jwt.get_unverified_header(token) or jwt.get_unverified_header(token)["typ"] == "JWT"
-    with refused():
+    token = jwt.encode(claims, es256.crypto_key(), algorithm="ES256", headers={"typ": typ})
+    with refused("status_list_typ"):
         verify("jwt", token, es256)
 
 
@@ -573,11 +575,14 @@ def cwt_claims(**overrides):
 
 def test_cwt_built_independently_verifies(es256):
     assert verify("cwt", pycose_sign(es256, cwt_claims()), es256).status_list == small_list()
+    protected_kid = {Algorithm: Es256, 16: "application/statuslist+cwt", KID: b"k1"}
+    assert verify("cwt", pycose_sign(es256, cwt_claims(), protected_kid), es256).subject == SUB
 
 
 @pytest.mark.parametrize("phdr", [
     {Algorithm: Es256}, {Algorithm: Es256, 16: "application/cwt"}, {Algorithm: Es256, 16: "statuslist+cwt"},
     {Algorithm: Es256, 16: "application/statuslist+jwt"}, {Algorithm: Es256, 16: "application/statuslist+cwt", 2: [16]},
+    {Algorithm: Es256, 16: "application/statuslist+cwt", 33: b"cert"}, {Algorithm: Es256, 16: 61},
 ])
 def test_cwt_wrong_protected_header_is_refused(phdr, es256):
     with refused():
@@ -592,6 +597,15 @@ def test_cwt_tagging(es256):
         verify("cwt", pycose_sign(es256, cwt_claims(), tag=False), es256)  # COSE_Sign1_Tagged is required
     with refused():
         verify("cwt", good + b"\x00", es256)
+
+
+def test_cwt_unprotected_header_must_be_a_map(es256):
+    outer = cbor2.loads(sign("cwt", es256))
+    outer.value[1] = [4, b"k1"]  # not covered by the signature, still must be well-formed
+    with refused():
+        verify("cwt", cbor2.dumps(outer), es256)
+    outer.value[1] = {4: b"another kid"}
+    assert verify("cwt", cbor2.dumps(outer), es256).subject == SUB
 
 
 def test_cwt_tampered_payload_is_refused(es256):
@@ -626,6 +640,13 @@ def test_jwt_bad_claims_are_refused(change, es256):
         verify("jwt", token, es256)
 
 
+@pytest.mark.parametrize("payload", [b"[1, 2]", b'"claims"', b"null", b"\xff\xfe", b"{", b"[" * 100_000])
+def test_jwt_payload_must_be_a_json_object(payload, es256):
+    token = jwt.PyJWS().encode(payload, es256.crypto_key(), algorithm="ES256", headers={"typ": "statuslist+jwt"})
+    with refused("status_list_malformed"):
+        verify("jwt", token, es256)
+
+
 @pytest.mark.parametrize("fmt", ["jwt", "cwt"])
 def test_a_bomb_inside_a_signed_token_is_refused(fmt, es256):
     bomb = StatusList.from_bytes(8, bytes(20 * 1024 * 1024))
@@ -637,7 +658,7 @@ def test_a_bomb_inside_a_signed_token_is_refused(fmt, es256):
 
 def test_signing_refuses_bad_arguments(es256, ed25519):
     for overrides in ({"alg": "HS256"}, {"subject_uri": "relative/path"}, {"issued_at": -1}, {"expires_at": IAT},
-                      {"ttl": 0}, {"signing_key": ed25519.crypto_key()}, {"signing_key": "secret"}):
+                      {"ttl": 0}, {"signing_key": ed25519}, {"signing_key": "secret"}):
         for fmt in ("jwt", "cwt"):
             with refused():
                 sign(fmt, es256, **overrides)
@@ -672,6 +693,15 @@ cose_like = st.builds(
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=200) | st.builds(cbor2.dumps, cbor_values) | cose_like)
 def test_fuzz_verify_cwt(es256, token):
+    only_status_list_error(verify, "cwt", token, es256)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.integers(-3, 40) | st.text(max_size=3), cbor_values, max_size=3), st.binary(max_size=70))
+def test_fuzz_cwt_protected_header_extras(es256, extra, signature):
+    """Right alg and typ, then anything else in the protected header: pycose must never see it unguarded."""
+    protected = cbor2.dumps({**extra, 1: -7, 16: "application/statuslist+cwt"})
+    token = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, cbor2.dumps(cwt_claims()), signature]))
     only_status_list_error(verify, "cwt", token, es256)
 
 
