@@ -82,6 +82,7 @@ class Token(TokenMixin):
     revoked: bool = False
     client: object = None
     token_hash: str | None = None
+    jkt: str | None = None  # DPoP key thumbprint the token is bound to (RFC 9449 §6)
 
     def check_client(self, client) -> bool:  # noqa: ANN001
         return client.get_client_id() == self.client_id
@@ -161,7 +162,8 @@ class Grants:
 
     # -- tokens -------------------------------------------------------------------------------
     def issue(self, token: dict, *, client_id: str, sub: str, sid: str | None, now: int,
-              code: Code | None = None, rotated: Token | None = None) -> None:
+              code: Code | None = None, rotated: Token | None = None, jkt: str | None = None,
+              bind_family: bool = False) -> None:
         """Record tokens from a code (opening its family) or a rotation, in one SQL transaction.
 
         The rotated refresh token is claimed with ``UPDATE ... WHERE used = false``: of two racing uses,
@@ -173,6 +175,7 @@ class Grants:
                 conn.execute(insert(models.token_families).values(
                     family_id=family_id, sub=code.sub, client_id=code.client_id, scope=code.scope, sid=code.sid,
                     auth_time=code.auth_time, acr=code.acr, amr=" ".join(code.amr), created_at=now,
+                    dpop_jkt=jkt if bind_family else None,
                 ))
             if rotated is not None:
                 rt = models.refresh_tokens
@@ -186,7 +189,7 @@ class Grants:
                     expires_at=now + REFRESH_TTL, used=False,
                 ))
         at = Token("access_token", family_id, client_id, sub, token.get("scope", ""), now + token["expires_in"],
-                   now, sid)
+                   now, sid, jkt=jkt)
         record = {k: v for k, v in asdict(at).items() if k not in ("client", "revoked", "token_hash")}
         self.store.put(f"at:{digest(token['access_token'])}", json.dumps(record), int(token["expires_in"]))
 
@@ -211,7 +214,8 @@ class Grants:
         rt, fam = models.refresh_tokens, models.token_families
         with self.engine.connect() as conn:
             row = conn.execute(select(rt.c.family_id, rt.c.used, rt.c.created_at, rt.c.expires_at,
-                                      fam.c.client_id, fam.c.sub, fam.c.scope, fam.c.sid, fam.c.revoked_at)
+                                      fam.c.client_id, fam.c.sub, fam.c.scope, fam.c.sid, fam.c.revoked_at,
+                                      fam.c.dpop_jkt)
                                .join(fam, fam.c.family_id == rt.c.family_id)
                                .where(rt.c.token_hash == digest(value))).first()
         if row is None:
@@ -221,7 +225,7 @@ class Grants:
             return None
         token = Token("refresh_token", row.family_id, row.client_id, row.sub, row.scope, row.expires_at,
                       row.created_at, row.sid, revoked=row.revoked_at is not None or row.used or row.expires_at <= now,
-                      token_hash=digest(value))
+                      token_hash=digest(value), jkt=row.dpop_jkt)
         if rotate and token.revoked:
             return None
         return token

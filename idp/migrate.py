@@ -1,7 +1,7 @@
 """Schema migrations for the idp tables with Alembic (``idp/migrations``), run at start-up.
 
-A database whose idp tables were made before migrations existed (``create_all``) is stamped at the
-first revision rather than recreated.
+A database whose idp tables were made by ``create_all`` (another package's start-up may run it first: the
+tables share one ``MetaData``) already matches the current models, so it is stamped at head.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def upgrade(engine: Engine) -> None:
             tables = set(inspect(conn).get_table_names())
             config = _config(conn)
             if "idp_accounts" in tables and "idp_alembic_version" not in tables:
-                command.stamp(config, "0001_idp_initial")
+                command.stamp(config, "head")  # made by create_all from the current models
             command.upgrade(config, "head")
     except OperationalError as exc:
         raise StorageUnavailable(f"cannot reach the database: {exc.orig}") from exc

@@ -65,6 +65,7 @@ token_families = Table(
     Column("created_at", Integer, nullable=False),
     Column("revoked_at", Integer),
     Column("revoked_reason", String(64)),
+    Column("dpop_jkt", String(64)),  # RFC 9449 §5: refresh tokens of public clients are bound to the DPoP key
 )
 
 refresh_tokens = Table(

@@ -105,6 +105,7 @@ def discovery() -> Response:
         "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
         "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "PS256", "RS256"],
         "acr_values_supported": ["real-name", "real-person", "counter-verified"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": False,
@@ -312,6 +313,18 @@ def consent() -> Response:
 # -- token, userinfo, revocation, introspection (Authlib) and PAR ----------------------------------
 @bp.post("/token")
 def token() -> Response:
+    proofs = request.headers.getlist("DPoP")
+    if proofs:  # RFC 9449 §5: a proof at the token endpoint binds the tokens to its key
+        from idp.dpop import InvalidDpopProof, verify_proof
+
+        p = provider()
+        try:
+            if len(proofs) > 1:
+                raise InvalidDpopProof("send one DPoP header")
+            g.dpop_jkt = verify_proof(proofs[0], method="POST", url=p.issuer + "/token", now=now(),
+                                      first_use=lambda key: p.store.incr(f"dpop:{key}", 600) == 1)
+        except InvalidDpopProof as exc:
+            return jsonify(error=exc.reason, error_description=str(exc)), 400
     return _oauth_api(provider().server.create_token_response)
 
 

@@ -38,7 +38,20 @@ def test_database_made_by_create_all_is_stamped(tmp_path):
     metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name.startswith("idp_")])
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from idp_alembic_version")).scalar() == "0001_idp_initial"
+        assert conn.execute(text("select version_num from idp_alembic_version")).scalar() == "0002_dpop_binding"
+    engine.dispose()
+
+
+def test_upgrade_from_first_revision_adds_dpop_column(tmp_path):
+    from alembic import command
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'v1.sqlite3'}")
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0001_idp_initial")
+    assert "dpop_jkt" not in {c["name"] for c in inspect(engine).get_columns("idp_token_families")}
+    migrate.upgrade(engine)
+    assert "dpop_jkt" in {c["name"] for c in inspect(engine).get_columns("idp_token_families")}
+    assert _diff(engine) == []
     engine.dispose()
 
 
