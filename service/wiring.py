@@ -14,12 +14,14 @@ __all__ = ["main"]
 
 def _wire() -> None:
     from idp import cli as idp_cli
+    from service.counter_app import serve_counter
     from service.serve import serve
 
     issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)  # first: it sets the key policy
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
+    verifier_cli.verifier_group.add_command(serve_counter)  # `tongban verifier serve`: needs the composition root
     main.add_command(commands.issue)
     main.add_command(commands.demo)
     main.add_command(serve)
