@@ -17,6 +17,8 @@
     show(message, true);
   }
 
+  function hideHealth() { show(health, false); document.body.classList.remove("covered"); }
+
   function refocus() { if (!stream) { input.focus(); } }
 
   async function post(url, body, type) {
@@ -66,8 +68,9 @@
     const age = ageText(d.age_seconds);
     if (age) { meta.push(age); }
     if (result.elicence_id) { meta.push("证照标识 / e-licence " + result.elicence_id); }
-    $("meta").textContent = meta.join("　·　");
+    $("meta").textContent = meta.join("\n");
     show(verdict, true);
+    window.scrollTo(0, 0);
     if (d.health) {
       health.className = "health " + d.health.code;
       $("health-zh").textContent = d.health.zh;
@@ -76,8 +79,9 @@
       $("health-name").textContent = name ? name.value : "";
       show($("health-proxy"), !!d.proxy);
       show(health, true);
+      document.body.classList.add("covered");
     } else {
-      show(health, false);
+      hideHealth();
     }
   }
 
@@ -91,6 +95,8 @@
   async function check(text) {
     if (busy || !text.trim()) { return; }
     busy = true;
+    // The previous person's verdict goes at once: nobody may read it as the new one's.
+    show(verdict, false); hideHealth(); show(message, false);
     try {
       const result = await post("/counter/api/verify", JSON.stringify({ qr: text.trim() }), "application/json");
       if (result.ok && result.data) { render(result.data); } else { renderError(result); }
@@ -108,11 +114,11 @@
   // A keyboard-wedge scanner types wherever the focus is: pull stray keystrokes back into the field.
   document.addEventListener("keydown", (event) => {
     if (event.target === input || event.ctrlKey || event.metaKey || event.altKey) { return; }
-    if (!health.hidden && event.key === "Enter") { show(health, false); return; }
+    if (!health.hidden && event.key === "Enter") { hideHealth(); return; }
     if (event.key.length === 1 && event.target.tagName !== "INPUT") { input.focus(); }
   });
 
-  health.addEventListener("click", () => { show(health, false); refocus(); });
+  health.addEventListener("click", () => { hideHealth(); refocus(); });
   $("next").addEventListener("click", () => { show(verdict, false); show(message, false); refocus(); });
 
   // -- camera ----------------------------------------------------------------------------------------
