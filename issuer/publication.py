@@ -14,17 +14,15 @@ strict patterns before any file is touched, and anything else is a 404.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
+from credentials.status_uri import format_status_uri, parse_status_uri, status_file, status_files
 from issuer.service import STATUS_TTL
 
 CWT_TYPE = "application/statuslist+cwt"
 JWT_TYPE = "application/statuslist+jwt"
-AUTHORITY_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-LIST_NO_PATTERN = re.compile(r"[1-9][0-9]{0,8}")
 TRUST_LIST_MAX_AGE = 300  # a rotated key or a new authority reaches counters within minutes
 ROOT_MAX_AGE = 86400
 
@@ -45,13 +43,7 @@ def _read(path: Path) -> bytes:
 
 def status_lists(data_dir: Path) -> list[tuple[str, str, int]]:
     """(uri, authority, list number) of every status list published in ``data_dir``, sorted."""
-    root = data_dir / "status"
-    found = []
-    for path in root.glob("*/*.cwt") if root.is_dir() else []:
-        authority, list_no = path.parent.name, path.stem
-        if AUTHORITY_PATTERN.fullmatch(authority) and LIST_NO_PATTERN.fullmatch(list_no):
-            found.append((f"tbsl:{authority}/{list_no}", authority, int(list_no)))
-    return sorted(found)
+    return sorted((uri, *parse_status_uri(uri)) for uri in status_files(data_dir / "status", "cwt"))
 
 
 def publication_blueprint(data_dir: Path) -> Blueprint:
@@ -81,12 +73,14 @@ def publication_blueprint(data_dir: Path) -> Blueprint:
 
     @bp.get("/status/<authority>/<list_no>")
     def status_list(authority: str, list_no: str) -> Response:
-        if not (AUTHORITY_PATTERN.fullmatch(authority) and LIST_NO_PATTERN.fullmatch(list_no)):
+        uri = f"tbsl:{authority}/{list_no}"
+        # Exactly the canonical form: no leading zeros, no case folding, nothing that could walk the file system.
+        if parse_status_uri(uri) is None or format_status_uri(*parse_status_uri(uri)) != uri:
             abort(404)
         # §8.1: the JWT only when asked for it (and preferred); the compact CWT otherwise.
         best = request.accept_mimetypes.best_match([CWT_TYPE, JWT_TYPE], default=CWT_TYPE)
         suffix = "jwt" if best == JWT_TYPE else "cwt"
-        body = _read(data_dir / "status" / authority / f"{list_no}.{suffix}")
+        body = _read(status_file(data_dir / "status", uri, suffix))
         response = _cached(body, JWT_TYPE if suffix == "jwt" else CWT_TYPE, STATUS_TTL)
         response.vary.add("Accept")
         return response

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -48,10 +47,6 @@ class DirectorySource:
 
     def root_key(self) -> dict:
         return json.loads((self.data_dir / "hub-root.jwk").read_text())
-
-
-_AUTHORITY = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_LIST_NO = re.compile(r"[1-9][0-9]{0,8}")
 
 
 class HttpSource:
@@ -105,21 +100,14 @@ class HttpSource:
         if len(uris) > self.max_lists:
             raise VerifierError(f"{self.base_url}/status/index.json lists more than {self.max_lists} status lists",
                                 "source_too_large")
-        return [u for u in uris if isinstance(u, str) and _split_uri(u) is not None]
+        return [u for u in uris if parse_status_uri(u) is not None]
 
     def status_lists(self) -> dict[str, bytes]:
         found = {}
         for uri in self.status_uris():
-            authority, list_no = _split_uri(uri)
+            authority, list_no = parse_status_uri(uri)
             found[uri] = self._get(f"/status/{authority}/{list_no}", self.STATUS_ACCEPT)
         return found
-
-
-def _split_uri(uri: str) -> tuple[str, str] | None:
-    authority, sep, list_no = uri.removeprefix("tbsl:").partition("/")
-    if uri.startswith("tbsl:") and sep and _AUTHORITY.fullmatch(authority) and _LIST_NO.fullmatch(list_no):
-        return authority, list_no
-    return None
 
 
 @dataclass(frozen=True)
