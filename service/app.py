@@ -37,6 +37,12 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.extensions["tongban.idp"] = provider
     app.register_blueprint(bp)
 
+    # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
+    from service.counter_app import mount_counter
+
+    mount_counter(app, settings)
+    # -- end counter -------------------------------------------------------------------------------------
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
