@@ -90,7 +90,8 @@ class Counter:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url + "/counter")
-        self.page.wait_for_function("document.getElementById('state').textContent.includes('v')")
+        # A locator wait, not wait_for_function: the page's CSP forbids eval, which that would need.
+        self.page.locator("#state", has_text="v").wait_for()
 
     def scan(self, text: str) -> None:
         """What a keyboard-wedge scanner does: type into whatever has focus, then Enter."""
