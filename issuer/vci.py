@@ -25,8 +25,9 @@ Where this departs from OpenID4VCI 1.0, and why:
   several licences of one type in principle, and the wallet lists them first (``/issuer/records``).
 * The response adds ``elicence_id``, ``licence_type``, ``views`` (labels and disclosed claim names) and
   ``summary`` (holder name, validity, authority) so the wallet can show the card without parsing CBOR.
-* No Credential Offer, no deferred or batch issuance, no notification endpoint, no ``proofs`` array
-  (a single ``proof`` object, as OpenID4VCI drafts before 1.0 had), no encryption of the response.
+* The key proof comes as a single ``proof`` object (as drafts before 1.0 had, and the web wallet sends) or as
+  1.0's ``proofs`` with exactly one ``jwt``: one device key per licence, no batch issuance.
+* No Credential Offer, no deferred issuance, no notification endpoint, no encryption of the response.
 * Authorization is the service's own OpenID provider (scope ``licences``), reached through the
   ``principal_for`` port the composition root injects: the issuer does not import the IdP.
 """
@@ -225,7 +226,14 @@ def credential() -> Response:
     # Someone else's record and no record look the same from outside.
     if record is None or record.holder_id_number != principal.id_number or record.licence_type != ltype.name:
         return _error(400, "invalid_credential_request", "no such licence on record for you")
-    holder_key = _check_proof(body.get("proof"), ctx, now)
+    proof = body.get("proof")
+    proofs = body.get("proofs")  # OpenID4VCI 1.0 §8.2: {"jwt": [one proof]}; one key per licence here
+    if proofs is not None:
+        if proof is not None or not (isinstance(proofs, dict) and set(proofs) == {"jwt"} and isinstance(proofs["jwt"], list)
+                                     and len(proofs["jwt"]) == 1):
+            return _error(400, "invalid_proof", 'send either proof or proofs {"jwt": [one JWT]}')
+        proof = {"proof_type": "jwt", "jwt": proofs["jwt"][0]}
+    holder_key = _check_proof(proof, ctx, now)
     if isinstance(holder_key, Response):
         return holder_key
     try:

@@ -19,8 +19,10 @@ CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
 
 
 def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
-    from idp import Provider, bp, errors
+    from idp import Provider, bp, errors, redact
     from wallet import web as wallet_web
+
+    redact.install()
 
     settings = settings or Settings.from_env()
     app = Flask("tongban")
@@ -39,6 +41,12 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.extensions["tongban.vci"] = credential_issuer(settings, provider)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
+
+    # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
+    from service.counter_app import mount_counter
+
+    mount_counter(app, settings)
+    # -- end counter -------------------------------------------------------------------------------------
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

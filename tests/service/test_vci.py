@@ -131,3 +131,37 @@ def test_a_token_without_the_licences_scope_is_refused(live):
                     scope="openid profile")["access_token"]
     response = requests.get(live.url + "/issuer/records", headers=bearer(token), timeout=5)
     assert response.status_code == 403 and 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+
+
+def test_the_1_0_proofs_form_is_accepted_with_one_jwt(live, token):
+    record = records(live, token)["resident-id"]
+    device = keys.generate("ES256")
+    request = {"credential_configuration_id": "resident-id", "record": record["id"]}
+    response = requests.post(live.url + "/issuer/credential", headers=bearer(token), timeout=10,
+                             json={**request, "proofs": {"jwt": [proof(live, device)["jwt"]]}})
+    assert response.status_code == 200, response.text
+    two = [proof(live, device)["jwt"], proof(live, device)["jwt"]]
+    response = requests.post(live.url + "/issuer/credential", headers=bearer(token), timeout=10,
+                             json={**request, "proofs": {"jwt": two}})
+    assert response.json()["error"] == "invalid_proof"
+
+
+def test_a_revoked_token_stops_working(live):
+    from wallet.web import CLIENT_ID
+
+    token = sign_in(live)["access_token"]
+    assert requests.get(live.url + "/issuer/records", headers=bearer(token), timeout=5).status_code == 200
+    revoked = requests.post(live.url + "/revoke", data={"token": token, "client_id": CLIENT_ID}, timeout=5)
+    assert revoked.status_code == 200, revoked.text
+    assert requests.get(live.url + "/issuer/records", headers=bearer(token), timeout=5).status_code == 401
+
+
+def test_wallet_page_scripts_are_static_files_under_the_csp(live):
+    page = requests.get(live.url + "/wallet/", timeout=5)
+    assert page.status_code == 200 and "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "<script>" not in page.text and 'data-client-id="tongban-wallet"' in page.text
+    assert requests.get(live.url + "/wallet", timeout=5, allow_redirects=False).status_code in (301, 308)
+    for path in ("/wallet/static/wallet.js", "/wallet/static/tb-format.js",
+                 "/wallet/static/vendor/qrcode-generator-2.0.4.mjs", "/wallet/sw.js"):
+        response = requests.get(live.url + path, timeout=5)
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/javascript"), path

@@ -4,7 +4,7 @@ sign in as the demo citizen → add the driving licence → QR on screen → scr
 the offline verifier (cache synced from the data directory) says valid, and "stale" once the 60 s window is
 over → with the browser offline the page still refreshes to a new QR that verifies. Then elderly mode, and a
 reload with the network off (the service worker's cache) that still shows a verifiable QR.
-Screenshots go to $TONGBAN_SCREENSHOTS (default: the test's tmp directory).
+Screenshots go to $TONGBAN_SCREENSHOT_DIR (default: the test's tmp directory).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def chromium():
 
 @pytest.fixture
 def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("TONGBAN_SCREENSHOTS") or tmp_path)
+    folder = Path(os.environ.get("TONGBAN_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

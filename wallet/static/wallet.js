@@ -201,6 +201,12 @@ async function addLicence(record, button) {
     const credential = { elicence_id: body.elicence_id, licence_type: body.licence_type, label: body.label,
       record_id: record.id, views, view_info: body.views, summary: body.summary, added_at: Date.now() };
     await dbPut("credentials", credential);
+    // Added again (e.g. a new phone key or a renewed record): the newer licence replaces the older on this phone.
+    for (const old of await dbAll("credentials")) {
+      if (old.record_id === record.id && old.elicence_id !== credential.elicence_id) {
+        await store("credentials", "readwrite", (s) => s.delete(old.elicence_id));
+      }
+    }
     await renderCards();
     await present(credential);
   } catch (error) {
