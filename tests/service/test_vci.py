@@ -165,3 +165,12 @@ def test_wallet_page_scripts_are_static_files_under_the_csp(live):
                  "/wallet/static/vendor/qrcode-generator-2.0.4.mjs", "/wallet/sw.js"):
         response = requests.get(live.url + path, timeout=5)
         assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/javascript"), path
+
+
+def test_wallet_scripts_use_no_pop_ups_or_eval():
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parents[2] / "wallet" / "static"
+    for name in ("wallet.js", "tb-format.js", "sw.js"):
+        text = (static / name).read_text()
+        assert not any(word in text for word in ("alert(", "confirm(", "prompt(", "eval(", "innerHTML")), name
