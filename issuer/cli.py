@@ -54,7 +54,8 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     for authority in DEMO_AUTHORITIES:
         if hub.ensure_authority(authority, now):
             changed = True
-            echo(f"authority {authority.id} ({authority.name}) with an ES256 key ring")
+            echo(f"authority {authority.id} ({authority.name}) with an ES256 key ring, issuing "
+                 f"{', '.join(authority.licence_types) or 'nothing yet'}")
     if changed or not hub.trust_list_path.exists():
         trust_list = hub.publish_trust_list(now)
         echo(f"trust list version {trust_list.version} signed by the hub root, valid 7 days")
