@@ -360,7 +360,7 @@ class HealthDesk:
         kind, value = parse_person_ref(proxy_ref)
         proxy = self.person(value)
         if proxy.id_number == relative.id_number:
-            raise ProxyError("a citizen cannot be their own proxy")
+            raise ValidationError("proxy", "a citizen cannot be their own proxy")
         rel_hash, proxy_hash = self.hash(relative.id_number), self.hash(proxy.id_number)
         with self.engine.begin() as conn:
             self._ensure_status(conn, relative.id_number, relative.name, now)
@@ -437,6 +437,13 @@ class HealthDesk:
             return conn.execute(select(t.authority_staff.c.role).where(
                 t.authority_staff.c.subject_hash == self.hash(id_number),
                 t.authority_staff.c.authority_id == authority_id)).scalar()
+
+    def staff_role_by_hash(self, subject: str, authority_id: str) -> str | None:
+        if not subject:
+            return None
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.authority_staff.c.role).where(
+                t.authority_staff.c.subject_hash == subject, t.authority_staff.c.authority_id == authority_id)).scalar()
 
     def require_health_staff(self, id_number: str | None) -> str:
         """Only staff of the authority that owns health-code may change statuses."""

@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     )
     app.extensions["tongban.idp"] = provider
     app.register_blueprint(bp)
+    _wire_health(app, settings, provider)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -61,3 +62,21 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
         return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code
 
     return app
+
+
+def _wire_health(app: Flask, settings: Settings, provider: Any) -> None:
+    """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
+    from issuer import admin_web, health_web
+    from issuer.health import HealthPolicy
+    from issuer.health_service import HealthDesk
+    from issuer.health_store import load_lookup_key
+    from issuer.hub import Hub
+    from issuer.service import Issuer
+    from service.health import AccessTokens, AccountPeople, admin_client
+
+    desk = HealthDesk(Issuer(Hub(settings.data_dir), provider.engine), load_lookup_key(settings.data_dir),
+                      policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
+    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
+                                                           lambda: provider.issuer)
+    app.register_blueprint(health_web.bp)
+    admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer))

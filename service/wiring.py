@@ -14,10 +14,12 @@ __all__ = ["main"]
 
 def _wire() -> None:
     from idp import cli as idp_cli
+    from service import health
     from service.serve import serve
 
-    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)  # first: it sets the key policy
+    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from)  # first: the key policy
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
+    INIT_STEPS.append(health.init_step)  # after both: the admin client and the demo health officer
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     main.add_command(commands.issue)
