@@ -45,7 +45,7 @@ class _Admin:
         base, creds = self.base_url(), self.credentials()
         key = (base, creds["client_id"], creds["client_secret"])
         if key != self._key:
-            oauth = OAuth()
+            oauth = OAuth(current_app._get_current_object())
             self._client = oauth.register(
                 "tongban", client_id=creds["client_id"], client_secret=creds["client_secret"],
                 server_metadata_url=base + "/.well-known/openid-configuration",
@@ -84,12 +84,12 @@ def _is_staff(user: dict | None) -> bool:
     return user is not None and admin().desk.staff_role_by_hash(user["subject"], admin().desk.authority.id) is not None
 
 
-def _page(status: int = 200, **values) -> Response:
+def _page(http_status: int = 200, **values) -> Response:
     desk = admin().desk
     user = _user()
     html = render_template("admin/page.html", user=user, authority=desk.authority.name, csrf=_csrf(), colours=COLOURS,
                            forbidden=user is not None and not _is_staff(user), **values)
-    return Response(html, status=status)
+    return Response(html, status=http_status)
 
 
 def _staff_or_403() -> dict:
