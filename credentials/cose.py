@@ -61,11 +61,12 @@ def parse_sign1(raw: bytes, what: str) -> Sign1:
             and isinstance(signature, bytes)):
         raise StructureError(f"{what} members have the wrong types", "malformed_structure")
     protected = loads_strict(protected_raw, f"{what} protected header") if protected_raw else {}
-    if not isinstance(protected, dict) or set(protected) - {_HDR_ALG}:
-        raise StructureError(f"{what} protected header may hold only alg", "malformed_structure")
-    if set(unprotected) - {_HDR_KID}:
-        raise StructureError(f"{what} unprotected header may hold only kid", "malformed_structure")
-    alg, kid = protected.get(_HDR_ALG), unprotected.get(_HDR_KID)
+    # Only alg and kid are understood; anything else (crit, counter signatures, ...) is refused, not ignored.
+    if not isinstance(protected, dict) or set(protected) - {_HDR_ALG, _HDR_KID}:
+        raise StructureError(f"{what} protected header may hold only alg and kid", "malformed_structure")
+    if set(unprotected) - {_HDR_KID} or (_HDR_KID in protected and _HDR_KID in unprotected):
+        raise StructureError(f"{what} unprotected header may hold only kid, once", "malformed_structure")
+    alg, kid = protected.get(_HDR_ALG), protected.get(_HDR_KID, unprotected.get(_HDR_KID))
     if not isinstance(alg, int) or isinstance(alg, bool) or (kid is not None and not isinstance(kid, bytes)):
         raise StructureError(f"{what} header values have the wrong types", "malformed_structure")
     return Sign1(raw=raw, alg=alg, kid=kid, payload=payload)

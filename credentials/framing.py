@@ -47,10 +47,11 @@ def unframe(text: str) -> bytes:
         raise FramingError("the QR text is not valid base45", "malformed_encoding") from exc
     if not raw:
         raise FramingError("the QR code is empty after its prefix", "malformed_encoding")
-    return _inflate(raw) if raw[0] == _ZLIB_FIRST_BYTE else raw
+    return inflate(raw) if raw[0] == _ZLIB_FIRST_BYTE else raw
 
 
-def _inflate(raw: bytes) -> bytes:
+def inflate(raw: bytes) -> bytes:
+    """zlib (RFC 1950) decompression that refuses more than 64 KiB of output before producing it."""
     inflater = zlib.decompressobj()
     try:
         out = inflater.decompress(raw, MAX_DECOMPRESSED)

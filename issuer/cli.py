@@ -117,6 +117,40 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         version = hub.publish_trust_list(now).version
         click.echo(f"{owner}: new signing key {kid}; trust list version {version}")
 
+    @main.group("hub")
+    def hub_group() -> None:
+        """The hub: mutual recognition of other regions (互通互认)."""
+
+    @hub_group.command("recognise")
+    @data_option
+    @click.option("--peer-data", "peer_dir", required=True, type=click.Path(file_okay=False),
+                  help="the other region's published data directory (trust list and status lists)")
+    @click.option("--peer-root", "peer_root", required=True, type=click.Path(dir_okay=False),
+                  help="the other region's hub root public key (JWK), obtained out of band")
+    def recognise_command(data_dir: str | None, peer_dir: str, peer_root: str) -> None:
+        """Recognise another region's authorities; run again to refresh their trust list and status lists."""
+        import json
+        from pathlib import Path
+
+        from credentials.status_uri import status_files
+        from issuer.peers import recognise
+        from keys import PublicKey
+
+        settings = settings_from(data_dir)
+        peer = Path(peer_dir)
+        try:
+            root = PublicKey.from_jwk(json.loads(Path(peer_root).read_text()))
+            token = (peer / "trust-list.jwt").read_text()
+        except (OSError, ValueError) as exc:
+            raise IssuerError(f"cannot read the peer region: {exc}") from exc
+        lists = {uri: path.read_bytes() for uri, path in status_files(peer / "status", "cwt").items()}
+        now = int(time.time())
+        hub = Hub(settings.data_dir)
+        result = recognise(hub, root=root, trust_list_token=token, status_lists=lists, now=now)
+        version = hub.publish_trust_list(now).version
+        click.echo(f"recognised {len(result.authorities)} authorities of region(s) {', '.join(result.region_ids)}; "
+                   f"{result.status_lists} status list(s) mirrored; trust list version {version}")
+
     @main.group("status")
     def status_group() -> None:
         """Token Status Lists."""

@@ -13,7 +13,18 @@ from pathlib import Path
 
 from stdnum.cn import uscc
 
-from keys import AtRestPolicy, Authority, KeyRing, KeyRingStore, TrustedKey, TrustList, sign_trust_list
+from keys import (
+    AtRestPolicy,
+    Authority,
+    KeyRing,
+    KeyRingStore,
+    PublicKey,
+    TrustedKey,
+    TrustList,
+    TrustListError,
+    sign_trust_list,
+    verify_trust_list,
+)
 from keys.errors import KeyFormatError
 
 ROOT_OWNER = "hub-root"
@@ -121,6 +132,23 @@ class Hub:
         self.rings.save(ring)
         return key.public.kid
 
+    # -- recognised regions (互通互认) ------------------------------------------------------------
+    @property
+    def peers_dir(self) -> Path:
+        return self.data_dir / "peers"
+
+    def peer_authorities(self, now: int, exclude: set[str] = frozenset()) -> list[Authority]:
+        """Authorities of every recognised region whose own signed trust list is still valid at ``now``."""
+        found: list[Authority] = []
+        for path in sorted(self.peers_dir.glob("*.json")) if self.peers_dir.exists() else []:
+            peer = json.loads(path.read_text())
+            try:
+                peer_list = verify_trust_list(peer["trust_list"], PublicKey.from_jwk(peer["root"]), now=now)
+            except TrustListError:
+                continue  # an expired or broken peer list recognises nobody until it is refreshed
+            found.extend(a for a in peer_list.authorities if a.id not in exclude)
+        return found
+
     # -- trust list ------------------------------------------------------------------------------
     def publish_trust_list(self, now: int, status_base: str = "") -> TrustList:
         doc = self._load()
@@ -130,6 +158,7 @@ class Hub:
             ring = self.rings.load(a.id)
             trusted = tuple(TrustedKey(k.public, k.not_before, k.not_after) for k in ring.keys if k.not_after > now)
             authorities.append(Authority(a.id, a.name, a.region, a.issuer_code, a.licence_types, trusted))
+        authorities.extend(self.peer_authorities(now, exclude={a.id for a in authorities}))
         trust_list = TrustList(doc["trust_list_version"], now, now + TRUST_LIST_LIFETIME, tuple(authorities),
                                status_base)
         root = self.rings.load(ROOT_OWNER).signer(now).private

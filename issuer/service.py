@@ -24,6 +24,7 @@ from credentials.status_list import (
     sign_status_list_cwt,
     sign_status_list_jwt,
 )
+from credentials.status_uri import status_file
 from issuer import (
     health_store,  # noqa: F401 - registers the health tables on the shared metadata
     store,
@@ -51,8 +52,10 @@ class IssuedLicence:
 
 
 def status_path(data_dir: Path, uri: str, suffix: str) -> Path:
-    authority_id, _, list_no = uri.removeprefix("tbsl:").partition("/")
-    return data_dir / "status" / authority_id / f"{int(list_no)}.{suffix}"
+    path = status_file(data_dir / "status", uri, suffix)
+    if path is None:
+        raise ValidationError("status_uri", f"{uri!r} is not a tongban status-list URI")
+    return path
 
 
 class Issuer:

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from credentials.status_uri import format_status_uri
 from issuer.errors import IssuerError, UnknownCredentialError
 from storage.sql import metadata
 
@@ -90,7 +91,7 @@ def allocate_status(conn: Connection, authority_id: str) -> tuple[str, int]:
 
 
 def status_uri(authority_id: str, list_no: int) -> str:
-    return f"tbsl:{authority_id}/{list_no}"
+    return format_status_uri(authority_id, list_no)
 
 
 def next_serial(conn: Connection, authority_id: str) -> int:

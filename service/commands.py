@@ -8,10 +8,13 @@ from pathlib import Path
 
 import click
 
+from credentials import licence_type, make_presentation
 from credentials.instant import parse_instant
 from issuer.cli import issuer_for
 from service.config import Settings
 from wallet.holder import StoredCredential, Wallet
+from wallet.presenter import choose_view
+from wallet.qr import write_png
 
 
 @click.command("issue")
@@ -66,10 +69,6 @@ def demo(demo_dir: Path) -> None:
         png = demo_dir / f"licence-{disclose}.png"
         click.secho(f"\n$ tongban wallet present --wallet {wallet_dir} --credential {issued.elicence_id} "
                     f"--disclose {disclose} --png {png}", fg="cyan")
-        from credentials import licence_type, make_presentation  # noqa: PLC0415
-        from wallet.presenter import choose_view  # noqa: PLC0415
-        from wallet.qr import write_png  # noqa: PLC0415
-
         now = int(time.time())
         view = choose_view(licence_type("driving-licence"), [disclose], issued.views)
         text = make_presentation(issued.views[view.name], wallet.device_key(now), now=now)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from credentials.status_list import StatusList, StatusListError, verify_status_list_cwt
+from credentials.status_uri import parse_status_uri, status_file, status_files
 from keys import PublicKey, TrustList, TrustListError, verify_trust_list
 from verifier.errors import VerifierError
 from verifier.ports import StatusLookup
@@ -38,11 +39,7 @@ class DirectorySource:
         return path.read_text()
 
     def status_lists(self) -> dict[str, bytes]:
-        root = self.data_dir / "status"
-        found = {}
-        for path in sorted(root.glob("*/*.cwt")) if root.exists() else []:
-            found[f"tbsl:{path.parent.name}/{path.stem}"] = path.read_bytes()
-        return found
+        return {uri: path.read_bytes() for uri, path in status_files(self.data_dir / "status", "cwt").items()}
 
     def root_key(self) -> dict:
         return json.loads((self.data_dir / "hub-root.jwk").read_text())
@@ -89,10 +86,7 @@ class VerifierCache:
         return StatusLookup(status_list.get(idx), entry["authority_id"])
 
     def _status_path(self, uri: str) -> Path | None:
-        authority_id, sep, list_no = uri.removeprefix("tbsl:").partition("/")
-        if not (uri.startswith("tbsl:") and sep and list_no.isdigit() and authority_id.replace("-", "").isalnum()):
-            return None
-        return self.directory / "status" / authority_id / f"{int(list_no)}.json"
+        return status_file(self.directory / "status", uri, "json")
 
     # -- writing (sync time) ----------------------------------------------------------------------
     def sync(self, source: Source, *, now: int, root: PublicKey | None = None) -> SyncReport:
@@ -123,7 +117,8 @@ class VerifierCache:
 
     def _store_status(self, trust: TrustList, uri: str, raw: bytes, now: int) -> int:
         path = self._status_path(uri)
-        authority = trust.authority(uri.removeprefix("tbsl:").partition("/")[0]) if path else None
+        parsed = parse_status_uri(uri)
+        authority = trust.authority(parsed[0]) if parsed else None
         if authority is None:
             return 0
         last_error: Exception | None = None
