@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from credentials.status_list import INVALID, SUSPENDED, VALID
@@ -166,8 +167,12 @@ class HealthDesk:
         return found
 
     # -- statuses -----------------------------------------------------------------------------------
-    def status(self, id_number: str, conn: Connection | None = None) -> HealthStatus | None:
+    def status(self, id_number: str, conn: Connection | None = None, *, lock: bool = False) -> HealthStatus | None:
+        """The citizen's current status; with ``lock`` (inside a transaction) the row is locked for update, so
+        changes and fetches for one citizen serialise on PostgreSQL (SQLite serialises every writer anyway)."""
         query = select(t.health_status).where(t.health_status.c.subject_hash == self.hash(id_number))
+        if lock:
+            query = query.with_for_update()
         if conn is not None:
             row = conn.execute(query).first()
         else:
@@ -185,14 +190,14 @@ class HealthDesk:
             return [AuditEntry(r.at, r.actor, r.old_colour, r.new_colour, r.reason) for r in rows]
 
     def _ensure_status(self, conn: Connection, id_number: str, name: str, now: int) -> HealthStatus:
-        current = self.status(id_number, conn)
-        if current is not None:
-            return current
+        """The citizen's status row, created green on first use (a concurrent creator wins), locked."""
         row = {"subject_hash": self.hash(id_number), "id_number": id_number, "name": name, "colour": "green",
                "reason": parse_reason(""), "region": self.authority.region, "seq": 0, "updated_at": now,
                "updated_by": "system"}
-        conn.execute(insert(t.health_status).values(**row))
-        return self.status(id_number, conn)
+        dialect_insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
+        conn.execute(dialect_insert(t.health_status).values(**row).on_conflict_do_nothing(
+            index_elements=["subject_hash"]))
+        return self.status(id_number, conn, lock=True)
 
     def set_status(self, id_number: str, colour: str, reason: str | None, *, actor: str, now: int,
                    name: str | None = None, region: str | None = None) -> SetResult:
@@ -318,14 +323,15 @@ class HealthDesk:
     def reissue_one(self, run_id: int, code_id: int, now: int, touched: set[tuple[str, str]]) -> str | None:
         """Re-issue one code and advance the checkpoint in the same transaction: done exactly once."""
         with self.engine.begin() as conn:
-            run = conn.execute(select(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id)).first()
+            run = conn.execute(select(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id)
+                               .with_for_update()).first()
             if run is None or run.finished_at is not None or code_id <= run.last_id:
                 return None  # another process did it
             binding = conn.execute(select(t.health_codes).where(t.health_codes.c.id == code_id)).first()
             new_id = None
             if binding is not None:
                 status = conn.execute(select(t.health_status).where(
-                    t.health_status.c.subject_hash == binding.subject_hash)).first()
+                    t.health_status.c.subject_hash == binding.subject_hash).with_for_update()).first()
                 new_id, _ = self._reissue(conn, binding, HealthStatus(
                     status.id_number, status.name, status.colour, status.reason, status.region, status.seq,
                     status.updated_at, status.updated_by), now, touched)

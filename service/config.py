@@ -17,6 +17,10 @@ DEFAULTS = {
 }
 
 
+class ConfigError(ValueError):
+    """A setting has a value the service refuses; the message names the variable."""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -44,5 +48,5 @@ class Settings:
 
 def _seconds(name: str, value: str) -> int:
     if not value.strip().isdigit() or not 300 <= int(value) <= 7 * 24 * 3600:
-        raise ValueError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
+        raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)

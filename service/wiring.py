@@ -5,7 +5,7 @@ from __future__ import annotations
 from issuer import cli as issuer_cli
 from service import commands
 from service.cli import INIT_STEPS, main, register
-from service.config import Settings
+from service.config import ConfigError, Settings
 from verifier import cli as verifier_cli
 from wallet import cli as wallet_cli
 
@@ -20,6 +20,7 @@ def _wire() -> None:
     issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from)  # first: the key policy
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     INIT_STEPS.append(health.init_step)  # after both: the admin client and the demo health officer
+    register(ConfigError)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     main.add_command(commands.issue)

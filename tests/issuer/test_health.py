@@ -193,3 +193,30 @@ def test_region_parser(value):
         assert health.parse_region(value) == value
     except ValidationError:
         pass
+
+
+def test_concurrent_changes_and_fetches_for_one_citizen_serialise(health_world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    desk, device, now = health_world.desk, _device(), int(time.time())
+    desk.fetch(ZHAO, "赵敏", device.public, now=now)
+    colours = ["green", "yellow", "red"] * 4
+
+    def change(i: int):
+        return desk.set_status(ZHAO, colours[i], f"change {i}", actor=f"staff:{i}", now=now)
+
+    def fetch(_: int):
+        return desk.fetch(ZHAO, "赵敏", device.public, now=now)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(change, range(len(colours))))
+        fetched = list(pool.map(fetch, range(6)))
+    assert desk.status(ZHAO).seq == len(colours)  # no lost update
+    assert len(desk.audit(ZHAO)) == len(colours)
+    assert sorted(len(r.reissued) for r in results) == [1] * len(colours)
+    assert len({f.elicence_id for f in fetched}) == 1  # the same current code for every fetch
+    health_world.sync(now)
+    current = desk.fetch(ZHAO, "赵敏", device.public, now=now)
+    assert health_world.check(current.views["code"], device, now).valid
+    previous = [r.suspended[0] for r in results]
+    assert len(set(previous)) == len(previous)  # each change replaced a different code: a chain, not a fork

@@ -170,3 +170,14 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
     # a fresh run after a finished one covers everyone again
     assert "resuming" not in run("health", "reissue", "--all", "--data", str(data)).output
     assert _codes_per_device(desk) == {kid: 3 for kid in devices.values()}
+
+
+def test_health_code_lifetime_is_configurable_and_checked(data, monkeypatch):
+    assert Settings.from_env(data, env={}).health_code_ttl == 86400
+    assert _desk(data).policy.lifetime == 86400
+    settings = Settings.from_env(data, env={"TONGBAN_HEALTH_CODE_TTL": "3600"})
+    assert desk_for(settings).policy.lifetime == 3600
+    monkeypatch.setenv("TONGBAN_HEALTH_CODE_TTL", "12")
+    result = run("health", "set", "--data", str(data), "--id-number", "110101199003071233", "--colour", "red",
+                 code=2)
+    assert "TONGBAN_HEALTH_CODE_TTL" in result.output and "Traceback" not in result.output
