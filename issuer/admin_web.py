@@ -32,6 +32,7 @@ from issuer.health_service import HealthDesk
 bp = Blueprint("admin", __name__, template_folder="templates")
 COLOURS = {"green": "绿码 / green", "yellow": "黄码 / yellow", "red": "红码 / red"}
 SCOPE = "openid profile id_number"
+SESSION_MAX_AGE = 8 * 3600  # a staff sign-in lasts one working day
 _CST = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -77,7 +78,11 @@ def _check_csrf() -> None:
 
 
 def _user() -> dict | None:
-    return session.get("admin_user")
+    user = session.get("admin_user")
+    if user is not None and not 0 <= int(dt.datetime.now(dt.UTC).timestamp()) - user.get("at", 0) < SESSION_MAX_AGE:
+        session.pop("admin_user", None)
+        return None
+    return user
 
 
 def _is_staff(user: dict | None) -> bool:
@@ -133,11 +138,14 @@ def callback() -> Response:
         info = client.userinfo(token=token)
     except OAuthError as exc:
         return Response(f"登录失败 / Sign-in failed: {exc.error}", status=400, mimetype="text/plain")
+    if info.get("sub") != token.get("userinfo", {}).get("sub"):  # OIDC Core §5.3.2: the ID token's subject
+        return Response("登录失败 / Sign-in failed: subject mismatch", status=400, mimetype="text/plain")
     id_number = info.get("id_number")
     session.pop("admin_user", None)
     session["admin_user"] = {
         "sub": info["sub"], "name": info.get("name", ""),
         "subject": admin().desk.hash(id_number) if isinstance(id_number, str) else "",
+        "at": int(dt.datetime.now(dt.UTC).timestamp()),
     }
     return redirect("/admin/")
 

@@ -110,7 +110,7 @@ def verify_proof(token: Any, *, audience: str, now: int, consume_nonce: Callable
         header = json.loads(b64url_decode(head_b64))
         claims = json.loads(b64url_decode(body_b64))
         signature = b64url_decode(sig_b64)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeDecodeError, KeyFormatError) as exc:
         raise bad("proof.jwt is not base64url JSON") from exc
     if not isinstance(header, dict) or not isinstance(claims, dict):
         raise bad("proof header and claims must be JSON objects")

@@ -7,6 +7,8 @@ Token Status Lists (CWT and JWT forms) under ``<data>/status/<authority>/<n>.{cw
 
 from __future__ import annotations
 
+import fcntl
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,20 +117,27 @@ class Issuer:
         return value
 
     def publish_status_list(self, authority_id: str, uri: str, *, now: int) -> None:
-        status_list = StatusList(bits=STATUS_BITS, size=store.LIST_CAPACITY)
-        for idx, value in store.statuses(self.engine, uri).items():
-            status_list.set(idx, value)
-        signer = self.hub.rings.load(authority_id).signer(now)
-        common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL, alg=signer.public.alg)
-        cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
-        jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
-                                         **common)
-        for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
-            path = status_path(self.hub.data_dir, uri, suffix)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(content)
-            tmp.replace(path)
+        """Re-sign one list from the database. Publishers of one list take turns (a file lock) and read the
+        statuses inside their turn, so the file last written holds every change committed before it: two
+        publishers finishing out of order cannot put an older snapshot over a newer one."""
+        cwt_path = status_path(self.hub.data_dir, uri, "cwt")
+        cwt_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(cwt_path.with_name(f".{cwt_path.stem}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            status_list = StatusList(bits=STATUS_BITS, size=store.LIST_CAPACITY)
+            for idx, value in store.statuses(self.engine, uri).items():
+                status_list.set(idx, value)
+            signer = self.hub.rings.load(authority_id).signer(now)
+            common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL,
+                          alg=signer.public.alg)
+            cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
+            jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
+                                             **common)
+            for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
+                path = status_path(self.hub.data_dir, uri, suffix)
+                tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+                tmp.write_bytes(content)
+                tmp.replace(path)
 
     def publish_all(self, *, now: int) -> int:
         count = 0

@@ -220,3 +220,68 @@ def test_concurrent_changes_and_fetches_for_one_citizen_serialise(health_world):
     assert health_world.check(current.views["code"], device, now).valid
     previous = [r.suspended[0] for r in results]
     assert len(set(previous)) == len(previous)  # each change replaced a different code: a chain, not a fork
+
+
+def _jwt(header: dict, claims: dict, signer: keys.PrivateKey) -> str:
+    import json
+
+    h = keys.b64url(json.dumps(header).encode())
+    c = keys.b64url(json.dumps(claims).encode())
+    return f"{h}.{c}.{keys.b64url(signer.sign(f'{h}.{c}'.encode()))}"
+
+
+def _verify(token, nonces=("n1",), now=1_800_000_000):
+    from issuer.health_web import verify_proof
+
+    left = set(nonces)
+
+    def consume(n):
+        if n in left:
+            left.discard(n)
+            return True
+        return False
+
+    return verify_proof(token, audience="https://tb.example", now=now, consume_nonce=consume)
+
+
+def test_proof_round_trip_and_each_rule():
+    from issuer.health_web import ApiError
+
+    device = _device()
+    header = {"typ": "openid4vci-proof+jwt", "alg": "ES256", "jwk": device.public.jwk}
+    claims = {"aud": "https://tb.example", "iat": 1_800_000_000, "nonce": "n1"}
+    assert _verify(_jwt(header, claims, device)).kid == device.public.kid
+    assert _verify(_jwt(header, {**claims, "aud": ["x", "https://tb.example"]}, device)).kid == device.public.kid
+    bad = [
+        _jwt({**header, "typ": "JWT"}, claims, device),
+        _jwt({**header, "alg": "EdDSA"}, claims, device),
+        _jwt({**header, "kid": "k"}, claims, device),
+        _jwt({**header, "jwk": {**device.public.jwk, "d": "AAAA"}}, claims, device),
+        _jwt(header, {**claims, "aud": "https://evil.example"}, device),
+        _jwt(header, {**claims, "iat": 1_800_000_000 - 301}, device),
+        _jwt(header, {**claims, "iat": True}, device),
+        _jwt(header, {**claims, "nonce": "unknown"}, device),
+        _jwt(header, claims, _device()),  # signed by another key
+    ]
+    for token in bad:
+        with pytest.raises(ApiError) as caught:
+            _verify(token)
+        assert caught.value.status == 400 and caught.value.error in ("invalid_proof", "invalid_nonce")
+
+
+@given(st.one_of(st.none(), st.integers(), st.text(max_size=200),
+                 st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=",
+                                  max_size=80), min_size=3, max_size=3).map(".".join),
+                 st.tuples(st.dictionaries(st.sampled_from(["typ", "alg", "jwk", "kid"]),
+                                           st.one_of(st.text(max_size=20), st.integers(), st.none()), max_size=4),
+                           st.dictionaries(st.sampled_from(["aud", "iat", "nonce"]),
+                                           st.one_of(st.text(max_size=20), st.integers(), st.none()), max_size=3))
+                 .map(lambda hc: _jwt({"typ": "openid4vci-proof+jwt", **hc[0]}, hc[1], _PROOF_KEY))))
+def test_any_proof_text_is_refused_with_an_api_error(token):
+    from issuer.health_web import ApiError
+
+    with pytest.raises(ApiError):
+        _verify(token)
+
+
+_PROOF_KEY = keys.generate()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OKPKey
@@ -245,6 +245,8 @@ def test_tokens_and_scopes(service):
                               st.dictionaries(st.sampled_from(["proof_type", "jwt"]), st.text(max_size=300))),
                     max_size=3),
 ))
+@example(payload={"proof": {"proof_type": "jwt", "jwt": "000000000.."}})  # not base64url: once a 500
+@example(payload={"proof": {"proof_type": "jwt", "jwt": "e30.e30.AA"}})
 def test_any_health_code_body_gets_a_json_4xx_never_a_500(service, payload):
     r = requests.post(service.url + "/issuer/health-code", data=json.dumps(payload), timeout=5,
                       headers={**auth(token_for(service, "zhao")), "Content-Type": "application/json"})
@@ -369,3 +371,30 @@ def test_non_staff_gets_403(service):
     service.desk().grant_staff(CITIZENS["zhao"][1], "bj-traffic-police", "officer", int(time.time()))
     browser.go(service.url + "/admin/")
     assert browser.page.status_code == 403
+
+
+def test_admin_sign_in_without_the_id_number_consent_explains_and_refuses(service):
+    _name, id_number, _phone, password = CITIZENS["li"]
+    browser = _BrowserOf(service)
+    browser.go(service.url + "/admin/login")
+    browser.login(username=id_number, password=password)
+    assert 'action="/consent"' in browser.page.text
+    browser.submit("/consent", decision="allow")  # the ID-number box left unticked
+    assert browser.page.status_code == 403 and "did not consent to share your ID number" in browser.page.text
+
+
+def test_admin_callback_with_a_forged_state_is_refused(service):
+    browser = _BrowserOf(service)
+    browser.go(service.url + "/admin/login")  # a real login started: state stored in this browser's session
+    r = browser.http.get(service.url + "/admin/callback?code=abc&state=forged", allow_redirects=False, timeout=5)
+    assert r.status_code == 400 and "Sign-in failed" in r.text
+
+
+def test_admin_sign_in_expires(service, monkeypatch):
+    from issuer import admin_web
+
+    browser = admin_browser(service, "officer")
+    assert "查询" in browser.page.text
+    monkeypatch.setattr(admin_web, "SESSION_MAX_AGE", 0)
+    browser.go(service.url + "/admin/")
+    assert 'href="/admin/login"' in browser.page.text
