@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from credentials import licence_type, parse_credential
 from credentials.status_list import INVALID, SUSPENDED, VALID
 from issuer import health_store as t
 from issuer import store
@@ -106,10 +107,21 @@ class HealthCode:
     proxy_id: int
     authority_id: str
 
-    def to_json(self) -> dict:
-        return {"elicence_id": self.elicence_id, "licence_type": HEALTH_CODE, "authority_id": self.authority_id,
-                "colour": self.colour, "expires_at": self.expires_at, "proxy_id": self.proxy_id or None,
-                "views": {k: base64.urlsafe_b64encode(v).decode().rstrip("=") for k, v in self.views.items()}}
+    def to_json(self, authority_name: str = "") -> dict:
+        """The wallet's view: the shape of ``POST /issuer/credential`` plus colour, expiry and proxy."""
+        ltype = licence_type(HEALTH_CODE)
+        views = {k: base64.urlsafe_b64encode(v).decode().rstrip("=") for k, v in self.views.items()}
+        _, full = parse_credential(self.views.get("full") or self.views["proxy-full"])
+        summary = {"name": full.claims["name"], "colour": self.colour, "expires_at": self.expires_at,
+                   "authority": authority_name}
+        if "shown_by" in full.claims:
+            summary["shown_by"] = full.claims["shown_by"]
+        return {
+            "credentials": [{"credential": views}], "elicence_id": self.elicence_id, "licence_type": HEALTH_CODE,
+            "label": ltype.label, "authority_id": self.authority_id,
+            "views": {v.name: {"label": v.label, "claims": list(v.claims)} for v in ltype.views if v.name in views},
+            "summary": summary, "colour": self.colour, "expires_at": self.expires_at, "proxy_id": self.proxy_id or None,
+        }
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,23 @@
 """Health codes and family proxies over HTTP: JSON endpoints for the citizen's wallet (a Blueprint).
 
 Every endpoint takes an IdP access token (``Authorization: Bearer …``, RFC 6750). The token must carry
-the ``id_number`` scope (the citizen consented to the issuer seeing it); else 403 ``insufficient_scope``.
-Errors are ``{"error": code, "error_description": text}``.
+the ``id_number`` or ``licences`` scope (the citizen let the issuer know who they are); else 403
+``insufficient_scope``. Errors are ``{"error": code, "error_description": text}``.
 
     POST /issuer/health-code/nonce
         → 200 {"c_nonce": "…", "c_nonce_expires_in": 300}
-        A one-time nonce for the proof below (OpenID4VCI §7; to be unified with ``/issuer/nonce``).
+        A one-time nonce for the proof below (OpenID4VCI §7). Nonces share the key-value namespace of the
+        OpenID4VCI nonce endpoint (``vci-nonce:``), so a ``c_nonce`` from ``POST /issuer/nonce`` works too.
 
     POST /issuer/health-code
         {"proof": {"proof_type": "jwt", "jwt": "<openid4vci-proof+jwt>"}, "proxy_id": 7 (optional)}
-        → 200 {"elicence_id", "licence_type": "health-code", "authority_id", "colour", "expires_at",
-               "proxy_id": 7 | null, "views": {"code": b64url, "full": b64url}}   (proxy: "proxy-code", "proxy-full")
+        → 200 {"credentials": [{"credential": {"code": b64url, "full": b64url}}],   (proxy: proxy-code, proxy-full)
+               "elicence_id", "licence_type": "health-code", "label", "authority_id",
+               "views": {"code": {"label", "claims": [...]}, ...},
+               "summary": {"name", "colour", "expires_at", "authority", "shown_by"?},
+               "colour", "expires_at", "proxy_id": 7 | null}
+        The same shape as ``POST /issuer/credential`` (``issuer.vci``), plus the colour, so the wallet stores a
+        health code as it stores any licence.
         The proof is a JWT signed by the device key, header {"typ": "openid4vci-proof+jwt", "alg": "ES256" |
         "EdDSA", "jwk": <device public key>}, claims {"aud": <service URL>, "iat": <now>, "nonce": <c_nonce>}
         (OpenID4VCI §8.2.1.1). The code is bound to that key. The same device gets the same code until the
@@ -56,6 +62,7 @@ from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
 from keys import KeyFormatError, PublicKey, b64url_decode
 
 NONCE_TTL = 300
+NONCE_PREFIX = "vci-nonce:"  # shared with issuer.vci's nonce endpoint
 PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_MAX_AGE = 300
 
@@ -147,7 +154,7 @@ def principal(require_id: bool = True) -> Principal:
     if found is None:
         raise ApiError(401, "invalid_token", "a valid access token is required")
     if require_id and not found.id_number:
-        raise ApiError(403, "insufficient_scope", "the access token lacks the id_number scope")
+        raise ApiError(403, "insufficient_scope", "the access token lacks the licences or id_number scope")
     return found
 
 
@@ -194,7 +201,7 @@ def now() -> int:
 @bp.post("/issuer/health-code/nonce")
 def nonce() -> Response:
     value = secrets.token_urlsafe(24)
-    web().nonces.put(f"c_nonce:{value}", "1", NONCE_TTL)
+    web().nonces.put(f"{NONCE_PREFIX}{value}", "1", NONCE_TTL)
     response = jsonify(c_nonce=value, c_nonce_expires_in=NONCE_TTL)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -212,10 +219,10 @@ def health_code() -> Response:
         raise ApiError(400, "invalid_request", "proxy_id must be a proxy's id (an integer)")
     w, t = web(), now()
     device = verify_proof(proof.get("jwt"), audience=w.audience(), now=t,
-                          consume_nonce=lambda n: w.nonces.consume(f"c_nonce:{n}") is not None)
+                          consume_nonce=lambda n: w.nonces.consume(f"{NONCE_PREFIX}{n}") is not None)
     me = person_of(p)
     code = w.desk.fetch(me.id_number, me.name, device, now=t, proxy_id=proxy_id, requester_id_number=me.id_number)
-    response = jsonify(code.to_json())
+    response = jsonify(code.to_json(w.desk.issuer.hub.authority(code.authority_id).name))
     response.headers["Cache-Control"] = "no-store"
     return response
 

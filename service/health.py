@@ -45,8 +45,10 @@ class AccessTokens:
         account = self.provider.accounts.get(found.sub)
         if account is None:
             return None
-        scopes = found.scope.split()
-        id_number = self.provider.accounts.id_number(account) if "id_number" in scopes else None
+        # The citizen let the issuer know who they are: the id_number scope, or ``licences`` (the web wallet's
+        # scope on branch wallet-web, whose consent covers the issuer using the ID number for their licences).
+        scopes = set(found.scope.split())
+        id_number = self.provider.accounts.id_number(account) if scopes & {"id_number", "licences"} else None
         return Principal(found.sub, found.client_id, found.scope, id_number)
 
 

@@ -181,3 +181,31 @@ def test_health_code_lifetime_is_configurable_and_checked(data, monkeypatch):
     result = run("health", "set", "--data", str(data), "--id-number", "110101199003071233", "--colour", "red",
                  code=2)
     assert "TONGBAN_HEALTH_CODE_TTL" in result.output and "Traceback" not in result.output
+
+
+def test_access_token_port_gives_the_id_number_only_for_the_scopes_that_allow_it():
+    from types import SimpleNamespace
+
+    from service.health import AccessTokens
+
+    class Grants:
+        def __init__(self, scope, revoked=False, expired=False):
+            self.token = SimpleNamespace(sub="s1", client_id="c1", scope=scope, revoked=revoked,
+                                         is_expired=lambda: expired)
+
+        def access_token(self, value):
+            return self.token if value == "good" else None
+
+    account = SimpleNamespace(sub="s1")
+    accounts = SimpleNamespace(get=lambda sub: account if sub == "s1" else None, id_number=lambda a: "110101199003071233")
+
+    def port(scope, **kw):
+        return AccessTokens(SimpleNamespace(grants=Grants(scope, **kw), accounts=accounts))
+
+    assert port("openid id_number").principal_for("good").id_number == "110101199003071233"
+    assert port("openid licences").principal_for("good").id_number == "110101199003071233"
+    assert port("openid profile").principal_for("good").id_number is None
+    assert port("openid id_number").principal_for("bad") is None
+    assert port("openid id_number", revoked=True).principal_for("good") is None
+    assert port("openid id_number", expired=True).principal_for("good") is None
+    assert port("openid id_number").principal_for(None) is None

@@ -158,7 +158,7 @@ def fetch(svc: Service, who: str, device: keys.PrivateKey, **extra) -> requests.
 
 
 def view(payload: dict, name: str) -> bytes:
-    raw = payload["views"][name]
+    raw = payload["credentials"][0]["credential"][name]
     return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
 
 
@@ -183,6 +183,10 @@ def test_wallet_fetches_its_code_then_a_status_change_replaces_it(service, tmp_p
     assert first.status_code == 200, first.text
     body = first.json()
     assert body["licence_type"] == "health-code" and body["colour"] == "green" and set(body["views"]) == {"code", "full"}
+    assert set(body["credentials"][0]["credential"]) == {"code", "full"}
+    assert body["summary"] == {"name": "张三", "colour": "green", "expires_at": body["expires_at"],
+                               "authority": "北京市卫生健康委员会"}
+    assert body["views"]["code"]["claims"] == ["name", "colour", "region"]
     _, cred = parse_credential(view(body, "code"))
     assert cred.holder_key.kid == device.public.kid and cred.claims["name"] == "张三"
     assert fetch(service, "zhang", device).json()["elicence_id"] == body["elicence_id"]  # unchanged: same code
@@ -278,6 +282,7 @@ def test_proxy_grant_fetch_end_revoked(service, tmp_path):
     assert code.status_code == 200, code.text
     code = code.json()
     assert set(code["views"]) == {"proxy-code", "proxy-full"} and code["proxy_id"] == grant["id"]
+    assert code["summary"]["shown_by"] == "李四" and code["summary"]["name"] == "张三"
     counter = Counter(service, tmp_path)
     counter.sync()
     shown = counter.check(view(code, "proxy-code"), li_device)
