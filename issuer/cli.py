@@ -220,6 +220,18 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         grant = d.grant_proxy(d.person(relative), proxy, via="counter", recorded_by=recorded_by, now=int(time.time()))
         click.echo(f"proxy {grant.id}: {grant.proxy_name} may show {grant.relative_name}'s health code")
 
+    @proxies_group.command("end")
+    @data_option
+    @click.option("--id", "proxy_id", required=True, type=click.IntRange(1), help="the proxy's id")
+    @click.option("--relative", required=True, help="ID number or phone of the citizen who granted it")
+    @click.option("--recorded-by", required=True, help="the authority recording the end at a counter")
+    def proxies_end(data_dir: str | None, proxy_id: int, relative: str, recorded_by: str) -> None:
+        """End a proxy at the relative's request; the proxy's code is revoked in the status list."""
+        d = desk(data_dir)
+        d.issuer.hub.authority(recorded_by)
+        grant, revoked = d.end_proxy(proxy_id, d.person(relative).id_number, by=recorded_by, now=int(time.time()))
+        click.echo(f"proxy {grant.id} ended; {len(revoked)} code(s) revoked")
+
     @proxies_group.command("list")
     @data_option
     @click.option("--id-number", required=True)

@@ -106,6 +106,16 @@ def test_proxies_and_authorities_commands(data):
     assert held[0]["granted_via"] == "counter" and held[0]["active"]
     run("proxies", "add", "--data", str(data), "--relative", "110101199003071233", "--proxy", "13900139000",
         "--recorded-by", "no-such-authority", code=2)
+    # the proxy's device fetched the code; ending the proxy at a counter revokes it
+    desk = _desk(data)
+    code = desk.fetch("310104199206157893", "王芳", keys.generate().public, now=int(time.time()), proxy_id=held[0]["id"],
+                      requester_id_number="310104199206157893")
+    run("proxies", "end", "--data", str(data), "--id", str(held[0]["id"]), "--relative", "310104199206157893",
+        "--recorded-by", "bj-health", code=2)  # not the relative
+    out = run("proxies", "end", "--data", str(data), "--id", str(held[0]["id"]), "--relative", "13800138000",
+              "--recorded-by", "bj-health").output
+    assert out.strip() == f"proxy {held[0]['id']} ended; 1 code(s) revoked"
+    assert store.find(desk.engine, code.elicence_id).status == 1
     assert "officer of bj-health" in run("authorities", "grant", "--data", str(data), "--username",
                                          "110101199003071233", "--authority", "bj-health").output
     run("authorities", "grant", "--data", str(data), "--username", "110101199003071233", "--authority", "nope", code=2)
