@@ -18,7 +18,9 @@ CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
 
 
 def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
-    from idp import Provider, bp, errors
+    from idp import Provider, bp, errors, redact
+
+    redact.install()
 
     settings = settings or Settings.from_env()
     app = Flask("tongban")
@@ -35,6 +37,12 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.extensions["tongban.idp"] = provider
     app.register_blueprint(bp)
     _wire_health(app, settings, provider)
+
+    # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
+    from service.counter_app import mount_counter
+
+    mount_counter(app, settings)
+    # -- end counter -------------------------------------------------------------------------------------
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from idp import cli as idp_cli
 from issuer import cli as issuer_cli
 from service import commands
 from service.cli import INIT_STEPS, main, register
 from service.config import ConfigError, Settings
+from service.counter_app import serve_counter
+from service.serve import serve
 from verifier import cli as verifier_cli
 from wallet import cli as wallet_cli
 
@@ -13,9 +16,7 @@ __all__ = ["main"]
 
 
 def _wire() -> None:
-    from idp import cli as idp_cli
     from service import health
-    from service.serve import serve
 
     issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from)  # first: the key policy
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
@@ -23,6 +24,7 @@ def _wire() -> None:
     register(ConfigError)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
+    verifier_cli.verifier_group.add_command(serve_counter)  # `tongban verifier serve`: needs the composition root
     main.add_command(commands.issue)
     main.add_command(commands.demo)
     main.add_command(serve)
