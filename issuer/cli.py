@@ -1,5 +1,5 @@
 """Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate``, ``status publish``,
-and the health commission's ``health set``, ``health reissue --all``, ``proxies add|list``, ``authorities grant``.
+and the health commission's ``health set``, ``health reissue --all``, ``proxies add|end|list``, ``authorities grant``.
 
 ``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path, and so is
 ``people_from(settings)``: the ``issuer.health_service.People`` port (registered citizens, from the IdP).
@@ -191,17 +191,11 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
     def health_reissue(data_dir: str | None, all_: bool) -> None:
         """Re-issue every current health code to the device it is bound to; an interrupted run resumes."""
         d, now = desk(data_dir), int(time.time())
-        run_id, ids, resumed = d.reissue_plan(now)
+        plan = run_id, ids, resumed = d.reissue_plan(now)
         if resumed:
             click.echo(f"resuming re-issue run {run_id}: {len(ids)} code(s) left")
-        touched: set = set()
-        try:
-            with click.progressbar(ids, label="re-issuing health codes", show_pos=True) as bar:
-                for code_id in bar:
-                    d.reissue_one(run_id, code_id, now, touched)
-        finally:
-            d._publish(touched, now)  # what was done is visible to counters even when the run stops
-        d.finish_run(run_id, now, set())
+        with click.progressbar(length=len(ids), label="re-issuing health codes", show_pos=True) as bar:
+            d.reissue_all(now, plan=plan, progress=lambda _code_id: bar.update(1))
         click.echo(f"re-issue run {run_id} done: {len(ids)} code(s) in this pass")
 
     @main.group("proxies")

@@ -239,7 +239,7 @@ class HealthDesk:
                 if new_id:
                     reissued.append(new_id)
                     suspended.append(old_id)
-        self._publish(touched, now)
+        self.publish_touched(touched, now)
         return SetResult(after, tuple(reissued), tuple(suspended))
 
     # -- codes --------------------------------------------------------------------------------------
@@ -306,11 +306,11 @@ class HealthDesk:
             else:
                 touched.add(store.mark_status(conn, binding.elicence_id, SUSPENDED))
                 conn.execute(update(t.health_codes).where(t.health_codes.c.id == binding.id).values(**values))
-        self._publish(touched, now)
+        self.publish_touched(touched, now)
         return HealthCode(issued.elicence_id, status.colour, issued.expires_at, issued.views, proxy_id,
                           issued.authority_id)
 
-    def _publish(self, touched: set[tuple[str, str]], now: int) -> None:
+    def publish_touched(self, touched: set[tuple[str, str]], now: int) -> None:
         for authority_id, uri in sorted(touched):
             self.issuer.publish_status_list(authority_id, uri, now=now)
 
@@ -352,13 +352,16 @@ class HealthDesk:
         return new_id
 
     def finish_run(self, run_id: int, now: int, touched: set[tuple[str, str]]) -> None:
-        self._publish(touched, now)
+        self.publish_touched(touched, now)
         with self.engine.begin() as conn:
             conn.execute(update(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id)
                          .values(finished_at=now))
 
-    def reissue_all(self, now: int, progress: Callable[[int], None] | None = None) -> int:
-        run_id, ids, _ = self.reissue_plan(now)
+    def reissue_all(self, now: int, plan: tuple[int, list[int], bool] | None = None,
+                    progress: Callable[[int], None] | None = None) -> int:
+        """Work through ``plan`` (default: ``reissue_plan(now)``); status lists are re-signed at the end, also
+        when a failure stops the run (the next call resumes from the checkpoint)."""
+        run_id, ids, _ = plan or self.reissue_plan(now)
         touched: set[tuple[str, str]] = set()
         try:
             for code_id in ids:
@@ -366,7 +369,7 @@ class HealthDesk:
                 if progress:
                     progress(code_id)
         finally:
-            self._publish(touched, now)  # what was done is visible to counters even if the run stopped
+            self.publish_touched(touched, now)  # what was done is visible to counters even if the run stopped
         self.finish_run(run_id, now, set())
         return len(ids)
 
@@ -408,7 +411,7 @@ class HealthDesk:
                     revoked.append(binding.elicence_id)
                 conn.execute(t.health_codes.delete().where(t.health_codes.c.proxy_id == proxy_id))
             grant = self._proxy_row(conn, proxy_id)
-        self._publish(touched, now)
+        self.publish_touched(touched, now)
         return self._proxy(grant), tuple(revoked)
 
     def proxies(self, id_number: str) -> dict[str, list[Proxy]]:
