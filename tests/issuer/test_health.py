@@ -285,3 +285,22 @@ def test_any_proof_text_is_refused_with_an_api_error(token):
 
 
 _PROOF_KEY = keys.generate()
+
+
+def test_validation_of_health_code_claims():
+    from issuer.validation import validate_claims
+
+    ltype = licence_type("health-code")
+    base = {"name": "张三", "id_number": "110101199003071233", "colour": "red", "reason": "", "region": "110105"}
+    assert validate_claims(ltype, base)["reason"] == "无异常"
+    assert "shown_by" not in validate_claims(ltype, base)
+    assert validate_claims(ltype, {**base, "shown_by": "李四"})["shown_by"] == "李四"
+    for change, field in (({"colour": "blue"}, "colour"), ({"region": "123"}, "region"), ({"region": "119900"}, "region"),
+                          ({"id_number": "110101199003071234"}, "id_number"), ({"shown_by": ""}, "shown_by"),
+                          ({"vehicle_classes": ["C1"]}, "vehicle_classes")):
+        with pytest.raises(ValidationError) as caught:
+            validate_claims(ltype, {**base, **change})
+        assert caught.value.field == field
+    del base["colour"]
+    with pytest.raises(ValidationError, match="colour: is required"):
+        validate_claims(ltype, base)
