@@ -21,6 +21,7 @@ from typing import Protocol
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from credentials import licence_type, parse_credential
 from credentials.status_list import INVALID, SUSPENDED, VALID
@@ -316,21 +317,29 @@ class HealthDesk:
 
     # -- bulk re-issue, resumable ---------------------------------------------------------------------
     def reissue_plan(self, now: int) -> tuple[int, list[int], bool]:
-        """(run id, code ids still to do, resumed?) of the unfinished run, or of a new one over every code."""
-        with self.engine.begin() as conn:
-            run = conn.execute(select(t.health_reissue_runs).where(t.health_reissue_runs.c.finished_at.is_(None))
-                               .order_by(t.health_reissue_runs.c.id)).first()
-            resumed = run is not None
-            if run is None:
+        """(run id, code ids still to do, resumed?) of the open run, or of a new one over every current code.
+
+        At most one run is open (a UNIQUE slot): two commands started together share it, and the per-code
+        checkpoint in ``reissue_one`` gives each code to exactly one of them."""
+        for _attempt in range(3):
+            with self.engine.begin() as conn:
+                run = conn.execute(select(t.health_reissue_runs).where(t.health_reissue_runs.c.open_slot == 1)).first()
+                if run is not None:
+                    return run.id, self._todo(conn, run.last_id, run.cutoff_id), True
                 cutoff = conn.execute(select(func.coalesce(func.max(t.health_codes.c.id), 0))).scalar_one()
-                run_id = conn.execute(insert(t.health_reissue_runs).values(
-                    started_at=now, cutoff_id=cutoff, last_id=0, done=0)).inserted_primary_key[0]
-                last_id = 0
-            else:
-                run_id, cutoff, last_id = run.id, run.cutoff_id, run.last_id
-            ids = [r[0] for r in conn.execute(select(t.health_codes.c.id).where(
-                t.health_codes.c.id > last_id, t.health_codes.c.id <= cutoff).order_by(t.health_codes.c.id))]
-        return run_id, ids, resumed
+                try:
+                    with conn.begin_nested():
+                        run_id = conn.execute(insert(t.health_reissue_runs).values(
+                            started_at=now, cutoff_id=cutoff, last_id=0, done=0, open_slot=1)).inserted_primary_key[0]
+                except IntegrityError:
+                    continue  # another command opened a run just now: join it
+                return run_id, self._todo(conn, 0, cutoff), False
+        raise HealthError("could not open or join a re-issue run; try again")
+
+    @staticmethod
+    def _todo(conn: Connection, last_id: int, cutoff: int) -> list[int]:
+        return [r[0] for r in conn.execute(select(t.health_codes.c.id).where(
+            t.health_codes.c.id > last_id, t.health_codes.c.id <= cutoff).order_by(t.health_codes.c.id))]
 
     def reissue_one(self, run_id: int, code_id: int, now: int, touched: set[tuple[str, str]]) -> str | None:
         """Re-issue one code and advance the checkpoint in the same transaction: done exactly once."""
@@ -354,8 +363,9 @@ class HealthDesk:
     def finish_run(self, run_id: int, now: int, touched: set[tuple[str, str]]) -> None:
         self.publish_touched(touched, now)
         with self.engine.begin() as conn:
-            conn.execute(update(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id)
-                         .values(finished_at=now))
+            conn.execute(update(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id,
+                                                             t.health_reissue_runs.c.finished_at.is_(None))
+                         .values(finished_at=now, open_slot=None))
 
     def reissue_all(self, now: int, plan: tuple[int, list[int], bool] | None = None,
                     progress: Callable[[int], None] | None = None) -> int:

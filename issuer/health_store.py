@@ -21,7 +21,7 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint
 
 from storage.sql import metadata
 
@@ -98,6 +98,8 @@ health_reissue_runs = Table(
     Column("last_id", Integer, nullable=False),  # the checkpoint: every code with id <= last_id is done
     Column("done", Integer, nullable=False),
     Column("finished_at", BigInteger),
+    Column("open_slot", SmallInteger),  # 1 while unfinished, NULL after: UNIQUE lets only one run be open
+    UniqueConstraint("open_slot", name="uq_health_reissue_one_open_run"),
 )
 
 

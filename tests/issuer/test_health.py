@@ -304,3 +304,28 @@ def test_validation_of_health_code_claims():
     del base["colour"]
     with pytest.raises(ValidationError, match="colour: is required"):
         validate_claims(ltype, base)
+
+
+def test_two_reissue_runs_started_together_share_one_run_and_reissue_each_code_once(health_world):
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import select
+
+    from issuer import health_store, store
+
+    desk, now = health_world.desk, int(time.time())
+    people = [(ZHANG, "张三"), (LI, "李四"), (WANG, "王芳"), (ZHAO, "赵敏")]
+    for id_number, name in people:
+        desk.fetch(id_number, name, _device().public, now=now)
+    first, second = desk.reissue_plan(now), desk.reissue_plan(now)  # two commands started together
+    assert first[0] == second[0] and (first[2], second[2]) == (False, True) and first[1] == second[1]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda plan: desk.reissue_all(now, plan=plan), (first, second)))
+    with desk.engine.connect() as conn:
+        kids = Counter(r[0] for r in conn.execute(select(store.issued.c.holder_kid)))
+        runs = conn.execute(select(health_store.health_reissue_runs)).all()
+    assert sorted(kids.values()) == [2, 2, 2, 2]  # first issue + exactly one re-issue each
+    assert len(runs) == 1 and runs[0].finished_at is not None and runs[0].open_slot is None
+    # the next run is a new one
+    assert desk.reissue_plan(now)[2] is False
