@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.extensions["tongban.vci"] = credential_issuer(settings, provider)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
+    _wire_health(app, settings, provider)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
     from service.counter_app import mount_counter
@@ -95,3 +96,21 @@ def credential_issuer(settings: Settings, provider: Any) -> vci.CredentialIssuer
     engine = engine_for(settings)
     return vci.CredentialIssuer(settings.issuer_url, Issuer(Hub(settings.data_dir), engine), Records(engine),
                                 provider.store, principal_for)
+
+
+def _wire_health(app: Flask, settings: Settings, provider: Any) -> None:
+    """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
+    from issuer import admin_web, health_web
+    from issuer.health import HealthPolicy
+    from issuer.health_service import HealthDesk
+    from issuer.health_store import load_lookup_key
+    from issuer.hub import Hub
+    from issuer.service import Issuer
+    from service.health import AccessTokens, AccountPeople, admin_client
+
+    desk = HealthDesk(Issuer(Hub(settings.data_dir), provider.engine), load_lookup_key(settings.data_dir),
+                      policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
+    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
+                                                           lambda: provider.issuer)
+    app.register_blueprint(health_web.bp)
+    admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer))
