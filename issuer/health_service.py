@@ -114,7 +114,8 @@ class HealthCode:
         views = {k: base64.urlsafe_b64encode(v).decode().rstrip("=") for k, v in self.views.items()}
         _, full = parse_credential(self.views.get("full") or self.views["proxy-full"])
         summary = {"name": full.claims["name"], "colour": self.colour, "expires_at": self.expires_at,
-                   "authority": authority_name}
+                   "authority": authority_name, "reason": full.claims.get("reason", ""),
+                   "region": full.claims.get("region", "")}
         if "shown_by" in full.claims:
             summary["shown_by"] = full.claims["shown_by"]
         return {

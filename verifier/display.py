@@ -3,7 +3,8 @@
 Pure: a ``Decision`` in, a JSON-ready dict out. Names leave the counter server masked (张*三), so neither
 the screen nor the page's data shows a full name to someone looking over the clerk's shoulder.
 Handled generically, for licence types added later: any claim ``colour`` (green / yellow / red) is
-shown as a health-code colour; a claim ``on_behalf_of`` / ``proxy`` marks a code shown on someone's behalf.
+shown as a health-code colour (with its ``reason`` and ``region``); a claim ``on_behalf_of`` / ``proxy`` marks a
+code shown on someone's behalf, ``shown_by`` (a family proxy's health code) names who shows it.
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ CLAIM_LABELS: dict[str, tuple[str, str]] = {
     "registration_authority": ("登记机关", "Registration authority"),
     "colour": ("健康码", "Health code"),
     "on_behalf_of": ("代为出示", "Shown on behalf of"),
+    "reason": ("原因", "Reason"),
+    "region": ("地区", "Region"),
+    "shown_by": ("代为出示人", "Shown by (proxy)"),
 }
 
 # Claims holding a natural person's name. ``name`` of an entity (a business licence) is not a person's name.
-PERSON_NAME_CLAIMS = frozenset({"name", "legal_representative", "holder_name", "on_behalf_of", "proxy_name"})
+PERSON_NAME_CLAIMS = frozenset({"name", "legal_representative", "holder_name", "on_behalf_of", "proxy_name",
+                                "shown_by"})
 ENTITY_TYPES = frozenset({"business-licence"})
 PROXY_CLAIMS = ("on_behalf_of", "proxy", "shown_on_behalf", "proxy_name")
 
@@ -78,7 +83,9 @@ def region_label(code: str | None) -> str:
     return f"{province} ({code})" if province else code
 
 
-def _value_text(value: Any) -> str:
+def _value_text(value: Any, name: str = "") -> str:
+    if name == "region" and isinstance(value, str):
+        return region_label(value)
     if value is True:
         return "是 / yes"
     if value is False:
@@ -103,14 +110,20 @@ def masked_claims(decision: Decision) -> dict[str, Any]:
 
 
 def health_colour(claims: dict[str, Any]) -> dict[str, str] | None:
+    """The colour, its words, the authority's reason (when the view discloses it) and the region."""
     colour = claims.get("colour")
     if not isinstance(colour, str) or colour.lower() not in COLOURS:
         return None
     zh, en = COLOURS[colour.lower()]
-    return {"code": colour.lower(), "zh": zh, "en": en}
+    reason, region = claims.get("reason"), claims.get("region")
+    return {"code": colour.lower(), "zh": zh, "en": en, "reason": reason if isinstance(reason, str) else "",
+            "region": region_label(region) if isinstance(region, str) else ""}
 
 
 def proxy_marker(claims: dict[str, Any]) -> dict[str, str] | None:
+    shown_by = claims.get("shown_by")
+    if isinstance(shown_by, str) and shown_by:  # a family proxy shows the holder's code: "by" is the proxy
+        return {"zh": "代为出示", "en": "shown on behalf", "for": "", "by": shown_by}
     for name in PROXY_CLAIMS:
         value = claims.get(name)
         if value:
@@ -136,7 +149,7 @@ def present(decision: Decision) -> dict[str, Any]:
                      "view": view.label if view else decision.view} if trusted and decision.licence_type else None),
         "claims": [
             {"name": name, "zh": CLAIM_LABELS.get(name, (name, name))[0], "en": CLAIM_LABELS.get(name, (name, name))[1],
-             "value": _value_text(value)}
+             "value": _value_text(value, name)}
             for name, value in claims.items() if name not in ("colour",)
         ],
         "issuer": ({"name": decision.issuer["name"], "region": region_label(decision.issuer.get("region"))}

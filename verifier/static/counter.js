@@ -35,6 +35,11 @@
     return seconds + " 秒前出示 / shown " + seconds + " s ago";
   }
 
+  function proxyText(p) {
+    if (p.by) { return "代为出示 · 出示人 " + p.by + " / shown on the holder's behalf by " + p.by; }
+    return "代为出示 / shown on behalf" + (p.for ? "：" + p.for : "");
+  }
+
   function render(result) {
     const d = result.display;
     show(message, false);
@@ -52,7 +57,7 @@
     licence.textContent = d.licence ? d.licence.label + (d.licence.view ? " · " + d.licence.view : "") : "";
     show(licence, !!d.licence);
     const proxy = $("proxy");
-    proxy.textContent = d.proxy ? "代为出示 / shown on behalf" + (d.proxy.for ? "：" + d.proxy.for : "") : "";
+    proxy.textContent = d.proxy ? proxyText(d.proxy) : "";
     show(proxy, !!d.proxy);
     const claims = $("claims");
     claims.textContent = "";
@@ -77,6 +82,11 @@
       $("health-en").textContent = d.health.en;
       const name = d.claims.find((c) => c.name === "name");
       $("health-name").textContent = name ? name.value : "";
+      const why = d.health.reason && d.health.code !== "green" ? d.health.reason : "";
+      $("health-reason").textContent = why ? "原因 / reason：" + why : "";
+      show($("health-reason"), !!why);
+      $("health-meta").textContent = [d.health.region || (d.issuer && d.issuer.region), age].filter(Boolean).join("\n");
+      $("health-proxy-by").textContent = d.proxy && d.proxy.by ? "出示人 / shown by " + d.proxy.by : "";
       show($("health-proxy"), !!d.proxy);
       show(health, true);
       document.body.classList.add("covered");

@@ -3,6 +3,7 @@
 //  * device key: WebCrypto ECDSA P-256, non-extractable, a CryptoKey kept in IndexedDB; it never leaves the phone;
 //  * licences: fetched from the issuer's credential endpoint (issuer/vci.py) with a key proof, kept in IndexedDB;
 //  * presentations: built and signed here (tb-format.js), refreshed every 30 s, also with the network off;
+//  * health codes (own, and a relative's as a family proxy) kept in IndexedDB, re-checked when online;
 //  * history of what was shown, on the phone only. No alert/confirm pop-ups: messages go to the status line.
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 import * as tb from "./tb-format.js";
@@ -24,19 +25,24 @@ const CLAIM_LABELS = {
   entity_type: ["类型", "entity type"], registered_capital: ["注册资本", "registered capital"],
   established_on: ["成立日期", "established"], business_scope: ["经营范围", "business scope"],
   registration_authority: ["登记机关", "registered by"],
+  colour: ["健康码颜色", "code colour"], reason: ["原因", "reason"], region: ["地区", "region"],
+  shown_by: ["代为出示人", "shown by"],
 };
-const PURPOSE_ORDER = ["age", "driving", "identity", "basic", "full"];
+const PURPOSE_ORDER = ["code", "proxy-code", "age", "driving", "identity", "basic", "full", "proxy-full"];
 
 // ---------------------------------------------------------------------------------------------- IndexedDB
 let dbPromise = null;
 function db() {
   dbPromise ??= new Promise((resolve, reject) => {
-    const open = indexedDB.open("tongban-wallet", 1);
-    open.onupgradeneeded = () => {
+    const open = indexedDB.open("tongban-wallet", 2);
+    open.onupgradeneeded = (event) => {
       const d = open.result;
-      d.createObjectStore("keys");
-      d.createObjectStore("credentials", { keyPath: "elicence_id" });
-      d.createObjectStore("history", { keyPath: "id", autoIncrement: true });
+      if (event.oldVersion < 1) {
+        d.createObjectStore("keys");
+        d.createObjectStore("credentials", { keyPath: "elicence_id" });
+        d.createObjectStore("history", { keyPath: "id", autoIncrement: true });
+      }
+      if (event.oldVersion < 2) d.createObjectStore("health");  // "self", "proxy:<id>", "held"
     };
     open.onsuccess = () => resolve(open.result);
     open.onerror = () => reject(open.error);
@@ -55,6 +61,7 @@ async function store(name, mode, fn) {
 const dbGet = (name, key) => store(name, "readonly", (s) => s.get(key));
 const dbAll = (name) => store(name, "readonly", (s) => s.getAll());
 const dbPut = (name, value, key) => store(name, "readwrite", (s) => (key === undefined ? s.put(value) : s.put(value, key)));
+const dbDelete = (name, key) => store(name, "readwrite", (s) => s.delete(key));
 
 // ---------------------------------------------------------------------------------------------- device key
 async function deviceKey() {
@@ -90,7 +97,7 @@ function bilingual(text) {  // "中文 / English" -> 中文 <span class=en>Engli
 }
 function show(section) {
   say("");
-  for (const id of ["home", "records", "show"]) $(id).hidden = id !== section;
+  for (const id of ["home", "records", "show", "family-section"]) $(id).hidden = id !== section;
   $("history-section").hidden = section === "show";
   if (section !== "show") stopPresenting();
   window.scrollTo(0, 0);
@@ -108,7 +115,8 @@ function accessToken() {
   const saved = JSON.parse(sessionStorage.getItem("tb.token") || "null");
   return saved && saved.expires_at > Date.now() / 1000 + 10 ? saved.access_token : null;
 }
-async function signIn() {
+async function signIn(after = "records") {  // after: what to open on return ("records", "family", "health:<slot>")
+  sessionStorage.setItem("tb.after", after);
   const verifier = tb.b64url(crypto.getRandomValues(new Uint8Array(32)));
   const state = tb.b64url(crypto.getRandomValues(new Uint8Array(16)));
   const challenge = tb.b64url(await tb.sha256(new TextEncoder().encode(verifier)));
@@ -252,25 +260,31 @@ async function present(credential, view) {
   show("show");
   $("show-title").replaceChildren(...bilingual(credential.label));
   const names = purposes(credential);
-  view ??= names.find((n) => n !== "full" && n !== "age") ?? names[0];
+  view ??= names.find((n) => !n.endsWith("full") && n !== "age") ?? names[0];
   $("presets").replaceChildren(...names.map((name) => el("button", {
     type: "button", "data-view": name, "aria-pressed": String(name === view), onclick: () => present(credential, name),
   }, ...bilingual(credential.view_info[name].label))));
-  $("full-warning").hidden = !credential.view_info[view].claims.includes("id_number") || view !== "full";
+  $("full-warning").hidden = !credential.view_info[view].claims.includes("id_number") || !view.endsWith("full");
+  const health = credential.licence_type === "health-code";
+  for (const id of ["band", "health-meta", "health-update"]) $(id).hidden = !health;
+  $("proxy-banner").hidden = !health || !credential.summary.shown_by;
+  if (health) paintHealth(credential);
   $("disclosed").replaceChildren(...credential.view_info[view].claims.map((c) => {
     const [zh, en] = CLAIM_LABELS[c] || [c, c];
     return el("li", {}, zh + " ", el("span", { class: "en" }, en));
   }));
-  presenting = { credential, view, text: null, generatedAt: 0, timer: null };
+  presenting = { credential, view, text: null, generatedAt: 0, timer: null, slot: credential.slot };
   await dbPut("history", { at: Date.now(), elicence_id: credential.elicence_id, label: credential.label, view,
     view_label: credential.view_info[view].label, claims: credential.view_info[view].claims });
   renderHistory();
   await refresh();
   presenting.timer = setInterval(tick, 1000);
+  if (health) presenting.checkTimer = setInterval(() => recheck(credential.slot), CHECK_SECONDS * 1000);
 }
 
 function stopPresenting() {
   if (presenting?.timer) clearInterval(presenting.timer);
+  if (presenting?.checkTimer) clearInterval(presenting.checkTimer);
   presenting = null;
 }
 
@@ -290,6 +304,7 @@ async function refresh() {
 
 function tick() {
   if (!presenting || !presenting.generatedAt) return;
+  if (presenting.slot && presenting.credential.expires_at * 1000 <= Date.now()) return expired();
   const left = REFRESH_SECONDS - (Math.floor(Date.now() / 1000) - presenting.generatedAt);
   $("countdown").textContent = String(Math.max(left, 0));
   if (left <= 0 && !presenting.refreshing) {
@@ -323,6 +338,218 @@ function drawQr(text) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------- health codes
+// A code sits in the "health" store under its slot: "self", or "proxy:<id>" for a relative's code held as their
+// family proxy. The colour is never shown alone: its words go beside it, and the reason when there is one.
+const CHECK_SECONDS = 60;
+const NO_ANOMALY = "无异常";
+const COLOUR_WORDS = {
+  green: ["绿码 · 无异常", "Green · no anomaly"], yellow: ["黄码 · 需核查", "Yellow · to be checked"],
+  red: ["红码 · 禁止通行", "Red · do not admit"],
+};
+const maskName = (name) => (name.length <= 1 ? name : name.length === 2 ? name[0] + "*"
+  : name[0] + "*".repeat(name.length - 2) + name[name.length - 1]);
+const clock = (seconds) => new Date(seconds * 1000).toLocaleString("zh-CN", { hour12: false, month: "numeric",
+  day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+async function api(method, path, body) {
+  const response = await fetch(path, { method, body: body && JSON.stringify(body),
+    headers: { Authorization: "Bearer " + accessToken(), ...(body ? { "Content-Type": "application/json" } : {}) } });
+  if (response.status === 401) sessionStorage.removeItem("tb.token");
+  return { ok: response.ok, status: response.status, data: await response.json().catch(() => ({})) };
+}
+
+// Fetches the slot's current code with a proof of the device key; stores it (or marks a proxy as ended).
+async function fetchHealthCode(slot) {
+  const key = await deviceKey();
+  const meta = await (await fetch("/.well-known/openid-credential-issuer")).json();
+  const { c_nonce } = await (await fetch("/issuer/health-code/nonce", { method: "POST" })).json();
+  const proof = await tb.signJwt({ typ: "openid4vci-proof+jwt", alg: "ES256", jwk: key.publicJwk },
+    { aud: meta.credential_issuer, iat: Math.floor(Date.now() / 1000), nonce: c_nonce }, key.privateKey);
+  const proxyId = slot.startsWith("proxy:") ? Number(slot.slice(6)) : 0;
+  const r = await api("POST", "/issuer/health-code", { proof: { proof_type: "jwt", jwt: proof },
+    ...(proxyId ? { proxy_id: proxyId } : {}) });
+  if (r.status === 403 && proxyId) {  // the relative ended the proxy: the code on this phone is revoked
+    await dbDelete("health", slot);
+    await dbPut("health", ((await dbGet("health", "held")) || []).filter((h) => h.id !== proxyId), "held");
+    return { ended: true };
+  }
+  if (!r.ok) throw new Error(r.data.error_description || "HTTP " + r.status);
+  const body = r.data;
+  const views = {};
+  for (const [name, b64] of Object.entries(body.credentials[0].credential)) views[name] = tb.fromB64url(b64);
+  const code = { slot, elicence_id: body.elicence_id, licence_type: body.licence_type, label: body.label, views,
+    view_info: body.views, summary: body.summary, colour: body.colour, expires_at: body.expires_at,
+    checked_at: Math.floor(Date.now() / 1000) };
+  await dbPut("health", code, slot);
+  return code;
+}
+
+// When online and signed in: has the status changed (or the code neared its end)? Then fetch the new code.
+async function updateHealth(slot) {
+  const stored = await dbGet("health", slot);
+  const now = Math.floor(Date.now() / 1000);
+  if (slot === "self" && stored && stored.expires_at - now > 3600) {
+    const r = await api("GET", "/issuer/health-status");
+    if (r.ok && r.data.colour === stored.colour && (r.data.reason || NO_ANOMALY) === stored.summary.reason) {
+      await dbPut("health", { ...stored, checked_at: now }, slot);
+      return { ...stored, checked_at: now };
+    }
+  }
+  return fetchHealthCode(slot);
+}
+
+async function openHealth(slot) {
+  let code = await dbGet("health", slot);
+  if (navigator.onLine) {
+    if (!accessToken() && !code) return signIn("health:" + slot);
+    if (accessToken()) {
+      say("正在更新健康码… / Checking your health code…");
+      try { code = await updateHealth(slot); } catch (error) { console.error(error); }
+      say("");
+    }
+  }
+  if (code?.ended) return proxyEnded(slot);
+  if (!code) return say("无法获取健康码，请联网后重试。 / Could not get the health code; try again when online.", true);
+  if (code.expires_at * 1000 <= Date.now()) return expired();
+  await present(code);
+}
+
+// The periodic check while the code is on screen (and the Update button, and coming back online).
+async function recheck(slot, byHand = false) {
+  if (!navigator.onLine || !accessToken() || presenting?.slot !== slot) {
+    if (byHand) say("无法连接，请联网后重试。 / No connection; try again when online.", true);
+    return;
+  }
+  let code;
+  try { code = await updateHealth(slot); } catch (error) { console.error(error); return; }
+  if (presenting?.slot !== slot) return;  // the holder left the screen meanwhile
+  if (code.ended) return proxyEnded(slot);
+  if (code.elicence_id !== presenting.credential.elicence_id) return present(code);
+  presenting.credential = code;
+  paintHealth(code);
+  if (byHand) say("健康码已是最新。 / The health code is up to date.");
+}
+
+function paintHealth(code) {
+  const expiredNow = code.expires_at * 1000 <= Date.now();
+  const [zh, en] = COLOUR_WORDS[code.colour] || [code.colour, code.colour];
+  $("band").className = "band " + code.colour;
+  $("band-zh").textContent = zh;
+  $("band-en").textContent = en;
+  const reason = code.summary.reason && code.summary.reason !== NO_ANOMALY ? code.summary.reason : "";
+  $("band-reason").replaceChildren("原因：" + reason + " ", el("span", { class: "en" }, "reason"));
+  $("band-reason").hidden = !reason;
+  const name = maskName(code.summary.name || "");
+  $("show-title").replaceChildren(...(code.summary.shown_by
+    ? [name + " 的健康码 ", el("span", { class: "en" }, "health code of " + name)] : bilingual(code.label)));
+  $("proxy-banner").replaceChildren("代为出示：您正在为 " + name + " 出示 ",
+    el("span", { class: "en" }, "shown on behalf of " + name + " by " + (code.summary.shown_by || "")));
+  $("health-meta").replaceChildren(
+    el("span", { class: "line" }, "姓名 ", el("span", { class: "en" }, "name "), name),
+    el("span", { class: "line" }, code.summary.authority || "", " · ", code.summary.region || ""),
+    el("span", { class: "line" }, "有效至 ", el("span", { class: "en" }, "valid until "), clock(code.expires_at)),
+    el("span", { class: "line" }, "更新于 ", el("span", { class: "en" }, "checked "), clock(code.checked_at)),
+  );
+  $("qr").dataset.colour = expiredNow ? "expired" : code.colour;
+}
+
+async function expired() {
+  show("home");
+  await renderHealthCards();
+  say("健康码已过期，请联网后重新打开以获取新码。 / This health code has expired; open it again when online to get a new one.", true);
+}
+
+async function proxyEnded(slot) {
+  show("home");
+  await renderHealthCards();
+  say("代办已结束：您的家人已结束授权，不能再代为出示其健康码。 / The proxy has ended: your relative no longer lets you show their code.", true);
+  $("status").dataset.ended = slot;
+}
+
+function healthCard(slot, code, title, proxy) {
+  const gone = code && code.expires_at * 1000 <= Date.now();
+  const colour = code && !gone ? code.colour : "none";
+  const [zh, en] = !code ? ["点击获取", "Tap to get it"] : gone ? ["已过期，点击更新", "Expired; tap to renew"]
+    : COLOUR_WORDS[colour] || [colour, colour];
+  return el("li", {}, el("button", { type: "button", class: "card health-card " + colour, "data-slot": slot,
+    onclick: () => openHealth(slot) },
+  el("strong", {}, ...bilingual(title)),
+  el("span", { class: "line big" }, zh + " ", el("span", { class: "en" }, en)),
+  proxy ? el("span", { class: "line" }, "代为出示 ", el("span", { class: "en" }, "shown on their behalf")) : null));
+}
+
+async function renderHealthCards() {
+  const held = (await dbGet("health", "held")) || [];
+  const cards = [healthCard("self", await dbGet("health", "self"), "我的健康码 / My health code", false)];
+  for (const h of held) {
+    cards.push(healthCard("proxy:" + h.id, await dbGet("health", "proxy:" + h.id),
+      `${h.relative_name} 的健康码 / ${h.relative_name}'s health code`, true));
+  }
+  $("health-cards").replaceChildren(...cards);
+}
+
+// ---------------------------------------------------------------------------------------------- family proxies
+async function openFamily() {
+  if (!accessToken()) return signIn("family");
+  show("family-section");
+  await renderFamily();
+}
+
+async function renderFamily() {
+  let r;
+  try { r = await api("GET", "/issuer/proxies"); } catch { return say("无法连接，请联网后重试。 / No connection; try again when online.", true); }
+  if (r.status === 401) return signIn("family");
+  if (!r.ok) return say("查询失败。 / The lookup failed.", true);
+  const granted = r.data.granted.filter((g) => g.active);
+  const held = r.data.held.filter((h) => h.active);
+  await dbPut("health", held.map((h) => ({ id: h.id, relative_name: h.relative_name })), "held");
+  await renderHealthCards();
+  $("held").replaceChildren(...(held.length ? held.map((h) => el("li", {}, el("button", {
+    type: "button", class: "card health-card none", "data-proxy": h.id, onclick: () => openHealth("proxy:" + h.id) },
+  el("strong", {}, h.relative_name + " 的健康码 ", el("span", { class: "en" }, h.relative_name + "'s health code")),
+  el("span", { class: "line" }, "点击代为出示 ", el("span", { class: "en" }, "Tap to show it on their behalf")))))
+    : [el("li", { class: "hint" }, "还没有家人授权您代为出示。 ", el("span", { class: "en" }, "No relative has asked you to show their code."))]));
+  $("granted").replaceChildren(...(granted.length ? granted.map((g) => el("li", { class: "record", "data-granted": g.id },
+    el("strong", {}, g.proxy_name),
+    el("span", { class: "line" }, g.granted_via === "counter" ? "在办事窗口登记 " : "由您授权 ",
+      el("span", { class: "en" }, g.granted_via === "counter" ? "recorded at a counter, " : "allowed by you, "), clock(g.granted_at)),
+    endButton(g)))
+    : [el("li", { class: "hint" }, "您还没有授权任何家人。 ", el("span", { class: "en" }, "Nobody may show your code yet."))]));
+}
+
+// Ending takes two taps (no confirm() pop-up): the first asks, the second ends.
+function endButton(grantee) {
+  const button = el("button", { type: "button", class: "danger", "data-end": grantee.id },
+    "结束授权 ", el("span", { class: "en" }, "End"));
+  button.addEventListener("click", async () => {
+    if (button.dataset.armed !== "1") {
+      button.dataset.armed = "1";
+      button.replaceChildren("再点一次，结束 " + grantee.proxy_name + " 的代办 ", el("span", { class: "en" }, "Tap again to end it"));
+      return;
+    }
+    button.disabled = true;
+    const r = await api("DELETE", "/issuer/proxies/" + grantee.id).catch(() => ({ ok: false }));
+    await renderFamily();
+    say(r.ok ? `已结束：${grantee.proxy_name} 不能再代您出示健康码。 / Ended: ${grantee.proxy_name} can no longer show your code.`
+      : "未能结束授权，请联网后重试。 / Could not end it; try again when online.", !r.ok);
+  });
+  return button;
+}
+
+async function grant(event) {
+  event.preventDefault();
+  const input = $("proxy-ref");
+  const r = await api("POST", "/issuer/proxies", { proxy: input.value.trim() }).catch(() => null);
+  if (!r) return say("无法连接，请联网后重试。 / No connection; try again when online.", true);
+  if (r.status === 401) return signIn("family");
+  if (r.ok) input.value = "";
+  await renderFamily();
+  if (r.ok) say(`已授权 ${r.data.proxy_name} 代您出示健康码。 / ${r.data.proxy_name} may now show your health code.`);
+  else if (r.status === 404) say("没有找到使用这个号码的通办用户，请家人先注册。 / Nobody with that number uses tongban; they need to register first.", true);
+  else say("未能授权：" + (r.data.error_description || r.status) + " / Not allowed.", true);
+}
+
 // ---------------------------------------------------------------------------------------------- start
 async function main() {
   applyElderly(localStorage.getItem("tb.elderly") === "1");
@@ -336,7 +563,19 @@ async function main() {
   await deviceKey();
   await renderCards();
   await renderHistory();
-  if (await finishSignIn()) await openRecords();
+  $("family").addEventListener("click", openFamily);
+  $("grant-form").addEventListener("submit", grant);
+  $("health-update").addEventListener("click", () => presenting?.slot && (accessToken() ? recheck(presenting.slot, true)
+    : signIn("health:" + presenting.slot)));
+  window.addEventListener("online", () => presenting?.slot && recheck(presenting.slot));
+  await renderHealthCards();
+  if (await finishSignIn()) {
+    const after = sessionStorage.getItem("tb.after") || "records";
+    sessionStorage.removeItem("tb.after");
+    if (after === "family") await openFamily();
+    else if (after.startsWith("health:")) await openHealth(after.slice(7));
+    else await openRecords();
+  }
   document.body.dataset.ready = "1";
 }
 
