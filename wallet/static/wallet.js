@@ -98,7 +98,7 @@ function bilingual(text) {  // "中文 / English" -> 中文 <span class=en>Engli
 function show(section) {
   say("");
   for (const id of ["home", "records", "show", "family-section"]) $(id).hidden = id !== section;
-  $("history-section").hidden = section === "show";
+  $("history-section").hidden = section !== "home";
   if (section !== "show") stopPresenting();
   window.scrollTo(0, 0);
 }
@@ -344,7 +344,7 @@ function drawQr(text) {
 const CHECK_SECONDS = 60;
 const NO_ANOMALY = "无异常";
 const COLOUR_WORDS = {
-  green: ["绿码 · 无异常", "Green · no anomaly"], yellow: ["黄码 · 需核查", "Yellow · to be checked"],
+  green: ["绿码 · 无异常", "Green · no anomaly"], yellow: ["黄码 · 需核查", "Yellow · check required"],
   red: ["红码 · 禁止通行", "Red · do not admit"],
 };
 const maskName = (name) => (name.length <= 1 ? name : name.length === 2 ? name[0] + "*"
@@ -370,15 +370,18 @@ async function fetchHealthCode(slot) {
   const r = await api("POST", "/issuer/health-code", { proof: { proof_type: "jwt", jwt: proof },
     ...(proxyId ? { proxy_id: proxyId } : {}) });
   if (r.status === 403 && proxyId) {  // the relative ended the proxy: the code on this phone is revoked
+    const held = (await dbGet("health", "held")) || [];
     await dbDelete("health", slot);
-    await dbPut("health", ((await dbGet("health", "held")) || []).filter((h) => h.id !== proxyId), "held");
-    return { ended: true };
+    await dbPut("health", held.filter((h) => h.id !== proxyId), "held");
+    return { ended: true, relative: held.find((h) => h.id === proxyId)?.relative_name };
   }
   if (!r.ok) throw new Error(r.data.error_description || "HTTP " + r.status);
   const body = r.data;
   const views = {};
   for (const [name, b64] of Object.entries(body.credentials[0].credential)) views[name] = tb.fromB64url(b64);
-  const code = { slot, elicence_id: body.elicence_id, licence_type: body.licence_type, label: body.label, views,
+  const whose = body.summary.shown_by ? body.summary.name : "";  // a relative's code: say whose in the history
+  const label = whose ? `${whose} 的健康码 / ${whose}'s health code` : body.label;
+  const code = { slot, elicence_id: body.elicence_id, licence_type: body.licence_type, label, views,
     view_info: body.views, summary: body.summary, colour: body.colour, expires_at: body.expires_at,
     checked_at: Math.floor(Date.now() / 1000) };
   await dbPut("health", code, slot);
@@ -409,7 +412,7 @@ async function openHealth(slot) {
       say("");
     }
   }
-  if (code?.ended) return proxyEnded(slot);
+  if (code?.ended) return proxyEnded(slot, code.relative);
   if (!code) return say("无法获取健康码，请联网后重试。 / Could not get the health code; try again when online.", true);
   if (code.expires_at * 1000 <= Date.now()) return expired();
   await present(code);
@@ -424,7 +427,7 @@ async function recheck(slot, byHand = false) {
   let code;
   try { code = await updateHealth(slot); } catch (error) { console.error(error); return; }
   if (presenting?.slot !== slot) return;  // the holder left the screen meanwhile
-  if (code.ended) return proxyEnded(slot);
+  if (code.ended) return proxyEnded(slot, code.relative);
   if (code.elicence_id !== presenting.credential.elicence_id) return present(code);
   presenting.credential = code;
   paintHealth(code);
@@ -438,7 +441,7 @@ function paintHealth(code) {
   $("band-zh").textContent = zh;
   $("band-en").textContent = en;
   const reason = code.summary.reason && code.summary.reason !== NO_ANOMALY ? code.summary.reason : "";
-  $("band-reason").replaceChildren("原因：" + reason + " ", el("span", { class: "en" }, "reason"));
+  $("band-reason").replaceChildren("原因 ", el("span", { class: "en" }, "reason"), "：" + reason);
   $("band-reason").hidden = !reason;
   const name = maskName(code.summary.name || "");
   $("show-title").replaceChildren(...(code.summary.shown_by
@@ -447,7 +450,7 @@ function paintHealth(code) {
     el("span", { class: "en" }, "shown on behalf of " + name + " by " + (code.summary.shown_by || "")));
   $("health-meta").replaceChildren(
     el("span", { class: "line" }, "姓名 ", el("span", { class: "en" }, "name "), name),
-    el("span", { class: "line" }, code.summary.authority || "", " · ", code.summary.region || ""),
+    el("span", { class: "line" }, "签发 ", el("span", { class: "en" }, "issued by "), code.summary.authority || ""),
     el("span", { class: "line" }, "有效至 ", el("span", { class: "en" }, "valid until "), clock(code.expires_at)),
     el("span", { class: "line" }, "更新于 ", el("span", { class: "en" }, "checked "), clock(code.checked_at)),
   );
@@ -460,10 +463,11 @@ async function expired() {
   say("健康码已过期，请联网后重新打开以获取新码。 / This health code has expired; open it again when online to get a new one.", true);
 }
 
-async function proxyEnded(slot) {
+async function proxyEnded(slot, relative = "您的家人") {
   show("home");
   await renderHealthCards();
-  say("代办已结束：您的家人已结束授权，不能再代为出示其健康码。 / The proxy has ended: your relative no longer lets you show their code.", true);
+  say(`代办已结束：${relative} 已结束授权，您不能再代为出示其健康码。 / The proxy has ended: ` +
+    `${relative === "您的家人" ? "your relative" : relative} no longer lets you show their health code.`, true);
   $("status").dataset.ended = slot;
 }
 
@@ -524,8 +528,15 @@ function endButton(grantee) {
     "结束授权 ", el("span", { class: "en" }, "End"));
   button.addEventListener("click", async () => {
     if (button.dataset.armed !== "1") {
+      say("");
       button.dataset.armed = "1";
       button.replaceChildren("再点一次，结束 " + grantee.proxy_name + " 的代办 ", el("span", { class: "en" }, "Tap again to end it"));
+      setTimeout(() => {  // not confirmed within 8 s: back to the first state
+        if (button.isConnected && !button.disabled) {
+          delete button.dataset.armed;
+          button.replaceChildren("结束授权 ", el("span", { class: "en" }, "End"));
+        }
+      }, 8000);
       return;
     }
     button.disabled = true;
