@@ -428,7 +428,8 @@ async function recheck(slot, byHand = false) {
   try { code = await updateHealth(slot); } catch (error) { console.error(error); return; }
   if (presenting?.slot !== slot) return;  // the holder left the screen meanwhile
   if (code.ended) return proxyEnded(slot, code.relative);
-  if (code.elicence_id !== presenting.credential.elicence_id) return present(code);
+  const same = code.elicence_id === presenting.credential.elicence_id && code.expires_at === presenting.credential.expires_at;
+  if (!same) return present(code);  // a re-issued code (new status, or a renewal): show the new one
   presenting.credential = code;
   paintHealth(code);
   if (byHand) say("健康码已是最新。 / The health code is up to date.");
