@@ -249,3 +249,34 @@ def test_family_proxy_shown_then_ended_then_refused(live, chromium, shots):  # n
         relative.close()
         proxy.close()
         counter.close()
+
+
+def test_offline_the_stored_code_shows_until_it_expires(live, chromium, shots):  # noqa: F811
+    citizen = open_wallet(chromium, live)
+    page = citizen.page
+    try:
+        page.click("#health-cards button[data-slot=self]")
+        citizen.sign_in(DEMO_CITIZEN["id_number"], DEMO_CITIZEN["password"])
+        page.wait_for_selector("#band:not([hidden])")
+        expires = int(page.get_attribute("#qr", "data-expires"))
+        assert page.evaluate("async () => Boolean(await navigator.serviceWorker.ready)")
+
+        # No network, a fresh load: the page, the key and the code all come from the phone.
+        page.clock.install()
+        citizen.context.set_offline(True)
+        page.reload()
+        page.wait_for_selector("body[data-ready='1']")
+        page.click("#health-cards button[data-slot=self]")
+        page.wait_for_selector("#qr[data-iat]")
+        assert page.is_visible("#band") and "码" in page.inner_text("#band")
+        read_qr(page.screenshot(path=shots / "health-6-offline.png", full_page=True) and shots / "health-6-offline.png")
+
+        # A day later, still offline: the code is gone from the screen, and the page says why.
+        page.clock.set_system_time(expires + 5)
+        page.clock.run_for(2000)
+        page.locator("#status", has_text="已过期").wait_for()
+        assert page.is_hidden("#show") and "已过期" in page.inner_text("#health-cards")
+        page.screenshot(path=shots / "health-7-expired.png", full_page=True)
+        assert citizen.problems == [], citizen.problems
+    finally:
+        citizen.close()

@@ -82,3 +82,14 @@ def test_valid_with_a_warning_says_so():
 def test_region_label():
     assert region_label("110000") == "北京市 (110000)" and region_label("310115") == "上海市 (310115)"
     assert region_label("990000") == "990000" and region_label(None) == ""
+
+
+def test_a_family_proxy_health_code_names_who_shows_it_masked_with_reason_and_region():
+    d = present(decision(claims={"name": "张三丰", "colour": "red", "reason": "密接", "region": "110105",
+                                 "shown_by": "王芳芳"}))
+    assert d["claims"]["shown_by"] == "王*芳" and d["claims"]["name"] == "张*丰"
+    display = d["display"]
+    assert display["proxy"] == {"zh": "代为出示", "en": "shown on behalf", "for": "", "by": "王*芳"}
+    assert display["health"]["code"] == "red" and display["health"]["reason"] == "密接"
+    assert display["health"]["region"] == "北京市 (110105)"
+    assert {"name": "region", "zh": "地区", "en": "Region", "value": "北京市 (110105)"} in display["claims"]

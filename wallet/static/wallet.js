@@ -456,6 +456,7 @@ function paintHealth(code) {
     el("span", { class: "line" }, "更新于 ", el("span", { class: "en" }, "checked "), clock(code.checked_at)),
   );
   $("qr").dataset.colour = expiredNow ? "expired" : code.colour;
+  $("qr").dataset.expires = String(code.expires_at);
 }
 
 async function expired() {
@@ -523,7 +524,7 @@ async function renderFamily() {
     : [el("li", { class: "hint" }, "您还没有授权任何家人。 ", el("span", { class: "en" }, "Nobody may show your code yet."))]));
 }
 
-// Ending takes two taps (no confirm() pop-up): the first asks, the second ends.
+// Ending takes two taps (no pop-up): the first asks, the second ends.
 function endButton(grantee) {
   const button = el("button", { type: "button", class: "danger", "data-end": grantee.id },
     "结束授权 ", el("span", { class: "en" }, "End"));
