@@ -170,6 +170,10 @@ def test_officer_sets_red_wallet_turns_red_counter_shows_red(live, chromium, sho
         page.screenshot(path=shots / "health-5-red-elderly.png", full_page=True)
         assert "红码" in page.inner_text("#band") and "密接" in page.inner_text("#band")
         read_qr(shots / "health-5-red-elderly.png")
+        page.click("#show button.back")
+        page.locator("#health-cards button.red[data-slot=self]", has_text="红码").wait_for()
+        assert "Red" in page.inner_text("#health-cards button[data-slot=self]")
+        page.screenshot(path=shots / "health-8-home-red-elderly.png", full_page=True)
         elderly(citizen, False)
         assert citizen.problems == [] and counter.problems == [], (citizen.problems, counter.problems)
     finally:

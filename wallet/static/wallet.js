@@ -100,6 +100,7 @@ function show(section) {
   for (const id of ["home", "records", "show", "family-section"]) $(id).hidden = id !== section;
   $("history-section").hidden = section !== "home";
   if (section !== "show") stopPresenting();
+  if (section === "home") renderHealthCards();  // a code fetched or re-checked meanwhile
   window.scrollTo(0, 0);
 }
 
@@ -509,6 +510,9 @@ async function renderFamily() {
   if (!r.ok) return say("查询失败。 / The lookup failed.", true);
   const granted = r.data.granted.filter((g) => g.active);
   const held = r.data.held.filter((h) => h.active);
+  for (const old of (await dbGet("health", "held")) || []) {  // ended since: its code goes from this phone too
+    if (!held.some((h) => h.id === old.id)) await dbDelete("health", "proxy:" + old.id);
+  }
   await dbPut("health", held.map((h) => ({ id: h.id, relative_name: h.relative_name })), "held");
   await renderHealthCards();
   $("held").replaceChildren(...(held.length ? held.map((h) => el("li", {}, el("button", {
