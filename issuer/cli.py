@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from issuer.errors import IssuerError
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
+from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
 from keys import AtRestPolicy, mark_development
 from keys.at_rest import PASSPHRASE_ENV
@@ -60,6 +61,14 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
         echo(f"trust list version {trust_list.version} signed by the hub root, valid 7 days")
     count = Issuer(hub, engine_for(settings)).publish_all(now=now)
     echo(f"{count} status list(s) published under {settings.data_dir / 'status'}")
+    seeded = seed_demo_records(hub, Records(engine_for(settings)), now)
+    echo(f"{seeded} demo licence record(s) added to the authorities' registers" if seeded
+         else "demo licence records already on the authorities' registers")
+
+
+def seed_demo_records(hub: Hub, register: Records, now: int) -> int:
+    """The demo citizens' licences on their authorities' registers (skipped where one is already held)."""
+    return sum(register.ensure(type_name, hub.owner_of(type_name).id, claims, now=now) for type_name, claims in DEMO_RECORDS)
 
 
 def attach(main: click.Group, register: Callable, init_steps: list, settings_from: Callable) -> None:
@@ -80,6 +89,30 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         value = issuer_for(settings_from(data_dir)).set_status(elicence_id, suspend=suspend, reinstate=reinstate,
                                                                now=int(time.time()))
         click.echo(f"{elicence_id}: {['valid', 'revoked', 'suspended'][value]}")
+
+    @main.group("records")
+    def records_group() -> None:
+        """The authorities' registers of who holds which licence (what the wallet can fetch)."""
+
+    @records_group.command("import")
+    @data_option
+    @click.argument("licence_type", type=click.Choice(["driving-licence", "resident-id", "business-licence"]))
+    @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+    def records_import(data_dir: str | None, licence_type: str, csv_file: str) -> None:
+        """Import CSV_FILE (header = the type's claim names) into the register of LICENCE_TYPE's authority.
+
+        All or nothing: the first bad row is reported by line and field, and nothing is imported.
+        """
+        from pathlib import Path
+
+        try:
+            text = Path(csv_file).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(f"{csv_file} is not UTF-8 text", param_hint="CSV_FILE") from exc
+        settings = settings_from(data_dir)
+        authority = Hub(settings.data_dir).owner_of(licence_type)
+        count = Records(engine_for(settings)).import_csv(licence_type, authority.id, text, now=int(time.time()))
+        click.echo(f"imported {count} {licence_type} record(s) into the register of {authority.name} ({authority.id})")
 
     @main.group("keys")
     def keys_group() -> None:

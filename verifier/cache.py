@@ -1,7 +1,8 @@
 """The verifier's offline cache: the pinned hub root, the current trust list and verified status lists.
 
-``sync`` is the only place that reads a source (a data directory now, the service's HTTP endpoints
-later, both behind ``Source``); it verifies everything before caching it. ``verify`` then reads only
+``sync`` is the only place that reads a source (a data directory, ``DirectorySource``, or the issuer's
+publication endpoints, ``HttpSource``, both behind ``Source``); it verifies everything before caching it,
+so a source is never trusted, only the pinned root is. ``verify`` then reads only
 this directory. Cache layout: ``root.jwk`` (pinned at the first sync), ``trust-list.jwt``,
 ``status/<authority>/<n>.json`` (decoded, verified lists with the time they were fetched).
 """
@@ -10,6 +11,9 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +47,67 @@ class DirectorySource:
 
     def root_key(self) -> dict:
         return json.loads((self.data_dir / "hub-root.jwk").read_text())
+
+
+class HttpSource:
+    """The issuer's publication endpoints (``issuer.publication``) under ``base_url``, read with urllib.
+
+    Every response is size-capped and time-limited; a network failure or a non-200 answer is a
+    ``VerifierError`` naming the URL. Status-list URLs are built from the index's ``tbsl:`` URIs under
+    ``base_url`` (the index's own URLs are not followed, so a source cannot send the counter elsewhere).
+    The hub root is deliberately not fetched: a verifier pins the root it was configured with.
+    """
+
+    STATUS_ACCEPT = "application/statuslist+cwt"
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, max_bytes: int = 4 * 1024 * 1024,
+                 max_lists: int = 1000):
+        parsed = urllib.parse.urlsplit(base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
+            raise VerifierError(f"{base_url!r} is not an http(s) base URL, e.g. https://hub.example.cn")
+        self.base_url = base_url.rstrip("/")
+        self.timeout, self.max_bytes, self.max_lists = timeout, max_bytes, max_lists
+
+    def _get(self, path: str, accept: str) -> bytes:
+        url = self.base_url + path
+        req = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "tongban-verifier"})  # noqa: S310
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310 - scheme checked above
+                body = response.read(self.max_bytes + 1)
+        except urllib.error.HTTPError as exc:
+            raise VerifierError(f"{url} answered HTTP {exc.code}", "source_http_error") from exc
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise VerifierError(f"cannot reach {url}: {reason}", "source_unreachable") from exc
+        if len(body) > self.max_bytes:
+            raise VerifierError(f"{url} sent more than {self.max_bytes} bytes", "source_too_large")
+        return body
+
+    def trust_list(self) -> str:
+        try:
+            return self._get("/trust/trust-list.jwt", "application/jwt").decode("ascii").strip()
+        except UnicodeDecodeError as exc:
+            raise VerifierError(f"{self.base_url}/trust/trust-list.jwt is not a JWT", "source_bad_response") from exc
+
+    def status_uris(self) -> list[str]:
+        try:
+            index = json.loads(self._get("/status/index.json", "application/json"))
+            entries = index["status_lists"]
+            uris = [entry["uri"] for entry in entries]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise VerifierError(f"{self.base_url}/status/index.json is not a status-list index",
+                                "source_bad_response") from exc
+        if len(uris) > self.max_lists:
+            raise VerifierError(f"{self.base_url}/status/index.json lists more than {self.max_lists} status lists",
+                                "source_too_large")
+        return [u for u in uris if parse_status_uri(u) is not None]
+
+    def status_lists(self) -> dict[str, bytes]:
+        found = {}
+        for uri in self.status_uris():
+            authority, list_no = parse_status_uri(uri)
+            found[uri] = self._get(f"/status/{authority}/{list_no}", self.STATUS_ACCEPT)
+        return found
 
 
 @dataclass(frozen=True)
@@ -95,25 +160,35 @@ class VerifierCache:
         if pinned is None:
             if root is None:
                 raise VerifierError("this cache has no hub root key yet: pass --root FILE (the hub's hub-root.jwk)")
-            (self.directory / "root.jwk").write_text(json.dumps(root.public_jwk()))
-            pinned, pinned_now = root, True
+            pinned, pinned_now = root, True  # written below, only once a trust list verifies under it
         elif root is not None and root.kid != pinned.kid:
             raise VerifierError("--root differs from the root this cache is pinned to; use a new cache directory",
                                 "trust_list_untrusted_root")
-        current = self.trust_list(now)
+        current = None if pinned_now else self.trust_list(now)
         token = source.trust_list()
         try:
             incoming = verify_trust_list(token, pinned, now=now, current_version=current.version if current else None)
         except TrustListError as exc:
             raise VerifierError(f"trust list refused ({exc.reason}): {exc}", exc.reason) from exc
+        if pinned_now:
+            _write_atomic(self.directory / "root.jwk", json.dumps(root.public_jwk()))
         updated = current is None or incoming.version > current.version
         if updated:
-            (self.directory / "trust-list.jwt").write_text(token)
+            _write_atomic(self.directory / "trust-list.jwt", token)
         trust = incoming if updated else current
         count = 0
         for uri, raw in source.status_lists().items():
             count += self._store_status(trust, uri, raw, now)
+        _write_atomic(self.directory / "sync.json", json.dumps(
+            {"synced_at": now, "trust_list_version": trust.version, "status_lists": count}))
         return SyncReport(trust.version, updated, count, pinned_now)
+
+    def last_sync(self) -> dict | None:
+        """What the last successful sync recorded: ``synced_at``, ``trust_list_version``, ``status_lists``."""
+        try:
+            return json.loads((self.directory / "sync.json").read_text())
+        except (OSError, ValueError):
+            return None
 
     def _store_status(self, trust: TrustList, uri: str, raw: bytes, now: int) -> int:
         path = self._status_path(uri)
@@ -135,6 +210,13 @@ class VerifierCache:
                 "bytes": base64.b64encode(token.status_list.as_bytes()).decode(),
             }
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(entry))
+            _write_atomic(path, json.dumps(entry))
             return 1
         raise VerifierError(f"status list {uri} is not signed by {authority.id}: {last_error}", "status_list_untrusted")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` in one step, so a counter reading the cache while it syncs never sees half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from credentials.instant import parse_instant
-from keys import PublicKey
-from verifier.cache import DirectorySource, VerifierCache
+from keys import KeysError, PublicKey
+from verifier.cache import DirectorySource, HttpSource, VerifierCache
 from verifier.errors import VerifierError
 from verifier.image import read_qr
 from verifier.pipeline import verify
@@ -37,22 +37,36 @@ def verifier_group() -> None:
 
 
 @verifier_group.command("sync")
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="read a local data directory (the issuer's own machine)")
+@click.option("--from", "base_url", metavar="URL", help="download from the issuer's publication endpoints at URL")
 @click.option("--cache", "cache_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--root", "root_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="the hub root public key (JWK) to pin; default on first sync: DATA/hub-root.jwk")
+              help="the hub root public key (JWK) to pin; default on first sync with --data: DATA/hub-root.jwk; "
+                   "required on first sync with --from")
 @click.option("--now", "now_text", help="ISO 8601 time to sync at (default: now)")
-def sync_command(data_dir: Path, cache_dir: Path, root_file: Path | None, now_text: str | None) -> None:
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300), help="seconds per request")
+def sync_command(data_dir: Path | None, base_url: str | None, cache_dir: Path, root_file: Path | None,
+                 now_text: str | None, timeout: float) -> None:
     """Fill the cache with the trust list and status lists, verifying every signature."""
-    source = DirectorySource(data_dir)
+    if (data_dir is None) == (base_url is None):
+        raise click.UsageError("give either --data DIR or --from URL")
     cache = VerifierCache(cache_dir)
+    root_path = root_file
+    if root_path is None and cache.root() is None:
+        if base_url is not None:
+            # No trust on first use: the root is what the counter is configured to trust, never what a server says.
+            raise click.UsageError(
+                f"this cache has no pinned hub root yet: pass --root FILE with the hub root key you obtained out of band "
+                f"(compare it with {base_url.rstrip('/')}/trust/hub-root.jwk yourself before trusting it)")
+        root_path = data_dir / "hub-root.jwk"
     root = None
-    if root_file is not None or cache.root() is None:
-        path = root_file or data_dir / "hub-root.jwk"
+    if root_path is not None:
         try:
-            root = PublicKey.from_jwk(json.loads(path.read_text()))
-        except (OSError, ValueError) as exc:
-            raise VerifierError(f"cannot read the hub root key from {path}: {exc}") from exc
+            root = PublicKey.from_jwk(json.loads(root_path.read_text()))
+        except (OSError, ValueError, KeysError) as exc:
+            raise VerifierError(f"cannot read the hub root key from {root_path}: {exc}") from exc
+    source = HttpSource(base_url, timeout=timeout) if base_url is not None else DirectorySource(data_dir)
     report = cache.sync(source, now=parse_now(now_text), root=root)
     if report.root_pinned:
         click.echo(f"pinned hub root key {root.kid}")

@@ -23,7 +23,7 @@ from credentials.elicence_id import format_id
 from credentials.presentation import parse_presentation_bytes
 from credentials.status_list import INVALID, SUSPENDED, VALID
 from keys import Authority, TrustedKey, TrustList
-from verifier.errors import Reject
+from verifier.errors import Reject, VerifierError
 from verifier.ports import Policy, ReplayCache, StatusSource
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,9 @@ def verify(
             return _decision(ctx, False, (reject.reason,), reject.detail, passed)
         except CredentialError as exc:
             return _decision(ctx, False, (exc.reason,), str(exc), passed)
+        except VerifierError as exc:  # an adapter failed (the replay cache unreachable, ...): say which
+            log.warning("check %s: %s", name, exc)
+            return _decision(ctx, False, (exc.reason,), f"{name}: {exc}", passed)
         except Exception as exc:  # noqa: BLE001 - a verifier must answer, whatever the input
             log.warning("check %s failed unexpectedly: %r", name, exc)
             return _decision(ctx, False, ("malformed_structure",), f"{name}: unreadable input", passed)

@@ -1,8 +1,9 @@
 """Replay caches: remember each presentation's holder proof for its freshness window.
 
-``MemoryReplayCache`` for a long-running counter process; ``SqliteReplayCache`` for the
-command line, where every ``tongban verify`` is a new process sharing the cache directory.
-Both implement ``verifier.ports.ReplayCache``.
+``MemoryReplayCache`` for a long-running counter process; ``RedisReplayCache`` when several counter
+processes (or machines) share one Redis (``REDIS_URL``); ``SqliteReplayCache`` for the command line,
+where every ``tongban verify`` is a new process sharing the cache directory. All implement
+``verifier.ports.ReplayCache``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from pathlib import Path
+
+from verifier.errors import VerifierError
 
 
 class MemoryReplayCache:
@@ -26,6 +29,28 @@ class MemoryReplayCache:
                 return False
             self._seen[key] = now + ttl
             return True
+
+
+class RedisReplayCache:
+    """``SET key 1 NX EX ttl``: atomic across processes; Redis expires the entries itself.
+
+    Redis keeps its own clock, so ``now`` is not used (the pipeline's ``now`` only chooses the ttl).
+    A Redis that cannot be reached raises ``VerifierError``, which the pipeline turns into an
+    invalid decision: a counter must not accept a possibly replayed code because its cache is down.
+    """
+
+    def __init__(self, url: str, prefix: str = "tb:replay:"):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._prefix = prefix.encode()
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
+
+    def first_seen(self, key: bytes, *, now: int, ttl: int) -> bool:
+        try:
+            return bool(self._redis.set(self._prefix + key.hex().encode(), b"1", nx=True, ex=max(1, ttl)))
+        except self._errors as exc:
+            raise VerifierError(f"cannot reach the replay cache (Redis): {exc}", "replay_cache_unavailable") from exc
 
 
 class SqliteReplayCache:

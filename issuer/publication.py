@@ -1,0 +1,88 @@
+"""What offline verifiers download, published over HTTP from the files the issuer already writes.
+
+    GET /trust/hub-root.jwk          the hub root public key (a verifier pins it out of band; served for convenience)
+    GET /trust/trust-list.jwt        the signed trust list (application/jwt)
+    GET /status/<authority>/<n>      one Token Status List: CWT by default, JWT on ``Accept: application/statuslist+jwt``
+    GET /status/index.json           every status list URI (tbsl:<authority>/<n>) with its URLs
+
+Token Status List (draft-ietf-oauth-status-list) §8.1: the status list is fetched with HTTP GET from its
+URI and the response is content-negotiated between ``application/statuslist+jwt`` and
+``application/statuslist+cwt``; §13.7 (caching): ``Cache-Control: max-age`` follows the token's ``ttl``.
+Everything here is read-only and served from the data directory; path segments are checked against
+strict patterns before any file is touched, and anything else is a 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, jsonify, request, url_for
+
+from credentials.status_uri import format_status_uri, parse_status_uri, status_file, status_files
+from issuer.service import STATUS_TTL
+
+CWT_TYPE = "application/statuslist+cwt"
+JWT_TYPE = "application/statuslist+jwt"
+TRUST_LIST_MAX_AGE = 300  # a rotated key or a new authority reaches counters within minutes
+ROOT_MAX_AGE = 86400
+
+
+def _cached(body: bytes, mimetype: str, max_age: int) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        abort(404)
+
+
+def status_lists(data_dir: Path) -> list[tuple[str, str, int]]:
+    """(uri, authority, list number) of every status list published in ``data_dir``, sorted."""
+    return sorted((uri, *parse_status_uri(uri)) for uri in status_files(data_dir / "status", "cwt"))
+
+
+def publication_blueprint(data_dir: Path) -> Blueprint:
+    bp = Blueprint("publication", __name__)
+
+    @bp.get("/trust/hub-root.jwk")
+    def hub_root() -> Response:
+        return _cached(_read(data_dir / "hub-root.jwk"), "application/jwk+json", ROOT_MAX_AGE)
+
+    @bp.get("/trust/trust-list.jwt")
+    def trust_list() -> Response:
+        return _cached(_read(data_dir / "trust-list.jwt"), "application/jwt", TRUST_LIST_MAX_AGE)
+
+    @bp.get("/status/index.json")
+    def index() -> Response:
+        lists = [
+            {"uri": uri, "url": url_for("publication.status_list", authority=authority, list_no=str(n), _external=True)}
+            for uri, authority, n in status_lists(data_dir)
+        ]
+        response = jsonify(
+            trust_list=url_for("publication.trust_list", _external=True),
+            hub_root=url_for("publication.hub_root", _external=True),
+            status_lists=lists,
+        )
+        response.headers["Cache-Control"] = f"public, max-age={TRUST_LIST_MAX_AGE}"
+        return response
+
+    @bp.get("/status/<authority>/<list_no>")
+    def status_list(authority: str, list_no: str) -> Response:
+        uri = f"tbsl:{authority}/{list_no}"
+        # Exactly the canonical form: no leading zeros, no case folding, nothing that could walk the file system.
+        if parse_status_uri(uri) is None or format_status_uri(*parse_status_uri(uri)) != uri:
+            abort(404)
+        # §8.1: the JWT only when asked for it (and preferred); the compact CWT otherwise.
+        best = request.accept_mimetypes.best_match([CWT_TYPE, JWT_TYPE], default=CWT_TYPE)
+        suffix = "jwt" if best == JWT_TYPE else "cwt"
+        body = _read(status_file(data_dir / "status", uri, suffix))
+        response = _cached(body, JWT_TYPE if suffix == "jwt" else CWT_TYPE, STATUS_TTL)
+        response.vary.add("Accept")
+        return response
+
+    return bp

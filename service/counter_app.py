@@ -1,0 +1,120 @@
+"""The counter, wired: a stand-alone app over a synced cache, and its place in the main app.
+
+``tongban verifier serve --cache C`` runs ``create_counter_app``: the counter page and API alone, no
+identity provider, no issuer, no database, reading only the verifier cache (synced beforehand with
+``tongban verifier sync``). The replay cache is in-process, or Redis when ``REDIS_URL`` is set (several
+counter processes must share it). ``mount_counter`` adds the counter and the issuer's publication
+endpoints to the main ``create_app``, with a cache in ``<data>/counter-cache`` synced from the data
+directory at start-up and on the page's Sync button.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from flask import Flask, Response, jsonify
+
+from issuer.publication import publication_blueprint
+from keys import KeysError, PublicKey
+from service.app import CSP
+from service.config import Settings
+from verifier.cache import DirectorySource, HttpSource, Source, SyncReport, VerifierCache
+from verifier.errors import VerifierError
+from verifier.ports import ReplayCache
+from verifier.replay import MemoryReplayCache, RedisReplayCache
+from verifier.web import MAX_IMAGE_BYTES, counter_blueprint
+
+log = logging.getLogger(__name__)
+
+
+def replay_cache(redis_url: str = "") -> ReplayCache:
+    return RedisReplayCache(redis_url) if redis_url else MemoryReplayCache()
+
+
+def _resync(cache: VerifierCache, source: Source, root: PublicKey | None = None,
+            clock: Callable[[], float] = time.time) -> Callable[[], SyncReport]:
+    return lambda: cache.sync(source, now=int(clock()), root=root)
+
+
+def create_counter_app(
+    cache_dir: Path, *, redis_url: str | None = None, source_url: str | None = None,
+    clock: Callable[[], float] = time.time, replay: ReplayCache | None = None,
+) -> Flask:
+    """The counter alone. ``source_url`` (the issuer's publication base URL) enables the Sync button."""
+    cache = VerifierCache(cache_dir)
+    if cache.root() is None:
+        raise VerifierError(f"no synced verifier cache at {cache_dir}: run `tongban verifier sync` first")
+    if redis_url is None:
+        redis_url = os.environ.get("REDIS_URL", "")
+    resync = _resync(cache, HttpSource(source_url), clock=clock) if source_url else None
+    app = Flask("tongban.counter")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_IMAGE_BYTES + 1024)
+    app.register_blueprint(counter_blueprint(cache, replay or replay_cache(redis_url), clock=clock, resync=resync))
+
+    @app.get("/")
+    def _home() -> Response:
+        return Response(status=302, headers={"Location": "/counter"})
+
+    _security_headers(app)
+    return app
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        # The page asks for the camera; nothing else may.
+        response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        if response.mimetype == "text/html":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(400)
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
+    def _http_error(exc):  # noqa: ANN001, ANN202
+        return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code
+
+
+def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+    """Publication endpoints and the counter (cache ``<data>/counter-cache``) inside the main app."""
+    app.register_blueprint(publication_blueprint(settings.data_dir))
+    cache = VerifierCache(settings.data_dir / "counter-cache")
+    source = DirectorySource(settings.data_dir)
+
+    def resync() -> SyncReport:
+        root = None
+        if cache.root() is None:
+            try:
+                root = PublicKey.from_jwk(json.loads((settings.data_dir / "hub-root.jwk").read_text()))
+            except (OSError, ValueError, KeysError) as exc:
+                raise VerifierError(f"no hub root key in {settings.data_dir}: run `tongban init` first") from exc
+        return cache.sync(source, now=int(clock()), root=root)
+
+    try:
+        resync()
+    except (VerifierError, KeysError, OSError) as exc:
+        log.warning("counter cache not synced at start-up: %s", exc)
+    app.register_blueprint(counter_blueprint(cache, replay_cache(settings.redis_url), clock=clock, resync=resync))
+
+
+@click.command("serve")
+@click.option("--cache", "cache_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--from", "source_url", metavar="URL", help="the issuer's publication base URL, for the page's Sync button")
+def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None) -> None:
+    """Run the counter page alone (no identity provider, no database) from a synced cache."""
+    app = create_counter_app(cache_dir, source_url=source_url)
+    click.echo(f"tongban counter at http://{host}:{port}/counter (cache {cache_dir})")
+    app.run(host=host, port=port, threaded=True)

@@ -1,0 +1,139 @@
+"""The publication endpoints: what a verifier downloads, with the right types, caching and strict paths."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import keys
+from credentials.status_list import verify_status_list_cwt, verify_status_list_jwt
+from issuer.publication import CWT_TYPE, JWT_TYPE, publication_blueprint
+from issuer.service import STATUS_TTL
+from service.app import create_app
+from service.config import Settings
+from tests.counter_world import make_world
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    return make_world(tmp_path_factory.mktemp("publication"))
+
+
+@pytest.fixture(scope="module")
+def client(world):
+    app = Flask("publication-test")
+    app.register_blueprint(publication_blueprint(world.data))
+    return app.test_client()
+
+
+def traffic_key(world) -> keys.TrustedKey:
+    root = keys.PublicKey.from_jwk(json.loads((world.data / "hub-root.jwk").read_text()))
+    trust = keys.verify_trust_list((world.data / "trust-list.jwt").read_text(), root, now=int(time.time()))
+    return trust.authority("bj-traffic-police").keys[-1]
+
+
+def test_hub_root_is_the_data_directory_file(world, client):
+    response = client.get("/trust/hub-root.jwk")
+    assert response.status_code == 200 and response.mimetype == "application/jwk+json"
+    assert response.get_json() == json.loads((world.data / "hub-root.jwk").read_text())
+
+
+def test_trust_list_is_a_jwt_with_a_short_max_age(world, client):
+    response = client.get("/trust/trust-list.jwt")
+    assert response.status_code == 200 and response.mimetype == "application/jwt"
+    assert response.get_data(as_text=True) == (world.data / "trust-list.jwt").read_text()
+    assert "max-age=300" in response.headers["Cache-Control"]
+    assert client.get("/trust/trust-list.jwt", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_status_list_is_a_cwt_by_default_with_max_age_from_its_ttl(world, client):
+    response = client.get("/status/bj-traffic-police/1")
+    assert response.status_code == 200 and response.mimetype == CWT_TYPE
+    assert f"max-age={STATUS_TTL}" in response.headers["Cache-Control"] and "Accept" in response.headers["Vary"]
+    key = traffic_key(world)
+    token = verify_status_list_cwt(response.data, public_key=key.public, alg=key.public.alg, now=int(time.time()),
+                                   expected_subject="tbsl:bj-traffic-police/1")
+    assert token.ttl == STATUS_TTL
+    assert response.data == (world.data / "status" / "bj-traffic-police" / "1.cwt").read_bytes()
+
+
+@pytest.mark.parametrize("accept", [JWT_TYPE, f"{JWT_TYPE}, {CWT_TYPE};q=0.5", f"{CWT_TYPE};q=0.1, {JWT_TYPE}"])
+def test_status_list_jwt_on_request(world, client, accept):
+    """draft-ietf-oauth-status-list §8.1: content negotiation picks the JWT form when the client prefers it."""
+    response = client.get("/status/bj-traffic-police/1", headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == JWT_TYPE
+    key = traffic_key(world)
+    token = verify_status_list_jwt(response.get_data(as_text=True), public_key=key.public, alg=key.public.alg,
+                                   now=int(time.time()), expected_subject="tbsl:bj-traffic-police/1")
+    assert token.ttl == STATUS_TTL
+
+
+@pytest.mark.parametrize("accept", ["*/*", CWT_TYPE, f"{CWT_TYPE}, {JWT_TYPE};q=0.5", "text/html", "application/json"])
+def test_status_list_cwt_otherwise(client, accept):
+    response = client.get("/status/bj-traffic-police/1", headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == CWT_TYPE
+
+
+def test_index_lists_every_published_status_list(world, client):
+    response = client.get("/status/index.json")
+    assert response.status_code == 200
+    doc = response.get_json()
+    uris = {entry["uri"]: entry["url"] for entry in doc["status_lists"]}
+    assert set(uris) == {f"tbsl:{a}/1" for a in ("bj-traffic-police", "bj-public-security", "bj-market-regulation",
+                                                    "bj-health")}
+    assert uris["tbsl:bj-health/1"] == "http://localhost/status/bj-health/1"
+    assert doc["trust_list"] == "http://localhost/trust/trust-list.jwt"
+    for url in uris.values():
+        assert client.get(url.removeprefix("http://localhost")).status_code == 200
+
+
+@pytest.mark.parametrize("path", [
+    "/status/bj-traffic-police/0", "/status/bj-traffic-police/01", "/status/bj-traffic-police/1.cwt",
+    "/status/bj-traffic-police/1.jwt", "/status/BJ-traffic-police/1", "/status/-bj/1", "/status/bj-traffic-police/2",
+    "/status/nobody/1", "/status/../hub-root.jwk/1", "/status/..%2f..%2fhub.json/1", "/status/bj-traffic-police/%2e%2e",
+    "/status/bj-traffic-police", "/status/bj-traffic-police/1/x", "/status/index.jsonx", "/trust/hub.json",
+    "/trust/../hub.json", "/trust/keys", "/status/bj-traffic-police/99999999999999999999",
+])
+def test_anything_else_is_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_missing_files_are_404_not_500(tmp_path):
+    app = Flask("empty")
+    app.register_blueprint(publication_blueprint(tmp_path / "nothing-here"))
+    c = app.test_client()
+    for path in ("/trust/hub-root.jwk", "/trust/trust-list.jwt", "/status/bj-health/1"):
+        assert c.get(path).status_code == 404
+    assert c.get("/status/index.json").get_json()["status_lists"] == []
+
+
+@PROPERTY
+@given(authority=st.text(min_size=1, max_size=80), list_no=st.text(min_size=1, max_size=30),
+       accept=st.text(max_size=60).filter(lambda s: "\n" not in s and "\r" not in s))
+def test_any_status_path_is_200_or_404(client, authority, list_no, accept):
+    from urllib.parse import quote
+
+    path = f"/status/{quote(authority, safe='')}/{quote(list_no, safe='')}"
+    response = client.get(path, headers={"Accept": accept})
+    # 308: werkzeug merges a doubled slash (a decoded %2F) by redirecting; the target is checked like any path.
+    assert response.status_code in (200, 308, 404), path
+    if response.status_code == 200:
+        assert response.mimetype in (CWT_TYPE, JWT_TYPE)
+
+
+def test_mounted_in_the_main_app(world, monkeypatch):
+    monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+    app = create_app(replace(Settings.from_env(world.data, env={}), issuer_url="http://127.0.0.1:1"))
+    c = app.test_client()
+    assert c.get("/trust/trust-list.jwt").mimetype == "application/jwt"
+    assert c.get("/status/bj-traffic-police/1", headers={"Accept": JWT_TYPE}).mimetype == JWT_TYPE
+    response = c.get("/status/nobody/1")
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"

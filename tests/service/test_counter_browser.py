@@ -1,0 +1,203 @@
+"""The counter page in a real Chromium: a scanner types a code and presses Enter; the verdict reads right.
+
+Served by ``create_counter_app`` (what ``tongban verifier serve`` runs) on a loopback port. Screenshots at
+390x844 (a phone) and 1024x768 (a tablet) go to ``$TONGBAN_SCREENSHOT_DIR`` or a temporary directory.
+Skips cleanly without Chromium or the ``playwright`` package (``pip install -e .[browser]``), except in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from service.counter_app import create_counter_app
+from tests.conftest import REQUIRE_SERVERS
+from tests.counter_world import make_world, run, serving
+from verifier.display import present
+from verifier.pipeline import Decision
+from wallet.qr import write_png
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("TONGBAN_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+PHONE, TABLET = {"width": 390, "height": 844}, {"width": 1024, "height": 768}
+
+
+def _need_browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "the playwright package is not installed (pip install -e .[browser])"
+    else:
+        if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
+            return sync_playwright
+        reason = f"no Chromium at {CHROMIUM}"
+    if REQUIRE_SERVERS:
+        pytest.fail(reason + " (CI requires it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    directory = Path(os.environ.get("TONGBAN_SCREENSHOT_DIR") or tmp_path_factory.mktemp("screenshots"))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    world = make_world(tmp_path_factory.mktemp("counter-browser"))
+    world.eid = world.issue()
+    world.revoked = world.issue()
+    world.revoke(world.revoked)
+    world.cache = world.base / "cache"
+    run("verifier", "sync", "--data", str(world.data), "--cache", str(world.cache))
+    return world
+
+
+@pytest.fixture(scope="module")
+def counter_url(world):
+    with serving(create_counter_app(world.cache, redis_url="")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    sync_playwright = _need_browser()
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield browser
+    browser.close()
+
+
+class Counter:
+    """One browser tab on /counter, recording console errors (a CSP violation is one)."""
+
+    def __init__(self, browser, url: str, viewport: dict):
+        self.context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(url + "/counter")
+        # A locator wait, not wait_for_function: the page's CSP forbids eval, which that would need.
+        self.page.locator("#state", has_text="v").wait_for()
+
+    def scan(self, text: str) -> None:
+        """What a keyboard-wedge scanner does: type into whatever has focus, then Enter."""
+        self.page.keyboard.type(text, delay=0)
+        with self.page.expect_response(lambda r: r.url.endswith("/counter/api/verify")):
+            self.page.keyboard.press("Enter")
+
+    def verdict(self) -> str:
+        self.page.wait_for_selector("#verdict:not([hidden])")
+        return self.page.inner_text("#verdict")
+
+    def next(self) -> None:
+        self.page.click("#next")
+        self.page.wait_for_selector("#verdict", state="hidden")
+
+    def shot(self, path: Path, full_page: bool = True) -> None:
+        self.page.screenshot(path=str(path), full_page=full_page)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.mark.parametrize(("viewport", "size"), [(PHONE, "390x844"), (TABLET, "1024x768")])
+def test_scanner_input_valid_then_revoked_then_garbage(world, counter_url, browser, shots, viewport, size):
+    counter = Counter(browser, counter_url, viewport)
+    try:
+        page = counter.page
+        assert page.evaluate("document.activeElement.id") == "qr", "the scanner field has the focus on load"
+        counter.shot(shots / f"counter-empty-{size}.png")
+
+        counter.scan(world.present(world.eid))
+        text = counter.verdict()
+        assert "有效" in text and "VALID" in text and "NOT VALID" not in text
+        assert "机动车驾驶证 / Driving licence" in text and "张*" in text and "张三" not in text
+        assert "北京市公安局公安交通管理局" in text and "秒前出示" in text
+        assert page.get_attribute("#verdict", "class") == "verdict valid"
+        assert page.input_value("#qr") == "" and page.evaluate("document.activeElement.id") == "qr"
+        counter.shot(shots / f"counter-valid-{size}.png")
+
+        counter.scan(world.present(world.revoked))  # straight after: the field kept the focus
+        text = counter.verdict()
+        assert "无效" in text and "NOT VALID" in text and "吊销" in text and "revoked" in text
+        assert "机动车驾驶证 / Driving licence" in text
+        counter.shot(shots / f"counter-revoked-{size}.png")
+
+        counter.next()
+        page.click("body")  # the clerk touched the screen; a scanner's keystrokes must still land in the field
+        counter.scan("hello")
+        text = counter.verdict()
+        assert "无效" in text and "这不是通办电子证照二维码" in text and "not a tongban e-licence code" in text
+        counter.shot(shots / f"counter-garbage-{size}.png")
+        assert counter.errors == [], counter.errors
+    finally:
+        counter.close()
+
+
+@pytest.mark.parametrize(("viewport", "size"), [(PHONE, "390x844"), (TABLET, "1024x768")])
+def test_health_code_is_a_full_screen_colour_with_words(counter_url, browser, shots, viewport, size):
+    """No health-code licence type exists yet: the API's answer is stubbed with what display.present() makes."""
+    decision = Decision(
+        valid=True, reasons=(), licence_type="health-code", view="full",
+        issuer={"id": "bj-health", "name": "北京市卫生健康委员会", "region": "110000"},
+        claims={"name": "张三丰", "colour": "green", "on_behalf_of": "张小明"}, presentation_age=2,
+        checks_passed=("decode", "parse", "trust_list", "issuer_key", "issuer_signature"),
+    )
+    import json
+
+    counter = Counter(browser, counter_url, viewport)
+    try:
+        counter.page.route("**/counter/api/verify", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(present(decision), ensure_ascii=False)))
+        counter.scan("TB1:HEALTH")
+        counter.page.wait_for_selector("#health:not([hidden])")
+        assert counter.page.get_attribute("#health", "class") == "health green"
+        text = counter.page.inner_text("#health")
+        assert "绿码 · 无异常" in text and "Green · no anomaly" in text and "张*丰" in text and "代为出示" in text
+        counter.shot(shots / f"counter-health-green-{size}.png", full_page=False)  # what the screen shows
+        counter.page.click("#health")
+        assert counter.page.is_hidden("#health") and "代为出示" in counter.verdict()
+        assert counter.errors == [], counter.errors
+    finally:
+        counter.close()
+
+
+def test_camera_frames_are_decoded_server_side(world, counter_url, playwright, tmp_path, shots):
+    """Chromium's fake camera plays a picture of the QR code; the page posts frames until one decodes."""
+    png = tmp_path / "qr.png"
+    write_png(world.present(world.eid, "age"), png)
+    from PIL import Image
+
+    with Image.open(png) as qr:
+        frame = Image.new("RGB", (640, 480), (235, 235, 235))
+        side = 440
+        frame.paste(qr.convert("RGB").resize((side, side)), ((640 - side) // 2, (480 - side) // 2))
+    video = tmp_path / "camera.mjpeg"
+    frame.save(video, "JPEG", quality=90)
+    camera_browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        *ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    try:
+        counter = Counter(camera_browser, counter_url, PHONE)
+        counter.page.click("#camera")
+        text = counter.verdict()
+        assert "有效" in text and "年龄核验 / age check" in text and "已满 18 周岁" in text
+        assert counter.page.is_hidden("#camera-box"), "the camera stops once a code is read"
+        counter.shot(shots / "counter-camera-390x844.png")
+        assert counter.errors == [], counter.errors
+    finally:
+        camera_browser.close()

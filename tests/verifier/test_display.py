@@ -1,0 +1,84 @@
+"""What the counter screen shows: masked names, labels, health-code colours, the proxy marker."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from verifier.display import mask_name, present, region_label
+from verifier.pipeline import Decision
+
+PASSED = ("decode", "parse", "trust_list", "issuer_key", "issuer_authorised", "key_window", "issuer_signature")
+ISSUER = {"id": "bj-health", "name": "北京市卫生健康委员会", "region": "110000"}
+
+
+def decision(valid=True, reasons=(), licence="health-code", claims=None, passed=PASSED) -> Decision:
+    return Decision(valid=valid, reasons=tuple(reasons), licence_type=licence, view="full", issuer=ISSUER,
+                    claims=claims or {}, presentation_age=3, checks_passed=passed)
+
+
+@pytest.mark.parametrize(("name", "masked"), [
+    ("张三", "张*"), ("张三丰", "张*丰"), ("欧阳娜娜", "欧**娜"), ("王", "*"), ("", ""),
+    ("阿卜杜热合曼·买买提", "阿********提"), (" 李四 ", "李*"),
+])
+def test_mask_name(name, masked):
+    assert mask_name(name) == masked
+
+
+@given(st.text(min_size=3, max_size=30).filter(lambda s: s == s.strip()))
+def test_a_masked_name_keeps_only_its_ends(name):
+    masked = mask_name(name)
+    assert len(masked) == len(name) and masked[0] == name[0] and masked[-1] == name[-1]
+    assert set(masked[1:-1]) <= {"*"}
+
+
+def test_names_of_people_are_masked_names_of_companies_are_not():
+    d = present(decision(licence="business-licence", claims={"name": "北京通办科技有限公司", "legal_representative": "李四光"}))
+    assert d["claims"] == {"name": "北京通办科技有限公司", "legal_representative": "李*光"}
+    d = present(decision(licence="resident-id", claims={"name": "王小明", "id_number": "110105199003071239"}))
+    assert d["claims"]["name"] == "王*明" and d["claims"]["id_number"] == "110105199003071239"
+
+
+@pytest.mark.parametrize(("colour", "zh", "en"), [
+    ("green", "绿码 · 无异常", "Green · no anomaly"), ("yellow", "黄码", "Yellow"), ("red", "红码", "Red"),
+    ("GREEN", "绿码", "Green"),
+])
+def test_health_colour_with_words(colour, zh, en):
+    health = present(decision(claims={"name": "张三丰", "colour": colour}))["display"]["health"]
+    assert health["code"] == colour.lower() and health["zh"].startswith(zh) and health["en"].startswith(en)
+
+
+def test_an_invalid_health_code_never_shows_a_colour():
+    d = present(decision(valid=False, reasons=("revoked",), claims={"colour": "green"}))["display"]
+    assert d["health"] is None and d["verdict"] == "invalid" and d["reason"]["code"] == "revoked"
+
+
+def test_unknown_colour_is_not_a_health_screen():
+    assert present(decision(claims={"colour": "purple"}))["display"]["health"] is None
+
+
+@pytest.mark.parametrize("claims", [{"on_behalf_of": "张小明"}, {"proxy": True}])
+def test_shown_on_behalf(claims):
+    d = present(decision(claims={"name": "张三丰", "colour": "green", **claims}))
+    proxy = d["display"]["proxy"]
+    assert proxy["zh"] == "代为出示" and proxy["en"] == "shown on behalf"
+    if "on_behalf_of" in claims:
+        assert proxy["for"] == "张*明" and d["claims"]["on_behalf_of"] == "张*明"
+
+
+def test_untrusted_credential_shows_no_type_issuer_or_claims():
+    d = present(Decision(valid=False, reasons=("bad_signature",), licence_type="driving-licence", view="full",
+                         issuer=ISSUER, claims={}, checks_passed=PASSED[:-1]))["display"]
+    assert d["licence"] is None and d["issuer"] is None and d["claims"] == []
+    assert d["reason"]["zh"].startswith("签发机关签名无效")
+
+
+def test_valid_with_a_warning_says_so():
+    d = present(decision(reasons=("status_unknown",), claims={"name": "张三"}))["display"]
+    assert d["verdict"] == "valid" and d["warnings"][0]["code"] == "status_unknown"
+
+
+def test_region_label():
+    assert region_label("110000") == "北京市 (110000)" and region_label("310115") == "上海市 (310115)"
+    assert region_label("990000") == "990000" and region_label(None) == ""

@@ -1,0 +1,155 @@
+"""What the counter screen shows for a Decision: words, labels, masked names, a health-code colour.
+
+Pure: a ``Decision`` in, a JSON-ready dict out. Names leave the counter server masked (张*三), so neither
+the screen nor the page's data shows a full name to someone looking over the clerk's shoulder.
+Handled generically, for licence types added later: any claim ``colour`` (green / yellow / red) is
+shown as a health-code colour; a claim ``on_behalf_of`` / ``proxy`` marks a code shown on someone's behalf.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from credentials import licence_type
+from verifier.pipeline import Decision
+from verifier.reasons import VALID, explain
+
+CLAIM_LABELS: dict[str, tuple[str, str]] = {
+    "name": ("姓名", "Name"),
+    "sex": ("性别", "Sex"),
+    "ethnicity": ("民族", "Ethnicity"),
+    "birth_date": ("出生日期", "Date of birth"),
+    "id_number": ("公民身份号码", "ID number"),
+    "address": ("住址", "Address"),
+    "licence_number": ("证号", "Licence number"),
+    "vehicle_classes": ("准驾车型", "Vehicle classes"),
+    "first_issue_date": ("初次领证日期", "First issued"),
+    "valid_from": ("有效期起", "Valid from"),
+    "valid_until": ("有效期至", "Valid until"),
+    "issuing_authority": ("签发机关", "Issuing authority"),
+    "age_over_18": ("已满 18 周岁", "Aged 18 or over"),
+    "uscc": ("统一社会信用代码", "Unified social credit code"),
+    "legal_representative": ("法定代表人", "Legal representative"),
+    "entity_type": ("类型", "Entity type"),
+    "registered_capital": ("注册资本", "Registered capital"),
+    "established_on": ("成立日期", "Established on"),
+    "business_scope": ("经营范围", "Business scope"),
+    "registration_authority": ("登记机关", "Registration authority"),
+    "colour": ("健康码", "Health code"),
+    "on_behalf_of": ("代为出示", "Shown on behalf of"),
+}
+
+# Claims holding a natural person's name. ``name`` of an entity (a business licence) is not a person's name.
+PERSON_NAME_CLAIMS = frozenset({"name", "legal_representative", "holder_name", "on_behalf_of", "proxy_name"})
+ENTITY_TYPES = frozenset({"business-licence"})
+PROXY_CLAIMS = ("on_behalf_of", "proxy", "shown_on_behalf", "proxy_name")
+
+COLOURS: dict[str, tuple[str, str]] = {
+    "green": ("绿码 · 无异常", "Green · no anomaly"),
+    "yellow": ("黄码 · 需核查", "Yellow · check required"),
+    "red": ("红码 · 禁止通行，请按防疫规定处置", "Red · do not admit; follow the health rules"),
+}
+
+# GB/T 2260 province-level codes (the first two digits of a region code).
+PROVINCES = {
+    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区", "21": "辽宁省", "22": "吉林省",
+    "23": "黑龙江省", "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省",
+    "37": "山东省", "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区", "46": "海南省",
+    "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省", "54": "西藏自治区", "61": "陕西省", "62": "甘肃省",
+    "63": "青海省", "64": "宁夏回族自治区", "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区",
+    "82": "澳门特别行政区",
+}
+
+
+def mask_name(name: str) -> str:
+    """First and last character kept, the middle masked: 张三丰 → 张*丰, 欧阳娜娜 → 欧**娜; two characters: 张*."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def region_label(code: str | None) -> str:
+    if not code:
+        return ""
+    province = PROVINCES.get(code[:2])
+    return f"{province} ({code})" if province else code
+
+
+def _value_text(value: Any) -> str:
+    if value is True:
+        return "是 / yes"
+    if value is False:
+        return "否 / no"
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
+
+
+def masked_claims(decision: Decision) -> dict[str, Any]:
+    """The decision's claims with person names masked (every string in a person-name claim)."""
+    entity = decision.licence_type in ENTITY_TYPES
+    out: dict[str, Any] = {}
+    for name, value in decision.claims.items():
+        is_person = name in PERSON_NAME_CLAIMS and not (entity and name == "name")
+        if is_person and isinstance(value, str):
+            value = mask_name(value)
+        elif is_person and isinstance(value, list):
+            value = [mask_name(v) if isinstance(v, str) else v for v in value]
+        out[name] = value
+    return out
+
+
+def health_colour(claims: dict[str, Any]) -> dict[str, str] | None:
+    colour = claims.get("colour")
+    if not isinstance(colour, str) or colour.lower() not in COLOURS:
+        return None
+    zh, en = COLOURS[colour.lower()]
+    return {"code": colour.lower(), "zh": zh, "en": en}
+
+
+def proxy_marker(claims: dict[str, Any]) -> dict[str, str] | None:
+    for name in PROXY_CLAIMS:
+        value = claims.get(name)
+        if value:
+            return {"zh": "代为出示", "en": "shown on behalf", "for": value if isinstance(value, str) else ""}
+    return None
+
+
+def present(decision: Decision) -> dict[str, Any]:
+    """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block."""
+    claims = masked_claims(decision)
+    reason = VALID if decision.valid else explain(decision.reasons[0] if decision.reasons else "unknown")
+    warnings = [explain(code) for code in decision.reasons] if decision.valid else []
+    ltype = licence_type(decision.licence_type) if decision.licence_type else None
+    view = ltype.view(decision.view) if ltype and decision.view else None
+    # Claims of an untrusted credential are never in the decision; the type label is shown only once signed.
+    trusted = "issuer_signature" in decision.checks_passed
+    display = {
+        "verdict": "valid" if decision.valid else "invalid",
+        "headline": {"zh": "有效", "en": "VALID"} if decision.valid else {"zh": "无效", "en": "NOT VALID"},
+        "reason": {"code": reason.code, "zh": reason.zh, "en": reason.en, "action": reason.action},
+        "warnings": [{"code": w.code, "zh": w.zh, "en": w.en} for w in warnings],
+        "licence": ({"type": decision.licence_type, "label": ltype.label if ltype else decision.licence_type,
+                     "view": view.label if view else decision.view} if trusted and decision.licence_type else None),
+        "claims": [
+            {"name": name, "zh": CLAIM_LABELS.get(name, (name, name))[0], "en": CLAIM_LABELS.get(name, (name, name))[1],
+             "value": _value_text(value)}
+            for name, value in claims.items() if name not in ("colour",)
+        ],
+        "issuer": ({"name": decision.issuer["name"], "region": region_label(decision.issuer.get("region"))}
+                   if trusted and decision.issuer else None),
+        "age_seconds": decision.presentation_age,
+        # A health-code colour is shown only for a valid code: an invalid "green" must never look green.
+        "health": health_colour(claims) if decision.valid else None,
+        "proxy": proxy_marker(claims) if trusted else None,
+    }
+    return {**decision.to_json(), "claims": claims, "display": display}
+
+
+def error_display(code: str, message: str) -> dict[str, Any]:
+    """A 400 body: ``error`` (the code), ``message`` (what was wrong), and the clerk's words."""
+    reason = explain(code)
+    return {"error": code, "message": message, "display": {"zh": reason.zh, "en": reason.en, "action": reason.action}}

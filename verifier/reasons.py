@@ -1,0 +1,112 @@
+"""Every reason code a counter can see, as one sentence a clerk understands, in Chinese and English.
+
+The pipeline (``verifier.pipeline``), the credential parser (``credentials``) and the counter's own
+adapters (camera frames, the cache) report stable codes; this table is the only place they become
+words. ``tests/verifier/test_reasons.py`` checks that every code the code base can raise is here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    zh: str
+    en: str
+    # What the clerk should do: "retry" (ask for a fresh code), "refuse", "sync" (the counter must sync), "valid".
+    action: str = "refuse"
+
+
+_CHECK_THE_PHONE = ("请持证人刷新后重新出示", "ask the holder to refresh the code and show it again")
+
+REASONS: dict[str, Reason] = {r.code: r for r in (
+    # -- the counter itself --------------------------------------------------------------------------
+    Reason("trust_list_missing", "本柜台尚未同步信任列表，无法核验", "This counter has not synced its trust list yet",
+           "sync"),
+    Reason("trust_list_expired", "本柜台的信任列表已过期，请先同步", "This counter's trust list has expired: sync it first",
+           "sync"),
+    Reason("status_unknown", "本柜台没有该证照的最新状态（吊销名单未同步）",
+           "This counter has no current revocation status for the licence: sync it", "sync"),
+    # -- not a tongban code, or damaged ----------------------------------------------------------------
+    Reason("unknown_prefix", "这不是通办电子证照二维码", "This is not a tongban e-licence code", "refuse"),
+    Reason("unsupported_version", "二维码版本过新，本柜台无法识别，请升级核验软件",
+           "The code is of a newer version than this counter reads: update the counter", "refuse"),
+    Reason("malformed_encoding", "二维码内容损坏或不完整，" + _CHECK_THE_PHONE[0],
+           "The code is damaged or incomplete; " + _CHECK_THE_PHONE[1], "retry"),
+    Reason("decompression_failed", "二维码内容损坏，" + _CHECK_THE_PHONE[0],
+           "The code's content is corrupt; " + _CHECK_THE_PHONE[1], "retry"),
+    Reason("too_large", "二维码内容过大，不是有效的电子证照", "The code is too large to be an e-licence", "refuse"),
+    Reason("malformed_cbor", "二维码内容格式错误，" + _CHECK_THE_PHONE[0],
+           "The code's content is malformed; " + _CHECK_THE_PHONE[1], "retry"),
+    Reason("malformed_structure", "二维码内容格式错误，不是有效的电子证照",
+           "The code's content is not a valid e-licence", "refuse"),
+    Reason("unknown_licence_type", "不认识的证照类型，本柜台无法核验", "Unknown licence type: this counter cannot check it",
+           "refuse"),
+    Reason("disclosure_mismatch", "出示的信息项与证照规定不符，可能被篡改",
+           "The disclosed items do not match the licence's rules: possibly tampered with", "refuse"),
+    Reason("invalid_claim", "证照内容不符合规范，可能被篡改", "The licence's content breaks its rules: possibly tampered with",
+           "refuse"),
+    Reason("credential_error", "证照无法读取", "The licence cannot be read", "refuse"),
+    # -- the issuer ---------------------------------------------------------------------------------------
+    Reason("unknown_key", "签发机关不在信任列表中，证照不可信",
+           "The issuing authority is not on the trust list: the licence is not trusted", "refuse"),
+    Reason("issuer_not_authorised", "该机关无权签发此类证照",
+           "This authority is not allowed to issue this kind of licence", "refuse"),
+    Reason("key_expired", "签发密钥已过有效期", "The issuer's signing key is outside its validity period", "refuse"),
+    Reason("bad_signature", "签发机关签名无效，证照可能被伪造或篡改",
+           "The issuer's signature is invalid: the licence may be forged or altered", "refuse"),
+    # -- the licence ----------------------------------------------------------------------------------------
+    Reason("not_yet_valid", "证照尚未生效", "The licence is not valid yet", "refuse"),
+    Reason("expired", "证照已过期", "The licence has expired", "refuse"),
+    Reason("revoked", "证照已被签发机关吊销（注销）", "The issuing authority has revoked this licence", "refuse"),
+    Reason("suspended", "证照已被签发机关暂停使用", "The issuing authority has suspended this licence", "refuse"),
+    Reason("status_invalid", "证照状态异常，请联系签发机关", "The licence has an unusual status: contact the issuer",
+           "refuse"),
+    # -- the holder and the moment ----------------------------------------------------------------------------
+    Reason("holder_signature_invalid", "出示的手机不是该证照的持有设备，可能是截图或转发",
+           "Not shown from the phone the licence was issued to: possibly a screenshot or a copy", "refuse"),
+    Reason("challenge_mismatch", "二维码不是针对本柜台本次核验生成的，请持证人重新扫码出示",
+           "The code was not made for this counter's request: ask the holder to show it again", "retry"),
+    Reason("stale", "二维码已超时，" + _CHECK_THE_PHONE[0],
+           "The code is too old; " + _CHECK_THE_PHONE[1], "retry"),
+    Reason("presented_in_future", "持证人手机时间不准，请校准手机时间后重新出示",
+           "The holder's phone clock is wrong: set it right and show the code again", "retry"),
+    Reason("replayed", "该二维码已被核验过一次，不能重复使用，可能是截图",
+           "This exact code was already checked once: it cannot be reused (possibly a screenshot)", "retry"),
+    # -- the counter's camera and scanner -----------------------------------------------------------------------
+    Reason("no_qr_code", "画面中没有找到二维码", "No QR code found in the picture", "retry"),
+    Reason("image_unreadable", "图片无法读取（仅支持 JPEG / PNG）", "The picture cannot be read (JPEG or PNG only)", "retry"),
+    Reason("image_too_large", "图片过大", "The picture is too large", "retry"),
+    Reason("unsupported_content_type", "请求格式不对（柜台软件故障）", "Wrong request format (a counter software fault)",
+           "retry"),
+    Reason("malformed_json", "请求内容不是 JSON（柜台软件故障）", "The request is not JSON (a counter software fault)", "retry"),
+    Reason("malformed_request", "没有收到扫描内容，请重新扫码", "Nothing scanned arrived: scan again", "retry"),
+    Reason("sync_unavailable", "本柜台只能在命令行同步", "This counter syncs from the command line only", "sync"),
+    Reason("source_unreachable", "无法连接证照中心，同步失败", "Cannot reach the licence hub: sync failed", "sync"),
+    Reason("source_http_error", "证照中心返回错误，同步失败", "The licence hub answered with an error: sync failed", "sync"),
+    Reason("source_too_large", "证照中心返回的数据过大，同步失败", "The licence hub sent too much data: sync failed", "sync"),
+    Reason("source_bad_response", "证照中心返回的数据无法识别，同步失败", "The licence hub's answer is unreadable: sync failed",
+           "sync"),
+    Reason("trust_list_untrusted_root", "信任列表不是本柜台信任的根密钥签发的，已拒绝",
+           "The trust list is not signed by the root this counter trusts: refused", "sync"),
+    Reason("trust_list_malformed", "下载的信任列表无法识别，已拒绝", "The downloaded trust list is unreadable: refused", "sync"),
+    Reason("trust_list_not_yet_valid", "信任列表的时间晚于本机时间，请检查本机时钟",
+           "The trust list is dated in the future: check this counter's clock", "sync"),
+    Reason("trust_list_rollback", "下载的信任列表比本柜台现有的旧，已拒绝",
+           "The downloaded trust list is older than the one this counter holds: refused", "sync"),
+    Reason("status_list_untrusted", "吊销名单不是签发机关签署的，已拒绝",
+           "A revocation list is not signed by its authority: refused", "sync"),
+    Reason("verifier_error", "核验设备出错，请重试", "The counter's verifier failed: try again", "retry"),
+    Reason("replay_cache_unavailable", "核验设备的防重放存储不可用，暂不能核验，请联系技术人员",
+           "The counter's replay store is down: it cannot check codes now; call support", "retry"),
+)}
+
+VALID = Reason("valid", "证照有效", "The licence is valid", "valid")
+UNKNOWN = Reason("unknown", "证照无法核验", "The licence could not be checked", "refuse")
+
+
+def explain(code: str) -> Reason:
+    """The words for ``code``; an unknown code still gets a sentence (never a blank verdict)."""
+    return REASONS.get(code) or Reason(code, UNKNOWN.zh, UNKNOWN.en, UNKNOWN.action)

@@ -1,0 +1,216 @@
+// The counter page: scanner field (a USB scanner types the code and presses Enter), camera frames, one verdict.
+// No inline scripts (CSP default-src 'self'); the DOM is filled with textContent only.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const form = $("scan-form"), input = $("qr"), verdict = $("verdict"), message = $("message");
+  const health = $("health"), video = $("video"), canvas = $("frame");
+  let busy = false, stream = null, timer = null;
+
+  function show(el, on) { el.hidden = !on; }
+
+  function say(zh, en) {
+    message.textContent = "";
+    message.append(zh);
+    if (en) { const s = document.createElement("span"); s.className = "en"; s.textContent = " / " + en; message.append(s); }
+    show(message, true);
+  }
+
+  function hideHealth() { show(health, false); document.body.classList.remove("covered"); }
+
+  function refocus() { if (!stream) { input.focus(); } }
+
+  async function post(url, body, type) {
+    const response = await fetch(url, { method: "POST", headers: { "Content-Type": type }, body: body,
+                                        credentials: "same-origin" });
+    let data = null;
+    try { data = await response.json(); } catch (e) { data = null; }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+
+  function ageText(seconds) {
+    if (seconds === null || seconds === undefined) { return ""; }
+    if (seconds < 0) { return "出示时间晚于本机时间 / shown ahead of this counter's clock"; }
+    return seconds + " 秒前出示 / shown " + seconds + " s ago";
+  }
+
+  function render(result) {
+    const d = result.display;
+    show(message, false);
+    verdict.className = "verdict " + d.verdict;
+    $("mark").textContent = d.verdict === "valid" ? "✓" : "✗";
+    $("headline-zh").textContent = d.headline.zh;
+    $("headline-en").textContent = d.headline.en;
+    $("reason-zh").textContent = d.reason.zh;
+    $("reason-en").textContent = d.reason.en;
+    if (d.warnings.length) {
+      $("reason-zh").textContent += "（注意：" + d.warnings.map((w) => w.zh).join("；") + "）";
+      $("reason-en").textContent += " (note: " + d.warnings.map((w) => w.en).join("; ") + ")";
+    }
+    const licence = $("licence");
+    licence.textContent = d.licence ? d.licence.label + (d.licence.view ? " · " + d.licence.view : "") : "";
+    show(licence, !!d.licence);
+    const proxy = $("proxy");
+    proxy.textContent = d.proxy ? "代为出示 / shown on behalf" + (d.proxy.for ? "：" + d.proxy.for : "") : "";
+    show(proxy, !!d.proxy);
+    const claims = $("claims");
+    claims.textContent = "";
+    for (const c of d.claims) {
+      const dt = document.createElement("dt"), dd = document.createElement("dd"), en = document.createElement("span");
+      dt.textContent = c.zh;
+      en.className = "en"; en.textContent = c.en; dt.append(en);
+      dd.textContent = c.value;
+      claims.append(dt, dd);
+    }
+    const meta = [];
+    if (d.issuer) { meta.push("签发 / issued by " + d.issuer.name + (d.issuer.region ? " · " + d.issuer.region : "")); }
+    const age = ageText(d.age_seconds);
+    if (age) { meta.push(age); }
+    if (result.elicence_id) { meta.push("证照标识 / e-licence " + result.elicence_id); }
+    $("meta").textContent = meta.join("\n");
+    show(verdict, true);
+    window.scrollTo(0, 0);
+    if (d.health) {
+      health.className = "health " + d.health.code;
+      $("health-zh").textContent = d.health.zh;
+      $("health-en").textContent = d.health.en;
+      const name = d.claims.find((c) => c.name === "name");
+      $("health-name").textContent = name ? name.value : "";
+      show($("health-proxy"), !!d.proxy);
+      show(health, true);
+      document.body.classList.add("covered");
+    } else {
+      hideHealth();
+    }
+  }
+
+  function renderError(result) {
+    const d = result.data && result.data.display;
+    show(verdict, false);
+    if (d) { say(d.zh, d.en + (result.data.message ? " (" + result.data.message + ")" : "")); }
+    else { say("核验服务出错（HTTP " + result.status + "）", "the counter service failed"); }
+  }
+
+  async function check(text) {
+    if (busy || !text.trim()) { return; }
+    busy = true;
+    // The previous person's verdict goes at once: nobody may read it as the new one's.
+    show(verdict, false); hideHealth(); show(message, false);
+    try {
+      const result = await post("/counter/api/verify", JSON.stringify({ qr: text.trim() }), "application/json");
+      if (result.ok && result.data) { render(result.data); } else { renderError(result); }
+    } catch (e) {
+      say("无法连接核验服务", "cannot reach the counter service");
+    } finally {
+      busy = false;
+      input.value = "";
+      refocus();
+    }
+  }
+
+  form.addEventListener("submit", (event) => { event.preventDefault(); check(input.value); });
+
+  // A keyboard-wedge scanner types wherever the focus is: pull stray keystrokes back into the field.
+  document.addEventListener("keydown", (event) => {
+    if (event.target === input || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (!health.hidden && event.key === "Enter") { hideHealth(); return; }
+    if (event.key.length === 1 && event.target.tagName !== "INPUT") { input.focus(); }
+  });
+
+  health.addEventListener("click", () => { hideHealth(); refocus(); });
+  $("next").addEventListener("click", () => { show(verdict, false); show(message, false); refocus(); });
+
+  // -- camera ----------------------------------------------------------------------------------------
+  async function sendImage(blob) {
+    const result = await post("/counter/api/scan-image", blob, blob.type || "image/jpeg");
+    if (result.ok && result.data) { render(result.data); return true; }
+    if (result.data && result.data.error === "no_qr_code") { return false; }
+    renderError(result);
+    return true;
+  }
+
+  function grab() {
+    if (!stream || busy || video.readyState < 2) { return; }
+    const scale = Math.min(1, 960 / Math.max(video.videoWidth, video.videoHeight));
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    busy = true;
+    canvas.toBlob(async (blob) => {
+      try {
+        if (blob && await sendImage(blob)) { stopCamera(); }
+      } catch (e) {
+        $("camera-status").textContent = "无法连接核验服务 / cannot reach the counter service";
+      } finally { busy = false; }
+    }, "image/jpeg", 0.85);
+  }
+
+  async function startCamera() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      say("此浏览器无法使用摄像头（需要 HTTPS 或本机地址）", "the camera needs HTTPS or localhost in this browser");
+      return;
+    }
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    } catch (e) {
+      say("无法打开摄像头：" + e.name, "cannot open the camera: " + e.name);
+      return;
+    }
+    video.srcObject = stream;
+    await video.play().catch(() => {});
+    show($("camera-box"), true);
+    show(verdict, false);
+    show(message, false);
+    $("camera-status").textContent = "请将二维码对准摄像头 / hold the code in front of the camera";
+    timer = setInterval(grab, 600);
+  }
+
+  function stopCamera() {
+    if (timer) { clearInterval(timer); timer = null; }
+    if (stream) { stream.getTracks().forEach((t) => t.stop()); stream = null; }
+    video.srcObject = null;
+    show($("camera-box"), false);
+    refocus();
+  }
+
+  $("camera").addEventListener("click", () => { if (stream) { stopCamera(); } else { startCamera(); } });
+  $("camera-stop").addEventListener("click", stopCamera);
+
+  $("picture").addEventListener("change", async (event) => {
+    const file = event.target.files && event.target.files[0];
+    event.target.value = "";
+    if (!file) { return; }
+    busy = true;
+    try {
+      if (!(await sendImage(file))) { say("图片中没有找到二维码", "no QR code found in the picture"); show(verdict, false); }
+    } catch (e) { say("无法连接核验服务", "cannot reach the counter service"); }
+    finally { busy = false; refocus(); }
+  });
+
+  // -- cache state and re-sync ---------------------------------------------------------------------------
+  async function loadState() {
+    try {
+      const s = await (await fetch("/counter/api/state", { credentials: "same-origin" })).json();
+      const when = s.last_sync ? new Date(s.last_sync.synced_at * 1000).toLocaleString("zh-CN") : "从未 / never";
+      $("state").textContent = "信任列表 / trust list " + (s.trust_list_version ? "v" + s.trust_list_version : "—") +
+        "　·　最近同步 / last sync " + when;
+    } catch (e) { $("state").textContent = ""; }
+  }
+
+  const syncButton = $("sync");
+  if (syncButton) {
+    syncButton.addEventListener("click", async () => {
+      syncButton.disabled = true;
+      try {
+        const result = await post("/counter/api/sync", "{}", "application/json");
+        if (result.ok) { say("同步完成", "synced: trust list v" + result.data.trust_list_version); }
+        else { renderError(result); }
+      } catch (e) { say("同步失败", "sync failed"); }
+      finally { syncButton.disabled = false; loadState(); refocus(); }
+    });
+  }
+
+  loadState();
+  refocus();
+})();

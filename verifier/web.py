@@ -1,0 +1,127 @@
+"""The counter: one page for a clerk (scanner field, camera) and a small JSON API around ``verify``.
+
+    GET  /counter                    the page (static JS and CSS only: the CSP forbids inline scripts)
+    GET  /counter/api/state          what the cache holds: trust list version, last sync, whether re-sync is possible
+    POST /counter/api/verify         {"qr": "TB1:..."} → Decision JSON (+ ``display``: words, labels, masked names)
+    POST /counter/api/scan-image     a JPEG / PNG camera frame → decoded with zxing-cpp, then as /verify
+    POST /counter/api/sync           re-sync the cache (only where the app was given a source)
+
+Bad input is a JSON 400 naming what is wrong (413 when too large), never a 500. POST bodies must carry
+their real content type (``application/json``, ``image/jpeg``, ``image/png``): a cross-site form cannot
+send those without a CORS preflight this app never answers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template, request
+
+from verifier.cache import SyncReport, VerifierCache
+from verifier.display import error_display, present
+from verifier.errors import VerifierError
+from verifier.image import read_qr_bytes
+from verifier.pipeline import verify
+from verifier.ports import Policy, ReplayCache
+
+MAX_QR_CHARS = 8 * 1024  # a TB1 code is well under 2 kB; the framing layer has its own limit too
+MAX_JSON_BYTES = 32 * 1024
+MAX_IMAGE_BYTES = 4 * 1024 * 1024
+IMAGE_TYPES = ("image/jpeg", "image/png")
+
+
+class BadRequest(Exception):  # noqa: N818 - an HTTP answer, mapped to 400 below
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def counter_blueprint(
+    cache: VerifierCache, replay: ReplayCache, *, clock: Callable[[], float] = time.time,
+    resync: Callable[[], SyncReport] | None = None, policy: Policy | None = None,
+) -> Blueprint:
+    bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/counter/static")
+    policy = policy or Policy()
+
+    def decide(payload: str) -> Response:
+        now = int(clock())
+        decision = verify(payload, trust=cache.trust_list(now), status=cache, replay=replay, now=now, policy=policy)
+        response = jsonify(present(decision))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def body(limit: int, types: tuple[str, ...]) -> bytes:
+        if request.mimetype not in types:
+            raise BadRequest("unsupported_content_type",
+                             f"send the body as {' or '.join(types)}, not {request.mimetype or 'no content type'}")
+        if request.content_length is not None and request.content_length > limit:
+            raise BadRequest("too_large", f"the body is larger than {limit} bytes", 413)
+        request.max_content_length = limit
+        return request.get_data(cache=False)
+
+    @bp.errorhandler(BadRequest)
+    def _bad_request(exc: BadRequest) -> tuple[Response, int]:
+        return jsonify(error_display(exc.code, exc.message)), exc.status
+
+    @bp.errorhandler(413)
+    def _too_large(_exc: Exception) -> tuple[Response, int]:
+        return jsonify(error_display("too_large", "the body is too large")), 413
+
+    @bp.get("/counter")
+    def page() -> str:
+        return render_template("counter/page.html", can_resync=resync is not None)
+
+    @bp.get("/counter/api/state")
+    def state() -> Response:
+        now = int(clock())
+        trust = cache.trust_list(now)
+        return jsonify(
+            now=now, trust_list_version=trust.version if trust else None,
+            trust_list_expires_at=trust.expires_at if trust else None,
+            last_sync=cache.last_sync(), can_resync=resync is not None,
+        )
+
+    @bp.post("/counter/api/verify")
+    def verify_text() -> Response:
+        raw = body(MAX_JSON_BYTES, ("application/json",))
+        try:
+            doc: Any = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadRequest("malformed_json", f"the body is not JSON: {exc}") from exc
+        if not isinstance(doc, dict) or set(doc) != {"qr"}:
+            raise BadRequest("malformed_request", 'send exactly {"qr": "TB1:..."}')
+        qr = doc["qr"]
+        if not isinstance(qr, str) or not qr.strip():
+            raise BadRequest("malformed_request", '"qr" must be the scanned text, a non-empty string')
+        if len(qr) > MAX_QR_CHARS:
+            raise BadRequest("too_large", f'"qr" is longer than {MAX_QR_CHARS} characters')
+        return decide(qr.strip())
+
+    @bp.post("/counter/api/scan-image")
+    def scan_image() -> Response:
+        data = body(MAX_IMAGE_BYTES, IMAGE_TYPES)
+        if not data:
+            raise BadRequest("image_unreadable", "the body is empty: send one JPEG or PNG frame")
+        try:
+            text = read_qr_bytes(data, "the camera frame")
+        except VerifierError as exc:
+            raise BadRequest(exc.reason, str(exc)) from exc
+        return decide(text)
+
+    @bp.post("/counter/api/sync")
+    def sync() -> Response:
+        if resync is None:
+            raise BadRequest("sync_unavailable", "this counter syncs from the command line: tongban verifier sync", 404)
+        body(1024, ("application/json",))
+        try:
+            report = resync()
+        except VerifierError as exc:
+            raise BadRequest(exc.reason, f"sync failed: {exc}", 502) from exc
+        return jsonify(trust_list_version=report.trust_list_version, trust_list_updated=report.trust_list_updated,
+                       status_lists=report.status_lists, last_sync=cache.last_sync())
+
+    return bp
