@@ -18,6 +18,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp.clients import SCOPES
 from idp.interaction import Interaction, decide
 from idp.server import DictRequest
 
@@ -86,7 +87,7 @@ def discovery() -> Response:
         "introspection_endpoint": iss + "/introspect",
         "pushed_authorization_request_endpoint": iss + "/par",
         "end_session_endpoint": iss + "/logout",
-        "scopes_supported": ["openid", "profile", "phone", "id_number"],
+        "scopes_supported": list(SCOPES),
         "claims_supported": ["sub", "name", "phone_number", "phone_number_verified", "id_number", "acr", "amr",
                              "auth_time", "sid", "iss", "aud", "exp", "iat", "nonce"],
         "response_types_supported": ["code"],
