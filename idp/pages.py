@@ -17,6 +17,9 @@ from idp.liveness import DemoLiveness
 from idp.logout import end_session
 from idp.web import EXPIRED, _error_page, _save_ia, bp, check_csrf, current_session, load_ia, provider, set_sid_cookie
 
+REGISTER_ATTEMPTS = 10  # per source address per hour
+REGISTER_WINDOW = 3600
+
 
 def _source() -> str:
     return request.remote_addr or "unknown"
@@ -69,6 +72,10 @@ def register() -> Response:
         return _page("register.html", ia=ia_id, form={})
     check_csrf()
     form = {k: request.form.get(k, "") for k in ("name", "id_number", "phone")}
+    # The registry answer is an oracle for name/ID pairs: limit attempts per source address.
+    if provider().store.incr(f"register:{_source()}", REGISTER_WINDOW) > REGISTER_ATTEMPTS:
+        return _page("register.html", 429, ia=ia_id, form=form,
+                     error="注册尝试过于频繁，请一小时后再试。 / Too many registration attempts: try again in an hour.")
     try:
         provider().accounts.register(form["name"], form["id_number"], form["phone"], request.form.get("password"),
                                      int(time.time()))

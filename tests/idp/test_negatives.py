@@ -320,3 +320,17 @@ def test_source_lockout_behind_a_reverse_proxy(tmp_path, monkeypatch):
     monkeypatch.setenv("TONGBAN_PROXY_HOPS", "two")
     with pytest.raises(ValueError, match="TONGBAN_PROXY_HOPS"):
         create_app(replace(Settings.from_env(tmp_path, env={}), issuer_url="http://localhost"))
+
+
+@embedded
+def test_registration_attempts_are_limited_per_source(idp):
+    browser = Browser(idp)
+    browser.go(idp.url + "/register")
+    for _ in range(10):
+        browser.submit("/register", name="王五", id_number="440304198512124569", phone="13900139000",
+                       password="long-password-1")
+        assert browser.page.status_code == 400
+    browser.submit("/register", name="李四", id_number="440304198512124569", phone="13900139000",
+                   password="long-password-1")
+    assert browser.page.status_code == 429 and "一小时" in browser.page.text
+    assert idp.provider.accounts.find("440304198512124569") is None
