@@ -13,7 +13,6 @@ from joserfc.jwk import KeySet
 from idp.accounts import acr_rank
 from idp.consents import SCOPE_TEXT
 from idp.errors import IdpError, InvalidInput, LockedOut, SecondFactorRequired
-from idp.liveness import DemoLiveness
 from idp.logout import end_session
 from idp.web import EXPIRED, _error_page, _save_ia, bp, check_csrf, current_session, load_ia, provider, set_sid_cookie
 
@@ -99,7 +98,7 @@ def stepup() -> Response:
     p = provider()
     ia.stepup_tried = True
     _save_ia(ia_id, ia)
-    if request.form.get("decision") == "verify" and DemoLiveness().check(sso.sub, request.form.get("challenge", "")):
+    if request.form.get("decision") == "verify" and p.liveness.check(sso.sub, request.form.get("challenge", "")):
         account = p.accounts.get(sso.sub)
         level = "counter-verified" if account and account.assurance == "counter-verified" else "real-person"
         if acr_rank(level) > acr_rank(sso.acr):
