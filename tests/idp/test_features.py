@@ -188,3 +188,17 @@ def test_failed_step_up_keeps_the_lower_level(idp):
     claims = pyjwt.decode(exchange(idp, client, query(out)["code"]).json()["id_token"],
                           options={"verify_signature": False})
     assert claims["acr"] == "real-name" and "face" not in claims["amr"]  # the RP sees what was proven
+
+
+@embedded
+def test_counter_verified_account_reaches_the_highest_level_after_step_up(idp):
+    account = idp.provider.accounts.find(DEMO_CITIZEN["id_number"])
+    idp.provider.accounts.set_assurance(account.sub, "counter-verified")
+    client = idp.client()
+    browser = Browser(idp)
+    get_code(idp, browser, client)
+    browser.go(authorize_url(idp, client, acr_values="counter-verified"))
+    out = browser.submit("/stepup", decision="verify", challenge="demo")
+    claims = pyjwt.decode(exchange(idp, client, query(out)["code"]).json()["id_token"],
+                          options={"verify_signature": False})
+    assert claims["acr"] == "counter-verified"
