@@ -232,7 +232,8 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return token.client_id == client.get_client_id()  # a client may introspect only its own tokens
 
         def introspect_token(self, token) -> dict:  # noqa: ANN001
-            out = {"active": True, "client_id": token.client_id, "token_type": token.kind, "scope": token.scope,
+            kind = ("DPoP" if token.jkt else "Bearer") if token.kind == "access_token" else "refresh_token"  # noqa: S105
+            out = {"active": True, "client_id": token.client_id, "token_type": kind, "scope": token.scope,
                    "sub": token.sub, "exp": token.expires_at, "iat": token.issued_at, "iss": p.issuer}
             if token.jkt:
                 out["cnf"] = {"jkt": token.jkt}  # RFC 9449 §6.2
