@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.extensions["tongban.vci"] = credential_issuer(settings, provider)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
+    _wire_health(app, settings, provider)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
     from service.counter_app import mount_counter
@@ -89,16 +90,26 @@ def credential_issuer(settings: Settings, provider: Any) -> vci.CredentialIssuer
     from issuer.hub import Hub
     from issuer.records import Records
     from issuer.service import Issuer
-
-    def principal_for(token: str) -> vci.Principal | None:
-        grant = provider.grants.access_token(token)
-        if grant is None or grant.kind != "access_token" or grant.is_revoked() or grant.is_expired():
-            return None
-        account = provider.accounts.get(grant.sub)
-        if account is None:
-            return None
-        return vci.Principal(grant.sub, grant.client_id, grant.scope, provider.accounts.id_number(account))
+    from service.health import AccessTokens
 
     engine = engine_for(settings)
     return vci.CredentialIssuer(settings.issuer_url, Issuer(Hub(settings.data_dir), engine), Records(engine),
-                                provider.store, principal_for)
+                                provider.store, AccessTokens(provider).principal_for)
+
+
+def _wire_health(app: Flask, settings: Settings, provider: Any) -> None:
+    """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
+    from issuer import admin_web, health_web
+    from issuer.health import HealthPolicy
+    from issuer.health_service import HealthDesk
+    from issuer.health_store import load_lookup_key
+    from issuer.hub import Hub
+    from issuer.service import Issuer
+    from service.health import AccessTokens, AccountPeople, admin_client
+
+    desk = HealthDesk(Issuer(Hub(settings.data_dir), provider.engine), load_lookup_key(settings.data_dir),
+                      policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
+    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
+                                                           lambda: provider.issuer)
+    app.register_blueprint(health_web.bp)
+    admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer))

@@ -6,7 +6,7 @@ from idp import cli as idp_cli
 from issuer import cli as issuer_cli
 from service import commands
 from service.cli import INIT_STEPS, main, register
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.counter_app import serve_counter
 from service.serve import serve
 from verifier import cli as verifier_cli
@@ -16,9 +16,13 @@ __all__ = ["main"]
 
 
 def _wire() -> None:
-    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)  # first: it sets the key policy
+    from service import health
+
+    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from)  # first: the key policy
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     INIT_STEPS.append(wallet_client_step)
+    INIT_STEPS.append(health.init_step)  # after both: the admin client and the demo health officer
+    register(ConfigError)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     verifier_cli.verifier_group.add_command(serve_counter)  # `tongban verifier serve`: needs the composition root
