@@ -75,6 +75,7 @@ class HttpSource:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310 - scheme checked above
                 body = response.read(self.max_bytes + 1)
         except urllib.error.HTTPError as exc:
+            exc.close()
             raise VerifierError(f"{url} answered HTTP {exc.code}", "source_http_error") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)

@@ -90,7 +90,8 @@ class Counter:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url + "/counter")
-        self.page.wait_for_function("document.getElementById('state').textContent.includes('v')")
+        # A selector wait, not wait_for_function: evaluating a string predicate is eval, which the CSP forbids.
+        self.page.wait_for_selector("#state:has-text('trust list v')")
 
     def scan(self, text: str) -> None:
         """What a keyboard-wedge scanner does: type into whatever has focus, then Enter."""
