@@ -15,13 +15,13 @@ DEMO_CITIZEN = {"name": "张三", "id_number": "110101199003071233", "phone": "1
                 "password": "tongban-demo-2024"}  # noqa: S105 - the documented demo password
 
 
-_settings_from = None  # injected by attach(): service.config.Settings.from_env (idp must not import service)
+_settings_from_env = None  # set by ``attach``: the composition root's Settings.from_env
 
 
 def _provider(data_dir: str | None):  # noqa: ANN202
     from idp.provider import Provider
 
-    return Provider.from_settings(_settings_from(data_dir), load_keys=False)
+    return Provider.from_settings(_settings_from_env(data_dir), load_keys=False)
 
 
 _data = click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory")
@@ -134,9 +134,10 @@ def init_step(settings, echo) -> None:  # noqa: ANN001
         echo("idp: demo registry and citizen already present")
 
 
-def attach(main: click.Group, init_steps: list, register, settings_from) -> None:  # noqa: ANN001
-    global _settings_from
-    _settings_from = settings_from
+def attach(main: click.Group, init_steps: list, register, settings_from_env) -> None:  # noqa: ANN001
+    """Hang the idp commands on ``main``; ``settings_from_env(data_dir)`` builds the service settings."""
+    global _settings_from_env
+    _settings_from_env = settings_from_env
     main.add_command(registry_group)
     main.add_command(accounts_group)
     main.add_command(clients_group)

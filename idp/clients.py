@@ -94,8 +94,14 @@ class Client(ClientMixin):
 
 
 class Clients:
+    """Registered clients; look-ups are cached in-process for ``CACHE_SECONDS`` (clients are never edited in
+    place, only added), which saves a query on every token request."""
+
+    CACHE_SECONDS = 30
+
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._cache: dict[str, tuple[float, Client]] = {}
 
     def add(self, name: str, redirect_uris: list[str], *, public: bool = False, scopes: list[str] | None = None,
             backchannel_logout_uri: str | None = None, post_logout_redirect_uris: list[str] | None = None,
@@ -143,6 +149,17 @@ class Clients:
     def get(self, client_id: object) -> Client | None:
         if not isinstance(client_id, str) or len(client_id) > 64:
             return None
+        hit = self._cache.get(client_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        client = self._load(client_id)
+        if client is not None:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[client_id] = (time.monotonic() + self.CACHE_SECONDS, client)
+        return client
+
+    def _load(self, client_id: str) -> Client | None:
         with self.engine.connect() as conn:
             r = conn.execute(select(models.clients).where(models.clients.c.client_id == client_id)).first()
         if r is None:

@@ -25,6 +25,10 @@ REFRESH_TTL = 30 * 24 * 3600
 USED_CODE_TTL = 24 * 3600
 
 
+class RefreshReused(Exception):  # noqa: N818 - a condition, handled inside idp.server
+    """A refresh token lost the race to rotate: it was used concurrently."""
+
+
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -77,6 +81,8 @@ class Token(TokenMixin):
     sid: str | None = None
     revoked: bool = False
     client: object = None
+    token_hash: str | None = None
+    jkt: str | None = None  # DPoP key thumbprint the token is bound to (RFC 9449 §6)
 
     def check_client(self, client) -> bool:  # noqa: ANN001
         return client.get_client_id() == self.client_id
@@ -124,13 +130,6 @@ class Grants:
         return code
 
     # -- families -----------------------------------------------------------------------------
-    def open_family(self, code: Code, now: int) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(insert(models.token_families).values(
-                family_id=code.family_id, sub=code.sub, client_id=code.client_id, scope=code.scope, sid=code.sid,
-                auth_time=code.auth_time, acr=code.acr, amr=" ".join(code.amr), created_at=now,
-            ))
-
     def family_live(self, family_id: str) -> bool:
         with self.engine.connect() as conn:
             row = conn.execute(select(models.token_families.c.revoked_at)
@@ -162,17 +161,37 @@ class Grants:
             self.revoke_family(family_id, "consent_withdrawn", now)
 
     # -- tokens -------------------------------------------------------------------------------
-    def store_tokens(self, token: dict, family_id: str, client_id: str, sub: str, sid: str | None, now: int) -> None:
-        scope = token.get("scope", "")
-        at = Token("access_token", family_id, client_id, sub, scope, now + token["expires_in"], now, sid)
-        record = {k: v for k, v in asdict(at).items() if k not in ("client", "revoked")}
-        self.store.put(f"at:{digest(token['access_token'])}", json.dumps(record), int(token["expires_in"]))
-        if token.get("refresh_token"):
-            with self.engine.begin() as conn:
+    def issue(self, token: dict, *, client_id: str, sub: str, sid: str | None, now: int,
+              code: Code | None = None, rotated: Token | None = None, jkt: str | None = None,
+              bind_family: bool = False) -> None:
+        """Record tokens from a code (opening its family) or a rotation, in one SQL transaction.
+
+        The rotated refresh token is claimed with ``UPDATE ... WHERE used = false``: of two racing uses,
+        exactly one wins; the loser raises ``RefreshReused`` and the family is revoked.
+        """
+        family_id = code.family_id if code else rotated.family_id
+        with self.engine.begin() as conn:
+            if code is not None:
+                conn.execute(insert(models.token_families).values(
+                    family_id=family_id, sub=code.sub, client_id=code.client_id, scope=code.scope, sid=code.sid,
+                    auth_time=code.auth_time, acr=code.acr, amr=" ".join(code.amr), created_at=now,
+                    dpop_jkt=jkt if bind_family else None,
+                ))
+            if rotated is not None:
+                rt = models.refresh_tokens
+                claimed = conn.execute(update(rt).where(rt.c.token_hash == rotated.token_hash, rt.c.used.is_(False))
+                                       .values(used=True)).rowcount
+                if claimed != 1:
+                    raise RefreshReused(family_id)
+            if token.get("refresh_token"):
                 conn.execute(insert(models.refresh_tokens).values(
                     token_hash=digest(token["refresh_token"]), family_id=family_id, created_at=now,
                     expires_at=now + REFRESH_TTL, used=False,
                 ))
+        at = Token("access_token", family_id, client_id, sub, token.get("scope", ""), now + token["expires_in"],
+                   now, sid, jkt=jkt)
+        record = {k: v for k, v in asdict(at).items() if k not in ("client", "revoked", "token_hash")}
+        self.store.put(f"at:{digest(token['access_token'])}", json.dumps(record), int(token["expires_in"]))
 
     def access_token(self, value: object) -> Token | None:
         if not isinstance(value, str) or not value or len(value) > 512:
@@ -188,27 +207,25 @@ class Grants:
         self.store.delete(f"at:{digest(value)}")
 
     def refresh_token(self, value: object, *, rotate: bool, now: int) -> Token | None:
-        """Look a refresh token up; with ``rotate`` mark it used atomically, and on reuse revoke the family."""
+        """Look a refresh token up. With ``rotate`` (the refresh grant) a live token is returned for
+        rotation, and presenting an already-used one revokes its family (RFC 9700 §4.14.2)."""
         if not isinstance(value, str) or not value or len(value) > 512:
             return None
         rt, fam = models.refresh_tokens, models.token_families
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
             row = conn.execute(select(rt.c.family_id, rt.c.used, rt.c.created_at, rt.c.expires_at,
-                                      fam.c.client_id, fam.c.sub, fam.c.scope, fam.c.sid, fam.c.revoked_at)
+                                      fam.c.client_id, fam.c.sub, fam.c.scope, fam.c.sid, fam.c.revoked_at,
+                                      fam.c.dpop_jkt)
                                .join(fam, fam.c.family_id == rt.c.family_id)
                                .where(rt.c.token_hash == digest(value))).first()
-            if row is None:
-                return None
-            reused = row.used
-            if rotate and not reused:
-                claimed = conn.execute(update(rt).where(rt.c.token_hash == digest(value), rt.c.used.is_(False))
-                                       .values(used=True)).rowcount
-                reused = claimed != 1
-        if rotate and reused:
+        if row is None:
+            return None
+        if rotate and row.used:
             self.revoke_family(row.family_id, "refresh_reuse", now)
             return None
         token = Token("refresh_token", row.family_id, row.client_id, row.sub, row.scope, row.expires_at,
-                      row.created_at, row.sid, revoked=row.revoked_at is not None or row.used or row.expires_at <= now)
+                      row.created_at, row.sid, revoked=row.revoked_at is not None or row.used or row.expires_at <= now,
+                      token_hash=digest(value), jkt=row.dpop_jkt)
         if rotate and token.revoked:
             return None
         return token

@@ -22,6 +22,7 @@ class Interaction:
     stepup_tried: bool = False
     consented: list[str] | None = None  # scopes the citizen allowed in this interaction
     hint_sub: str | None = None  # subject of a verified id_token_hint
+    browser: str | None = None  # binds the interaction to the browser that started it
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ HMAC for look-ups (PIPL art. 28/51: sensitive personal information, encrypted). 
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
 
 from storage.sql import metadata
 
@@ -65,6 +65,7 @@ token_families = Table(
     Column("created_at", Integer, nullable=False),
     Column("revoked_at", Integer),
     Column("revoked_reason", String(64)),
+    Column("dpop_jkt", String(64)),  # RFC 9449 §5: refresh tokens of public clients are bound to the DPoP key
 )
 
 refresh_tokens = Table(
@@ -85,5 +86,4 @@ audit_events = Table(
     Column("sub", String(64)),
     Column("client_id", String(64)),
     Column("detail", Text),
-    UniqueConstraint("id"),
 )

@@ -30,8 +30,9 @@ def _page(template: str, status: int = 200, **context) -> Response:
 def login() -> Response:
     ia_id = request.values.get("ia", "")
     if request.method == "GET":
-        return _page("login.html", ia=ia_id, username=request.args.get("login_hint", ""),
-                     registered=request.args.get("registered") == "1")
+        ia = load_ia(ia_id)
+        hint = (ia.params.get("login_hint") or "")[:64] if ia else ""
+        return _page("login.html", ia=ia_id, username=hint, registered=request.args.get("registered") == "1")
     check_csrf()
     p, now = provider(), int(time.time())
     username = request.form.get("username", "")
@@ -102,6 +103,18 @@ def stepup() -> Response:
     return redirect("/authorize/resume?" + urlencode({"ia": ia_id}))
 
 
+def _qr_data_uri(text: str) -> str:
+    """The otpauth URI as a PNG QR code (a data: URI, allowed by the CSP's img-src) for authenticator apps."""
+    import base64
+    import io
+
+    import qrcode
+
+    buffer = io.BytesIO()
+    qrcode.make(text, box_size=5, border=2).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
 def _require_session():  # noqa: ANN202
     sso = current_session()
     return sso, (None if sso else redirect("/login"))
@@ -118,9 +131,25 @@ def account() -> Response:
         return set_sid_cookie(redirect("/login"), None)
     id_number = p.accounts.id_number(acct)
     masked = id_number[:4] + "*" * 10 + id_number[-4:]
-    clients = {c: p.clients.get(c) for c in sso.clients}
-    return _page("account.html", account=acct, masked=masked, session=sso, clients=clients,
+    sessions = p.sessions.of(acct.sub)
+    names = {c: (p.clients.get(c).name if p.clients.get(c) else c) for s in sessions for c in s.clients}
+    return _page("account.html", account=acct, masked=masked, current=sso, sessions=sessions, names=names,
+                 when=lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)),
                  consents=p.consents.list(acct.sub), text=SCOPE_TEXT, totp=request.args.get("totp"))
+
+
+@bp.post("/account/sessions/end")
+def end_other_session() -> Response:
+    """End one of the citizen's sessions (e.g. on a lost phone), with back-channel logout to its apps."""
+    check_csrf()
+    sso, out = _require_session()
+    if out:
+        return out
+    p = provider()
+    sid = request.form.get("sid", "")
+    if sid in {s.sid for s in p.sessions.of(sso.sub)}:  # only the citizen's own sessions
+        end_session(p, sid, p.backchannel_post)
+    return redirect("/account" if sid != sso.sid else "/login")
 
 
 @bp.post("/account/consents/withdraw")
@@ -148,7 +177,7 @@ def totp() -> Response:
     action = request.form.get("action")
     if action == "begin":
         secret, uri = p.accounts.begin_totp(acct)
-        return _page("totp.html", secret=secret, uri=uri)
+        return _page("totp.html", secret=secret, uri=uri, qr=_qr_data_uri(uri))
     if action == "confirm":
         try:
             p.accounts.confirm_totp(acct, request.form.get("otp"), int(time.time()))

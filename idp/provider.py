@@ -16,6 +16,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import Engine
 
 import keys
+from idp import migrate
 from idp.accounts import Accounts
 from idp.audit import Audit
 from idp.clients import Clients
@@ -96,7 +97,8 @@ class Provider:
         """Choose adapters from ``settings``; ``load_keys`` loads (or creates) the signing key now, so a key
         policy problem stops start-up instead of failing a request later."""
         engine = overrides.pop("engine", None) or make_engine(settings.database_url)
-        create_all(engine)
+        migrate.upgrade(engine)  # the idp tables, through Alembic
+        create_all(engine)  # other packages' tables (a no-op for the migrated idp tables)
         secrets_ = load_secrets(settings.data_dir)
         store = overrides.pop("store", None) or make_store(settings.redis_url)
         ring = KeyRingCache(settings.data_dir / "keys")

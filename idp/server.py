@@ -10,21 +10,24 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc6750 import BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc9207 import IssuerParameter
 from authlib.oidc.core import OpenIDCode, UserInfo, UserInfoEndpoint
+from flask import g
 from joserfc.jwk import KeySet
 
-from idp.grants import ACCESS_TTL, Code
+from idp.dpop import InvalidDpopProof, verify_proof
+from idp.grants import ACCESS_TTL, Code, RefreshReused
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -83,13 +86,20 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
 
     def save_token(token: dict, request) -> None:  # noqa: ANN001
         now = int(time.time())
-        if request.refresh_token is not None:
-            rt = request.refresh_token
-            p.grants.store_tokens(token, rt.family_id, rt.client_id, rt.sub, rt.sid, now)
+        jkt = g.get("dpop_jkt")
+        if jkt:
+            token["token_type"] = "DPoP"  # noqa: S105 - RFC 9449 §5
+        rt = request.refresh_token
+        if rt is not None:
+            try:
+                p.grants.issue(token, client_id=rt.client_id, sub=rt.sub, sid=rt.sid, now=now, rotated=rt, jkt=jkt)
+            except RefreshReused as exc:
+                p.grants.revoke_family(rt.family_id, "refresh_reuse", now)
+                raise InvalidGrantError("refresh token already used") from exc
         else:
             code: Code = request.authorization_code
-            p.grants.open_family(code, now)
-            p.grants.store_tokens(token, code.family_id, code.client_id, code.sub, code.sid, now)
+            p.grants.issue(token, client_id=code.client_id, sub=code.sub, sid=code.sid, now=now, code=code, jkt=jkt,
+                           bind_family=request.client.public)
 
     server = Server(query_client=p.clients.get, save_token=save_token)
     server.load_config({
@@ -127,13 +137,16 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
         INCLUDE_NEW_REFRESH_TOKEN = True
 
         def authenticate_refresh_token(self, refresh_token: str):  # noqa: ANN201
-            return p.grants.refresh_token(refresh_token, rotate=True, now=int(time.time()))
+            token = p.grants.refresh_token(refresh_token, rotate=True, now=int(time.time()))
+            if token is not None and token.jkt and token.jkt != g.get("dpop_jkt"):
+                return None  # RFC 9449 §5: a bound refresh token needs a proof with the same key
+            return token
 
         def authenticate_user(self, refresh_token):  # noqa: ANN001, ANN201
             return p.accounts.get(refresh_token.sub)
 
         def revoke_old_credential(self, refresh_token) -> None:  # noqa: ANN001
-            """Already marked used, atomically, in ``authenticate_refresh_token``."""
+            """Already marked used, atomically, in the transaction that stored its successor (``save_token``)."""
 
     class IdToken(OpenIDCode):
         def exists_nonce(self, nonce: str, request) -> bool:  # noqa: ANN001
@@ -212,8 +225,11 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return token.client_id == client.get_client_id()  # a client may introspect only its own tokens
 
         def introspect_token(self, token) -> dict:  # noqa: ANN001
-            return {"active": True, "client_id": token.client_id, "token_type": token.kind, "scope": token.scope,
-                    "sub": token.sub, "exp": token.expires_at, "iat": token.issued_at, "iss": p.issuer}
+            out = {"active": True, "client_id": token.client_id, "token_type": token.kind, "scope": token.scope,
+                   "sub": token.sub, "exp": token.expires_at, "iat": token.issued_at, "iss": p.issuer}
+            if token.jkt:
+                out["cnf"] = {"jkt": token.jkt}  # RFC 9449 §6.2
+            return out
 
     server.register_endpoint(Revocation)
     server.register_endpoint(Introspection)
@@ -225,8 +241,34 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
                 token.client = p.clients.get(token.client_id)
             return token
 
+        def validate_token(self, token, scopes, request) -> None:  # noqa: ANN001
+            super().validate_token(token, scopes, request)
+            if token.jkt:  # RFC 9449 §7.1: a DPoP-bound token is not a bearer token
+                raise InvalidTokenError("this access token is DPoP-bound: use the DPoP scheme")
+
+    class DpopValidator(Validator):
+        TOKEN_TYPE = "dpop"  # noqa: S105
+
+        def validate_request(self, request) -> None:  # noqa: ANN001
+            """RFC 9449 §7: the proof must match this request and carry ``ath`` for the presented token."""
+            proofs = request.headers.get("DPoP")
+            token_string = request.headers.get("Authorization", "").split(None, 1)[-1]
+            path = urlsplit(request.uri).path
+            try:
+                g.dpop_jkt = verify_proof(proofs, method=request.method, url=p.issuer + path, now=int(time.time()),
+                                          first_use=lambda key: p.store.incr(f"dpop:{key}", 600) == 1,
+                                          access_token=token_string)
+            except InvalidDpopProof as exc:
+                raise InvalidTokenError(str(exc)) from exc
+
+        def validate_token(self, token, scopes, request) -> None:  # noqa: ANN001
+            BearerTokenValidator.validate_token(self, token, scopes, request)
+            if not token.jkt or token.jkt != g.get("dpop_jkt"):
+                raise InvalidTokenError("the DPoP proof key does not match the token")
+
     protector = ResourceProtector()
     protector.register_token_validator(Validator())
+    protector.register_token_validator(DpopValidator())
 
     class UserInfoView(UserInfoEndpoint):
         def get_issuer(self) -> str:

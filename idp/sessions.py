@@ -33,7 +33,15 @@ class Sessions:
     def create(self, sub: str, auth_time: int, acr: str, amr: list[str]) -> SsoSession:
         session = SsoSession(secrets.token_urlsafe(24), sub, auth_time, acr, amr)
         self.save(session)
+        sids = [s.sid for s in self.of(sub)][-19:]  # an account keeps at most 20 sessions listed
+        self.store.put(f"usess:{sub}", json.dumps([*sids, session.sid]), self.ttl)
         return session
+
+    def of(self, sub: str) -> list[SsoSession]:
+        """The account's live sessions, oldest first (for the account page)."""
+        raw = self.store.get(f"usess:{sub}")
+        sessions = [self.get(sid) for sid in (json.loads(raw) if raw else [])]
+        return [s for s in sessions if s is not None and s.sub == sub]
 
     def save(self, session: SsoSession) -> None:
         self.store.put(f"sess:{session.sid}", json.dumps(asdict(session), separators=(",", ":")), self.ttl)

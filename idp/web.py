@@ -6,6 +6,7 @@ authorization request between pages (``idp.interaction``) and maps ``IdpError`` 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
@@ -104,6 +105,7 @@ def discovery() -> Response:
         "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
         "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "EdDSA", "RS256"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "PS256", "RS256"],
         "acr_values_supported": ["real-name", "real-person", "counter-verified"],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": False,
@@ -188,6 +190,14 @@ def authorize() -> Response:
     if isinstance(params, Response):
         return params
     p = provider()
+    for name, error in (("request", "request_not_supported"), ("request_uri", "request_uri_not_supported")):
+        # OIDC Core §6: request objects are not supported; request_uri only as a PAR reference (RFC 9126)
+        if name in params and not (name == "request_uri" and params[name].startswith(PAR_PREFIX)):
+            rest = {k: v for k, v in params.items() if k != name}
+            validated = _validate(rest)
+            if isinstance(validated, Response):
+                return validated
+            return _redirect_error(validated[0], validated[2], error, f"the {name} parameter is not supported")
     if "request_uri" in params:  # RFC 9126 §4: parameters pushed earlier, used once
         ref = params["request_uri"]
         raw = p.store.consume("par:" + ref[len(PAR_PREFIX):]) if ref.startswith(PAR_PREFIX) else None
@@ -198,7 +208,7 @@ def authorize() -> Response:
     validated = _validate(params)
     if isinstance(validated, Response):
         return validated
-    ia = Interaction(params)
+    ia = Interaction(params, browser=_browser())
     hint = params.get("id_token_hint")
     if hint:
         try:
@@ -215,11 +225,19 @@ def _save_ia(ia_id: str, ia: Interaction) -> None:
     provider().store.put(f"ia:{ia_id}", json.dumps(ia.__dict__), INTERACTION_TTL)
 
 
+def _browser() -> str:
+    """A value tied to this browser's CSRF cookie, so an interaction cannot be resumed from another browser."""
+    return hashlib.sha256(("ia-binding:" + csrf_token()).encode()).hexdigest()
+
+
 def load_ia(ia_id: object) -> Interaction | None:
     if not isinstance(ia_id, str) or not ia_id or len(ia_id) > 64:
         return None
     raw = provider().store.get(f"ia:{ia_id}")
-    return Interaction(**json.loads(raw)) if raw else None
+    ia = Interaction(**json.loads(raw)) if raw else None
+    if ia is None or not secrets.compare_digest(ia.browser or "", _browser()):
+        return None
+    return ia
 
 
 @bp.get("/authorize/resume")
@@ -244,10 +262,7 @@ def _resume(ia_id: str, ia: Interaction) -> Response:
     if step.step == "error":
         return _redirect_error(req, redirect_uri, step.error, step.description)
     if step.step == "login":
-        query = {"ia": ia_id}
-        if ia.params.get("login_hint"):
-            query["login_hint"] = ia.params["login_hint"][:64]
-        return redirect("/login?" + urlencode(query))
+        return redirect("/login?" + urlencode({"ia": ia_id}))  # login_hint stays server-side (it may be an ID number)
     if step.step == "stepup":
         return redirect("/stepup?" + urlencode({"ia": ia_id}))
     if step.step == "consent":
@@ -298,6 +313,18 @@ def consent() -> Response:
 # -- token, userinfo, revocation, introspection (Authlib) and PAR ----------------------------------
 @bp.post("/token")
 def token() -> Response:
+    proofs = request.headers.getlist("DPoP")
+    if proofs:  # RFC 9449 §5: a proof at the token endpoint binds the tokens to its key
+        from idp.dpop import InvalidDpopProof, verify_proof
+
+        p = provider()
+        try:
+            if len(proofs) > 1:
+                raise InvalidDpopProof("send one DPoP header")
+            g.dpop_jkt = verify_proof(proofs[0], method="POST", url=p.issuer + "/token", now=now(),
+                                      first_use=lambda key: p.store.incr(f"dpop:{key}", 600) == 1)
+        except InvalidDpopProof as exc:
+            return jsonify(error=exc.reason, error_description=str(exc)), 400
     return _oauth_api(provider().server.create_token_response)
 
 

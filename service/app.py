@@ -18,7 +18,9 @@ CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
 
 
 def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
-    from idp import Provider, bp, errors
+    from idp import Provider, bp, errors, redact
+
+    redact.install()
 
     settings = settings or Settings.from_env()
     app = Flask("tongban")

@@ -74,6 +74,7 @@ def test_totp_enrolment_and_second_factor(idp):
     browser.go(idp.url + "/account")
     browser.submit("/account/totp", action="begin")
     secret = browser.page.text.split("<code>")[1].split("</code>")[0]
+    assert 'src="data:image/png;base64,' in browser.page.text  # QR code for the authenticator app
     browser.submit("/account/totp", action="confirm", otp="000000" if pyotp.TOTP(secret).now() != "000000" else "1")
     assert browser.page.status_code == 400
     browser.submit("/account/totp", action="confirm", otp=pyotp.TOTP(secret).now())

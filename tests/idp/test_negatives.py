@@ -172,7 +172,6 @@ def test_missing_csrf_token_is_refused(idp):
     assert wrong.status_code == 400
 
 
-@embedded
 def test_locked_account_after_repeated_failures(idp):
     browser = Browser(idp)
     browser.go(idp.url + "/login")
@@ -280,3 +279,15 @@ def test_random_code_and_verifier(idp):
     password = requests.post(idp.url + "/token", data={"grant_type": "password", "username": "a", "password": "b"},
                              auth=(client["client_id"], client["client_secret"]))
     assert password.json()["error"] == "unsupported_grant_type"
+
+
+@embedded
+def test_interaction_cannot_be_resumed_from_another_browser(idp):
+    client = idp.client()
+    attacker, victim = Browser(idp), Browser(idp)
+    attacker.go(authorize_url(idp, client))
+    ia = attacker.form("/login")["ia"]
+    victim.go(idp.url + "/login")
+    victim.login()  # the victim has a session
+    assert victim.go(idp.url + "/authorize/resume?ia=" + ia) is None
+    assert victim.page.status_code == 400 and "过期" in victim.page.text

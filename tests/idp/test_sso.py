@@ -108,3 +108,23 @@ def test_redirect_uri_exact_and_nonce_echoed(idp):
             "code_verifier": "v" * 50}
     tokens = requests.post(idp.url + "/token", data=data, auth=(a["client_id"], a["client_secret"])).json()
     assert pyjwt.decode(tokens["id_token"], options={"verify_signature": False})["nonce"] == "n-1"
+
+
+@embedded
+def test_account_lists_sessions_and_ends_another_one(idp, receiver):
+    a = idp.client(name="社保", backchannel_logout_uri=receiver.url)
+    phone, laptop = Browser(idp), Browser(idp)
+    get_code(idp, phone, a)
+    laptop.go(idp.url + "/login")
+    laptop.login()
+    laptop.go(idp.url + "/account")
+    assert laptop.page.text.count('action="/account/sessions/end"') == 2 and "社保" in laptop.page.text
+    phone_sid = phone.http.cookies.get("tb_sid")
+    laptop.go(idp.url + "/account/sessions/end", "POST", {**laptop.form("/account/sessions/end"), "sid": phone_sid})
+    assert idp.provider.sessions.get(phone_sid) is None and len(receiver.tokens) == 1
+    assert query(phone.go(authorize_url(idp, a, prompt="none")))["error"] == "login_required"
+    # a session id that is not the citizen's own is ignored
+    stranger = idp.provider.sessions.create("someone-else", 0, "real-name", ["pwd"])
+    laptop.go(idp.url + "/account/sessions/end", "POST", {**laptop.form("/account/sessions/end"),
+                                                          "sid": stranger.sid})
+    assert idp.provider.sessions.get(stranger.sid) is not None
