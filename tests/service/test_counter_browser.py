@@ -148,13 +148,20 @@ def test_scanner_input_valid_then_revoked_then_garbage(world, counter_url, brows
         counter.close()
 
 
-@pytest.mark.parametrize(("viewport", "size"), [(PHONE, "390x844"), (TABLET, "1024x768")])
-def test_health_code_is_a_full_screen_colour_with_words(counter_url, browser, shots, viewport, size):
+@pytest.mark.parametrize(("viewport", "size", "colour", "reason", "words"), [
+    (PHONE, "390x844", "green", "", ("绿码 · 无异常", "Green · no anomaly")),
+    (TABLET, "1024x768", "green", "", ("绿码 · 无异常", "Green · no anomaly")),
+    (PHONE, "390x844", "red", "14 天内到访高风险地区 / visited a high-risk area", ("红码 · 有异常", "禁止通行")),
+    (TABLET, "1024x768", "yellow", "待核酸检测结果 / awaiting a test result", ("黄码 · 需核查", "Check as the rules")),
+])
+def test_health_code_is_a_full_screen_colour_with_words(counter_url, browser, shots, viewport, size, colour, reason,
+                                                        words):
     """No health-code licence type exists yet: the API's answer is stubbed with what display.present() makes."""
     decision = Decision(
         valid=True, reasons=(), licence_type="health-code", view="full",
         issuer={"id": "bj-health", "name": "北京市卫生健康委员会", "region": "110000"},
-        claims={"name": "张三丰", "colour": "green", "on_behalf_of": "张小明"}, presentation_age=2,
+        claims={"name": "张三丰", "colour": colour, "reason": reason, "region": "110000", "shown_by": "李小四"},
+        presentation_age=2,
         checks_passed=("decode", "parse", "trust_list", "issuer_key", "issuer_signature"),
     )
     import json
@@ -165,10 +172,11 @@ def test_health_code_is_a_full_screen_colour_with_words(counter_url, browser, sh
             status=200, content_type="application/json", body=json.dumps(present(decision), ensure_ascii=False)))
         counter.scan("TB1:HEALTH")
         counter.page.wait_for_selector("#health:not([hidden])")
-        assert counter.page.get_attribute("#health", "class") == "health green"
+        assert counter.page.get_attribute("#health", "class") == f"health {colour}"
         text = counter.page.inner_text("#health")
-        assert "绿码 · 无异常" in text and "Green · no anomaly" in text and "张*丰" in text and "代为出示" in text
-        counter.shot(shots / f"counter-health-green-{size}.png", full_page=False)  # what the screen shows
+        assert words[0] in text and words[1] in text and "张*丰" in text and "代为出示" in text and reason in text
+        assert "李*四" in text and "李小四" not in text
+        counter.shot(shots / f"counter-health-{colour}-{size}.png", full_page=False)  # what the screen shows
         counter.page.click("#health")
         assert counter.page.is_hidden("#health") and "代为出示" in counter.verdict()
         assert counter.errors == [], counter.errors

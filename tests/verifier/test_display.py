@@ -58,13 +58,33 @@ def test_unknown_colour_is_not_a_health_screen():
     assert present(decision(claims={"colour": "purple"}))["display"]["health"] is None
 
 
-@pytest.mark.parametrize("claims", [{"on_behalf_of": "张小明"}, {"proxy": True}])
-def test_shown_on_behalf(claims):
+@pytest.mark.parametrize(("claims", "by", "for_"), [
+    ({"on_behalf_of": "张小明"}, "", "张*明"), ({"proxy": True}, "", ""), ({"shown_by": "李四"}, "李*", ""),
+])
+def test_shown_on_behalf(claims, by, for_):
     d = present(decision(claims={"name": "张三丰", "colour": "green", **claims}))
     proxy = d["display"]["proxy"]
-    assert proxy["zh"] == "代为出示" and proxy["en"] == "shown on behalf"
-    if "on_behalf_of" in claims:
-        assert proxy["for"] == "张*明" and d["claims"]["on_behalf_of"] == "张*明"
+    assert proxy == {"zh": "代为出示", "en": "shown on behalf", "by": by, "for": for_}
+    assert "张小明" not in str(d) and "李四" not in str(d), "proxies' names are masked too"
+
+
+def test_no_proxy_marker_without_a_proxy_claim():
+    assert present(decision(claims={"name": "张三", "colour": "green", "proxy": False}))["display"]["proxy"] is None
+
+
+def test_health_code_claims_as_the_health_type_carries_them():
+    """name, id_number, colour, reason, region, shown_by (examples/health-code.json)."""
+    d = present(decision(claims={"name": "张三", "id_number": "110101199003071233", "colour": "yellow",
+                                 "reason": "密接人员 / close contact", "region": "110000", "shown_by": "李四"}))
+    display = d["display"]
+    assert display["health"] == {"code": "yellow", "zh": "黄码 · 需核查", "en": "Yellow · check required",
+                                 "advice_zh": "请按规定核查后放行", "advice_en": "Check as the rules require before admitting",
+                                 "reason": "密接人员 / close contact"}
+    rows = {c["name"]: (c["zh"], c["value"]) for c in display["claims"]}
+    assert "colour" not in rows and rows["region"] == ("地区", "北京市 (110000)") and rows["shown_by"] == ("代为出示人", "李*")
+    assert rows["reason"][0] == "原因" and rows["name"][1] == "张*"
+    green = present(decision(claims={"name": "张三", "colour": "green", "reason": ""}))["display"]
+    assert green["health"]["reason"] == "" and {c["name"]: c["value"] for c in green["claims"]}["reason"] == "—"
 
 
 def test_untrusted_credential_shows_no_type_issuer_or_claims():

@@ -35,6 +35,13 @@
     return seconds + " 秒前出示 / shown " + seconds + " s ago";
   }
 
+  function proxyText(p) {
+    let text = "代为出示 / shown on behalf";
+    if (p.by) { text += "　出示人 / shown by " + p.by; }
+    if (p.for) { text += "　代 / for " + p.for; }
+    return text;
+  }
+
   function render(result) {
     const d = result.display;
     show(message, false);
@@ -52,7 +59,7 @@
     licence.textContent = d.licence ? d.licence.label + (d.licence.view ? " · " + d.licence.view : "") : "";
     show(licence, !!d.licence);
     const proxy = $("proxy");
-    proxy.textContent = d.proxy ? "代为出示 / shown on behalf" + (d.proxy.for ? "：" + d.proxy.for : "") : "";
+    proxy.textContent = d.proxy ? proxyText(d.proxy) : "";
     show(proxy, !!d.proxy);
     const claims = $("claims");
     claims.textContent = "";
@@ -77,6 +84,12 @@
       $("health-en").textContent = d.health.en;
       const name = d.claims.find((c) => c.name === "name");
       $("health-name").textContent = name ? name.value : "";
+      $("health-advice-zh").textContent = d.health.advice_zh;
+      $("health-advice-en").textContent = d.health.advice_en;
+      show($("health-advice"), !!d.health.advice_zh);
+      $("health-reason").textContent = d.health.reason || "";
+      show($("health-reason"), !!d.health.reason);
+      $("health-proxy-by").textContent = d.proxy && d.proxy.by ? "出示人 / shown by " + d.proxy.by : "";
       show($("health-proxy"), !!d.proxy);
       show(health, true);
       document.body.classList.add("covered");
