@@ -138,7 +138,11 @@ def test_scanner_input_valid_then_revoked_then_garbage(world, counter_url, brows
         counter.shot(shots / f"counter-revoked-{size}.png")
 
         counter.next()
-        page.click("body")  # the clerk touched the screen; a scanner's keystrokes must still land in the field
+        page.click("header")  # the clerk touched the screen; a scanner's keystrokes must still land in the field
+        assert page.evaluate("document.activeElement.id") != "qr"
+        counter.scan(world.present(world.eid))
+        assert "VALID" in counter.verdict() and "NOT VALID" not in counter.verdict(), "no keystroke was lost"
+
         counter.scan("hello")
         text = counter.verdict()
         assert "无效" in text and "这不是通办电子证照二维码" in text and "not a tongban e-licence code" in text
@@ -209,3 +213,33 @@ def test_camera_frames_are_decoded_server_side(world, counter_url, playwright, t
         assert counter.errors == [], counter.errors
     finally:
         camera_browser.close()
+
+
+def test_main_app_counter_sync_button(world, browser, shots):
+    """`tongban serve` mounts the counter with a Sync button that re-reads the data directory."""
+    from dataclasses import replace
+
+    from service.app import create_app
+    from service.config import Settings
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+        app = create_app(replace(Settings.from_env(world.data, env={}), issuer_url="http://127.0.0.1:1"))
+    eid = world.issue()
+    with serving(app) as url:
+        counter = Counter(browser, url, TABLET)
+        try:
+            counter.scan(world.present(eid))
+            assert "NOT VALID" not in counter.verdict()
+            world.revoke(eid)
+            with counter.page.expect_response(lambda r: r.url.endswith("/counter/api/sync")):
+                counter.page.click("#sync")
+            counter.page.wait_for_selector("#message:has-text('同步完成')")
+            counter.shot(shots / "counter-main-app-synced-1024x768.png")
+            counter.page.keyboard.press("Tab")  # focus elsewhere: the scanner's keystrokes are pulled back
+            counter.scan(world.present(eid))
+            text = counter.verdict()
+            assert "NOT VALID" in text and "吊销" in text
+            assert counter.errors == [], counter.errors
+        finally:
+            counter.close()

@@ -10,7 +10,8 @@
 
   function show(el, on) { el.hidden = !on; }
 
-  function say(zh, en) {
+  function say(zh, en, ok) {
+    message.className = ok ? "message ok" : "message";
     message.textContent = "";
     message.append(zh);
     if (en) { const s = document.createElement("span"); s.className = "en"; s.textContent = " / " + en; message.append(s); }
@@ -215,9 +216,13 @@
   if (syncButton) {
     syncButton.addEventListener("click", async () => {
       syncButton.disabled = true;
+      show(verdict, false); hideHealth();
       try {
         const result = await post("/counter/api/sync", "{}", "application/json");
-        if (result.ok) { say("同步完成", "synced: trust list v" + result.data.trust_list_version); }
+        if (result.ok) {
+          say("同步完成：信任列表 v" + result.data.trust_list_version + "，吊销名单 " + result.data.status_lists + " 份",
+              "synced: trust list v" + result.data.trust_list_version + ", " + result.data.status_lists + " status lists", true);
+        }
         else { renderError(result); }
       } catch (e) { say("同步失败", "sync failed"); }
       finally { syncButton.disabled = false; loadState(); refocus(); }
