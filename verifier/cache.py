@@ -70,7 +70,10 @@ class HttpSource:
 
     def _get(self, path: str, accept: str) -> bytes:
         url = self.base_url + path
-        req = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "tongban-verifier"})  # noqa: S310
+        # no-cache: an intermediary must not hand out a copy it has kept for up to max-age, because this cache
+        # counts a status list's ttl from the moment it fetched it.
+        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
+            url, headers={"Accept": accept, "User-Agent": "tongban-verifier", "Cache-Control": "no-cache"})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310 - scheme checked above
                 body = response.read(self.max_bytes + 1)

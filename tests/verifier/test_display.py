@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier.display import mask_name, present, region_label
+from verifier.display import CLAIM_LABELS, mask_name, present, region_label
 from verifier.pipeline import Decision
 
 PASSED = ("decode", "parse", "trust_list", "issuer_key", "issuer_authorised", "key_window", "issuer_signature")
@@ -102,3 +104,22 @@ def test_valid_with_a_warning_says_so():
 def test_region_label():
     assert region_label("110000") == "北京市 (110000)" and region_label("310115") == "上海市 (310115)"
     assert region_label("990000") == "990000" and region_label(None) == ""
+
+
+claim_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+
+
+@given(claims=st.dictionaries(st.sampled_from([*CLAIM_LABELS, "other", ""]) | st.text(max_size=10), claim_values,
+                              max_size=8),
+       valid=st.booleans(), licence=st.sampled_from(["driving-licence", "business-licence", "health-code", "x", None]),
+       reasons=st.lists(st.text(max_size=12), max_size=2))
+def test_any_claims_give_a_json_display(claims, valid, licence, reasons):
+    out = present(decision(valid=valid, reasons=reasons, licence=licence, claims=claims))
+    json.dumps(out)
+    display = out["display"]
+    assert display["verdict"] == ("valid" if valid else "invalid") and display["reason"]["zh"]
+    assert all(isinstance(c["value"], str) for c in display["claims"])
+    if display["health"] is not None:
+        assert valid and display["health"]["code"] in ("green", "yellow", "red")
