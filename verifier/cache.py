@@ -154,6 +154,22 @@ class VerifierCache:
             return StatusLookup(None, entry["authority_id"], f"index {idx} is outside status list {uri}")
         return StatusLookup(status_list.get(idx), entry["authority_id"])
 
+    def status_current_until(self) -> int | None:
+        """When the first cached status list stops counting as current (its fetch time + ttl, or its exp).
+
+        None when nothing is cached. A counter past this moment answers ``status_unknown``: sync before it.
+        """
+        until = None
+        for path in status_files(self.directory / "status", "json").values():
+            try:
+                entry = json.loads(path.read_text())
+                end = entry["fetched_at"] + (entry["ttl"] if entry["ttl"] is not None else 3600)
+                end = min(end, entry["exp"]) if entry["exp"] is not None else end
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            until = end if until is None else min(until, end)
+        return until
+
     def _status_path(self, uri: str) -> Path | None:
         return status_file(self.directory / "status", uri, "json")
 

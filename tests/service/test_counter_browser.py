@@ -243,3 +243,33 @@ def test_main_app_counter_sync_button(world, browser, shots):
             assert counter.errors == [], counter.errors
         finally:
             counter.close()
+
+
+def test_out_of_date_counter_says_so_and_resyncs_itself_when_it_can(world, browser, tmp_path):
+    """Two hours after the last sync the status lists no longer count: the footer says so in red; a counter
+    with a source (``verifier serve --from URL``) syncs by itself and the warning goes."""
+    import time
+
+    from flask import Flask
+
+    from issuer.publication import publication_blueprint
+
+    cache = tmp_path / "cache"
+    shutil.copytree(world.cache, cache)
+    later = lambda: time.time() + 2 * 3600  # noqa: E731
+    with serving(create_counter_app(cache, redis_url="", clock=later)) as url:
+        counter = Counter(browser, url, PHONE)
+        try:
+            counter.page.wait_for_selector("#state.stale:has-text('已过期')")
+        finally:
+            counter.close()
+    hub = Flask("hub")
+    hub.register_blueprint(publication_blueprint(world.data))
+    with serving(hub) as hub_url, serving(create_counter_app(cache, redis_url="", clock=later, source_url=hub_url)) as url:
+        counter = Counter(browser, url, PHONE)
+        try:
+            counter.page.wait_for_selector("#state:not(.stale):has-text('有效至')", timeout=15000)
+            counter.scan(world.present(world.eid, now=int(later())))
+            assert "NOT VALID" not in counter.verdict()
+        finally:
+            counter.close()

@@ -69,9 +69,11 @@ def test_page_has_a_focused_scanner_field_and_no_inline_script(client):
             assert response.status_code == 200, asset
 
 
-def test_state_reports_the_synced_trust_list(client):
+def test_state_reports_the_synced_trust_list(client, cache):
     state = client.get("/counter/api/state").get_json()
     assert state["trust_list_version"] >= 1 and state["last_sync"]["status_lists"] == 4 and state["can_resync"]
+    assert 0 < state["status_current_until"] - state["last_sync"]["synced_at"] <= 3600
+    assert VerifierCache(cache.directory / "nothing").status_current_until() is None
 
 
 # -- verdicts ----------------------------------------------------------------------------------------------------

@@ -203,14 +203,36 @@
   });
 
   // -- cache state and re-sync ---------------------------------------------------------------------------
+  let autoSynced = 0;
+
+  function clock(seconds) {
+    return new Date(seconds * 1000).toLocaleString("zh-CN", { hour12: false });
+  }
+
   async function loadState() {
+    const footer = $("state");
     try {
       const s = await (await fetch("/counter/api/state", { credentials: "same-origin" })).json();
-      const when = s.last_sync ? new Date(s.last_sync.synced_at * 1000).toLocaleString("zh-CN") : "从未 / never";
-      $("state").textContent = "信任列表 / trust list " + (s.trust_list_version ? "v" + s.trust_list_version : "—") +
-        "　·　最近同步 / last sync " + when;
-    } catch (e) { $("state").textContent = ""; }
+      const parts = ["信任列表 / trust list " + (s.trust_list_version ? "v" + s.trust_list_version : "—"),
+                     "最近同步 / last sync " + (s.last_sync ? clock(s.last_sync.synced_at) : "从未 / never")];
+      const stale = !s.status_current_until || s.now >= s.status_current_until;
+      if (s.status_current_until) { parts.push("吊销名单有效至 / status lists current until " + clock(s.status_current_until)); }
+      footer.textContent = parts.join("　·　");
+      footer.className = stale ? "state stale" : "state";
+      if (stale) {
+        footer.textContent += "　—　已过期，请同步 / out of date: sync";
+      }
+      // A counter left open all day keeps itself current: re-sync when the lists are due (at most every 5 min).
+      const due = stale || (s.status_current_until && s.status_current_until - s.now < 600);
+      if (s.can_resync && due && Date.now() - autoSynced > 300000) {
+        autoSynced = Date.now();
+        await post("/counter/api/sync", "{}", "application/json");
+        return loadState();
+      }
+    } catch (e) { footer.textContent = ""; }
   }
+
+  setInterval(loadState, 60000);
 
   const syncButton = $("sync");
   if (syncButton) {
