@@ -77,6 +77,8 @@
     if (age) { meta.push(age); }
     if (result.elicence_id) { meta.push("证照标识 / e-licence " + result.elicence_id); }
     $("meta").textContent = meta.join("\n");
+    show($("meta"), meta.length > 0);
+    show(claims, d.claims.length > 0);
     show(verdict, true);
     window.scrollTo(0, 0);
     if (d.health) {
