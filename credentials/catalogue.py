@@ -22,6 +22,7 @@ class ClaimSpec:
     name: str
     key: int
     kind: str
+    optional: bool = False  # only some credentials of the type carry it (e.g. health-code ``shown_by``)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ class LicenceType:
     @property
     def claim_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.claims if c.name != AGE_OVER_18)
+
+    @property
+    def required_claim_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.claims if c.name != AGE_OVER_18 and not c.optional)
 
     def claim(self, name: str) -> ClaimSpec | None:
         return next((c for c in self.claims if c.name == name), None)
@@ -76,6 +81,12 @@ _BUSINESS = _claims(
     ("registered_capital", TEXT), ("established_on", DATE), ("address", TEXT), ("business_scope", TEXT),
     ("registration_authority", TEXT),
 )
+_HEALTH = _claims(
+    ("name", TEXT), ("id_number", TEXT), ("colour", TEXT), ("reason", TEXT), ("region", TEXT), ("shown_by", TEXT),
+)
+# ``shown_by`` (the proxy holder's name) is carried only by a code issued to a family proxy.
+_HEALTH = tuple(ClaimSpec(c.name, c.key, c.kind, optional=c.name == "shown_by") for c in _HEALTH)
+HEALTH_COLOURS = ("green", "yellow", "red")
 
 
 def _full(specs: tuple[ClaimSpec, ...]) -> View:
@@ -104,6 +115,19 @@ LICENCE_TYPES: tuple[LicenceType, ...] = (
         (
             _full(_BUSINESS),
             View("basic", 1, ("uscc", "name", "legal_representative", "entity_type"), "主体核验 / entity check"),
+        ),
+    ),
+    # Health codes are short-lived (a day by default). A view discloses an exact claim set, so a code shown by
+    # a family proxy has its own views that add ``shown_by``; an own code has no view with it, a proxy code
+    # has no view without it (``issuer.health.views_for``).
+    LicenceType(
+        "health-code", 4, "12110000000019646W004", "健康码 / Health code", _HEALTH,
+        (
+            View("full", 0, ("name", "id_number", "colour", "reason", "region"), "完整 / full"),
+            View("code", 1, ("name", "colour", "region"), "亮码 / show code"),
+            View("proxy-full", 2, ("name", "id_number", "colour", "reason", "region", "shown_by"),
+                 "代亮码完整 / full, shown by a proxy"),
+            View("proxy-code", 3, ("name", "colour", "region", "shown_by"), "代亮码 / code shown by a proxy"),
         ),
     ),
 )

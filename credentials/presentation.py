@@ -64,7 +64,7 @@ def parse_presentation_bytes(data: bytes) -> Presentation:
     if not isinstance(claims, dict) or PROOF_IAT not in claims or set(claims) - {PROOF_IAT, PROOF_NONCE}:
         raise StructureError("holder proof must carry iat and at most a nonce", "malformed_structure")
     iat, nonce = claims[PROOF_IAT], claims.get(PROOF_NONCE)
-    if not isinstance(iat, int) or isinstance(iat, bool) or (nonce is not None and not isinstance(nonce, bytes)):
+    if not isinstance(iat, int) or isinstance(iat, bool) or (PROOF_NONCE in claims and not isinstance(nonce, bytes)):
         raise StructureError("holder proof iat must be an integer and nonce bytes", "malformed_structure")
     return Presentation(credential_raw, credential_sign1, credential, proof, iat, nonce)
 

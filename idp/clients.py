@@ -20,7 +20,7 @@ from sqlalchemy import Engine, insert, select
 from idp import models
 from idp.errors import InvalidInput
 
-SCOPES = ("openid", "profile", "phone", "id_number")
+SCOPES = ("openid", "profile", "phone", "id_number", "licences")  # licences: the e-licence wallet (issuer.vci)
 SENSITIVE_SCOPES = ("id_number",)  # PIPL art. 28-29: separate consent
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 
@@ -105,8 +105,10 @@ class Clients:
 
     def add(self, name: str, redirect_uris: list[str], *, public: bool = False, scopes: list[str] | None = None,
             backchannel_logout_uri: str | None = None, post_logout_redirect_uris: list[str] | None = None,
-            jwks: dict | None = None) -> dict:
-        """Register a client; returns ``client_id`` (and ``client_secret`` once, for confidential clients)."""
+            jwks: dict | None = None, client_id: str | None = None) -> dict:
+        """Register a client; returns ``client_id`` (and ``client_secret`` once, for confidential clients).
+
+        ``client_id`` fixes the identifier of a first-party client (e.g. ``tongban-wallet``); default random."""
         if not name or not name.strip():
             raise InvalidInput("name", "a client needs a name")
         if not redirect_uris:
@@ -121,7 +123,9 @@ class Clients:
             raise InvalidInput("scope", f"unknown scope(s) {', '.join(unknown)}: choose from {', '.join(SCOPES)}")
         if "openid" not in scopes:
             scopes.insert(0, "openid")
-        client_id = "tb-" + secrets.token_urlsafe(12)
+        if client_id is not None and (not client_id.isascii() or not 3 <= len(client_id) <= 64 or self.get(client_id)):
+            raise InvalidInput("client_id", f"client_id {client_id!r} is taken or not 3-64 ASCII characters")
+        client_id = client_id or "tb-" + secrets.token_urlsafe(12)
         secret = None
         if public:
             method = "none"

@@ -12,6 +12,7 @@ SCOPE_TEXT = {
     "profile": ("姓名", "your name"),
     "phone": ("手机号码", "your mobile phone number"),
     "id_number": ("居民身份证号码（敏感个人信息）", "your resident ID number (sensitive personal information)"),
+    "licences": ("将您持有的证照发放到本机钱包", "issue the licences you hold to this phone's wallet"),
 }
 
 

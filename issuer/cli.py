@@ -1,10 +1,13 @@
-"""Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate``, ``status publish``.
+"""Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate``, ``status publish``,
+and the health commission's ``health set``, ``health reissue --all``, ``proxies add|end|list``, ``authorities grant``.
 
-``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path.
+``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path, and so is
+``people_from(settings)``: the ``issuer.health_service.People`` port (registered citizens, from the IdP).
 """
 
 from __future__ import annotations
 
+import getpass
 import time
 from collections.abc import Callable
 from typing import Any
@@ -13,7 +16,11 @@ import click
 from sqlalchemy import Engine
 
 from issuer.errors import IssuerError
+from issuer.health import COLOURS, HealthPolicy
+from issuer.health_service import HealthDesk, People, Person
+from issuer.health_store import load_lookup_key
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
+from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
 from keys import AtRestPolicy, mark_development
 from keys.at_rest import PASSPHRASE_ENV
@@ -35,6 +42,15 @@ def issuer_for(settings: Any) -> Issuer:
     return Issuer(Hub(settings.data_dir), engine_for(settings))
 
 
+def desk_for(settings: Any, people: People | None = None) -> HealthDesk:
+    policy = HealthPolicy(lifetime=getattr(settings, "health_code_ttl", HealthPolicy.lifetime))
+    return HealthDesk(issuer_for(settings), load_lookup_key(settings.data_dir), policy=policy, people=people)
+
+
+def mask(id_number: str) -> str:
+    return id_number[:6] + "********" + id_number[-4:] if len(id_number) == 18 else "***"
+
+
 def ensure_key_policy(directory, echo: Callable[[str], None]) -> None:  # noqa: ANN001 - a Path
     """No passphrase configured: mark the directory for development plaintext keys, and say so."""
     if AtRestPolicy.from_env(directory).passphrase is None and not AtRestPolicy.from_env(directory).allow_plaintext:
@@ -54,15 +70,25 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     for authority in DEMO_AUTHORITIES:
         if hub.ensure_authority(authority, now):
             changed = True
-            echo(f"authority {authority.id} ({authority.name}) with an ES256 key ring")
+            echo(f"authority {authority.id} ({authority.name}) with an ES256 key ring, issuing "
+                 f"{', '.join(authority.licence_types) or 'nothing yet'}")
     if changed or not hub.trust_list_path.exists():
         trust_list = hub.publish_trust_list(now)
         echo(f"trust list version {trust_list.version} signed by the hub root, valid 7 days")
     count = Issuer(hub, engine_for(settings)).publish_all(now=now)
     echo(f"{count} status list(s) published under {settings.data_dir / 'status'}")
+    seeded = seed_demo_records(hub, Records(engine_for(settings)), now)
+    echo(f"{seeded} demo licence record(s) added to the authorities' registers" if seeded
+         else "demo licence records already on the authorities' registers")
 
 
-def attach(main: click.Group, register: Callable, init_steps: list, settings_from: Callable) -> None:
+def seed_demo_records(hub: Hub, register: Records, now: int) -> int:
+    """The demo citizens' licences on their authorities' registers (skipped where one is already held)."""
+    return sum(register.ensure(type_name, hub.owner_of(type_name).id, claims, now=now) for type_name, claims in DEMO_RECORDS)
+
+
+def attach(main: click.Group, register: Callable, init_steps: list, settings_from: Callable,
+           people_from: Callable[[Any], People] | None = None) -> None:
     register(IssuerError)
     init_steps.append(init_step)
     data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False),
@@ -80,6 +106,30 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         value = issuer_for(settings_from(data_dir)).set_status(elicence_id, suspend=suspend, reinstate=reinstate,
                                                                now=int(time.time()))
         click.echo(f"{elicence_id}: {['valid', 'revoked', 'suspended'][value]}")
+
+    @main.group("records")
+    def records_group() -> None:
+        """The authorities' registers of who holds which licence (what the wallet can fetch)."""
+
+    @records_group.command("import")
+    @data_option
+    @click.argument("licence_type", type=click.Choice(["driving-licence", "resident-id", "business-licence"]))
+    @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+    def records_import(data_dir: str | None, licence_type: str, csv_file: str) -> None:
+        """Import CSV_FILE (header = the type's claim names) into the register of LICENCE_TYPE's authority.
+
+        All or nothing: the first bad row is reported by line and field, and nothing is imported.
+        """
+        from pathlib import Path
+
+        try:
+            text = Path(csv_file).read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise click.BadParameter(f"{csv_file} is not UTF-8 text", param_hint="CSV_FILE") from exc
+        settings = settings_from(data_dir)
+        authority = Hub(settings.data_dir).owner_of(licence_type)
+        count = Records(engine_for(settings)).import_csv(licence_type, authority.id, text, now=int(time.time()))
+        click.echo(f"imported {count} {licence_type} record(s) into the register of {authority.name} ({authority.id})")
 
     @main.group("keys")
     def keys_group() -> None:
@@ -144,3 +194,95 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         """Re-sign every status list with a fresh iat (run periodically, well inside the ttl)."""
         count = issuer_for(settings_from(data_dir)).publish_all(now=int(time.time()))
         click.echo(f"{count} status list(s) published")
+
+    def desk(data_dir: str | None) -> HealthDesk:
+        settings = settings_from(data_dir)
+        return desk_for(settings, people_from(settings) if people_from else None)
+
+    @main.group("health")
+    def health_group() -> None:
+        """Health codes (the health commission): statuses and re-issue."""
+
+    @health_group.command("set")
+    @data_option
+    @click.option("--id-number", required=True, help="the citizen's resident ID number")
+    @click.option("--colour", required=True, type=click.Choice(COLOURS), help="green | yellow | red")
+    @click.option("--reason", default="", help="why (empty: 无异常)")
+    @click.option("--region", help="GB/T 2260 division code (default: the authority's region)")
+    @click.option("--name", help="the citizen's name, when they have no account")
+    def health_set(data_dir: str | None, id_number: str, colour: str, reason: str, region: str | None,
+                   name: str | None) -> None:
+        """Set a citizen's health-code colour; re-issues their codes and suspends the previous ones. Audited."""
+        result = desk(data_dir).set_status(id_number, colour, reason, actor=f"cli:{getpass.getuser()}",
+                                           now=int(time.time()), name=name, region=region)
+        click.echo(f"{mask(result.status.id_number)}: {result.status.colour} ({result.status.reason}); "
+                   f"{len(result.reissued)} code(s) re-issued, {len(result.suspended)} suspended")
+
+    @health_group.command("reissue")
+    @data_option
+    @click.option("--all", "all_", is_flag=True, required=True, help="every citizen's current health code")
+    def health_reissue(data_dir: str | None, all_: bool) -> None:
+        """Re-issue every current health code to the device it is bound to; an interrupted run resumes."""
+        d, now = desk(data_dir), int(time.time())
+        plan = run_id, ids, resumed = d.reissue_plan(now)
+        if resumed:
+            click.echo(f"resuming re-issue run {run_id}: {len(ids)} code(s) left")
+        with click.progressbar(length=len(ids), label="re-issuing health codes", show_pos=True) as bar:
+            d.reissue_all(now, plan=plan, progress=lambda _code_id: bar.update(1))
+        click.echo(f"re-issue run {run_id} done: {len(ids)} code(s) in this pass")
+
+    @main.group("proxies")
+    def proxies_group() -> None:
+        """Family proxies for health codes."""
+
+    @proxies_group.command("add")
+    @data_option
+    @click.option("--relative", required=True, help="ID number or phone of the citizen whose code is shown")
+    @click.option("--proxy", required=True, help="ID number or phone of the family member who shows it")
+    @click.option("--recorded-by", required=True, help="the authority recording it at a counter, e.g. bj-health")
+    def proxies_add(data_dir: str | None, relative: str, proxy: str, recorded_by: str) -> None:
+        """Record a proxy at a counter (granted_via = counter)."""
+        d = desk(data_dir)
+        d.issuer.hub.authority(recorded_by)
+        grant = d.grant_proxy(d.person(relative), proxy, via="counter", recorded_by=recorded_by, now=int(time.time()))
+        click.echo(f"proxy {grant.id}: {grant.proxy_name} may show {grant.relative_name}'s health code")
+
+    @proxies_group.command("end")
+    @data_option
+    @click.option("--id", "proxy_id", required=True, type=click.IntRange(1), help="the proxy's id")
+    @click.option("--relative", required=True, help="ID number or phone of the citizen who granted it")
+    @click.option("--recorded-by", required=True, help="the authority recording the end at a counter")
+    def proxies_end(data_dir: str | None, proxy_id: int, relative: str, recorded_by: str) -> None:
+        """End a proxy at the relative's request; the proxy's code is revoked in the status list."""
+        d = desk(data_dir)
+        d.issuer.hub.authority(recorded_by)
+        grant, revoked = d.end_proxy(proxy_id, d.person(relative).id_number, by=recorded_by, now=int(time.time()))
+        click.echo(f"proxy {grant.id} ended; {len(revoked)} code(s) revoked")
+
+    @proxies_group.command("list")
+    @data_option
+    @click.option("--id-number", required=True)
+    def proxies_list(data_dir: str | None, id_number: str) -> None:
+        """Proxies a citizen granted and holds, as JSON."""
+        import json
+
+        d = desk(data_dir)
+        found = d.proxies(d.person(id_number).id_number)
+        click.echo(json.dumps({k: [p.to_json() for p in v] for k, v in found.items()}, ensure_ascii=False))
+
+    @main.group("authorities")
+    def authorities_group() -> None:
+        """Issuing authorities and their staff."""
+
+    @authorities_group.command("grant")
+    @data_option
+    @click.option("--username", required=True, help="the staff member's resident ID number")
+    @click.option("--authority", required=True, help="authority id, e.g. bj-health")
+    @click.option("--role", default="officer", show_default=True, type=click.Choice(["officer", "admin"]))
+    def authorities_grant(data_dir: str | None, username: str, authority: str, role: str) -> None:
+        """Make an account staff of an authority (who may then sign in to /admin)."""
+        changed = desk(data_dir).grant_staff(username, authority, role, int(time.time()))
+        click.echo(f"{mask(username.strip().upper())}: {role} of {authority}" + ("" if changed else " (unchanged)"))
+
+
+__all__ = ["Person", "attach", "desk_for", "engine_for", "init_step", "issuer_for", "mask"]

@@ -53,7 +53,7 @@ DEMO_AUTHORITIES = (
     AuthorityConfig("bj-market-regulation", "北京市市场监督管理局", "110000", _code("11110000MB0193374"),
                     ("business-licence",), "market-regulation"),
     AuthorityConfig("bj-health", "北京市卫生健康委员会", "110000", _code("11110000000019646"),
-                    (), "health-commission"),
+                    ("health-code",), "health-commission"),
 )
 
 
@@ -94,11 +94,20 @@ class Hub:
         raise KeyFormatError(f"no authority issues {licence_type!r} in this hub")
 
     def ensure_authority(self, config: AuthorityConfig, now: int) -> bool:
-        """Add ``config`` with a fresh key ring unless present; True if anything was created."""
+        """Add ``config`` with a fresh key ring unless present; True if anything was created or changed.
+
+        An authority already present takes ``config``'s licence types when they differ (a data directory
+        made before ``bj-health`` issued health codes picks them up); the caller then re-signs the trust list.
+        """
         doc = self._load()
         created = False
-        if not any(a["id"] == config.id for a in doc["authorities"]):
+        existing = next((a for a in doc["authorities"] if a["id"] == config.id), None)
+        if existing is None:
             doc["authorities"].append({**asdict(config), "licence_types": list(config.licence_types)})
+            self._save(doc)
+            created = True
+        elif list(existing["licence_types"]) != list(config.licence_types):
+            existing["licence_types"] = list(config.licence_types)
             self._save(doc)
             created = True
         if not self.rings.exists(config.id):

@@ -32,8 +32,9 @@ def credential_expiry(claims: dict[str, Any], *, key_not_after: int) -> int:
 
 def build_views(
     ltype: LicenceType, claims: dict[str, Any], *, holder_key: PublicKey, serial: int, version: int,
-    status_idx: int, status_uri: str, now: int, expires_at: int,
+    status_idx: int, status_uri: str, now: int, expires_at: int, views: tuple[str, ...] | None = None,
 ) -> dict[str, CredentialBody]:
+    """Every view of ``ltype`` (or only those named in ``views``), signed together by the caller."""
     today = dt.datetime.fromtimestamp(now, dt.timezone(dt.timedelta(hours=8))).date()
     values = dict(claims)
     view_expiry = {view.name: expires_at for view in ltype.views}
@@ -54,4 +55,5 @@ def build_views(
             status_idx=status_idx, status_uri=status_uri, not_before=not_before,
         )
         for view in ltype.views
+        if views is None or view.name in views
     }

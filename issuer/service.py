@@ -7,11 +7,14 @@ Token Status Lists (CWT and JWT forms) under ``<data>/status/<authority>/<n>.{cw
 
 from __future__ import annotations
 
+import fcntl
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
 
 from credentials import licence_type, sign_credential
 from credentials.elicence_id import format_id
@@ -24,7 +27,10 @@ from credentials.status_list import (
     sign_status_list_jwt,
 )
 from credentials.status_uri import status_file
-from issuer import store
+from issuer import (
+    health_store,  # noqa: F401 - registers the health tables on the shared metadata
+    store,
+)
 from issuer.errors import NotAuthorisedError, ValidationError
 from issuer.hub import Hub
 from issuer.issuance import build_views, credential_expiry
@@ -44,6 +50,7 @@ class IssuedLicence:
     status_uri: str
     status_idx: int
     views: dict[str, bytes]
+    expires_at: int = 0
 
 
 def status_path(data_dir: Path, uri: str, suffix: str) -> Path:
@@ -60,7 +67,14 @@ class Issuer:
 
     def issue(
         self, type_name: str, raw_claims: Any, holder_key: PublicKey, *, now: int, authority_id: str | None = None,
+        views: tuple[str, ...] | None = None, lifetime: int | None = None, conn: Connection | None = None,
     ) -> IssuedLicence:
+        """Validate, allocate, sign and record one licence.
+
+        ``views`` limits the views signed (default: all of the type); ``lifetime`` caps the credential's
+        expiry at ``now + lifetime`` (short-lived health codes); with ``conn`` the issuance joins the caller's
+        transaction, so it commits or rolls back with the caller's other writes.
+        """
         ltype = licence_type(type_name)
         if ltype is None:
             raise ValidationError("licence_type", f"unknown type {type_name!r}")
@@ -70,20 +84,28 @@ class Issuer:
             raise NotAuthorisedError(f"{authority.name} ({authority.id}) is not authorised to issue {type_name}")
         signer = self.hub.rings.load(authority.id).signer(now)
         expires_at = credential_expiry(claims, key_not_after=signer.not_after)
-        with self.engine.begin() as conn:
-            serial = store.next_serial(conn, authority.id)
-            uri, idx = store.allocate_status(conn, authority.id)
-            elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, 1)
-            bodies = build_views(ltype, claims, holder_key=holder_key, serial=serial, version=1, status_idx=idx,
-                                 status_uri=uri, now=now, expires_at=expires_at)
-            views = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
-            store.record(
-                conn, elicence_id=elicence_id, licence_type=type_name, authority_id=authority.id,
-                holder_kid=holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
-                expires_at=expires_at, claims={k: v.isoformat() if hasattr(v, "isoformat") else v
-                                               for k, v in claims.items()},
-            )
-        return IssuedLicence(elicence_id, type_name, authority.id, uri, idx, views)
+        if lifetime is not None:
+            expires_at = min(expires_at, now + lifetime)
+        if conn is None:
+            with self.engine.begin() as own:
+                return self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views)
+        return self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views)
+
+    def _issue(self, conn: Connection, ltype, claims, authority, signer, holder_key, now, expires_at,  # noqa: ANN001
+               views) -> IssuedLicence:
+        serial = store.next_serial(conn, authority.id)
+        uri, idx = store.allocate_status(conn, authority.id)
+        elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, 1)
+        bodies = build_views(ltype, claims, holder_key=holder_key, serial=serial, version=1, status_idx=idx,
+                             status_uri=uri, now=now, expires_at=expires_at, views=views)
+        signed = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
+        store.record(
+            conn, elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
+            holder_kid=holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
+            expires_at=expires_at, claims={k: v.isoformat() if hasattr(v, "isoformat") else v
+                                           for k, v in claims.items()},
+        )
+        return IssuedLicence(elicence_id, ltype.name, authority.id, uri, idx, signed, expires_at)
 
     def set_status(self, elicence_id: str, *, suspend: bool = False, reinstate: bool = False, now: int) -> int:
         value = VALID if reinstate else SUSPENDED if suspend else INVALID
@@ -95,20 +117,27 @@ class Issuer:
         return value
 
     def publish_status_list(self, authority_id: str, uri: str, *, now: int) -> None:
-        status_list = StatusList(bits=STATUS_BITS, size=store.LIST_CAPACITY)
-        for idx, value in store.statuses(self.engine, uri).items():
-            status_list.set(idx, value)
-        signer = self.hub.rings.load(authority_id).signer(now)
-        common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL, alg=signer.public.alg)
-        cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
-        jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
-                                         **common)
-        for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
-            path = status_path(self.hub.data_dir, uri, suffix)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(content)
-            tmp.replace(path)
+        """Re-sign one list from the database. Publishers of one list take turns (a file lock) and read the
+        statuses inside their turn, so the file last written holds every change committed before it: two
+        publishers finishing out of order cannot put an older snapshot over a newer one."""
+        cwt_path = status_path(self.hub.data_dir, uri, "cwt")
+        cwt_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(cwt_path.with_name(f".{cwt_path.stem}.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            status_list = StatusList(bits=STATUS_BITS, size=store.LIST_CAPACITY)
+            for idx, value in store.statuses(self.engine, uri).items():
+                status_list.set(idx, value)
+            signer = self.hub.rings.load(authority_id).signer(now)
+            common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL,
+                          alg=signer.public.alg)
+            cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
+            jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
+                                             **common)
+            for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
+                path = status_path(self.hub.data_dir, uri, suffix)
+                tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+                tmp.write_bytes(content)
+                tmp.replace(path)
 
     def publish_all(self, *, now: int) -> int:
         count = 0

@@ -111,12 +111,31 @@ def find(engine: Engine, elicence_id: str) -> IssuedRecord:
                         row.status, row.expires_at)
 
 
+def find_in(conn: Connection, elicence_id: str) -> IssuedRecord:
+    row = conn.execute(select(issued).where(issued.c.elicence_id == elicence_id)).first()
+    if row is None:
+        raise UnknownCredentialError(f"no credential {elicence_id} was issued here")
+    return IssuedRecord(row.elicence_id, row.licence_type, row.authority_id, row.status_uri, row.status_idx,
+                        row.status, row.expires_at)
+
+
 def set_status(engine: Engine, elicence_id: str, status: int) -> IssuedRecord:
     with engine.begin() as conn:
         result = conn.execute(update(issued).where(issued.c.elicence_id == elicence_id).values(status=status))
         if result.rowcount != 1:
             raise UnknownCredentialError(f"no credential {elicence_id} was issued here")
     return find(engine, elicence_id)
+
+
+def mark_status(conn: Connection, elicence_id: str, status: int) -> tuple[str, str]:
+    """Set one credential's status inside the caller's transaction; returns (authority, status uri) to publish."""
+    row = conn.execute(select(issued.c.authority_id, issued.c.status_uri, issued.c.status)
+                       .where(issued.c.elicence_id == elicence_id)).first()
+    if row is None:
+        raise UnknownCredentialError(f"no credential {elicence_id} was issued here")
+    if row.status != 1:  # revocation (1) is final
+        conn.execute(update(issued).where(issued.c.elicence_id == elicence_id).values(status=status))
+    return row.authority_id, row.status_uri
 
 
 def statuses(engine: Engine, uri: str) -> dict[int, int]:
@@ -134,5 +153,5 @@ def list_uris(engine: Engine, authority_id: str) -> list[str]:
         return sorted(r[0] for r in rows)
 
 
-__all__ = ["IssuerError", "IssuedRecord", "allocate_status", "find", "list_uris", "next_serial", "record",
-           "set_status", "status_uri", "statuses"]
+__all__ = ["IssuerError", "IssuedRecord", "allocate_status", "find", "find_in", "list_uris", "next_serial", "mark_status",
+           "record", "set_status", "status_uri", "statuses"]

@@ -1,7 +1,8 @@
 """Claim validation before signing: national check digits, ISO dates, the vehicle-class list.
 
 Resident ID numbers follow GB 11643 (MOD 11-2) and unified social credit codes GB 32100, both
-through python-stdnum. The first error found is raised, naming its field; nothing is issued.
+through python-stdnum. Health-code regions are GB/T 2260 administrative division codes, checked
+against python-stdnum's division table. The first error found is raised, naming its field; nothing is issued.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import datetime as dt
 import re
 from typing import Any
 
+from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from credentials.catalogue import AGE_OVER_18, DATE, TEXT, TEXT_LIST, LicenceType
+from credentials.catalogue import AGE_OVER_18, DATE, HEALTH_COLOURS, TEXT, TEXT_LIST, LicenceType
 from issuer.errors import ValidationError
 
 # GA/T 947 / 《机动车驾驶证申领和使用规定》 permitted vehicle classes.
@@ -22,6 +24,8 @@ VEHICLE_CLASSES = (
 )
 SEXES = ("男", "女")
 MAX_TEXT = 200
+NO_ANOMALY = "无异常"  # a health code's reason when nothing is wrong
+_REGION = re.compile(r"[0-9]{6}", re.ASCII)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)  # calendar dates only, not 2030-W18-3
 
 
@@ -68,11 +72,15 @@ def validate_claims(ltype: LicenceType, raw: Any) -> dict[str, Any]:
     unknown = sorted(set(raw) - expected)
     if unknown:
         raise ValidationError(unknown[0], f"is not a {ltype.name} claim (expected {', '.join(ltype.claim_names)})")
-    missing = [name for name in ltype.claim_names if name not in raw]
+    if ltype.name == "health-code" and raw.get("reason") in ("", None):
+        raw = {**raw, "reason": NO_ANOMALY}
+    missing = [name for name in ltype.required_claim_names if name not in raw]
     if missing:
         raise ValidationError(missing[0], "is required")
     claims: dict[str, Any] = {}
     for name in ltype.claim_names:
+        if name not in raw:
+            continue  # an optional claim (required ones were checked above)
         kind = ltype.claim(name).kind
         if name == "vehicle_classes":
             claims[name] = _vehicle_classes(raw[name])
@@ -106,8 +114,23 @@ def _cross_checks(claims: dict[str, Any]) -> None:
             claims["uscc"] = uscc.validate(claims["uscc"])
         except StdnumError as exc:
             raise ValidationError("uscc", f"is not a valid GB 32100 unified social credit code ({exc})") from exc
+    if "colour" in claims and claims["colour"] not in HEALTH_COLOURS:
+        raise ValidationError("colour", f"must be one of {' | '.join(HEALTH_COLOURS)}")
+    if "region" in claims:
+        claims["region"] = region_code(claims["region"])
     if "valid_from" in claims and "valid_until" in claims and claims["valid_from"] > claims["valid_until"]:
         raise ValidationError("valid_until", "is before valid_from")
+
+
+def region_code(value: Any) -> str:
+    """A GB/T 2260 administrative division code (6 digits) that names a known province and division."""
+    if not isinstance(value, str) or not _REGION.fullmatch(value.strip()):
+        raise ValidationError("region", "must be a 6-digit GB/T 2260 division code, e.g. 110000")
+    value = value.strip()
+    info = numdb.get("cn/loc").info(value)
+    if len(info) < 2 or not info[0][1] or not info[1][1]:
+        raise ValidationError("region", f"{value} is not a GB/T 2260 administrative division code")
+    return value
 
 
 def age_over_18(birth_date: dt.date, on: dt.date) -> bool:
@@ -118,4 +141,4 @@ def age_over_18(birth_date: dt.date, on: dt.date) -> bool:
     return on >= eighteenth
 
 
-__all__ = ["AGE_OVER_18", "VEHICLE_CLASSES", "age_over_18", "validate_claims"]
+__all__ = ["AGE_OVER_18", "NO_ANOMALY", "VEHICLE_CLASSES", "age_over_18", "region_code", "validate_claims"]

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
+from issuer import vci
 from service.config import Settings
 
 # Content-Security-Policy (CSP Level 3): no framing (clickjacking), no plugins, same-origin everything.
@@ -19,6 +20,7 @@ CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
 
 def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     from idp import Provider, bp, errors, redact
+    from wallet import web as wallet_web
 
     redact.install()
 
@@ -36,6 +38,10 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     )
     app.extensions["tongban.idp"] = provider
     app.register_blueprint(bp)
+    app.extensions["tongban.vci"] = credential_issuer(settings, provider)
+    app.register_blueprint(vci.bp)
+    app.register_blueprint(wallet_web.bp)
+    _wire_health(app, settings, provider)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
     from service.counter_app import mount_counter
@@ -69,3 +75,42 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
         return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code
 
     return app
+
+
+def credential_issuer(settings: Settings, provider: Any) -> vci.CredentialIssuer:
+    """The issuer's credential endpoint, authorised by this service's IdP through the ``principal_for`` port."""
+    from issuer.cli import engine_for
+    from issuer.hub import Hub
+    from issuer.records import Records
+    from issuer.service import Issuer
+
+    def principal_for(token: str) -> vci.Principal | None:
+        grant = provider.grants.access_token(token)
+        if grant is None or grant.kind != "access_token" or grant.is_revoked() or grant.is_expired():
+            return None
+        account = provider.accounts.get(grant.sub)
+        if account is None:
+            return None
+        return vci.Principal(grant.sub, grant.client_id, grant.scope, provider.accounts.id_number(account))
+
+    engine = engine_for(settings)
+    return vci.CredentialIssuer(settings.issuer_url, Issuer(Hub(settings.data_dir), engine), Records(engine),
+                                provider.store, principal_for)
+
+
+def _wire_health(app: Flask, settings: Settings, provider: Any) -> None:
+    """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
+    from issuer import admin_web, health_web
+    from issuer.health import HealthPolicy
+    from issuer.health_service import HealthDesk
+    from issuer.health_store import load_lookup_key
+    from issuer.hub import Hub
+    from issuer.service import Issuer
+    from service.health import AccessTokens, AccountPeople, admin_client
+
+    desk = HealthDesk(Issuer(Hub(settings.data_dir), provider.engine), load_lookup_key(settings.data_dir),
+                      policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
+    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
+                                                           lambda: provider.issuer)
+    app.register_blueprint(health_web.bp)
+    admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer))

@@ -13,7 +13,12 @@ DEFAULTS = {
     "DATABASE_URL": "",  # empty: SQLite in the data directory; postgresql://... for PostgreSQL
     "REDIS_URL": "",  # empty: in-process ephemeral store; redis://... for Redis
     "TONGBAN_ISSUER_URL": "http://127.0.0.1:8000",  # public base URL of the service
+    "TONGBAN_HEALTH_CODE_TTL": "86400",  # seconds a health code is valid (300 .. 604800)
 }
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service refuses; the message names the variable."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,7 @@ class Settings:
     database_url: str
     redis_url: str
     issuer_url: str
+    health_code_ttl: int = 86400
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -36,4 +42,11 @@ class Settings:
             database_url=get("DATABASE_URL") or sqlite_url(directory),
             redis_url=get("REDIS_URL"),
             issuer_url=get("TONGBAN_ISSUER_URL").rstrip("/"),
+            health_code_ttl=_seconds("TONGBAN_HEALTH_CODE_TTL", get("TONGBAN_HEALTH_CODE_TTL")),
         )
+
+
+def _seconds(name: str, value: str) -> int:
+    if not value.strip().isdigit() or not 300 <= int(value) <= 7 * 24 * 3600:
+        raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
+    return int(value)

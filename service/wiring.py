@@ -6,7 +6,7 @@ from idp import cli as idp_cli
 from issuer import cli as issuer_cli
 from service import commands
 from service.cli import INIT_STEPS, main, register
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.counter_app import serve_counter
 from service.serve import serve
 from verifier import cli as verifier_cli
@@ -16,14 +16,37 @@ __all__ = ["main"]
 
 
 def _wire() -> None:
-    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env)  # first: it sets the key policy
+    from service import health
+
+    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from)  # first: the key policy
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
+    INIT_STEPS.append(wallet_client_step)
+    INIT_STEPS.append(health.init_step)  # after both: the admin client and the demo health officer
+    register(ConfigError)
     wallet_cli.attach(main, register)
     verifier_cli.attach(main, register)
     verifier_cli.verifier_group.add_command(serve_counter)  # `tongban verifier serve`: needs the composition root
     main.add_command(commands.issue)
     main.add_command(commands.demo)
     main.add_command(serve)
+
+
+def wallet_client_step(settings: Settings, echo) -> None:  # noqa: ANN001 - click.echo
+    """Register the web wallet as a public OIDC client of this service's IdP (idempotent)."""
+    from idp.provider import Provider
+    from wallet import web
+
+    provider = Provider.from_settings(settings)
+    redirect_uri = settings.issuer_url + web.REDIRECT_PATH
+    existing = provider.clients.get(web.CLIENT_ID)
+    if existing is None:
+        provider.clients.add(web.CLIENT_NAME, [redirect_uri], public=True, scopes=list(web.SCOPES), client_id=web.CLIENT_ID)
+        echo(f"wallet: public client {web.CLIENT_ID} registered, redirect URI {redirect_uri}")
+    elif redirect_uri not in existing.redirect_uris:
+        echo(f"wallet: client {web.CLIENT_ID} is registered for {', '.join(existing.redirect_uris)}, not {redirect_uri} "
+             "(TONGBAN_ISSUER_URL changed?)")
+    else:
+        echo(f"wallet: client {web.CLIENT_ID} already registered")
 
 
 _wire()

@@ -30,7 +30,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 PACKAGES = tuple(ALLOWED)
 
 # Pure cores: no web framework, no Redis, no SQL, no QR rendering.
-PURE_CORES = ("credentials/", "verifier/pipeline.py", "wallet/presenter.py", "issuer/issuance.py", "issuer/validation.py")
+PURE_CORES = ("credentials/", "verifier/pipeline.py", "wallet/presenter.py", "issuer/issuance.py", "issuer/validation.py",
+              "issuer/health.py")
 IMPURE_LIBRARIES = ("flask", "redis", "sqlalchemy", "qrcode")
 
 HAZMAT = "cryptography.hazmat"

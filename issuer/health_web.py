@@ -1,0 +1,263 @@
+"""Health codes and family proxies over HTTP: JSON endpoints for the citizen's wallet (a Blueprint).
+
+Every endpoint takes an IdP access token (``Authorization: Bearer …``, RFC 6750). The token must carry
+the ``id_number`` or ``licences`` scope (the citizen let the issuer know who they are); else 403
+``insufficient_scope``. Errors are ``{"error": code, "error_description": text}``.
+
+    POST /issuer/health-code/nonce
+        → 200 {"c_nonce": "…", "c_nonce_expires_in": 300}
+        A one-time nonce for the proof below (OpenID4VCI §7). Nonces share the key-value namespace of the
+        OpenID4VCI nonce endpoint (``vci-nonce:``), so a ``c_nonce`` from ``POST /issuer/nonce`` works too.
+
+    POST /issuer/health-code
+        {"proof": {"proof_type": "jwt", "jwt": "<openid4vci-proof+jwt>"}, "proxy_id": 7 (optional)}
+        → 200 {"credentials": [{"credential": {"code": b64url, "full": b64url}}],   (proxy: proxy-code, proxy-full)
+               "elicence_id", "licence_type": "health-code", "label", "authority_id",
+               "views": {"code": {"label", "claims": [...]}, ...},
+               "summary": {"name", "colour", "expires_at", "authority", "shown_by"?},
+               "colour", "expires_at", "proxy_id": 7 | null}
+        The same shape as ``POST /issuer/credential`` (``issuer.vci``), plus the colour, so the wallet stores a
+        health code as it stores any licence.
+        The proof is a JWT signed by the device key, header {"typ": "openid4vci-proof+jwt", "alg": "ES256" |
+        "EdDSA", "jwk": <device public key>}, claims {"aud": <service URL>, "iat": <now>, "nonce": <c_nonce>}
+        (OpenID4VCI §8.2.1.1). The code is bound to that key. The same device gets the same code until the
+        status changes or it nears expiry; another device gets a new code and the previous one is suspended.
+        With ``proxy_id`` the caller fetches the code of the relative who granted them that proxy.
+        Errors: 400 invalid_proof | invalid_nonce | invalid_request, 401 invalid_token, 403 insufficient_scope |
+        access_denied (no such active proxy of yours).
+
+    GET /issuer/health-status
+        → 200 {"colour", "reason", "region", "name", "updated_at"} (green / 无异常 when never set)
+
+    GET /issuer/proxies
+        → 200 {"granted": [proxy…], "held": [proxy…]}; proxy = {"id", "relative_name", "proxy_name",
+               "granted_at", "granted_via": "self" | "counter", "ended_at", "active"}
+
+    POST /issuer/proxies            {"proxy": "<ID number or mobile phone of the family member>"}
+        → 201 proxy   (granted_via "self": the relative, signed in, consents by making this call)
+        Errors: 400 invalid_request (bad reference, yourself), 404 unknown_person (no such registered citizen).
+
+    DELETE /issuer/proxies/<id>     (the relative only)
+        → 200 {"proxy": proxy, "revoked": ["<e-licence id>", …]}: the proxy's code is revoked in the status
+        list; counters refuse it ("revoked") after their next sync, and the proxy can fetch no more.
+
+The access-token port is ``AccessTokens.principal_for(token) -> Principal | None`` (``service.app`` injects
+the IdP's implementation), the same shape as the OpenID4VCI endpoint's port.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
+from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
+from keys import KeyFormatError, PublicKey, b64url_decode
+
+NONCE_TTL = 300
+NONCE_PREFIX = "vci-nonce:"  # shared with issuer.vci's nonce endpoint
+PROOF_TYP = "openid4vci-proof+jwt"
+PROOF_MAX_AGE = 300
+
+bp = Blueprint("health", __name__)
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    client_id: str
+    scope: str
+    id_number: str | None  # present only when the token carries the ``id_number`` scope
+
+
+class AccessTokens(Protocol):
+    def principal_for(self, token: str) -> Principal | None: ...
+
+
+class NonceStore(Protocol):
+    def put(self, key: str, value: str, ttl: int) -> None: ...
+    def consume(self, key: str) -> str | None: ...
+
+
+@dataclass
+class HealthWeb:
+    desk: HealthDesk
+    tokens: AccessTokens
+    nonces: NonceStore
+    audience: Callable[[], str]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
+def web() -> HealthWeb:
+    return current_app.extensions["tongban.health"]
+
+
+# -- the proof of possession of the device key (OpenID4VCI §8.2.1.1) -----------------------------------
+def verify_proof(token: Any, *, audience: str, now: int, consume_nonce: Callable[[str], bool]) -> PublicKey:
+    """Return the device key a ``openid4vci-proof+jwt`` proves possession of; raise ApiError otherwise."""
+    def bad(description: str, error: str = "invalid_proof") -> ApiError:
+        return ApiError(400, error, description)
+
+    if not isinstance(token, str) or token.count(".") != 2 or len(token) > 8192:
+        raise bad("proof.jwt must be a compact JWS")
+    head_b64, body_b64, sig_b64 = token.split(".")
+    try:
+        header = json.loads(b64url_decode(head_b64))
+        claims = json.loads(b64url_decode(body_b64))
+        signature = b64url_decode(sig_b64)
+    except (ValueError, binascii.Error, UnicodeDecodeError, KeyFormatError) as exc:
+        raise bad("proof.jwt is not base64url JSON") from exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise bad("proof header and claims must be JSON objects")
+    if header.get("typ") != PROOF_TYP:
+        raise bad(f"proof typ must be {PROOF_TYP}")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict) or "d" in jwk or "kid" in header or "x5c" in header:
+        raise bad("the proof must carry the device's public key as a jwk header (and nothing else)")
+    try:
+        key = PublicKey.from_jwk(jwk)
+    except KeyFormatError as exc:
+        raise bad(f"proof jwk: {exc}") from exc
+    if header.get("alg") != key.alg:
+        raise bad("proof alg must match its key (ES256 for P-256, EdDSA for Ed25519)")
+    if not key.verify(signature, f"{head_b64}.{body_b64}".encode()):
+        raise bad("the proof's signature does not verify")
+    aud = claims.get("aud")
+    if not (aud == audience or (isinstance(aud, list) and audience in aud)):
+        raise bad("proof aud must be this service")
+    iat = claims.get("iat")
+    if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > PROOF_MAX_AGE:
+        raise bad("proof iat is missing or not within 5 minutes of now")
+    nonce = claims.get("nonce")
+    if not isinstance(nonce, str) or not nonce or len(nonce) > 128 or not consume_nonce(nonce):
+        raise bad("the proof's nonce is unknown, used or expired: fetch a new c_nonce", "invalid_nonce")
+    return key
+
+
+# -- request plumbing ---------------------------------------------------------------------------------
+def principal(require_id: bool = True) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    found = web().tokens.principal_for(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    if found is None:
+        raise ApiError(401, "invalid_token", "a valid access token is required")
+    if require_id and not found.id_number:
+        raise ApiError(403, "insufficient_scope", "the access token lacks the licences or id_number scope")
+    return found
+
+
+def body() -> dict:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    return data
+
+
+def person_of(p: Principal) -> Person:
+    found = web().desk.people.find(p.id_number) if web().desk.people else None
+    return found or Person(p.id_number, "")
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> Response:
+    response = jsonify(error=exc.error, error_description=exc.description)
+    response.status_code = exc.status
+    if exc.status == 401:
+        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(IssuerError)
+def _issuer_error(exc: IssuerError) -> Response:
+    if isinstance(exc, UnknownPerson):
+        status, error = 404, "unknown_person"
+    elif isinstance(exc, ProxyError | NotAuthorisedError):
+        status, error = 403, "access_denied"
+    elif isinstance(exc, ValidationError):
+        status, error = 400, "invalid_request"
+    else:
+        status, error = 400, exc.reason
+    return _api_error(ApiError(status, error, str(exc)))
+
+
+def now() -> int:
+    return int(time.time())
+
+
+# -- endpoints ----------------------------------------------------------------------------------------
+@bp.post("/issuer/health-code/nonce")
+def nonce() -> Response:
+    value = secrets.token_urlsafe(24)
+    web().nonces.put(f"{NONCE_PREFIX}{value}", "1", NONCE_TTL)
+    response = jsonify(c_nonce=value, c_nonce_expires_in=NONCE_TTL)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/issuer/health-code")
+def health_code() -> Response:
+    p = principal()
+    data = body()
+    proof = data.get("proof")
+    if not isinstance(proof, dict) or proof.get("proof_type") != "jwt":
+        raise ApiError(400, "invalid_proof", 'proof must be {"proof_type": "jwt", "jwt": "…"}')
+    proxy_id = data.get("proxy_id", 0) or 0
+    if not isinstance(proxy_id, int) or isinstance(proxy_id, bool) or not 0 <= proxy_id < 2**31:
+        raise ApiError(400, "invalid_request", "proxy_id must be a proxy's id (an integer)")
+    w, t = web(), now()
+    device = verify_proof(proof.get("jwt"), audience=w.audience(), now=t,
+                          consume_nonce=lambda n: w.nonces.consume(f"{NONCE_PREFIX}{n}") is not None)
+    me = person_of(p)
+    code = w.desk.fetch(me.id_number, me.name, device, now=t, proxy_id=proxy_id, requester_id_number=me.id_number)
+    response = jsonify(code.to_json(w.desk.issuer.hub.authority(code.authority_id).name))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/issuer/health-status")
+def health_status() -> Response:
+    p = principal()
+    status = web().desk.status(p.id_number)
+    if status is None:
+        me = person_of(p)
+        return jsonify(colour="green", reason="无异常", region=web().desk.authority.region, name=me.name,
+                       updated_at=None)
+    return jsonify(status.to_json())
+
+
+@bp.get("/issuer/proxies")
+def list_proxies() -> Response:
+    p = principal()
+    found = web().desk.proxies(p.id_number)
+    return jsonify({k: [g.to_json() for g in v] for k, v in found.items()})
+
+
+@bp.post("/issuer/proxies")
+def grant_proxy() -> Response:
+    p = principal()
+    ref = body().get("proxy")
+    grant = web().desk.grant_proxy(person_of(p), ref, via="self", recorded_by=f"citizen:{p.sub}", now=now())
+    return jsonify(grant.to_json()), 201
+
+
+@bp.delete("/issuer/proxies/<int:proxy_id>")
+def end_proxy(proxy_id: int) -> Response:
+    p = principal()
+    grant, revoked = web().desk.end_proxy(proxy_id, p.id_number, by=f"citizen:{p.sub}", now=now())
+    return jsonify(proxy=grant.to_json(), revoked=list(revoked))
+
+
+__all__ = ["AccessTokens", "ApiError", "HealthWeb", "Principal", "bp", "verify_proof"]

@@ -1,0 +1,256 @@
+"""The credential issuer's HTTP edge, after OpenID for Verifiable Credential Issuance 1.0 (OpenID4VCI).
+
+Endpoints (paths relative to the service's issuer URL):
+
+* ``GET /.well-known/openid-credential-issuer`` — Credential Issuer Metadata (§12.2).
+* ``POST /issuer/nonce`` — Nonce Endpoint (§7): a ``c_nonce``, single use, ``NONCE_TTL`` seconds, kept in
+  the key-value store and consumed atomically by the credential request.
+* ``GET /issuer/records`` (Bearer) — tongban's own: the licences the authorities' registers hold for the
+  token's citizen (type, label, authority, validity; no claims, never the ID number).
+* ``POST /issuer/credential`` (Bearer) — Credential Endpoint (§8) with a ``jwt`` key proof (§8.2.1.1,
+  Appendix F.1): ``typ`` ``openid4vci-proof+jwt``, ``alg`` ES256, the device key in the ``jwk`` header,
+  ``aud`` = the credential issuer identifier, ``nonce`` = a fresh ``c_nonce``, ``iat`` within
+  ``PROOF_MAX_AGE`` seconds. Errors follow §8.3.1.2 (``invalid_proof``, ``invalid_nonce``,
+  ``invalid_credential_request``, ``unknown_credential_configuration``); token errors RFC 6750 §3.1.
+
+Where this departs from OpenID4VCI 1.0, and why:
+
+* Credential format: ``tongban-cose`` (this project's compact CWT in COSE_Sign1, see
+  ``credentials.credential``) is not one of the formats of Appendix A; the metadata says so by name.
+* One issuance returns *every view* of the licence (full, and one per counter purpose) in one
+  ``credentials`` entry: ``{"credential": {view: base64url(COSE bytes)}}`` instead of one credential per
+  entry, because the views are one licence and share a status entry; the wallet needs all of them to
+  choose a disclosure offline.
+* The request names the register entry to issue (``record``), a tongban parameter: a citizen may hold
+  several licences of one type in principle, and the wallet lists them first (``/issuer/records``).
+* The response adds ``elicence_id``, ``licence_type``, ``views`` (labels and disclosed claim names) and
+  ``summary`` (holder name, validity, authority) so the wallet can show the card without parsing CBOR.
+* The key proof comes as a single ``proof`` object (as drafts before 1.0 had, and the web wallet sends) or as
+  1.0's ``proofs`` with exactly one ``jwt``: one device key per licence, no batch issuance.
+* No Credential Offer, no deferred issuance, no notification endpoint, no encryption of the response.
+* Authorization is the service's own OpenID provider (scope ``licences``), reached through the
+  ``principal_for`` port the composition root injects: the issuer does not import the IdP.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jwt
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from credentials import licence_type
+from credentials.catalogue import LICENCE_TYPES
+from issuer.errors import IssuerError
+from issuer.records import Records
+from issuer.service import Issuer
+from keys import KeyFormatError, PublicKey
+from storage.kv import KeyValueStore
+
+SCOPE = "licences"
+FORMAT = "tongban-cose"
+NONCE_TTL = 300
+PROOF_TYP = "openid4vci-proof+jwt"
+PROOF_MAX_AGE = 300
+MAX_PROOF_CHARS = 4096
+
+bp = Blueprint("vci", __name__)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who an access token speaks for, as the identity provider vouches: the port's answer."""
+
+    sub: str
+    client_id: str
+    scope: str
+    id_number: str  # verified against the population registry at registration
+
+
+@dataclass
+class CredentialIssuer:
+    """What the endpoints need, wired by ``service.app``."""
+
+    url: str
+    issuer: Issuer
+    records: Records
+    store: KeyValueStore
+    principal_for: Callable[[str], Principal | None]
+    clock: Callable[[], int] = field(default=lambda: int(time.time()))
+
+
+def _ctx() -> CredentialIssuer:
+    return current_app.extensions["tongban.vci"]
+
+
+def _error(status: int, error: str, description: str, **headers: str) -> Response:
+    response = jsonify(error=error, error_description=description)
+    response.status_code = status
+    response.headers.update(headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _bearer_error(status: int, error: str, description: str) -> Response:
+    challenge = f'Bearer error="{error}", error_description="{description}"'
+    if error == "insufficient_scope":
+        challenge += f', scope="{SCOPE}"'
+    return _error(status, error, description, **{"WWW-Authenticate": challenge})
+
+
+def _principal() -> Principal | Response:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _error(401, "invalid_request", "send the access token as Authorization: Bearer",
+                      **{"WWW-Authenticate": f'Bearer scope="{SCOPE}"'})
+    principal = _ctx().principal_for(token.strip())
+    if principal is None:
+        return _bearer_error(401, "invalid_token", "the access token is unknown, expired or revoked")
+    if SCOPE not in principal.scope.split():
+        return _bearer_error(403, "insufficient_scope", f"the access token lacks the {SCOPE} scope")
+    return principal
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# -- metadata (§12.2) -----------------------------------------------------------------------------
+@bp.get("/.well-known/openid-credential-issuer")
+def metadata() -> Response:
+    url = _ctx().url
+    configurations = {
+        t.name: {
+            "format": FORMAT,
+            "scope": SCOPE,
+            "cryptographic_binding_methods_supported": ["jwk"],
+            "credential_signing_alg_values_supported": ["ES256"],
+            "proof_types_supported": {"jwt": {"proof_signing_alg_values_supported": ["ES256"]}},
+            "credential_metadata": {
+                "display": [{"name": t.label.split(" / ")[0], "locale": "zh-CN"},
+                            {"name": t.label.split(" / ")[-1], "locale": "en"}],
+                "views": {v.name: {"label": v.label, "claims": list(v.claims)} for v in t.views},
+            },
+        }
+        for t in LICENCE_TYPES
+    }
+    return jsonify({
+        "credential_issuer": url,
+        "authorization_servers": [url],
+        "credential_endpoint": url + "/issuer/credential",
+        "nonce_endpoint": url + "/issuer/nonce",
+        "display": [{"name": "通办电子证照", "locale": "zh-CN"}, {"name": "tongban e-licences", "locale": "en"}],
+        "credential_configurations_supported": configurations,
+    })
+
+
+# -- nonce (§7) -----------------------------------------------------------------------------------
+@bp.post("/issuer/nonce")
+def nonce() -> Response:
+    value = secrets.token_urlsafe(24)
+    _ctx().store.put(f"vci-nonce:{value}", "1", NONCE_TTL)
+    return _no_store(jsonify(c_nonce=value))
+
+
+# -- the citizen's register entries ---------------------------------------------------------------
+@bp.get("/issuer/records")
+def held_records() -> Response:
+    principal = _principal()
+    if isinstance(principal, Response):
+        return principal
+    ctx = _ctx()
+    out = []
+    for record in ctx.records.held_by(principal.id_number):
+        authority = ctx.issuer.hub.authority(record.authority_id)
+        out.append({"id": record.record_id, "licence_type": record.licence_type, "label": record.label,
+                    "authority": authority.name, "valid_until": record.claims.get("valid_until")})
+    return _no_store(jsonify(records=out))
+
+
+# -- credential (§8) ------------------------------------------------------------------------------
+def _check_proof(proof: object, ctx: CredentialIssuer, now: int) -> PublicKey | Response:
+    """§8.2.1.1 / Appendix F.1: verify the key proof and consume its c_nonce; return the device key."""
+    if not isinstance(proof, dict) or proof.get("proof_type") != "jwt" or not isinstance(proof.get("jwt"), str):
+        return _error(400, "invalid_proof", 'proof must be {"proof_type": "jwt", "jwt": ...}')
+    token = proof["jwt"]
+    if len(token) > MAX_PROOF_CHARS:
+        return _error(400, "invalid_proof", "the proof is too long")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return _error(400, "invalid_proof", "the proof is not a JWT")
+    if header.get("typ") != PROOF_TYP:
+        return _error(400, "invalid_proof", f"the proof's typ must be {PROOF_TYP}")
+    if header.get("alg") != "ES256":
+        return _error(400, "invalid_proof", "the proof must be signed with ES256")
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict) or "d" in jwk or {"kid", "x5c", "trust_chain"} & set(header):
+        return _error(400, "invalid_proof", "the proof must carry the device's public key as jwk, and only that")
+    try:
+        holder_key = PublicKey.from_jwk(jwk, "ES256")
+        claims = jwt.decode(token, jwt.PyJWK(jwk, "ES256").key, algorithms=["ES256"], audience=ctx.url,
+                            options={"require": ["aud", "iat", "nonce"], "verify_iat": False})
+    except (KeyFormatError, jwt.PyJWTError, ValueError, TypeError) as exc:
+        current_app.logger.info("credential proof refused: %r", exc)
+        return _error(400, "invalid_proof", "the proof's signature, key or audience is not valid")
+    iat = claims["iat"]
+    if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > PROOF_MAX_AGE:
+        return _error(400, "invalid_proof", "the proof's iat is not within five minutes of now")
+    nonce_value = claims["nonce"]
+    if not isinstance(nonce_value, str) or len(nonce_value) > 128 or ctx.store.consume(f"vci-nonce:{nonce_value}") is None:
+        return _error(400, "invalid_nonce", "the c_nonce is unknown, used or expired; fetch a new one")
+    return holder_key
+
+
+@bp.post("/issuer/credential")
+def credential() -> Response:
+    principal = _principal()
+    if isinstance(principal, Response):
+        return principal
+    ctx, now = _ctx(), _ctx().clock()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "invalid_credential_request", "send a JSON object")
+    type_name = body.get("credential_configuration_id")
+    ltype = licence_type(type_name) if isinstance(type_name, str) else None
+    if ltype is None:
+        return _error(400, "unknown_credential_configuration", "credential_configuration_id names no licence type")
+    record = ctx.records.get(body.get("record"))
+    # Someone else's record and no record look the same from outside.
+    if record is None or record.holder_id_number != principal.id_number or record.licence_type != ltype.name:
+        return _error(400, "invalid_credential_request", "no such licence on record for you")
+    proof = body.get("proof")
+    proofs = body.get("proofs")  # OpenID4VCI 1.0 §8.2: {"jwt": [one proof]}; one key per licence here
+    if proofs is not None:
+        if proof is not None or not (isinstance(proofs, dict) and set(proofs) == {"jwt"} and isinstance(proofs["jwt"], list)
+                                     and len(proofs["jwt"]) == 1):
+            return _error(400, "invalid_proof", 'send either proof or proofs {"jwt": [one JWT]}')
+        proof = {"proof_type": "jwt", "jwt": proofs["jwt"][0]}
+    holder_key = _check_proof(proof, ctx, now)
+    if isinstance(holder_key, Response):
+        return holder_key
+    try:
+        issued = ctx.issuer.issue(ltype.name, record.claims, holder_key=holder_key, now=now,
+                                  authority_id=record.authority_id)
+    except IssuerError as exc:
+        current_app.logger.warning("issuing record %s failed: %s", record.record_id, exc)
+        return _error(400, "invalid_credential_request", "the authority's record cannot be issued; contact the authority")
+    views = {name: base64.urlsafe_b64encode(raw).rstrip(b"=").decode() for name, raw in issued.views.items()}
+    authority = ctx.issuer.hub.authority(issued.authority_id)
+    current_app.logger.info("issued %s to %s", issued.elicence_id, json.dumps(principal.sub))
+    return _no_store(jsonify({
+        "credentials": [{"credential": views}],
+        "elicence_id": issued.elicence_id,
+        "licence_type": issued.licence_type,
+        "label": ltype.label,
+        "views": {v.name: {"label": v.label, "claims": list(v.claims)} for v in ltype.views if v.name in views},
+        "summary": {"name": record.claims.get("name"), "valid_until": record.claims.get("valid_until"),
+                    "authority": authority.name},
+    }))

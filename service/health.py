@@ -1,0 +1,96 @@
+"""Wiring of health codes to the identity provider: the ports ``issuer`` defines, implemented with ``idp``.
+
+* ``AccountPeople`` — ``issuer.health_service.People``: a registered citizen by ID number or phone.
+* ``AccessTokens`` — ``issuer.health_web.AccessTokens``: an IdP access token → ``Principal``.
+* ``init_step`` — registers the confidential client ``tongban-admin`` for ``/admin`` (credentials kept in
+  ``<data>/admin-client.json``, 0600) and the demo health officer (an IdP account, staff of ``bj-health``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from issuer.health_service import Person
+from issuer.health_web import Principal
+
+ADMIN_CLIENT_NAME = "tongban-admin"
+ADMIN_CLIENT_FILE = "admin-client.json"
+DEMO_OFFICER = {"name": "王芳", "id_number": "310104199206157893", "phone": "13900139000",
+                "password": "tongban-health-2024"}  # noqa: S105 - the documented demo password
+
+
+class AccountPeople:
+    def __init__(self, provider: Any):  # idp.Provider
+        self.provider = provider
+
+    def find(self, username: str) -> Person | None:
+        account = self.provider.accounts.find(username) if isinstance(username, str) else None
+        if account is None:
+            return None
+        return Person(self.provider.accounts.id_number(account), account.name)
+
+
+class AccessTokens:
+    def __init__(self, provider: Any):
+        self.provider = provider
+
+    def principal_for(self, token: str) -> Principal | None:
+        found = self.provider.grants.access_token(token) if isinstance(token, str) and token else None
+        if found is None or found.revoked or found.is_expired():
+            return None
+        account = self.provider.accounts.get(found.sub)
+        if account is None:
+            return None
+        # The citizen let the issuer know who they are: the id_number scope, or ``licences`` (the web wallet's
+        # scope on branch wallet-web, whose consent covers the issuer using the ID number for their licences).
+        scopes = set(found.scope.split())
+        id_number = self.provider.accounts.id_number(account) if scopes & {"id_number", "licences"} else None
+        return Principal(found.sub, found.client_id, found.scope, id_number)
+
+
+def people_from(settings: Any) -> AccountPeople:
+    from idp import Provider
+
+    return AccountPeople(Provider.from_settings(settings, load_keys=False))
+
+
+def admin_client(provider: Any, data_dir: Path, base_url: str) -> dict:
+    """The ``tongban-admin`` client's id and secret for ``base_url``: registered on first use (and again when
+    the service's URL changed), then read from ``<data>/admin-client.json``."""
+    path = data_dir / ADMIN_CLIENT_FILE
+    redirect_uri = base_url + "/admin/callback"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        client = provider.clients.get(saved.get("client_id"))
+        if client is not None and redirect_uri in client.redirect_uris:
+            return saved
+    out = provider.clients.add(ADMIN_CLIENT_NAME, [redirect_uri], scopes=["openid", "profile", "id_number"],
+                               post_logout_redirect_uris=[base_url + "/admin/"])
+    saved = {"client_id": out["client_id"], "client_secret": out["client_secret"]}
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(saved))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return saved
+
+
+def init_step(settings: Any, echo: Any) -> None:
+    """Idempotent: the admin client, the demo health officer's account and staff grant."""
+    from idp import Provider
+    from issuer.cli import desk_for
+
+    provider = Provider.from_settings(settings, load_keys=False)
+    client = admin_client(provider, settings.data_dir, settings.issuer_url)
+    echo(f"admin: client {ADMIN_CLIENT_NAME} ({client['client_id']}) for {settings.issuer_url}/admin/")
+    o = DEMO_OFFICER
+    if provider.accounts.find(o["id_number"]) is None:
+        provider.accounts.register(o["name"], o["id_number"], o["phone"], o["password"], int(time.time()))
+        echo(f"admin: demo health officer {o['name']} — username {o['id_number']}, password {o['password']}")
+    desk = desk_for(settings, AccountPeople(provider))
+    if desk.grant_staff(o["id_number"], desk.authority.id, "officer", int(time.time())):
+        echo(f"admin: {o['name']} is an officer of {desk.authority.id}")

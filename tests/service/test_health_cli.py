@@ -1,0 +1,221 @@
+"""``tongban health|proxies|authorities`` and ``init``'s health steps, through the real command line."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from stdnum.cn import ric
+
+import keys
+from issuer import health_store, store
+from issuer.cli import desk_for
+from issuer.health_service import HealthDesk
+from issuer.hub import Hub
+from issuer.service import Issuer
+from service.config import Settings
+from service.health import DEMO_OFFICER, AccountPeople
+from service.wiring import main
+from tests.issuer.conftest import FakePeople
+
+
+def run(*args: str, code: int | None = 0):
+    result = CliRunner().invoke(main, list(args), catch_exceptions=code != 0)
+    if code is not None:
+        assert result.exit_code == code, f"tongban {' '.join(args)} → {result.exit_code}: {result.output}"
+    return result
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    directory = tmp_path / "data"
+    run("init", "--data", str(directory))
+    return directory
+
+
+def _desk(data) -> HealthDesk:
+    return desk_for(Settings.from_env(data, env={}), FakePeople())
+
+
+def _id(n: int) -> str:
+    base = f"11010119800101{n:03d}"
+    return base + ric.calc_check_digit(base + "0")
+
+
+def test_init_upgrades_an_old_hub_to_issue_health_codes_and_is_idempotent(data):
+    hub = Hub(data)
+    doc = json.loads(hub.config_path.read_text())
+    for a in doc["authorities"]:
+        if a["id"] == "bj-health":
+            a["licence_types"] = []
+    hub.config_path.write_text(json.dumps(doc))
+    version = doc["trust_list_version"]
+    out = run("init", "--data", str(data)).output
+    assert "bj-health" in out and "issuing health-code" in out
+    doc = json.loads(hub.config_path.read_text())
+    assert doc["trust_list_version"] == version + 1
+    trust = keys.verify_trust_list(hub.trust_list_path.read_text(),
+                                   keys.PublicKey.from_jwk(json.loads(hub.root_jwk_path.read_text())),
+                                   now=int(time.time()))
+    assert trust.authority("bj-health").may_issue("health-code")
+    again = run("init", "--data", str(data)).output
+    assert "trust list version" not in again and "demo health officer" not in again
+    assert json.loads((data / "admin-client.json").read_text())["client_id"] in again
+
+
+def test_init_seeds_the_demo_officer_as_staff(data):
+    settings = Settings.from_env(data, env={})
+    from idp import Provider
+
+    provider = Provider.from_settings(settings, load_keys=False)
+    desk = desk_for(settings, AccountPeople(provider))
+    assert desk.require_health_staff(DEMO_OFFICER["id_number"]) == "officer"
+    assert desk.staff_role(DEMO_OFFICER["id_number"], "bj-traffic-police") is None
+    assert AccountPeople(provider).find(DEMO_OFFICER["phone"]).name == "王芳"
+
+
+def test_health_set_audits_and_reports(data):
+    out = run("health", "set", "--data", str(data), "--id-number", "110101199003071233", "--colour", "yellow",
+              "--reason", "行程 / travel").output
+    assert "110101********1233: yellow (行程 / travel)" in out
+    trail = _desk(data).audit("110101199003071233")
+    assert len(trail) == 1 and trail[0].actor.startswith("cli:") and trail[0].new_colour == "yellow"
+
+
+@pytest.mark.parametrize("args", [
+    ("--id-number", "110101199003071234", "--colour", "red"),
+    ("--id-number", "110101199003071233", "--colour", "purple"),
+    ("--id-number", "11010519491231002X", "--colour", "red"),  # valid number, nobody registered, no --name
+    ("--id-number", "110101199003071233", "--colour", "red", "--region", "999999"),
+])
+def test_health_set_bad_input_is_one_line_exit_2(data, args):
+    result = run("health", "set", "--data", str(data), *args, code=2)
+    assert "Traceback" not in result.output
+
+
+def test_proxies_and_authorities_commands(data):
+    out = run("proxies", "add", "--data", str(data), "--relative", "110101199003071233", "--proxy", "13900139000",
+              "--recorded-by", "bj-health").output
+    assert "王芳 may show 张三" in out
+    held = json.loads(run("proxies", "list", "--data", str(data), "--id-number", "310104199206157893").output)["held"]
+    assert held[0]["granted_via"] == "counter" and held[0]["active"]
+    run("proxies", "add", "--data", str(data), "--relative", "110101199003071233", "--proxy", "13900139000",
+        "--recorded-by", "no-such-authority", code=2)
+    # the proxy's device fetched the code; ending the proxy at a counter revokes it
+    desk = _desk(data)
+    code = desk.fetch("310104199206157893", "王芳", keys.generate().public, now=int(time.time()), proxy_id=held[0]["id"],
+                      requester_id_number="310104199206157893")
+    run("proxies", "end", "--data", str(data), "--id", str(held[0]["id"]), "--relative", "310104199206157893",
+        "--recorded-by", "bj-health", code=2)  # not the relative
+    out = run("proxies", "end", "--data", str(data), "--id", str(held[0]["id"]), "--relative", "13800138000",
+              "--recorded-by", "bj-health").output
+    assert out.strip() == f"proxy {held[0]['id']} ended; 1 code(s) revoked"
+    assert store.find(desk.engine, code.elicence_id).status == 1
+    assert "officer of bj-health" in run("authorities", "grant", "--data", str(data), "--username",
+                                         "110101199003071233", "--authority", "bj-health").output
+    run("authorities", "grant", "--data", str(data), "--username", "110101199003071233", "--authority", "nope", code=2)
+
+
+def _codes_per_device(desk: HealthDesk) -> Counter:
+    with desk.engine.connect() as conn:
+        rows = conn.execute(select(store.issued.c.holder_kid).where(store.issued.c.licence_type == "health-code"))
+        return Counter(r[0] for r in rows)
+
+
+@pytest.mark.parametrize("where", ["between items", "inside an item"])
+def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data, monkeypatch, where):
+    desk, now = _desk(data), int(time.time())
+    devices = {}
+    for n in range(7):
+        device = keys.generate()
+        desk.fetch(_id(n), f"测试{n}", device.public, now=now)
+        devices[_id(n)] = device.public.kid
+    before = {kid: 1 for kid in devices.values()}
+    assert _codes_per_device(desk) == before
+
+    calls = {"n": 0}
+    k = 3
+    if where == "between items":
+        original = HealthDesk.reissue_one
+
+        def flaky(self, *args, **kwargs):
+            if calls["n"] == k:
+                raise RuntimeError("injected failure")
+            calls["n"] += 1
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(HealthDesk, "reissue_one", flaky)
+    else:
+        original = Issuer.issue
+
+        def flaky(self, *args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == k + 1:  # the (k+1)th item fails after its issuance began: rolled back whole
+                raise RuntimeError("injected failure")
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(Issuer, "issue", flaky)
+    failed = run("health", "reissue", "--all", "--data", str(data), code=1)
+    assert isinstance(failed.exception, RuntimeError)
+    monkeypatch.undo()
+    counts = _codes_per_device(desk)
+    assert sum(counts.values()) == 7 + k and all(v in (1, 2) for v in counts.values())
+    with desk.engine.connect() as conn:
+        checkpoint = conn.execute(select(health_store.health_reissue_runs)).one()
+    assert checkpoint.done == k and checkpoint.finished_at is None
+
+    out = run("health", "reissue", "--all", "--data", str(data)).output
+    assert f"resuming re-issue run {checkpoint.id}: {7 - k} code(s) left" in out
+    assert _codes_per_device(desk) == {kid: 2 for kid in devices.values()}  # nobody twice, nobody skipped
+    # each citizen's previous code is suspended, the bound one valid; the status list says so
+    with desk.engine.connect() as conn:
+        rows = conn.execute(select(store.issued.c.holder_kid, store.issued.c.status)
+                            .where(store.issued.c.licence_type == "health-code")).all()
+    assert sorted(Counter(status for _, status in rows).items()) == [(0, 7), (2, 7)]
+    # a fresh run after a finished one covers everyone again
+    assert "resuming" not in run("health", "reissue", "--all", "--data", str(data)).output
+    assert _codes_per_device(desk) == {kid: 3 for kid in devices.values()}
+
+
+def test_health_code_lifetime_is_configurable_and_checked(data, monkeypatch):
+    assert Settings.from_env(data, env={}).health_code_ttl == 86400
+    assert _desk(data).policy.lifetime == 86400
+    settings = Settings.from_env(data, env={"TONGBAN_HEALTH_CODE_TTL": "3600"})
+    assert desk_for(settings).policy.lifetime == 3600
+    monkeypatch.setenv("TONGBAN_HEALTH_CODE_TTL", "12")
+    result = run("health", "set", "--data", str(data), "--id-number", "110101199003071233", "--colour", "red",
+                 code=2)
+    assert "TONGBAN_HEALTH_CODE_TTL" in result.output and "Traceback" not in result.output
+
+
+def test_access_token_port_gives_the_id_number_only_for_the_scopes_that_allow_it():
+    from types import SimpleNamespace
+
+    from service.health import AccessTokens
+
+    class Grants:
+        def __init__(self, scope, revoked=False, expired=False):
+            self.token = SimpleNamespace(sub="s1", client_id="c1", scope=scope, revoked=revoked,
+                                         is_expired=lambda: expired)
+
+        def access_token(self, value):
+            return self.token if value == "good" else None
+
+    account = SimpleNamespace(sub="s1")
+    accounts = SimpleNamespace(get=lambda sub: account if sub == "s1" else None, id_number=lambda a: "110101199003071233")
+
+    def port(scope, **kw):
+        return AccessTokens(SimpleNamespace(grants=Grants(scope, **kw), accounts=accounts))
+
+    assert port("openid id_number").principal_for("good").id_number == "110101199003071233"
+    assert port("openid licences").principal_for("good").id_number == "110101199003071233"
+    assert port("openid profile").principal_for("good").id_number is None
+    assert port("openid id_number").principal_for("bad") is None
+    assert port("openid id_number", revoked=True).principal_for("good") is None
+    assert port("openid id_number", expired=True).principal_for("good") is None
+    assert port("openid id_number").principal_for(None) is None

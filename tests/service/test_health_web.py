@@ -1,0 +1,405 @@
+"""Health codes over HTTP against a live service: wallet tokens from the real OIDC flow, device-key proofs,
+family proxies, and the /admin page with staff sign-in through the same IdP (Authlib's Flask client)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+import warnings
+from dataclasses import dataclass, replace
+
+import pytest
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from joserfc import jwt as jose_jwt
+from joserfc.jwk import ECKey, OKPKey
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+import keys
+from credentials import make_presentation, parse_credential
+from idp.registry import DEMO_PEOPLE, TableRegistry
+from issuer.cli import init_step
+from service.app import create_app
+from service.config import Settings
+from service.health import DEMO_OFFICER
+from storage.kv import RedisStore
+from tests.conftest import POSTGRES_URL, REDIS_URL, need_server
+from tests.idp.conftest import Browser, _postgres_engine
+from verifier.cache import DirectorySource, VerifierCache
+from verifier.pipeline import verify
+from verifier.replay import MemoryReplayCache
+
+CITIZENS = {
+    "zhang": ("张三", "110101199003071233", "13800138000", "tongban-demo-2024"),
+    "li": ("李四", "440304198512124569", "13700137000", "tongban-li-2024"),
+    "zhao": ("赵敏", "110105198505202214", "13600136000", "tongban-zhao-2024"),
+    "officer": (DEMO_OFFICER["name"], DEMO_OFFICER["id_number"], DEMO_OFFICER["phone"], DEMO_OFFICER["password"]),
+}
+REDIRECT = "http://127.0.0.1:9/cb"
+
+
+@dataclass
+class Service:
+    url: str
+    app: object
+    provider: object
+    data: object
+    wallet_client: dict
+
+    def desk(self):
+        return self.app.extensions["tongban.health"].desk
+
+
+class _S:
+    def __init__(self, data_dir, url):
+        self.data_dir, self.database_url = data_dir, url
+
+
+@pytest.fixture(scope="module", params=["embedded", "servers"])
+def service(request, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+    tmp = tmp_path_factory.mktemp("health-web")
+    init_step(_S(tmp, f"sqlite:///{tmp / 'init.sqlite3'}"), lambda _m: None)  # hub, authorities, keys
+    overrides, cleanup = {}, []
+    if request.param == "servers":
+        need_server("PostgreSQL", "127.0.0.1", 5432)
+        need_server("Redis", "127.0.0.1", 6379)
+        pg, redis_url = POSTGRES_URL, REDIS_URL
+        engine, admin, schema = _postgres_engine(pg)
+        overrides = {"engine": engine, "store": RedisStore(redis_url, prefix=f"test-{uuid.uuid4().hex}:")}
+
+        def drop():
+            engine.dispose()
+            with admin.begin() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+        cleanup.append(drop)
+    app = create_app(replace(Settings.from_env(tmp, env={}), issuer_url="http://127.0.0.1:1"), **overrides)
+    provider = app.extensions["tongban.idp"]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    provider.issuer = f"http://127.0.0.1:{server.server_port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    TableRegistry(provider.engine, provider.secrets).add(DEMO_PEOPLE + [("赵敏", "110105198505202214")])
+    for name, id_number, phone, password in CITIZENS.values():
+        provider.accounts.register(name, id_number, phone, password, 1_700_000_000)
+    client = provider.clients.add("钱包 / wallet", [REDIRECT], public=True, scopes=["openid", "profile", "id_number"])
+    service = Service(provider.issuer, app, provider, tmp, client)
+    service.desk().grant_staff(DEMO_OFFICER["id_number"], "bj-health", "officer", int(time.time()))
+    yield service
+    server.shutdown()
+    for fn in cleanup:
+        fn()
+    mp.undo()
+
+
+class _BrowserOf(Browser):
+    def __init__(self, svc: Service):
+        super().__init__(svc)  # Browser only needs .url
+
+
+_tokens: dict = {}
+
+
+def token_for(svc: Service, who: str, scope: str = "openid profile id_number") -> str:
+    """An access token for ``who`` from the real code flow with PKCE (consenting to id_number when asked)."""
+    if (svc.url, who, scope) in _tokens:
+        return _tokens[(svc.url, who, scope)]
+    name, id_number, _phone, password = CITIZENS[who]
+    session = OAuth2Session(svc.wallet_client["client_id"], None, scope=scope, redirect_uri=REDIRECT,
+                            code_challenge_method="S256", token_endpoint_auth_method="none")
+    verifier = secrets.token_urlsafe(48)
+    url, _ = session.create_authorization_url(svc.url + "/authorize", code_verifier=verifier, nonce="n")
+    browser = _BrowserOf(svc)
+    out = browser.go(url)
+    out = out or browser.login(username=id_number, password=password)
+    if out is None:
+        out = browser.submit("/consent", decision="allow", consent_id_number="yes")
+    assert out and out.startswith(REDIRECT), browser.page.text[:500]
+    token = session.fetch_token(svc.url + "/token", authorization_response=out, code_verifier=verifier)
+    _tokens[(svc.url, who, scope)] = token["access_token"]
+    return token["access_token"]
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def nonce(svc: Service) -> str:
+    r = requests.post(svc.url + "/issuer/health-code/nonce", timeout=5)
+    assert r.status_code == 200 and r.json()["c_nonce_expires_in"] == 300
+    return r.json()["c_nonce"]
+
+
+def proof(svc: Service, device: keys.PrivateKey, *, c_nonce: str | None = None, **changes) -> str:
+    """An openid4vci-proof+jwt signed with joserfc, an independent JOSE implementation."""
+    header = {"typ": "openid4vci-proof+jwt", "alg": device.alg, "jwk": device.public.jwk}
+    claims = {"aud": svc.url, "iat": int(time.time()), "nonce": c_nonce or nonce(svc)}
+    header.update(changes.pop("header", {}))
+    claims.update(changes)
+    key_cls = OKPKey if device.alg == "EdDSA" else ECKey
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # joserfc flags the generic "EdDSA" name as deprecated by RFC 9864
+        return jose_jwt.encode(header, claims, key_cls.import_key(device.crypto_key()), algorithms=[device.alg])
+
+
+def fetch(svc: Service, who: str, device: keys.PrivateKey, **extra) -> requests.Response:
+    body = {"proof": {"proof_type": "jwt", "jwt": proof(svc, device)}, **extra}
+    return requests.post(svc.url + "/issuer/health-code", json=body, headers=auth(token_for(svc, who)), timeout=10)
+
+
+def view(payload: dict, name: str) -> bytes:
+    raw = payload["credentials"][0]["credential"][name]
+    return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+
+
+class Counter:
+    def __init__(self, svc: Service, tmp_path):
+        self.svc, self.cache, self.replay = svc, VerifierCache(tmp_path / "counter"), MemoryReplayCache()
+
+    def sync(self) -> None:
+        source = DirectorySource(self.svc.data)
+        self.cache.sync(source, now=int(time.time()), root=keys.PublicKey.from_jwk(source.root_key()))
+
+    def check(self, credential: bytes, device: keys.PrivateKey):
+        now = int(time.time())
+        qr = make_presentation(credential, device, now=now, challenge=uuid.uuid4().bytes)
+        return verify(qr, trust=self.cache.trust_list(now), status=self.cache, replay=self.replay, now=now)
+
+
+# -- the wallet's endpoints ---------------------------------------------------------------------------
+def test_wallet_fetches_its_code_then_a_status_change_replaces_it(service, tmp_path):
+    device = keys.generate()
+    first = fetch(service, "zhang", device)
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["licence_type"] == "health-code" and body["colour"] == "green" and set(body["views"]) == {"code", "full"}
+    assert set(body["credentials"][0]["credential"]) == {"code", "full"}
+    assert body["summary"] == {"name": "张三", "colour": "green", "expires_at": body["expires_at"],
+                               "authority": "北京市卫生健康委员会"}
+    assert body["views"]["code"]["claims"] == ["name", "colour", "region"]
+    _, cred = parse_credential(view(body, "code"))
+    assert cred.holder_key.kid == device.public.kid and cred.claims["name"] == "张三"
+    assert fetch(service, "zhang", device).json()["elicence_id"] == body["elicence_id"]  # unchanged: same code
+
+    service.desk().set_status(CITIZENS["zhang"][1], "red", "密接 / close contact", actor="staff:t", now=int(time.time()))
+    second = fetch(service, "zhang", device).json()
+    assert second["elicence_id"] != body["elicence_id"] and second["colour"] == "red"
+    counter = Counter(service, tmp_path)
+    counter.sync()
+    assert counter.check(view(body, "code"), device).reasons == ("suspended",)
+    shown = counter.check(view(second, "code"), device)
+    assert shown.valid and shown.claims["colour"] == "red"
+    status = requests.get(service.url + "/issuer/health-status", headers=auth(token_for(service, "zhang")), timeout=5)
+    assert status.json()["colour"] == "red" and status.json()["reason"] == "密接 / close contact"
+    service.desk().set_status(CITIZENS["zhang"][1], "green", "", actor="staff:t", now=int(time.time()))
+
+
+def test_eddsa_device_keys_work_too(service):
+    assert fetch(service, "zhao", keys.generate("EdDSA")).status_code == 200
+
+
+def test_proof_must_be_fresh_signed_and_use_a_nonce_once(service):
+    device, other = keys.generate(), keys.generate()
+    headers = auth(token_for(service, "zhao"))
+
+    def post(jwt_text, **extra):
+        return requests.post(service.url + "/issuer/health-code", headers=headers, timeout=5,
+                             json={"proof": {"proof_type": "jwt", "jwt": jwt_text}, **extra})
+
+    used = nonce(service)
+    assert post(proof(service, device, c_nonce=used)).status_code == 200
+    assert post(proof(service, device, c_nonce=used)).json()["error"] == "invalid_nonce"
+    assert post(proof(service, device, c_nonce="made-up")).json()["error"] == "invalid_nonce"
+    assert post(proof(service, device, aud="https://elsewhere.example")).json()["error"] == "invalid_proof"
+    assert post(proof(service, device, iat=int(time.time()) - 3600)).json()["error"] == "invalid_proof"
+    assert post(proof(service, device, header={"typ": "JWT"})).json()["error"] == "invalid_proof"
+    # signed by another key than the one in the header
+    forged = proof(service, other, header={"jwk": device.public.jwk})
+    assert post(forged).json()["error"] == "invalid_proof"
+    assert post(proof(service, device), proxy_id="x").json()["error"] == "invalid_request"
+
+
+def test_tokens_and_scopes(service):
+    device = keys.generate()
+    body = {"proof": {"proof_type": "jwt", "jwt": proof(service, device)}}
+    r = requests.post(service.url + "/issuer/health-code", json=body, timeout=5)
+    assert r.status_code == 401 and "invalid_token" in r.headers["WWW-Authenticate"]
+    r = requests.post(service.url + "/issuer/health-code", json=body, headers=auth("not-a-token"), timeout=5)
+    assert r.status_code == 401
+    no_id = token_for(service, "zhao", "openid profile")
+    r = requests.post(service.url + "/issuer/health-code", json=body, headers=auth(no_id), timeout=5)
+    assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(
+    st.none(), st.integers(), st.text(max_size=50), st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.sampled_from(["proof", "proxy_id", "x"]),
+                    st.one_of(st.none(), st.integers(), st.text(max_size=30), st.booleans(),
+                              st.dictionaries(st.sampled_from(["proof_type", "jwt"]), st.text(max_size=300))),
+                    max_size=3),
+))
+@example(payload={"proof": {"proof_type": "jwt", "jwt": "000000000.."}})  # not base64url: once a 500
+@example(payload={"proof": {"proof_type": "jwt", "jwt": "e30.e30.AA"}})
+def test_any_health_code_body_gets_a_json_4xx_never_a_500(service, payload):
+    r = requests.post(service.url + "/issuer/health-code", data=json.dumps(payload), timeout=5,
+                      headers={**auth(token_for(service, "zhao")), "Content-Type": "application/json"})
+    assert 400 <= r.status_code < 500 and r.json()["error"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.one_of(st.none(), st.text(max_size=30),
+                         st.dictionaries(st.sampled_from(["proxy", "y"]),
+                                         st.one_of(st.none(), st.integers(), st.text(max_size=40)), max_size=2)))
+def test_any_proxy_body_gets_a_json_4xx_never_a_500(service, payload):
+    r = requests.post(service.url + "/issuer/proxies", data=json.dumps(payload), timeout=5,
+                      headers={**auth(token_for(service, "zhao")), "Content-Type": "application/json"})
+    assert 400 <= r.status_code < 500 and r.json()["error"]
+
+
+def test_proxy_grant_fetch_end_revoked(service, tmp_path):
+    li_device = keys.generate()
+    relative, proxy = auth(token_for(service, "zhang")), auth(token_for(service, "li"))
+    r = requests.post(service.url + "/issuer/proxies", json={"proxy": "+86 137 0013 7000"}, headers=relative, timeout=5)
+    assert r.status_code == 201, r.text
+    grant = r.json()
+    assert (grant["relative_name"], grant["proxy_name"], grant["granted_via"], grant["active"]) == (
+        "张三", "李四", "self", True)
+    held = requests.get(service.url + "/issuer/proxies", headers=proxy, timeout=5).json()["held"]
+    assert [g["id"] for g in held] == [grant["id"]]
+    # the proxy fetches the relative's code, bound to the proxy's own device
+    code = fetch(service, "li", li_device, proxy_id=grant["id"])
+    assert code.status_code == 200, code.text
+    code = code.json()
+    assert set(code["views"]) == {"proxy-code", "proxy-full"} and code["proxy_id"] == grant["id"]
+    assert code["summary"]["shown_by"] == "李四" and code["summary"]["name"] == "张三"
+    counter = Counter(service, tmp_path)
+    counter.sync()
+    shown = counter.check(view(code, "proxy-code"), li_device)
+    assert shown.valid and shown.claims["shown_by"] == "李四" and shown.claims["name"] == "张三"
+    # nobody else can use the grant or end it
+    assert fetch(service, "zhao", keys.generate(), proxy_id=grant["id"]).status_code == 403
+    r = requests.delete(f"{service.url}/issuer/proxies/{grant['id']}", headers=proxy, timeout=5)
+    assert r.status_code == 403
+    # the relative ends it: revoked at the counter after sync; the proxy can fetch no more
+    r = requests.delete(f"{service.url}/issuer/proxies/{grant['id']}", headers=relative, timeout=5)
+    assert r.status_code == 200 and r.json()["revoked"] == [code["elicence_id"]]
+    assert r.json()["proxy"]["active"] is False
+    counter.sync()
+    assert counter.check(view(code, "proxy-code"), li_device).reasons == ("revoked",)
+    again = fetch(service, "li", li_device, proxy_id=grant["id"])
+    assert again.status_code == 403 and again.json()["error"] == "access_denied"
+
+
+def test_proxy_grant_refusals(service):
+    relative = auth(token_for(service, "zhao"))
+    for ref, status, error in (("13900000001", 404, "unknown_person"), ("110105198505202214", 400, "invalid_request"),
+                               ("hello", 400, "invalid_request")):
+        r = requests.post(service.url + "/issuer/proxies", json={"proxy": ref}, headers=relative, timeout=5)
+        assert (r.status_code, r.json()["error"]) == (status, error), ref
+    assert requests.delete(service.url + "/issuer/proxies/999999", headers=relative, timeout=5).status_code == 403
+
+
+# -- /admin ---------------------------------------------------------------------------------------------
+def admin_browser(svc: Service, who: str) -> Browser:
+    """Sign in to /admin through the IdP: authorization code + PKCE by the tongban-admin client."""
+    _name, id_number, _phone, password = CITIZENS[who]
+    browser = _BrowserOf(svc)
+    assert browser.go(svc.url + "/admin/login") is None
+    assert 'name="password"' in browser.page.text
+    out = browser.login(username=id_number, password=password)
+    if out is None and 'action="/consent"' in browser.page.text:
+        out = browser.submit("/consent", decision="allow", consent_id_number="yes")
+    assert out is None, out
+    return browser
+
+
+def admin_form(browser: Browser, action: str) -> dict:
+    m = re.search(r'<form method="post" action="' + re.escape(action) + r'"[^>]*>(.*?)</form>', browser.page.text, re.S)
+    assert m, browser.page.text[:2000]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', m.group(1)))
+
+
+def test_admin_requires_sign_in(service):
+    page = requests.get(service.url + "/admin/", timeout=5)
+    assert page.status_code == 200 and 'href="/admin/login"' in page.text
+    r = requests.post(service.url + "/admin/status", data={"id_number": CITIZENS["zhao"][1], "colour": "red"},
+                      timeout=5, allow_redirects=False)
+    assert r.status_code == 400  # no CSRF token, no session
+
+
+def test_staff_officer_sets_a_status_through_the_page(service):
+    browser = admin_browser(service, "officer")
+    assert browser.page.status_code == 200 and "查询" in browser.page.text and "王芳" in browser.page.text
+    target = CITIZENS["li"][1]
+    browser.go(service.url + "/admin/search", "POST", {**admin_form(browser, "/admin/search"), "id_number": target})
+    assert browser.page.status_code == 200 and "440304********4569" in browser.page.text
+    form = admin_form(browser, "/admin/status")
+    browser.go(service.url + "/admin/status", "POST", {**form, "colour": "yellow", "reason": "<b>行程</b>"})
+    assert browser.page.status_code == 200 and "已保存" in browser.page.text
+    assert "&lt;b&gt;行程&lt;/b&gt;" in browser.page.text and "<b>行程</b>" not in browser.page.text  # escaped
+    trail = service.desk().audit(target)
+    officer_sub = service.provider.accounts.find(DEMO_OFFICER["id_number"]).sub
+    assert trail[-1].new_colour == "yellow" and trail[-1].actor == f"staff:{officer_sub}"
+    # a forged form without the session's CSRF token is refused
+    browser.go(service.url + "/admin/status", "POST", {**form, "csrf_token": "forged", "colour": "red"})
+    assert browser.page.status_code == 400 and service.desk().status(target).colour == "yellow"
+    # sign out
+    browser.go(service.url + "/admin/")
+    browser.go(service.url + "/admin/logout", "POST", admin_form(browser, "/admin/logout"))
+    assert 'href="/admin/login"' in browser.page.text
+
+
+def test_non_staff_gets_403(service):
+    browser = admin_browser(service, "zhao")
+    assert browser.page.status_code == 403 and "Forbidden" in browser.page.text
+    # even with the page's own CSRF token, changing a status is refused
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.page.text).group(1)
+    before = service.desk().audit(CITIZENS["zhang"][1])
+    browser.go(service.url + "/admin/status", "POST",
+               {"csrf_token": token, "id_number": CITIZENS["zhang"][1], "colour": "red", "reason": "x"})
+    assert browser.page.status_code == 403
+    browser.go(service.url + "/admin/search", "POST", {"csrf_token": token, "id_number": CITIZENS["zhang"][1]})
+    assert browser.page.status_code == 403
+    assert service.desk().audit(CITIZENS["zhang"][1]) == before
+    # staff of another authority is not staff of the health commission
+    service.desk().grant_staff(CITIZENS["zhao"][1], "bj-traffic-police", "officer", int(time.time()))
+    browser.go(service.url + "/admin/")
+    assert browser.page.status_code == 403
+
+
+def test_admin_sign_in_without_the_id_number_consent_explains_and_refuses(service):
+    _name, id_number, _phone, password = CITIZENS["li"]
+    browser = _BrowserOf(service)
+    browser.go(service.url + "/admin/login")
+    browser.login(username=id_number, password=password)
+    assert 'action="/consent"' in browser.page.text
+    browser.submit("/consent", decision="allow")  # the ID-number box left unticked
+    assert browser.page.status_code == 403 and "did not consent to share your ID number" in browser.page.text
+
+
+def test_admin_callback_with_a_forged_state_is_refused(service):
+    browser = _BrowserOf(service)
+    browser.go(service.url + "/admin/login")  # a real login started: state stored in this browser's session
+    r = browser.http.get(service.url + "/admin/callback?code=abc&state=forged", allow_redirects=False, timeout=5)
+    assert r.status_code == 400 and "Sign-in failed" in r.text
+
+
+def test_admin_sign_in_expires(service, monkeypatch):
+    from issuer import admin_web
+
+    browser = admin_browser(service, "officer")
+    assert "查询" in browser.page.text
+    monkeypatch.setattr(admin_web, "SESSION_MAX_AGE", 0)
+    browser.go(service.url + "/admin/")
+    assert 'href="/admin/login"' in browser.page.text

@@ -1,0 +1,28 @@
+// Service worker for /wallet/: the page and its scripts stay available offline (network first, cache as
+// fallback, so updates arrive whenever the phone is online). Licences and keys live in IndexedDB, not here.
+const CACHE = "tongban-wallet-v1";
+const ASSETS = ["/wallet/", "/wallet/static/wallet.js", "/wallet/static/tb-format.js", "/wallet/static/wallet.css", "/wallet/static/icon.svg",
+  "/wallet/static/vendor/qrcode-generator-2.0.4.mjs"];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(caches.keys()
+    .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== location.origin || !url.pathname.startsWith("/wallet/")) return;
+  const key = url.pathname === "/wallet/" ? "/wallet/" : event.request;  // the sign-in return carries ?code=...
+  event.respondWith(fetch(event.request).then((response) => {
+    if (response.ok && url.pathname !== "/wallet/sw.js") {
+      const copy = response.clone();
+      caches.open(CACHE).then((cache) => cache.put(key, copy));
+    }
+    return response;
+  }).catch(() => caches.match(key)));
+});

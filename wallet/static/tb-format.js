@@ -1,0 +1,122 @@
+// The tongban presentation wire format, in the browser: exactly what credentials/presentation.py and
+// credentials/framing.py produce, so the offline verifier (verifier/pipeline.py) cannot tell them apart.
+//
+//   "TB1:" + base45( maybe-zlib( CBOR [credential bstr, holder proof bstr] ) )
+//   holder proof = COSE_Sign1 (RFC 9052 §4.2), tag 18: [bstr {1: -7}, {}, bstr CBOR {6: iat (, 10: nonce)}, sig]
+//   sig = ES256 (raw r||s, RFC 9053 §2.1) over Sig_structure ["Signature1", protected, SHA-256(credential), payload]
+//
+// A tiny deterministic CBOR encoder (RFC 8949 §4.2.1: shortest heads, map keys in bytewise order of
+// their encodings) for just these shapes: unsigned/negative ints, byte and text strings, arrays, maps, tags.
+// No DOM here: it also runs under Node (tests/wallet/test_js_format.py).
+
+const enc = new TextEncoder();
+
+function head(major, n) {
+  const m = major << 5;
+  if (n < 24) return Uint8Array.of(m | n);
+  if (n < 0x100) return Uint8Array.of(m | 24, n);
+  if (n < 0x10000) return Uint8Array.of(m | 25, n >> 8, n & 0xff);
+  if (n < 0x100000000) return Uint8Array.of(m | 26, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  if (!Number.isSafeInteger(n)) throw new RangeError("integer out of range");
+  const out = new Uint8Array(9);
+  out[0] = m | 27;
+  new DataView(out.buffer).setBigUint64(1, BigInt(n));
+  return out;
+}
+
+export function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+export class Tag { constructor(tag, value) { this.tag = tag; this.value = value; } }
+
+function compareBytes(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+// value: number (integer), Uint8Array, string, Array, Map (integer or text keys), Tag
+export function cbor(value) {
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) throw new TypeError("only integers");
+    return value >= 0 ? head(0, value) : head(1, -1 - value);
+  }
+  if (value instanceof Uint8Array) return concat(head(2, value.length), value);
+  if (typeof value === "string") { const b = enc.encode(value); return concat(head(3, b.length), b); }
+  if (Array.isArray(value)) return concat(head(4, value.length), ...value.map(cbor));
+  if (value instanceof Map) {
+    const entries = [...value].map(([k, v]) => [cbor(k), cbor(v)]).sort((x, y) => compareBytes(x[0], y[0]));
+    return concat(head(5, entries.length), ...entries.flat());
+  }
+  if (value instanceof Tag) return concat(head(6, value.tag), cbor(value.value));
+  throw new TypeError("cannot encode " + typeof value);
+}
+
+// RFC 9285 base45
+const B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+export function base45(bytes) {
+  let out = "";
+  for (let i = 0; i + 1 < bytes.length; i += 2) {
+    let n = bytes[i] * 256 + bytes[i + 1];
+    const c = n % 45; n = (n - c) / 45;
+    const d = n % 45; const e = (n - d) / 45;
+    out += B45[c] + B45[d] + B45[e];
+  }
+  if (bytes.length % 2) {
+    const n = bytes[bytes.length - 1];
+    out += B45[n % 45] + B45[Math.floor(n / 45)];
+  }
+  return out;
+}
+
+async function streamBytes(stream) {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+// zlib (RFC 1950): CompressionStream's "deflate" format is the zlib wrapper; first byte 0x78.
+export async function zlib(bytes) {
+  return streamBytes(new Blob([bytes]).stream().pipeThrough(new CompressionStream("deflate")));
+}
+
+export async function frame(bytes) {
+  const compressed = await zlib(bytes);
+  return "TB1:" + base45(compressed.length < bytes.length ? compressed : bytes);
+}
+
+export async function sha256(bytes) {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+}
+
+const PROTECTED_ES256 = cbor(new Map([[1, -7]]));  // a1 01 26
+
+// privateKey: a WebCrypto ECDSA P-256 CryptoKey (it may be non-extractable). now: seconds. challenge: Uint8Array | null
+export async function presentation(credential, privateKey, now, challenge = null) {
+  const claims = new Map([[6, now]]);
+  if (challenge) claims.set(10, challenge);
+  const payload = cbor(claims);
+  const toBeSigned = cbor(["Signature1", PROTECTED_ES256, await sha256(credential), payload]);
+  const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, toBeSigned));
+  const proof = cbor(new Tag(18, [PROTECTED_ES256, new Map(), payload, signature]));
+  return frame(cbor([credential, proof]));
+}
+
+// --- JOSE bits for the OpenID4VCI key proof (RFC 7515 compact JWS, ES256 = raw r||s) -------------------------
+export function b64url(bytes) {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function fromB64url(text) {
+  const s = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}
+
+export async function signJwt(header, claims, privateKey) {
+  const input = b64url(enc.encode(JSON.stringify(header))) + "." + b64url(enc.encode(JSON.stringify(claims)));
+  const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, enc.encode(input));
+  return input + "." + b64url(new Uint8Array(sig));
+}

@@ -1,0 +1,346 @@
+// The citizen's web wallet. Everything here runs on the phone:
+//  * sign-in: OpenID Connect authorization code + PKCE S256 as the public client (verifier and state in sessionStorage);
+//  * device key: WebCrypto ECDSA P-256, non-extractable, a CryptoKey kept in IndexedDB; it never leaves the phone;
+//  * licences: fetched from the issuer's credential endpoint (issuer/vci.py) with a key proof, kept in IndexedDB;
+//  * presentations: built and signed here (tb-format.js), refreshed every 30 s, also with the network off;
+//  * history of what was shown, on the phone only. No alert/confirm pop-ups: messages go to the status line.
+import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
+import * as tb from "./tb-format.js";
+
+const REFRESH_SECONDS = 30;
+const ORIGIN = location.origin;
+const REDIRECT_URI = ORIGIN + "/wallet/";
+const CLIENT_ID = document.body.dataset.clientId;
+const SCOPE = document.body.dataset.scope;
+const $ = (id) => document.getElementById(id);
+
+const CLAIM_LABELS = {
+  name: ["姓名", "name"], sex: ["性别", "sex"], ethnicity: ["民族", "ethnicity"], birth_date: ["出生日期", "date of birth"],
+  id_number: ["公民身份号码", "ID number"], address: ["住址", "address"], licence_number: ["证号", "licence number"],
+  vehicle_classes: ["准驾车型", "vehicle classes"], first_issue_date: ["初次领证日期", "first issued"],
+  valid_from: ["有效期起", "valid from"], valid_until: ["有效期至", "valid until"],
+  issuing_authority: ["签发机关", "issued by"], age_over_18: ["是否年满18周岁", "aged 18 or over"],
+  uscc: ["统一社会信用代码", "credit code"], legal_representative: ["法定代表人", "legal representative"],
+  entity_type: ["类型", "entity type"], registered_capital: ["注册资本", "registered capital"],
+  established_on: ["成立日期", "established"], business_scope: ["经营范围", "business scope"],
+  registration_authority: ["登记机关", "registered by"],
+};
+const PURPOSE_ORDER = ["age", "driving", "identity", "basic", "full"];
+
+// ---------------------------------------------------------------------------------------------- IndexedDB
+let dbPromise = null;
+function db() {
+  dbPromise ??= new Promise((resolve, reject) => {
+    const open = indexedDB.open("tongban-wallet", 1);
+    open.onupgradeneeded = () => {
+      const d = open.result;
+      d.createObjectStore("keys");
+      d.createObjectStore("credentials", { keyPath: "elicence_id" });
+      d.createObjectStore("history", { keyPath: "id", autoIncrement: true });
+    };
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  return dbPromise;
+}
+async function store(name, mode, fn) {
+  const d = await db();
+  return new Promise((resolve, reject) => {
+    const t = d.transaction(name, mode);
+    const request = fn(t.objectStore(name));
+    t.oncomplete = () => resolve(request?.result);
+    t.onerror = () => reject(t.error);
+  });
+}
+const dbGet = (name, key) => store(name, "readonly", (s) => s.get(key));
+const dbAll = (name) => store(name, "readonly", (s) => s.getAll());
+const dbPut = (name, value, key) => store(name, "readwrite", (s) => (key === undefined ? s.put(value) : s.put(value, key)));
+
+// ---------------------------------------------------------------------------------------------- device key
+async function deviceKey() {
+  let key = await dbGet("keys", "device");
+  if (!key) {
+    const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+    const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey);
+    key = { privateKey: pair.privateKey, publicJwk: { kty, crv, x, y }, created: Date.now() };
+    await dbPut("keys", key, "device");
+  }
+  return key;
+}
+
+// ---------------------------------------------------------------------------------------------- UI helpers
+function say(message, error = false) {
+  const status = $("status");
+  status.hidden = !message;
+  status.textContent = message || "";
+  status.classList.toggle("error", error);
+}
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+function bilingual(text) {  // "中文 / English" -> 中文 <span class=en>English</span>
+  const [zh, en] = String(text).split(" / ");
+  return en ? [zh + " ", el("span", { class: "en" }, en)] : [zh];
+}
+function show(section) {
+  say("");
+  for (const id of ["home", "records", "show"]) $(id).hidden = id !== section;
+  $("history-section").hidden = section === "show";
+  if (section !== "show") stopPresenting();
+  window.scrollTo(0, 0);
+}
+
+// ---------------------------------------------------------------------------------------------- elderly mode
+function applyElderly(on) {
+  document.documentElement.classList.toggle("elderly", on);
+  $("elderly").checked = on;
+  if (presenting) drawQr(presenting.text);
+}
+
+// ---------------------------------------------------------------------------------------------- sign-in (OIDC + PKCE)
+function accessToken() {
+  const saved = JSON.parse(sessionStorage.getItem("tb.token") || "null");
+  return saved && saved.expires_at > Date.now() / 1000 + 10 ? saved.access_token : null;
+}
+async function signIn() {
+  const verifier = tb.b64url(crypto.getRandomValues(new Uint8Array(32)));
+  const state = tb.b64url(crypto.getRandomValues(new Uint8Array(16)));
+  const challenge = tb.b64url(await tb.sha256(new TextEncoder().encode(verifier)));
+  sessionStorage.setItem("tb.pkce", JSON.stringify({ verifier, state }));
+  say("正在前往登录… / Going to sign-in…");
+  location.assign("/authorize?" + new URLSearchParams({
+    response_type: "code", client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: SCOPE, state,
+    code_challenge: challenge, code_challenge_method: "S256",
+  }));
+}
+// Returns true when this load is the return from the IdP and the token was obtained.
+async function finishSignIn() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has("code") && !params.has("error")) return false;
+  history.replaceState(null, "", REDIRECT_URI);
+  const saved = JSON.parse(sessionStorage.getItem("tb.pkce") || "null");
+  sessionStorage.removeItem("tb.pkce");
+  if (params.has("error")) {
+    say(params.get("error") === "access_denied" ? "您未同意授权，未添加证照。 / You declined; nothing was added."
+      : "登录未完成，请重试。 / Sign-in did not finish; try again.", true);
+    return false;
+  }
+  if (!saved || params.get("state") !== saved.state || (params.has("iss") && params.get("iss") !== ORIGIN)) {
+    say("登录响应无法核对，已忽略。 / The sign-in answer did not match this wallet's request; ignored.", true);
+    return false;
+  }
+  const response = await fetch("/token", {
+    method: "POST",
+    body: new URLSearchParams({ grant_type: "authorization_code", code: params.get("code"), redirect_uri: REDIRECT_URI,
+      client_id: CLIENT_ID, code_verifier: saved.verifier }),
+  });
+  if (!response.ok) { say("登录失败，请重试。 / Sign-in failed; try again.", true); return false; }
+  const token = await response.json();
+  sessionStorage.setItem("tb.token", JSON.stringify({ access_token: token.access_token,
+    expires_at: Date.now() / 1000 + (token.expires_in || 300) }));
+  say("");
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------- adding licences
+async function openRecords() {
+  const token = accessToken();
+  if (!token) return signIn();
+  show("records");
+  const list = $("record-list");
+  list.replaceChildren(el("li", { class: "hint" }, "正在查询… / Looking up…"));
+  let response;
+  try {
+    response = await fetch("/issuer/records", { headers: { Authorization: "Bearer " + token } });
+  } catch {
+    list.replaceChildren();
+    return say("无法连接，请联网后重试。 / No connection; try again when online.", true);
+  }
+  if (response.status === 401) { sessionStorage.removeItem("tb.token"); return signIn(); }
+  if (!response.ok) { list.replaceChildren(); return say("查询失败。 / The lookup failed.", true); }
+  const { records } = await response.json();
+  const held = new Set((await dbAll("credentials")).map((c) => c.record_id));
+  list.replaceChildren(...records.map((r) => el("li", { class: "record" },
+    el("strong", {}, ...bilingual(r.label)),
+    el("span", { class: "line" }, r.authority),
+    r.valid_until ? el("span", { class: "line" }, "有效期至 ", el("span", { class: "en" }, "valid until "), r.valid_until) : null,
+    el("button", { type: "button", class: "primary", "data-record": r.id, onclick: (e) => addLicence(r, e.currentTarget) },
+      ...(held.has(r.id) ? ["重新添加 ", el("span", { class: "en" }, "Add again")] : ["添加到本机 ", el("span", { class: "en" }, "Add to this phone")])),
+  )));
+  if (!records.length) list.append(el("li", { class: "hint" }, "没有登记在您名下的证照。 / No licences are on record for you."));
+}
+
+async function addLicence(record, button) {
+  button.disabled = true;
+  say("正在添加… / Adding…");
+  try {
+    const token = accessToken();
+    if (!token) return signIn();
+    const key = await deviceKey();
+    // OpenID4VCI §12.2: the issuer's metadata names its identifier (the proof's aud) and endpoints.
+    const meta = await (await fetch("/.well-known/openid-credential-issuer")).json();
+    const { c_nonce } = await (await fetch(meta.nonce_endpoint, { method: "POST" })).json();
+    const proof = await tb.signJwt({ typ: "openid4vci-proof+jwt", alg: "ES256", jwk: key.publicJwk },
+      { aud: meta.credential_issuer, iat: Math.floor(Date.now() / 1000), nonce: c_nonce }, key.privateKey);
+    const response = await fetch(meta.credential_endpoint, {
+      method: "POST", headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+      body: JSON.stringify({ credential_configuration_id: record.licence_type, record: record.id,
+        proof: { proof_type: "jwt", jwt: proof } }),
+    });
+    if (response.status === 401) { sessionStorage.removeItem("tb.token"); return signIn(); }
+    const body = await response.json();
+    if (!response.ok) { say("添加失败：" + (body.error_description || body.error) + " / Could not add the licence.", true); return; }
+    const views = {};
+    for (const [name, b64] of Object.entries(body.credentials[0].credential)) views[name] = tb.fromB64url(b64);
+    const credential = { elicence_id: body.elicence_id, licence_type: body.licence_type, label: body.label,
+      record_id: record.id, views, view_info: body.views, summary: body.summary, added_at: Date.now() };
+    await dbPut("credentials", credential);
+    // Added again (e.g. a new phone key or a renewed record): the newer licence replaces the older on this phone.
+    for (const old of await dbAll("credentials")) {
+      if (old.record_id === record.id && old.elicence_id !== credential.elicence_id) {
+        await store("credentials", "readwrite", (s) => s.delete(old.elicence_id));
+      }
+    }
+    await renderCards();
+    await present(credential);
+  } catch (error) {
+    say("添加失败，请重试。 / Could not add the licence; try again.", true);
+    console.error(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- home
+async function renderCards() {
+  const credentials = (await dbAll("credentials")).sort((a, b) => a.added_at - b.added_at);
+  $("empty").hidden = credentials.length > 0;
+  $("cards").replaceChildren(...credentials.map((c) => el("li", {},
+    el("button", { type: "button", class: "card " + c.licence_type, "data-elicence": c.elicence_id, onclick: () => present(c) },
+      el("strong", {}, ...bilingual(c.label)),
+      el("span", { class: "line" }, c.summary?.name ?? ""),
+      c.summary?.valid_until ? el("span", { class: "line" }, "有效期至 ", el("span", { class: "en" }, "valid until "), c.summary.valid_until) : null,
+      el("span", { class: "line" }, "点击出示 ", el("span", { class: "en" }, "Tap to show")),
+    ))));
+}
+
+async function renderHistory() {
+  const items = (await dbAll("history")).sort((a, b) => b.at - a.at).slice(0, 20);
+  $("history-empty").hidden = items.length > 0;
+  $("history").replaceChildren(...items.map((h) => el("li", {},
+    el("time", { datetime: new Date(h.at).toISOString() }, new Date(h.at).toLocaleString("zh-CN", { hour12: false })),
+    el("span", {}, h.label.split(" / ")[0], " · ", h.view_label.split(" / ")[0], "："),
+    el("span", {}, h.claims.map((c) => (CLAIM_LABELS[c] || [c])[0]).join("、")),
+  )));
+}
+
+// ---------------------------------------------------------------------------------------------- presenting
+let presenting = null;  // {credential, view, text, generatedAt, timer}
+
+function purposes(credential) {
+  return Object.keys(credential.views).sort((a, b) => PURPOSE_ORDER.indexOf(a) - PURPOSE_ORDER.indexOf(b));
+}
+
+async function present(credential, view) {
+  stopPresenting();
+  show("show");
+  $("show-title").replaceChildren(...bilingual(credential.label));
+  const names = purposes(credential);
+  view ??= names.find((n) => n !== "full" && n !== "age") ?? names[0];
+  $("presets").replaceChildren(...names.map((name) => el("button", {
+    type: "button", "data-view": name, "aria-pressed": String(name === view), onclick: () => present(credential, name),
+  }, ...bilingual(credential.view_info[name].label))));
+  $("full-warning").hidden = !credential.view_info[view].claims.includes("id_number") || view !== "full";
+  $("disclosed").replaceChildren(...credential.view_info[view].claims.map((c) => {
+    const [zh, en] = CLAIM_LABELS[c] || [c, c];
+    return el("li", {}, zh + " ", el("span", { class: "en" }, en));
+  }));
+  presenting = { credential, view, text: null, generatedAt: 0, timer: null };
+  await dbPut("history", { at: Date.now(), elicence_id: credential.elicence_id, label: credential.label, view,
+    view_label: credential.view_info[view].label, claims: credential.view_info[view].claims });
+  renderHistory();
+  await refresh();
+  presenting.timer = setInterval(tick, 1000);
+}
+
+function stopPresenting() {
+  if (presenting?.timer) clearInterval(presenting.timer);
+  presenting = null;
+}
+
+async function refresh() {
+  const current = presenting;
+  const key = await deviceKey();
+  const now = Math.floor(Date.now() / 1000);
+  const text = await tb.presentation(current.credential.views[current.view], key.privateKey, now);
+  if (presenting !== current) return;  // the holder switched view meanwhile
+  current.text = text;
+  current.generatedAt = now;
+  drawQr(text);
+  $("qr").dataset.iat = String(now);
+  $("qr").dataset.view = current.view;
+  tick();
+}
+
+function tick() {
+  if (!presenting || !presenting.generatedAt) return;
+  const left = REFRESH_SECONDS - (Math.floor(Date.now() / 1000) - presenting.generatedAt);
+  $("countdown").textContent = String(Math.max(left, 0));
+  if (left <= 0 && !presenting.refreshing) {
+    presenting.refreshing = true;
+    const current = presenting;
+    refresh().finally(() => { current.refreshing = false; });
+  }
+}
+
+function drawQr(text) {
+  const code = qrcode(0, "M");
+  code.addData(text, "Alphanumeric");
+  code.make();
+  const modules = code.getModuleCount();
+  const quiet = 4;
+  const canvas = $("qr");
+  const box = canvas.parentElement.clientWidth - 16;
+  const ratio = window.devicePixelRatio || 1;
+  const scale = Math.max(2, Math.floor((Math.min(box, 480) * ratio) / (modules + 2 * quiet)));
+  const size = (modules + 2 * quiet) * scale;
+  canvas.width = size;
+  canvas.height = size;
+  canvas.style.width = size / ratio + "px";
+  canvas.style.height = size / ratio + "px";
+  const g = canvas.getContext("2d");
+  g.fillStyle = "#fff";
+  g.fillRect(0, 0, size, size);
+  g.fillStyle = "#000";
+  for (let r = 0; r < modules; r++) {
+    for (let c = 0; c < modules; c++) if (code.isDark(r, c)) g.fillRect((c + quiet) * scale, (r + quiet) * scale, scale, scale);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- start
+async function main() {
+  applyElderly(localStorage.getItem("tb.elderly") === "1");
+  $("elderly").addEventListener("change", (e) => {
+    localStorage.setItem("tb.elderly", e.target.checked ? "1" : "0");
+    applyElderly(e.target.checked);
+  });
+  $("add").addEventListener("click", openRecords);
+  for (const back of document.querySelectorAll("[data-go]")) back.addEventListener("click", () => show(back.dataset.go));
+  if ("serviceWorker" in navigator) navigator.serviceWorker.register("/wallet/sw.js", { scope: "/wallet/" }).catch(() => {});
+  await deviceKey();
+  await renderCards();
+  await renderHistory();
+  if (await finishSignIn()) await openRecords();
+  document.body.dataset.ready = "1";
+}
+
+main().catch((error) => {
+  console.error(error);
+  say("钱包无法启动：此浏览器不支持所需功能。 / The wallet cannot start in this browser.", true);
+});

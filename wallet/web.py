@@ -1,0 +1,38 @@
+"""The citizen's web wallet at ``/wallet/``: one page, its scripts and a service worker (all static).
+
+Everything that matters runs in the phone's browser (``static/wallet.js``): sign-in through the
+identity provider as the public client ``tongban-wallet`` (authorization code + PKCE S256), a
+non-extractable WebCrypto P-256 device key in IndexedDB, licences fetched from ``issuer.vci`` and kept
+in IndexedDB, and presentations built and signed on the phone in exactly the format of
+``credentials.presentation`` (``static/tb-format.js``), so showing a licence needs no network.
+The server only hands out these files; it never sees the device key or a presentation.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+
+from flask import Blueprint, Response, render_template, send_from_directory
+
+mimetypes.add_type("text/javascript", ".mjs")  # module scripts need a JavaScript MIME type; not every OS maps .mjs
+
+CLIENT_ID = "tongban-wallet"
+CLIENT_NAME = "通办电子证照钱包 / tongban wallet"
+SCOPES = ("openid", "profile", "licences")
+REDIRECT_PATH = "/wallet/"
+
+bp = Blueprint("wallet", __name__, url_prefix="/wallet", static_folder="static", static_url_path="/static",
+               template_folder="templates")
+
+
+@bp.get("/")
+def page() -> str:
+    return render_template("wallet/index.html", client_id=CLIENT_ID, scope=" ".join(SCOPES))
+
+
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """Served from /wallet/ so its scope is the wallet, and never cached by HTTP (the worker updates itself)."""
+    response = send_from_directory(bp.static_folder, "sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
