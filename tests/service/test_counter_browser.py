@@ -16,8 +16,6 @@ import pytest
 from service.counter_app import create_counter_app
 from tests.conftest import REQUIRE_SERVERS
 from tests.counter_world import make_world, run, serving
-from verifier.display import present
-from verifier.pipeline import Decision
 from wallet.qr import write_png
 
 pytestmark = pytest.mark.browser
@@ -152,37 +150,32 @@ def test_scanner_input_valid_then_revoked_then_garbage(world, counter_url, brows
         counter.close()
 
 
-@pytest.mark.parametrize(("viewport", "size", "colour", "reason", "words"), [
-    (PHONE, "390x844", "green", "", ("绿码 · 无异常", "Green · no anomaly")),
-    (TABLET, "1024x768", "green", "", ("绿码 · 无异常", "Green · no anomaly")),
-    (PHONE, "390x844", "red", "14 天内到访高风险地区 / visited a high-risk area", ("红码 · 有异常", "禁止通行")),
-    (TABLET, "1024x768", "yellow", "待核酸检测结果 / awaiting a test result", ("黄码 · 需核查", "Check as the rules")),
+@pytest.mark.parametrize(("viewport", "size", "colour", "reason", "shown_by", "view", "words"), [
+    (PHONE, "390x844", "green", "", "李小四", "proxy-code", ("绿码 · 无异常", "Green · no anomaly")),
+    (TABLET, "1024x768", "green", "", None, "code", ("绿码 · 无异常", "Green · no anomaly")),
+    (PHONE, "390x844", "red", "14 天内到访高风险地区 / visited a high-risk area", "李小四", "proxy-full",
+     ("红码 · 有异常", "禁止通行")),
+    (TABLET, "1024x768", "yellow", "待核酸检测结果 / awaiting a test result", None, "full",
+     ("黄码 · 需核查", "Check as the rules")),
 ])
-def test_health_code_is_a_full_screen_colour_with_words(counter_url, browser, shots, viewport, size, colour, reason,
-                                                        words):
-    """No health-code licence type exists yet: the API's answer is stubbed with what display.present() makes."""
-    decision = Decision(
-        valid=True, reasons=(), licence_type="health-code", view="full",
-        issuer={"id": "bj-health", "name": "北京市卫生健康委员会", "region": "110000"},
-        claims={"name": "张三丰", "colour": colour, "reason": reason, "region": "110000", "shown_by": "李小四"},
-        presentation_age=2,
-        checks_passed=("decode", "parse", "trust_list", "issuer_key", "issuer_signature"),
-    )
-    import json
-
+def test_health_code_is_a_full_screen_colour_with_words(world, counter_url, browser, shots, viewport, size, colour,
+                                                        reason, shown_by, view, words):
+    """A real health code (issuer library → wallet → scanner → counter): its colour fills the screen, with words."""
+    eid = world.issue_health_code(colour, reason, shown_by)
+    run("verifier", "sync", "--data", str(world.data), "--cache", str(world.cache))
     counter = Counter(browser, counter_url, viewport)
     try:
-        counter.page.route("**/counter/api/verify", lambda route: route.fulfill(
-            status=200, content_type="application/json", body=json.dumps(present(decision), ensure_ascii=False)))
-        counter.scan("TB1:HEALTH")
+        counter.scan(world.present(eid, view))
         counter.page.wait_for_selector("#health:not([hidden])")
         assert counter.page.get_attribute("#health", "class") == f"health {colour}"
         text = counter.page.inner_text("#health")
-        assert words[0] in text and words[1] in text and "张*丰" in text and "代为出示" in text and reason in text
-        assert "李*四" in text and "李小四" not in text
+        assert words[0] in text and words[1] in text and "张*" in text and reason in text
+        assert ("代为出示" in text and "李*四" in text) if shown_by else "代为出示" not in text
+        assert "李小四" not in text and "张三" not in text
         counter.shot(shots / f"counter-health-{colour}-{size}.png", full_page=False)  # what the screen shows
         counter.page.click("#health")
-        assert counter.page.is_hidden("#health") and "代为出示" in counter.verdict()
+        text = counter.verdict()
+        assert counter.page.is_hidden("#health") and "健康码 / Health code" in text and "北京市卫生健康委员会" in text
         assert counter.errors == [], counter.errors
     finally:
         counter.close()
