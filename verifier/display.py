@@ -138,7 +138,9 @@ def proxy_marker(claims: dict[str, Any]) -> dict[str, str] | None:
 def present(decision: Decision) -> dict[str, Any]:
     """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block."""
     claims = masked_claims(decision)
-    reason = VALID if decision.valid else explain(decision.reasons[0] if decision.reasons else "unknown")
+    # The licence type may change the words only once the issuer's signature holds (else it is attacker-chosen).
+    trusted_type = decision.licence_type if "issuer_signature" in decision.checks_passed else None
+    reason = VALID if decision.valid else explain(decision.reasons[0] if decision.reasons else "unknown", trusted_type)
     warnings = [explain(code) for code in decision.reasons] if decision.valid else []
     ltype = licence_type(decision.licence_type) if decision.licence_type else None
     view = ltype.view(decision.view) if ltype and decision.view else None

@@ -323,4 +323,5 @@ def test_a_suspended_health_code_shows_no_colour(world, cache, client):
     cache.sync(DirectorySource(world.data), now=int(time.time()))
     body = check(client, world.present(eid, "code"))[1]
     assert body["reasons"] == ["suspended"] and body["display"]["health"] is None
-    assert body["display"]["reason"]["zh"] == "证照已被签发机关暂停使用"
+    assert body["display"]["reason"]["zh"].startswith("此健康码已被更新的码取代")
+    assert body["display"]["reason"]["action"] == "retry"
