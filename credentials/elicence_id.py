@@ -14,6 +14,7 @@ from stdnum.iso7064 import mod_37_36
 from credentials.errors import ClaimError
 
 ARC = "1.2.156.3005.2"
+MAX_VERSION = 999
 _PATTERN = re.compile(r"^1\.2\.156\.3005\.2\.([0-9A-Z]+)\.([0-9A-Z]{18})\.([0-9]{8})\.([0-9]{3})\.([0-9A-Z*])$", re.ASCII)
 
 
@@ -22,7 +23,7 @@ def _check(body: str) -> str:
 
 
 def format_id(type_code: str, issuer_code: str, serial: int, version: int) -> str:
-    if not (0 <= serial < 10**8 and 0 < version < 10**3):
+    if not (0 <= serial < 10**8 and 0 < version <= MAX_VERSION):
         raise ClaimError("elicence_id", "serial must fit 8 digits and version 3 digits")
     body = f"{ARC}.{type_code}.{issuer_code}.{serial:08d}.{version:03d}"
     return f"{body}.{_check(body)}"

@@ -257,18 +257,19 @@ class HealthDesk:
                 return None, None  # an ended proxy gets nothing (its code was revoked when it ended)
             shown_by = grant.proxy_name
         device = PublicKey.from_jwk(json.loads(binding.device_jwk))
-        issued = self._issue(conn, status, device, shown_by, now)
+        issued = self._issue(conn, status, device, shown_by, now, replaces=binding.elicence_id)
         touched.add(store.mark_status(conn, binding.elicence_id, SUSPENDED))
         conn.execute(update(t.health_codes).where(t.health_codes.c.id == binding.id).values(
             elicence_id=issued.elicence_id, views=_b64(issued.views), seq=status.seq, issued_at=now,
             expires_at=issued.expires_at))
         return issued.elicence_id, binding.elicence_id
 
-    def _issue(self, conn: Connection, status: HealthStatus, device: PublicKey, shown_by: str | None, now: int):  # noqa: ANN202
+    def _issue(self, conn: Connection, status: HealthStatus, device: PublicKey, shown_by: str | None, now: int,
+               replaces: str | None = None):  # noqa: ANN202
         claims = code_claims(name=status.name, id_number=status.id_number, colour=status.colour, reason=status.reason,
                              region=status.region, shown_by=shown_by)
         return self.issuer.issue(HEALTH_CODE, claims, device, now=now, views=views_for(shown_by is not None),
-                                 lifetime=self.policy.lifetime, conn=conn)
+                                 lifetime=self.policy.lifetime, conn=conn, replaces=replaces)
 
     def fetch(self, id_number: str, name: str, device: PublicKey, *, now: int, proxy_id: int = 0,
               requester_id_number: str | None = None) -> HealthCode:
@@ -299,7 +300,8 @@ class HealthDesk:
                     current_valid=current_valid, expires_at=binding.expires_at, now=now, policy=self.policy):
                 return HealthCode(binding.elicence_id, status.colour, binding.expires_at, _unb64(binding.views),
                                   proxy_id, self.authority.id)
-            issued = self._issue(conn, status, device, shown_by, now)
+            issued = self._issue(conn, status, device, shown_by, now,
+                                 replaces=binding.elicence_id if binding is not None else None)
             values = dict(device_jwk=json.dumps(device.jwk), device_kid=device.kid, elicence_id=issued.elicence_id,
                           views=_b64(issued.views), seq=status.seq, issued_at=now, expires_at=issued.expires_at)
             if binding is None:

@@ -59,6 +59,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
 from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
+from issuer.ports import AccessTokens, Principal
 from keys import KeyFormatError, PublicKey, b64url_decode
 
 NONCE_TTL = 300
@@ -67,18 +68,6 @@ PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_MAX_AGE = 300
 
 bp = Blueprint("health", __name__)
-
-
-@dataclass(frozen=True)
-class Principal:
-    sub: str
-    client_id: str
-    scope: str
-    id_number: str | None  # present only when the token carries the ``id_number`` scope
-
-
-class AccessTokens(Protocol):
-    def principal_for(self, token: str) -> Principal | None: ...
 
 
 class NonceStore(Protocol):

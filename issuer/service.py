@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from credentials import licence_type, sign_credential
-from credentials.elicence_id import format_id
+from credentials.elicence_id import MAX_VERSION, format_id, parse_id
 from credentials.status_list import (
     INVALID,
     SUSPENDED,
@@ -68,12 +68,15 @@ class Issuer:
     def issue(
         self, type_name: str, raw_claims: Any, holder_key: PublicKey, *, now: int, authority_id: str | None = None,
         views: tuple[str, ...] | None = None, lifetime: int | None = None, conn: Connection | None = None,
+        replaces: str | None = None,
     ) -> IssuedLicence:
         """Validate, allocate, sign and record one licence.
 
         ``views`` limits the views signed (default: all of the type); ``lifetime`` caps the credential's
         expiry at ``now + lifetime`` (short-lived health codes); with ``conn`` the issuance joins the caller's
-        transaction, so it commits or rolls back with the caller's other writes.
+        transaction, so it commits or rolls back with the caller's other writes. ``replaces`` names the
+        e-licence identifier this one succeeds: the new one keeps its serial with the next version (the
+        identifier's version field exists for this), so re-issuing daily health codes does not use up serials.
         """
         ltype = licence_type(type_name)
         if ltype is None:
@@ -88,15 +91,15 @@ class Issuer:
             expires_at = min(expires_at, now + lifetime)
         if conn is None:
             with self.engine.begin() as own:
-                return self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views)
-        return self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views)
+                return self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+        return self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
 
     def _issue(self, conn: Connection, ltype, claims, authority, signer, holder_key, now, expires_at,  # noqa: ANN001
-               views) -> IssuedLicence:
-        serial = store.next_serial(conn, authority.id)
+               views, replaces: str | None = None) -> IssuedLicence:
+        serial, version = self._serial_and_version(conn, ltype, authority, replaces)
         uri, idx = store.allocate_status(conn, authority.id)
-        elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, 1)
-        bodies = build_views(ltype, claims, holder_key=holder_key, serial=serial, version=1, status_idx=idx,
+        elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, version)
+        bodies = build_views(ltype, claims, holder_key=holder_key, serial=serial, version=version, status_idx=idx,
                              status_uri=uri, now=now, expires_at=expires_at, views=views)
         signed = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
         store.record(
@@ -106,6 +109,16 @@ class Issuer:
                                            for k, v in claims.items()},
         )
         return IssuedLicence(elicence_id, ltype.name, authority.id, uri, idx, signed, expires_at)
+
+    @staticmethod
+    def _serial_and_version(conn: Connection, ltype, authority, replaces: str | None) -> tuple[int, int]:  # noqa: ANN001
+        if replaces is not None:
+            type_code, issuer_code, serial, version = parse_id(replaces)
+            if (type_code, issuer_code) != (ltype.national_code, authority.issuer_code):
+                raise ValidationError("replaces", f"{replaces} is not a {ltype.name} of {authority.id}")
+            if version < MAX_VERSION:
+                return serial, version + 1
+        return store.next_serial(conn, authority.id), 1
 
     def set_status(self, elicence_id: str, *, suspend: bool = False, reinstate: bool = False, now: int) -> int:
         value = VALID if reinstate else SUSPENDED if suspend else INVALID

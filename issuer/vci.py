@@ -47,6 +47,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from credentials import licence_type
 from credentials.catalogue import LICENCE_TYPES
 from issuer.errors import IssuerError
+from issuer.health import HEALTH_CODE
+from issuer.ports import Principal
 from issuer.records import Records
 from issuer.service import Issuer
 from keys import KeyFormatError, PublicKey
@@ -60,16 +62,6 @@ PROOF_MAX_AGE = 300
 MAX_PROOF_CHARS = 4096
 
 bp = Blueprint("vci", __name__)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who an access token speaks for, as the identity provider vouches: the port's answer."""
-
-    sub: str
-    client_id: str
-    scope: str
-    id_number: str  # verified against the population registry at registration
 
 
 @dataclass
@@ -112,7 +104,7 @@ def _principal() -> Principal | Response:
     principal = _ctx().principal_for(token.strip())
     if principal is None:
         return _bearer_error(401, "invalid_token", "the access token is unknown, expired or revoked")
-    if SCOPE not in principal.scope.split():
+    if SCOPE not in principal.scope.split() or principal.id_number is None:
         return _bearer_error(403, "insufficient_scope", f"the access token lacks the {SCOPE} scope")
     return principal
 
@@ -140,6 +132,7 @@ def metadata() -> Response:
             },
         }
         for t in LICENCE_TYPES
+        if t.name != HEALTH_CODE  # health codes come from /issuer/health-code (issuer.health_web), not a register
     }
     return jsonify({
         "credential_issuer": url,

@@ -83,19 +83,11 @@ def credential_issuer(settings: Settings, provider: Any) -> vci.CredentialIssuer
     from issuer.hub import Hub
     from issuer.records import Records
     from issuer.service import Issuer
-
-    def principal_for(token: str) -> vci.Principal | None:
-        grant = provider.grants.access_token(token)
-        if grant is None or grant.kind != "access_token" or grant.is_revoked() or grant.is_expired():
-            return None
-        account = provider.accounts.get(grant.sub)
-        if account is None:
-            return None
-        return vci.Principal(grant.sub, grant.client_id, grant.scope, provider.accounts.id_number(account))
+    from service.health import AccessTokens
 
     engine = engine_for(settings)
     return vci.CredentialIssuer(settings.issuer_url, Issuer(Hub(settings.data_dir), engine), Records(engine),
-                                provider.store, principal_for)
+                                provider.store, AccessTokens(provider).principal_for)
 
 
 def _wire_health(app: Flask, settings: Settings, provider: Any) -> None:

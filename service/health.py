@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.health_service import Person
-from issuer.health_web import Principal
+from issuer.ports import Principal
 
 ADMIN_CLIENT_NAME = "tongban-admin"
 ADMIN_CLIENT_FILE = "admin-client.json"

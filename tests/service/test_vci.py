@@ -49,6 +49,7 @@ def test_metadata_names_the_endpoints(live):
     assert meta["credential_issuer"] == live.url and meta["nonce_endpoint"] == live.url + "/issuer/nonce"
     config = meta["credential_configurations_supported"]["driving-licence"]
     assert config["scope"] == "licences" and config["proof_types_supported"]["jwt"]
+    assert "health-code" not in meta["credential_configurations_supported"]  # served by /issuer/health-code
 
 
 def test_records_list_the_citizens_licences_without_the_id_number(live, token):
