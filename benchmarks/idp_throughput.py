@@ -10,7 +10,9 @@ over HTTP with a few client threads, and prints figures, then one JSON object as
 - password logins/s through the login form at Argon2id m=7 MiB, t=5, against the bare Argon2id verify
   rate measured in this process on one core in the same run (goal: ratio >= 0.8);
 - Redis bytes per SSO session (MEMORY USAGE of one session key holding two clients; goal <= 1 KB).
-Goals are printed next to the figures, never asserted.
+Goals are printed next to the figures, never asserted. Knobs: ``BENCH_SECONDS`` (per phase, default 5),
+``BENCH_GUNICORN`` (worker options, default ``-w 2 -k gthread --threads 4``), ``BENCH_KEEP_LOG=1`` (print
+the server log). The figures swing widely when other work shares the machine; compare runs on a quiet one.
 """
 
 from __future__ import annotations
@@ -94,18 +96,23 @@ def main() -> None:
     client = provider.clients.add("bench", ["http://127.0.0.1:9/cb"])
     auth = (client["client_id"], client["client_secret"])
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
-    gunicorn = [*pin, str(Path(sys.executable).parent / "gunicorn"), "-w", "2", "--threads", "4", "-k", "gthread",
-                "-b", f"127.0.0.1:{port}", "service.wsgi:app"]
-    proc = subprocess.Popen(gunicorn, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results: dict = {"server": "gunicorn -w 2 -k gthread --threads 4, pinned to CPU 0" if pin else "gunicorn -w 2",
+    workers = os.environ.get("BENCH_GUNICORN", "-w 2 -k gthread --threads 4").split()
+    gunicorn = [*pin, str(Path(sys.executable).parent / "gunicorn"), *workers, "-b", f"127.0.0.1:{port}",
+                "service.wsgi:app"]
+    log = open(data / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server
+    proc = subprocess.Popen(gunicorn, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    results: dict = {"server": f"gunicorn {' '.join(workers)}" + (", pinned to CPU 0" if pin else ""),
                      "client_threads": THREADS, "seconds_per_phase": SECONDS}
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + 90
+        while True:
             try:
-                requests.get(issuer + "/jwks.json", timeout=5)
+                requests.get(issuer + "/jwks.json", timeout=5).raise_for_status()
                 break
             except requests.RequestException:
-                time.sleep(0.1)
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.2)
         session = provider.sessions.create(account.sub, int(time.time()), "real-name", ["pwd"])
 
         def mint_code() -> str:
@@ -171,6 +178,9 @@ def main() -> None:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+        log.close()
+        if os.environ.get("BENCH_KEEP_LOG"):
+            print((data / "gunicorn.log").read_text()[-3000:], file=sys.stderr)
         shutil.rmtree(data, ignore_errors=True)
 
     goals = {"code_exchanges_per_s": ">= 500", "refresh_grants_per_s": ">= 500", "login_to_hash_ratio": ">= 0.8",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from storage.errors import StorageUnavailable
 
@@ -30,6 +30,8 @@ def upgrade(engine: Engine) -> None:
 
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # gunicorn workers start together: one migrates at a time
+                conn.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
             tables = set(inspect(conn).get_table_names())
             config = _config(conn)
             if "idp_accounts" in tables and "idp_alembic_version" not in tables:

@@ -13,9 +13,11 @@ from joserfc.jwk import KeySet
 from idp.accounts import acr_rank
 from idp.consents import SCOPE_TEXT
 from idp.errors import IdpError, InvalidInput, LockedOut, SecondFactorRequired
-from idp.liveness import DemoLiveness
 from idp.logout import end_session
 from idp.web import EXPIRED, _error_page, _save_ia, bp, check_csrf, current_session, load_ia, provider, set_sid_cookie
+
+REGISTER_ATTEMPTS = 10  # per source address per hour
+REGISTER_WINDOW = 3600
 
 
 def _source() -> str:
@@ -69,6 +71,10 @@ def register() -> Response:
         return _page("register.html", ia=ia_id, form={})
     check_csrf()
     form = {k: request.form.get(k, "") for k in ("name", "id_number", "phone")}
+    # The registry answer is an oracle for name/ID pairs: limit attempts per source address.
+    if provider().store.incr(f"register:{_source()}", REGISTER_WINDOW) > REGISTER_ATTEMPTS:
+        return _page("register.html", 429, ia=ia_id, form=form,
+                     error="注册尝试过于频繁，请一小时后再试。 / Too many registration attempts: try again in an hour.")
     try:
         provider().accounts.register(form["name"], form["id_number"], form["phone"], request.form.get("password"),
                                      int(time.time()))
@@ -92,7 +98,7 @@ def stepup() -> Response:
     p = provider()
     ia.stepup_tried = True
     _save_ia(ia_id, ia)
-    if request.form.get("decision") == "verify" and DemoLiveness().check(sso.sub, request.form.get("challenge", "")):
+    if request.form.get("decision") == "verify" and p.liveness.check(sso.sub, request.form.get("challenge", "")):
         account = p.accounts.get(sso.sub)
         level = "counter-verified" if account and account.assurance == "counter-verified" else "real-person"
         if acr_rank(level) > acr_rank(sso.acr):

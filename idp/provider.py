@@ -22,6 +22,7 @@ from idp.audit import Audit
 from idp.clients import Clients
 from idp.consents import Consents
 from idp.grants import Grants
+from idp.liveness import DemoLiveness, LivenessChecker
 from idp.logout import http_post
 from idp.registry import PopulationRegistry, TableRegistry
 from idp.secrets import Secrets, load_secrets
@@ -78,6 +79,7 @@ class Provider:
     key_cache: KeyRingCache
     registry: PopulationRegistry
     throttle_policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    liveness: LivenessChecker = field(default_factory=DemoLiveness)  # the real-person step-up adapter
 
     def __post_init__(self) -> None:
         self.audit = Audit(self.engine)

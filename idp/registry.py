@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import urllib.request
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import Engine, select
@@ -80,11 +81,17 @@ def parse_csv(text: str) -> list[tuple[str, str]]:
     return people
 
 
+def _urllib_post(request: urllib.request.Request, timeout: float) -> bytes:
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - https enforced
+        return response.read()
+
+
 class HttpRegistry:
-    def __init__(self, url: str, token: str, timeout: float = 5.0):
+    def __init__(self, url: str, token: str, timeout: float = 5.0,
+                 transport: Callable[[urllib.request.Request, float], bytes] = _urllib_post):
         if not url.startswith("https://"):
             raise RegistryUnavailable("the registry service must be reached over https")
-        self.url, self.token, self.timeout = url, token, timeout
+        self.url, self.token, self.timeout, self.transport = url, token, timeout, transport
 
     def matches(self, name: str, id_number: str) -> bool:
         body = json.dumps({"name": name, "id_number": id_number}).encode()
@@ -93,8 +100,7 @@ class HttpRegistry:
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                answer = json.loads(response.read())
+            answer = json.loads(self.transport(request, self.timeout))
         except (OSError, ValueError) as exc:
             raise RegistryUnavailable("the population registry did not answer; try again later") from exc
         if not isinstance(answer, dict) or not isinstance(answer.get("match"), bool):

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -30,6 +31,11 @@ from idp.dpop import InvalidDpopProof, verify_proof
 from idp.grants import ACCESS_TTL, Code, RefreshReused
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+
+
+@dataclass(frozen=True)
+class Subject:
+    sub: str
 
 
 class DictRequest(OAuth2Request):
@@ -143,7 +149,8 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return token
 
         def authenticate_user(self, refresh_token):  # noqa: ANN001, ANN201
-            return p.accounts.get(refresh_token.sub)
+            """The family row references the account (ON DELETE CASCADE), so a live token means a live account."""
+            return Subject(refresh_token.sub)
 
         def revoke_old_credential(self, refresh_token) -> None:  # noqa: ANN001
             """Already marked used, atomically, in the transaction that stored its successor (``save_token``)."""
@@ -225,7 +232,8 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return token.client_id == client.get_client_id()  # a client may introspect only its own tokens
 
         def introspect_token(self, token) -> dict:  # noqa: ANN001
-            out = {"active": True, "client_id": token.client_id, "token_type": token.kind, "scope": token.scope,
+            kind = ("DPoP" if token.jkt else "Bearer") if token.kind == "access_token" else "refresh_token"  # noqa: S105
+            out = {"active": True, "client_id": token.client_id, "token_type": kind, "scope": token.scope,
                    "sub": token.sub, "exp": token.expires_at, "iat": token.issued_at, "iss": p.issuer}
             if token.jkt:
                 out["cnf"] = {"jkt": token.jkt}  # RFC 9449 §6.2

@@ -31,7 +31,9 @@ def _cached(body: bytes, mimetype: str, max_age: int) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.add_etag()
-    return response.make_conditional(request)
+    response = response.make_conditional(request)
+    response.headers.pop("Date", None)  # the server sends its own; two would be ambiguous
+    return response
 
 
 def _read(path: Path) -> bytes:

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from issuer import vci
 from service.config import Settings
@@ -26,6 +28,11 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 
     settings = settings or Settings.from_env()
     app = Flask("tongban")
+    hops = os.environ.get("TONGBAN_PROXY_HOPS", "0")
+    if not hops.isdigit():
+        raise ValueError("TONGBAN_PROXY_HOPS must be the number of trusted reverse proxies (0 without one)")
+    if int(hops):  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(hops), x_proto=int(hops), x_host=int(hops))
     provider = Provider.from_settings(settings, **idp_overrides)
     secure = settings.issuer_url.startswith("https://")
     app.config.update(

@@ -112,7 +112,8 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
 @click.option("--cache", "cache_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8100, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--from", "source_url", metavar="URL", help="the issuer's publication base URL, for the page's Sync button")
+@click.option("--from", "source_url", metavar="URL",
+              help="the issuer's publication base URL: the page re-syncs from it (Sync button, and by itself when due)")
 def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None) -> None:
     """Run the counter page alone (no identity provider, no database) from a synced cache."""
     app = create_counter_app(cache_dir, source_url=source_url)

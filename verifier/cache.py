@@ -70,11 +70,15 @@ class HttpSource:
 
     def _get(self, path: str, accept: str) -> bytes:
         url = self.base_url + path
-        req = urllib.request.Request(url, headers={"Accept": accept, "User-Agent": "tongban-verifier"})  # noqa: S310
+        # no-cache: an intermediary must not hand out a copy it has kept for up to max-age, because this cache
+        # counts a status list's ttl from the moment it fetched it.
+        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
+            url, headers={"Accept": accept, "User-Agent": "tongban-verifier", "Cache-Control": "no-cache"})
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310 - scheme checked above
                 body = response.read(self.max_bytes + 1)
         except urllib.error.HTTPError as exc:
+            exc.close()
             raise VerifierError(f"{url} answered HTTP {exc.code}", "source_http_error") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
@@ -149,6 +153,22 @@ class VerifierCache:
         if idx >= len(status_list):
             return StatusLookup(None, entry["authority_id"], f"index {idx} is outside status list {uri}")
         return StatusLookup(status_list.get(idx), entry["authority_id"])
+
+    def status_current_until(self) -> int | None:
+        """When the first cached status list stops counting as current (its fetch time + ttl, or its exp).
+
+        None when nothing is cached. A counter past this moment answers ``status_unknown``: sync before it.
+        """
+        until = None
+        for path in status_files(self.directory / "status", "json").values():
+            try:
+                entry = json.loads(path.read_text())
+                end = entry["fetched_at"] + (entry["ttl"] if entry["ttl"] is not None else 3600)
+                end = min(end, entry["exp"]) if entry["exp"] is not None else end
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            until = end if until is None else min(until, end)
+        return until
 
     def _status_path(self, uri: str) -> Path | None:
         return status_file(self.directory / "status", uri, "json")

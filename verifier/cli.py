@@ -33,7 +33,7 @@ def parse_now(value: str | None) -> int:
 
 @click.group("verifier")
 def verifier_group() -> None:
-    """The counter's offline cache."""
+    """The counter: its offline cache (sync) and its page (serve)."""
 
 
 @verifier_group.command("sync")

@@ -3,8 +3,8 @@
 Pure: a ``Decision`` in, a JSON-ready dict out. Names leave the counter server masked (张*三), so neither
 the screen nor the page's data shows a full name to someone looking over the clerk's shoulder.
 Handled generically, for licence types added later: any claim ``colour`` (green / yellow / red) is
-shown as a health-code colour (with its ``reason`` and ``region``); a claim ``on_behalf_of`` / ``proxy`` marks a
-code shown on someone's behalf, ``shown_by`` (a family proxy's health code) names who shows it.
+shown as a health-code colour (with its ``reason`` when there is one); a claim ``shown_by`` (the proxy's
+name, as the health-code type carries it), ``on_behalf_of`` or ``proxy`` marks a code shown on someone's behalf.
 """
 
 from __future__ import annotations
@@ -38,21 +38,23 @@ CLAIM_LABELS: dict[str, tuple[str, str]] = {
     "registration_authority": ("登记机关", "Registration authority"),
     "colour": ("健康码", "Health code"),
     "on_behalf_of": ("代为出示", "Shown on behalf of"),
+    "shown_by": ("代为出示人", "Shown by"),
     "reason": ("原因", "Reason"),
     "region": ("地区", "Region"),
-    "shown_by": ("代为出示人", "Shown by (proxy)"),
 }
 
 # Claims holding a natural person's name. ``name`` of an entity (a business licence) is not a person's name.
-PERSON_NAME_CLAIMS = frozenset({"name", "legal_representative", "holder_name", "on_behalf_of", "proxy_name",
-                                "shown_by"})
+PERSON_NAME_CLAIMS = frozenset({"name", "legal_representative", "holder_name", "on_behalf_of", "proxy_name", "shown_by"})
 ENTITY_TYPES = frozenset({"business-licence"})
-PROXY_CLAIMS = ("on_behalf_of", "proxy", "shown_on_behalf", "proxy_name")
+PROXY_BY = ("shown_by", "proxy_name")  # who showed it
+PROXY_FOR = ("on_behalf_of",)  # whom it was shown for
+PROXY_FLAGS = ("proxy", "shown_on_behalf")
 
-COLOURS: dict[str, tuple[str, str]] = {
-    "green": ("绿码 · 无异常", "Green · no anomaly"),
-    "yellow": ("黄码 · 需核查", "Yellow · check required"),
-    "red": ("红码 · 禁止通行，请按防疫规定处置", "Red · do not admit; follow the health rules"),
+# Colour → (words, words in English, what to do, what to do in English).
+COLOURS: dict[str, tuple[str, str, str, str]] = {
+    "green": ("绿码 · 无异常", "Green · no anomaly", "", ""),
+    "yellow": ("黄码 · 需核查", "Yellow · check required", "请按规定核查后放行", "Check as the rules require before admitting"),
+    "red": ("红码 · 有异常", "Red · anomaly", "禁止通行，请按规定处置", "Do not admit; follow the rules"),
 }
 
 # GB/T 2260 province-level codes (the first two digits of a region code).
@@ -83,9 +85,11 @@ def region_label(code: str | None) -> str:
     return f"{province} ({code})" if province else code
 
 
-def _value_text(value: Any, name: str = "") -> str:
+def _value_text(name: str, value: Any) -> str:
     if name == "region" and isinstance(value, str):
         return region_label(value)
+    if value == "" or value is None:
+        return "—"
     if value is True:
         return "是 / yes"
     if value is False:
@@ -110,31 +114,34 @@ def masked_claims(decision: Decision) -> dict[str, Any]:
 
 
 def health_colour(claims: dict[str, Any]) -> dict[str, str] | None:
-    """The colour, its words, the authority's reason (when the view discloses it) and the region."""
     colour = claims.get("colour")
     if not isinstance(colour, str) or colour.lower() not in COLOURS:
         return None
-    zh, en = COLOURS[colour.lower()]
+    zh, en, advice_zh, advice_en = COLOURS[colour.lower()]
     reason, region = claims.get("reason"), claims.get("region")
-    return {"code": colour.lower(), "zh": zh, "en": en, "reason": reason if isinstance(reason, str) else "",
+    return {"code": colour.lower(), "zh": zh, "en": en, "advice_zh": advice_zh, "advice_en": advice_en,
+            "reason": reason if isinstance(reason, str) else "",
             "region": region_label(region) if isinstance(region, str) else ""}
 
 
+def _first_text(claims: dict[str, Any], names: tuple[str, ...]) -> str:
+    return next((claims[n] for n in names if isinstance(claims.get(n), str) and claims[n]), "")
+
+
 def proxy_marker(claims: dict[str, Any]) -> dict[str, str] | None:
-    shown_by = claims.get("shown_by")
-    if isinstance(shown_by, str) and shown_by:  # a family proxy shows the holder's code: "by" is the proxy
-        return {"zh": "代为出示", "en": "shown on behalf", "for": "", "by": shown_by}
-    for name in PROXY_CLAIMS:
-        value = claims.get(name)
-        if value:
-            return {"zh": "代为出示", "en": "shown on behalf", "for": value if isinstance(value, str) else ""}
-    return None
+    """"代为出示 / shown on behalf", with who showed it (``by``) and for whom (``for``) where the claims say."""
+    by, for_ = _first_text(claims, PROXY_BY), _first_text(claims, PROXY_FOR)
+    if not (by or for_ or any(claims.get(n) is True for n in PROXY_FLAGS)):
+        return None
+    return {"zh": "代为出示", "en": "shown on behalf", "by": by, "for": for_}
 
 
 def present(decision: Decision) -> dict[str, Any]:
     """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block."""
     claims = masked_claims(decision)
-    reason = VALID if decision.valid else explain(decision.reasons[0] if decision.reasons else "unknown")
+    # The licence type may change the words only once the issuer's signature holds (else it is attacker-chosen).
+    trusted_type = decision.licence_type if "issuer_signature" in decision.checks_passed else None
+    reason = VALID if decision.valid else explain(decision.reasons[0] if decision.reasons else "unknown", trusted_type)
     warnings = [explain(code) for code in decision.reasons] if decision.valid else []
     ltype = licence_type(decision.licence_type) if decision.licence_type else None
     view = ltype.view(decision.view) if ltype and decision.view else None
@@ -149,7 +156,7 @@ def present(decision: Decision) -> dict[str, Any]:
                      "view": view.label if view else decision.view} if trusted and decision.licence_type else None),
         "claims": [
             {"name": name, "zh": CLAIM_LABELS.get(name, (name, name))[0], "en": CLAIM_LABELS.get(name, (name, name))[1],
-             "value": _value_text(value, name)}
+             "value": _value_text(name, value)}
             for name, value in claims.items() if name not in ("colour",)
         ],
         "issuer": ({"name": decision.issuer["name"], "region": region_label(decision.issuer.get("region"))}

@@ -107,6 +107,16 @@ VALID = Reason("valid", "证照有效", "The licence is valid", "valid")
 UNKNOWN = Reason("unknown", "证照无法核验", "The licence could not be checked", "refuse")
 
 
-def explain(code: str) -> Reason:
+# Where a licence type gives a code a different meaning, what the clerk should hear instead.
+TYPE_REASONS: dict[tuple[str, str], Reason] = {
+    # The issuer suspends a health code when it issues a newer one (a colour change, another phone).
+    ("health-code", "suspended"): Reason("suspended", "此健康码已被更新的码取代，请持证人刷新后重新出示",
+                                         "This health code has been replaced by a newer one: ask the holder to refresh it",
+                                         "retry"),
+}
+
+
+def explain(code: str, licence_type: str | None = None) -> Reason:
     """The words for ``code``; an unknown code still gets a sentence (never a blank verdict)."""
-    return REASONS.get(code) or Reason(code, UNKNOWN.zh, UNKNOWN.en, UNKNOWN.action)
+    return (TYPE_REASONS.get((licence_type or "", code)) or REASONS.get(code)
+            or Reason(code, UNKNOWN.zh, UNKNOWN.en, UNKNOWN.action))

@@ -1,7 +1,8 @@
 """The counter: one page for a clerk (scanner field, camera) and a small JSON API around ``verify``.
 
     GET  /counter                    the page (static JS and CSS only: the CSP forbids inline scripts)
-    GET  /counter/api/state          what the cache holds: trust list version, last sync, whether re-sync is possible
+    GET  /counter/api/state          what the cache holds: trust list version, last sync, until when its status lists
+                                     count as current, whether re-sync is possible
     POST /counter/api/verify         {"qr": "TB1:..."} → Decision JSON (+ ``display``: words, labels, masked names)
     POST /counter/api/scan-image     a JPEG / PNG camera frame → decoded with zxing-cpp, then as /verify
     POST /counter/api/sync           re-sync the cache (only where the app was given a source)
@@ -83,6 +84,7 @@ def counter_blueprint(
             now=now, trust_list_version=trust.version if trust else None,
             trust_list_expires_at=trust.expires_at if trust else None,
             last_sync=cache.last_sync(), can_resync=resync is not None,
+            status_current_until=cache.status_current_until(),
         )
 
     @bp.post("/counter/api/verify")

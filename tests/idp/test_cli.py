@@ -80,3 +80,11 @@ def test_clients_add(run):
     assert bad.exit_code == 2 and "https" in bad.output
     bad = run("clients", "add", "--name", "x", "--redirect-uri", "https://a.example/cb", "--scope", "email")
     assert bad.exit_code == 2 and "unknown scope" in bad.output
+
+
+def test_accounts_verify_sets_the_assurance_level(run):
+    assert run("init").exit_code == 0
+    ok = run("accounts", "verify", "--id-number", "110101199003071233")
+    assert ok.exit_code == 0 and "counter-verified" in ok.output
+    missing = run("accounts", "verify", "--id-number", "440304198512124569")
+    assert missing.exit_code == 2 and "no account" in missing.output

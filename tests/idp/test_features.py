@@ -176,3 +176,29 @@ def test_rotated_key_stays_published_and_old_tokens_verify(idp, tmp_path):
     for token in (old_token, new_token):
         pyjwt.decode(token, jwks.get_signing_key_from_jwt(token).key, algorithms=["ES256"],
                      audience=client["client_id"])
+
+
+@embedded
+def test_failed_step_up_keeps_the_lower_level(idp):
+    client = idp.client()
+    browser = Browser(idp)
+    get_code(idp, browser, client)
+    browser.go(authorize_url(idp, client, acr_values="real-person"))
+    out = browser.submit("/stepup", decision="verify", challenge="not-the-face")
+    claims = pyjwt.decode(exchange(idp, client, query(out)["code"]).json()["id_token"],
+                          options={"verify_signature": False})
+    assert claims["acr"] == "real-name" and "face" not in claims["amr"]  # the RP sees what was proven
+
+
+@embedded
+def test_counter_verified_account_reaches_the_highest_level_after_step_up(idp):
+    account = idp.provider.accounts.find(DEMO_CITIZEN["id_number"])
+    idp.provider.accounts.set_assurance(account.sub, "counter-verified")
+    client = idp.client()
+    browser = Browser(idp)
+    get_code(idp, browser, client)
+    browser.go(authorize_url(idp, client, acr_values="counter-verified"))
+    out = browser.submit("/stepup", decision="verify", challenge="demo")
+    claims = pyjwt.decode(exchange(idp, client, query(out)["code"]).json()["id_token"],
+                          options={"verify_signature": False})
+    assert claims["acr"] == "counter-verified"

@@ -86,6 +86,7 @@ def test_code_flow_end_to_end(idp):
     auth = (client["client_id"], client["client_secret"])
     intro = requests.post(meta["introspection_endpoint"], data={"token": new["access_token"]}, auth=auth).json()
     assert intro["active"] is True and intro["sub"] == claims["sub"] and intro["client_id"] == client["client_id"]
+    assert intro["token_type"] == "Bearer" and intro["iss"] == idp.url and intro["exp"] > intro["iat"]
 
     # RP-initiated logout with id_token_hint ends the session; the refresh token dies with it
     browser.go(meta["end_session_endpoint"] + "?id_token_hint=" + token["id_token"])

@@ -63,7 +63,25 @@ def test_postgres_upgrade_matches_models(postgres_url):
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine = create_engine(normalise_url(postgres_url), connect_args={"options": f"-csearch_path={schema}"})
     try:
-        migrate.upgrade(engine)
+        import threading
+        errors = []
+        barrier = threading.Barrier(4)
+
+        def run():
+            barrier.wait()
+            try:
+                migrate.upgrade(engine)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        # gunicorn workers starting together; without the advisory lock they deadlock on the catalog
+        threads = [threading.Thread(target=run, daemon=True) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads), "concurrent migrations did not finish"
+        assert errors == []
         assert _diff(engine) == []
         assert models.accounts.name in inspect(engine).get_table_names()
     finally:

@@ -291,3 +291,46 @@ def test_interaction_cannot_be_resumed_from_another_browser(idp):
     victim.login()  # the victim has a session
     assert victim.go(idp.url + "/authorize/resume?ia=" + ia) is None
     assert victim.page.status_code == 400 and "过期" in victim.page.text
+
+
+def test_source_lockout_behind_a_reverse_proxy(tmp_path, monkeypatch):
+    """With TONGBAN_PROXY_HOPS=1 the throttle counts the client's address, not the proxy's."""
+    import re
+    from dataclasses import replace
+
+    from idp.throttle import ThrottlePolicy
+    from service.app import create_app
+    from service.config import Settings
+
+    monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+    monkeypatch.setenv("TONGBAN_PROXY_HOPS", "1")
+    app = create_app(replace(Settings.from_env(tmp_path, env={}), issuer_url="http://localhost"))
+    app.extensions["tongban.idp"].throttle.policy = ThrottlePolicy(source_failures=3)
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+
+    def attempt(address: str) -> int:
+        return client.post("/login", data={"csrf_token": token, "username": "13900139000",
+                                           "password": "not-the-password"},
+                           headers={"X-Forwarded-For": address}).status_code
+
+    assert [attempt("10.0.0.1") for _ in range(3)] == [401, 401, 401]
+    assert attempt("10.0.0.1") == 429
+    assert attempt("10.0.0.2") == 401
+    monkeypatch.setenv("TONGBAN_PROXY_HOPS", "two")
+    with pytest.raises(ValueError, match="TONGBAN_PROXY_HOPS"):
+        create_app(replace(Settings.from_env(tmp_path, env={}), issuer_url="http://localhost"))
+
+
+@embedded
+def test_registration_attempts_are_limited_per_source(idp):
+    browser = Browser(idp)
+    browser.go(idp.url + "/register")
+    for _ in range(10):
+        browser.submit("/register", name="王五", id_number="440304198512124569", phone="13900139000",
+                       password="long-password-1")
+        assert browser.page.status_code == 400
+    browser.submit("/register", name="李四", id_number="440304198512124569", phone="13900139000",
+                   password="long-password-1")
+    assert browser.page.status_code == 429 and "一小时" in browser.page.text
+    assert idp.provider.accounts.find("440304198512124569") is None

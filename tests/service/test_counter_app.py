@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import uuid
 from dataclasses import replace
@@ -141,3 +142,46 @@ def test_sync_from_the_main_app_over_http(world, main_app, tmp_path):
         world.revoke(eid)
         assert counter.post("/counter/api/sync", json={}).status_code == 200
         assert verdict(counter, world.present(eid))["reasons"] == ["revoked"]
+
+
+def test_tongban_verifier_serve_runs_the_counter_alone(world):
+    """The real command in its own process: the page and the API answer; nothing else is mounted."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-c", "from service.wiring import main; main()", "verifier", "serve", "--cache",
+         str(world.cache), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/counter", timeout=2) as response:
+                    page = response.read().decode()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None and time.monotonic() < deadline, process.stdout.read().decode()
+                time.sleep(0.2)
+        assert 'id="qr"' in page
+        request = urllib.request.Request(base + "/counter/api/verify", method="POST",
+                                         data=json.dumps({"qr": world.present(world.eid)}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["valid"] is True
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(base + "/authorize", timeout=5)
+        assert exc.value.code == 404
+        exc.value.close()
+    finally:
+        process.terminate()
+        process.wait(10)
+        process.stdout.close()

@@ -16,8 +16,6 @@ import pytest
 from service.counter_app import create_counter_app
 from tests.conftest import REQUIRE_SERVERS
 from tests.counter_world import make_world, run, serving
-from verifier.display import present
-from verifier.pipeline import Decision
 from wallet.qr import write_png
 
 pytestmark = pytest.mark.browser
@@ -90,8 +88,8 @@ class Counter:
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.goto(url + "/counter")
-        # A locator wait, not wait_for_function: the page's CSP forbids eval, which that would need.
-        self.page.locator("#state", has_text="v").wait_for()
+        # A selector wait, not wait_for_function: evaluating a string predicate is eval, which the CSP forbids.
+        self.page.wait_for_selector("#state:has-text('trust list v')")
 
     def scan(self, text: str) -> None:
         """What a keyboard-wedge scanner does: type into whatever has focus, then Enter."""
@@ -138,7 +136,11 @@ def test_scanner_input_valid_then_revoked_then_garbage(world, counter_url, brows
         counter.shot(shots / f"counter-revoked-{size}.png")
 
         counter.next()
-        page.click("body")  # the clerk touched the screen; a scanner's keystrokes must still land in the field
+        page.click("header")  # the clerk touched the screen; a scanner's keystrokes must still land in the field
+        assert page.evaluate("document.activeElement.id") != "qr"
+        counter.scan(world.present(world.eid))
+        assert "VALID" in counter.verdict() and "NOT VALID" not in counter.verdict(), "no keystroke was lost"
+
         counter.scan("hello")
         text = counter.verdict()
         assert "无效" in text and "这不是通办电子证照二维码" in text and "not a tongban e-licence code" in text
@@ -148,29 +150,32 @@ def test_scanner_input_valid_then_revoked_then_garbage(world, counter_url, brows
         counter.close()
 
 
-@pytest.mark.parametrize(("viewport", "size"), [(PHONE, "390x844"), (TABLET, "1024x768")])
-def test_health_code_is_a_full_screen_colour_with_words(counter_url, browser, shots, viewport, size):
-    """No health-code licence type exists yet: the API's answer is stubbed with what display.present() makes."""
-    decision = Decision(
-        valid=True, reasons=(), licence_type="health-code", view="full",
-        issuer={"id": "bj-health", "name": "北京市卫生健康委员会", "region": "110000"},
-        claims={"name": "张三丰", "colour": "green", "on_behalf_of": "张小明"}, presentation_age=2,
-        checks_passed=("decode", "parse", "trust_list", "issuer_key", "issuer_signature"),
-    )
-    import json
-
+@pytest.mark.parametrize(("viewport", "size", "colour", "reason", "shown_by", "view", "words"), [
+    (PHONE, "390x844", "green", "", "李小四", "proxy-code", ("绿码 · 无异常", "Green · no anomaly")),
+    (TABLET, "1024x768", "green", "", None, "code", ("绿码 · 无异常", "Green · no anomaly")),
+    (PHONE, "390x844", "red", "14 天内到访高风险地区 / visited a high-risk area", "李小四", "proxy-full",
+     ("红码 · 有异常", "禁止通行")),
+    (TABLET, "1024x768", "yellow", "待核酸检测结果 / awaiting a test result", None, "full",
+     ("黄码 · 需核查", "Check as the rules")),
+])
+def test_health_code_is_a_full_screen_colour_with_words(world, counter_url, browser, shots, viewport, size, colour,
+                                                        reason, shown_by, view, words):
+    """A real health code (issuer library → wallet → scanner → counter): its colour fills the screen, with words."""
+    eid = world.issue_health_code(colour, reason, shown_by)
+    run("verifier", "sync", "--data", str(world.data), "--cache", str(world.cache))
     counter = Counter(browser, counter_url, viewport)
     try:
-        counter.page.route("**/counter/api/verify", lambda route: route.fulfill(
-            status=200, content_type="application/json", body=json.dumps(present(decision), ensure_ascii=False)))
-        counter.scan("TB1:HEALTH")
+        counter.scan(world.present(eid, view))
         counter.page.wait_for_selector("#health:not([hidden])")
-        assert counter.page.get_attribute("#health", "class") == "health green"
+        assert counter.page.get_attribute("#health", "class") == f"health {colour}"
         text = counter.page.inner_text("#health")
-        assert "绿码 · 无异常" in text and "Green · no anomaly" in text and "张*丰" in text and "代为出示" in text
-        counter.shot(shots / f"counter-health-green-{size}.png", full_page=False)  # what the screen shows
+        assert words[0] in text and words[1] in text and "张*" in text and reason in text
+        assert ("代为出示" in text and "李*四" in text) if shown_by else "代为出示" not in text
+        assert "李小四" not in text and "张三" not in text
+        counter.shot(shots / f"counter-health-{colour}-{size}.png", full_page=False)  # what the screen shows
         counter.page.click("#health")
-        assert counter.page.is_hidden("#health") and "代为出示" in counter.verdict()
+        text = counter.verdict()
+        assert counter.page.is_hidden("#health") and "健康码 / Health code" in text and "北京市卫生健康委员会" in text
         assert counter.errors == [], counter.errors
     finally:
         counter.close()
@@ -201,3 +206,63 @@ def test_camera_frames_are_decoded_server_side(world, counter_url, playwright, t
         assert counter.errors == [], counter.errors
     finally:
         camera_browser.close()
+
+
+def test_main_app_counter_sync_button(world, browser, shots):
+    """`tongban serve` mounts the counter with a Sync button that re-reads the data directory."""
+    from dataclasses import replace
+
+    from service.app import create_app
+    from service.config import Settings
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+        app = create_app(replace(Settings.from_env(world.data, env={}), issuer_url="http://127.0.0.1:1"))
+    eid = world.issue()
+    with serving(app) as url:
+        counter = Counter(browser, url, TABLET)
+        try:
+            counter.scan(world.present(eid))
+            assert "NOT VALID" not in counter.verdict()
+            world.revoke(eid)
+            with counter.page.expect_response(lambda r: r.url.endswith("/counter/api/sync")):
+                counter.page.click("#sync")
+            counter.page.wait_for_selector("#message:has-text('同步完成')")
+            counter.shot(shots / "counter-main-app-synced-1024x768.png")
+            counter.page.keyboard.press("Tab")  # focus elsewhere: the scanner's keystrokes are pulled back
+            counter.scan(world.present(eid))
+            text = counter.verdict()
+            assert "NOT VALID" in text and "吊销" in text
+            assert counter.errors == [], counter.errors
+        finally:
+            counter.close()
+
+
+def test_out_of_date_counter_says_so_and_resyncs_itself_when_it_can(world, browser, tmp_path):
+    """Two hours after the last sync the status lists no longer count: the footer says so in red; a counter
+    with a source (``verifier serve --from URL``) syncs by itself and the warning goes."""
+    import time
+
+    from flask import Flask
+
+    from issuer.publication import publication_blueprint
+
+    cache = tmp_path / "cache"
+    shutil.copytree(world.cache, cache)
+    later = lambda: time.time() + 2 * 3600  # noqa: E731
+    with serving(create_counter_app(cache, redis_url="", clock=later)) as url:
+        counter = Counter(browser, url, PHONE)
+        try:
+            counter.page.wait_for_selector("#state.stale:has-text('已过期')")
+        finally:
+            counter.close()
+    hub = Flask("hub")
+    hub.register_blueprint(publication_blueprint(world.data))
+    with serving(hub) as hub_url, serving(create_counter_app(cache, redis_url="", clock=later, source_url=hub_url)) as url:
+        counter = Counter(browser, url, PHONE)
+        try:
+            counter.page.wait_for_selector("#state:not(.stale):has-text('有效至')", timeout=15000)
+            counter.scan(world.present(world.eid, now=int(later())))
+            assert "NOT VALID" not in counter.verdict()
+        finally:
+            counter.close()

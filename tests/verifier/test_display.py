@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from verifier.display import mask_name, present, region_label
+from verifier.display import CLAIM_LABELS, mask_name, present, region_label
 from verifier.pipeline import Decision
 
 PASSED = ("decode", "parse", "trust_list", "issuer_key", "issuer_authorised", "key_window", "issuer_signature")
@@ -58,13 +60,33 @@ def test_unknown_colour_is_not_a_health_screen():
     assert present(decision(claims={"colour": "purple"}))["display"]["health"] is None
 
 
-@pytest.mark.parametrize("claims", [{"on_behalf_of": "张小明"}, {"proxy": True}])
-def test_shown_on_behalf(claims):
+@pytest.mark.parametrize(("claims", "by", "for_"), [
+    ({"on_behalf_of": "张小明"}, "", "张*明"), ({"proxy": True}, "", ""), ({"shown_by": "李四"}, "李*", ""),
+])
+def test_shown_on_behalf(claims, by, for_):
     d = present(decision(claims={"name": "张三丰", "colour": "green", **claims}))
     proxy = d["display"]["proxy"]
-    assert proxy["zh"] == "代为出示" and proxy["en"] == "shown on behalf"
-    if "on_behalf_of" in claims:
-        assert proxy["for"] == "张*明" and d["claims"]["on_behalf_of"] == "张*明"
+    assert proxy == {"zh": "代为出示", "en": "shown on behalf", "by": by, "for": for_}
+    assert "张小明" not in str(d) and "李四" not in str(d), "proxies' names are masked too"
+
+
+def test_no_proxy_marker_without_a_proxy_claim():
+    assert present(decision(claims={"name": "张三", "colour": "green", "proxy": False}))["display"]["proxy"] is None
+
+
+def test_health_code_claims_as_the_health_type_carries_them():
+    """name, id_number, colour, reason, region, shown_by (examples/health-code.json)."""
+    d = present(decision(claims={"name": "张三", "id_number": "110101199003071233", "colour": "yellow",
+                                 "reason": "密接人员 / close contact", "region": "110000", "shown_by": "李四"}))
+    display = d["display"]
+    assert display["health"] == {"code": "yellow", "zh": "黄码 · 需核查", "en": "Yellow · check required",
+                                 "advice_zh": "请按规定核查后放行", "advice_en": "Check as the rules require before admitting",
+                                 "reason": "密接人员 / close contact"}
+    rows = {c["name"]: (c["zh"], c["value"]) for c in display["claims"]}
+    assert "colour" not in rows and rows["region"] == ("地区", "北京市 (110000)") and rows["shown_by"] == ("代为出示人", "李*")
+    assert rows["reason"][0] == "原因" and rows["name"][1] == "张*"
+    green = present(decision(claims={"name": "张三", "colour": "green", "reason": ""}))["display"]
+    assert green["health"]["reason"] == "" and {c["name"]: c["value"] for c in green["claims"]}["reason"] == "—"
 
 
 def test_untrusted_credential_shows_no_type_issuer_or_claims():
@@ -84,12 +106,26 @@ def test_region_label():
     assert region_label("990000") == "990000" and region_label(None) == ""
 
 
-def test_a_family_proxy_health_code_names_who_shows_it_masked_with_reason_and_region():
-    d = present(decision(claims={"name": "张三丰", "colour": "red", "reason": "密接", "region": "110105",
-                                 "shown_by": "王芳芳"}))
-    assert d["claims"]["shown_by"] == "王*芳" and d["claims"]["name"] == "张*丰"
-    display = d["display"]
-    assert display["proxy"] == {"zh": "代为出示", "en": "shown on behalf", "for": "", "by": "王*芳"}
-    assert display["health"]["code"] == "red" and display["health"]["reason"] == "密接"
-    assert display["health"]["region"] == "北京市 (110105)"
-    assert {"name": "region", "zh": "地区", "en": "Region", "value": "北京市 (110105)"} in display["claims"]
+claim_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+
+
+@given(claims=st.dictionaries(st.sampled_from([*CLAIM_LABELS, "other", ""]) | st.text(max_size=10), claim_values,
+                              max_size=8),
+       valid=st.booleans(), licence=st.sampled_from(["driving-licence", "business-licence", "health-code", "x", None]),
+       reasons=st.lists(st.text(max_size=12), max_size=2))
+def test_any_claims_give_a_json_display(claims, valid, licence, reasons):
+    out = present(decision(valid=valid, reasons=reasons, licence=licence, claims=claims))
+    json.dumps(out)
+    display = out["display"]
+    assert display["verdict"] == ("valid" if valid else "invalid") and display["reason"]["zh"]
+    assert all(isinstance(c["value"], str) for c in display["claims"])
+    if display["health"] is not None:
+        assert valid and display["health"]["code"] in ("green", "yellow", "red")
+
+
+def test_a_health_code_screen_names_its_region():
+    health = present(decision(claims={"name": "张三丰", "colour": "red", "reason": "密接", "region": "110105"}))
+    assert health["display"]["health"]["region"] == "北京市 (110105)"
+    assert present(decision(claims={"colour": "green"}))["display"]["health"]["region"] == ""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from verifier.reasons import REASONS, explain
+from verifier.reasons import REASONS, TYPE_REASONS, explain
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the pipeline runs: its own checks, the credential parser it calls, and the adapters it is given.
@@ -66,3 +66,10 @@ def test_words_are_sentences_in_both_languages(code):
 def test_an_unknown_code_still_gets_a_sentence():
     reason = explain("something_new")
     assert reason.code == "something_new" and reason.zh and reason.en and reason.action == "refuse"
+
+
+def test_type_specific_words_override_only_their_type():
+    assert explain("suspended", "health-code") is TYPE_REASONS[("health-code", "suspended")]
+    assert explain("suspended", "driving-licence") is REASONS["suspended"] and explain("suspended") is REASONS["suspended"]
+    for (_ltype, code), reason in TYPE_REASONS.items():
+        assert code in REASONS and reason.code == code and reason.zh and reason.en.isascii()

@@ -69,9 +69,11 @@ def test_page_has_a_focused_scanner_field_and_no_inline_script(client):
             assert response.status_code == 200, asset
 
 
-def test_state_reports_the_synced_trust_list(client):
+def test_state_reports_the_synced_trust_list(client, cache):
     state = client.get("/counter/api/state").get_json()
     assert state["trust_list_version"] >= 1 and state["last_sync"]["status_lists"] == 4 and state["can_resync"]
+    assert 0 < state["status_current_until"] - state["last_sync"]["synced_at"] <= 3600
+    assert VerifierCache(cache.directory / "nothing").status_current_until() is None
 
 
 # -- verdicts ----------------------------------------------------------------------------------------------------
@@ -293,3 +295,33 @@ def test_without_a_synced_cache_the_counter_says_so(tmp_path):
     body = response.get_json()
     assert response.status_code == 200 and body["valid"] is False
     assert body["reasons"] in (["malformed_encoding"], ["malformed_cbor"], ["trust_list_missing"])
+
+
+# -- a real health code ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("colour", "reason", "shown_by", "view"), [
+    ("green", "", "李四", "proxy-code"), ("red", "密接 / close contact", None, "full"), ("yellow", "", None, "code"),
+])
+def test_health_code_from_the_issuer(world, cache, client, colour, reason, shown_by, view):
+    eid = world.issue_health_code(colour, reason, shown_by)
+    cache.sync(DirectorySource(world.data), now=int(time.time()))
+    status, body = check(client, world.present(eid, view))
+    assert status == 200 and body["valid"] is True, body
+    d = body["display"]
+    assert d["licence"]["label"] == "健康码 / Health code" and d["health"]["code"] == colour
+    assert d["health"]["reason"] == reason and d["issuer"]["name"] == "北京市卫生健康委员会"
+    assert body["claims"]["name"] == "张*"
+    if shown_by:
+        assert d["proxy"] == {"zh": "代为出示", "en": "shown on behalf", "by": "李*", "for": ""}
+        assert "李四" not in json.dumps(body, ensure_ascii=False)
+    else:
+        assert d["proxy"] is None
+
+
+def test_a_suspended_health_code_shows_no_colour(world, cache, client):
+    eid = world.issue_health_code("green", "", None)
+    world.revoke(eid, "--suspend")
+    cache.sync(DirectorySource(world.data), now=int(time.time()))
+    body = check(client, world.present(eid, "code"))[1]
+    assert body["reasons"] == ["suspended"] and body["display"]["health"] is None
+    assert body["display"]["reason"]["zh"].startswith("此健康码已被更新的码取代")
+    assert body["display"]["reason"]["action"] == "retry"

@@ -10,7 +10,8 @@
 
   function show(el, on) { el.hidden = !on; }
 
-  function say(zh, en) {
+  function say(zh, en, ok) {
+    message.className = ok ? "message ok" : "message";
     message.textContent = "";
     message.append(zh);
     if (en) { const s = document.createElement("span"); s.className = "en"; s.textContent = " / " + en; message.append(s); }
@@ -36,8 +37,10 @@
   }
 
   function proxyText(p) {
-    if (p.by) { return "代为出示 · 出示人 " + p.by + " / shown on the holder's behalf by " + p.by; }
-    return "代为出示 / shown on behalf" + (p.for ? "：" + p.for : "");
+    let text = "代为出示 / shown on behalf";
+    if (p.by) { text += "　出示人 / shown by " + p.by; }
+    if (p.for) { text += "　代 / for " + p.for; }
+    return text;
   }
 
   function render(result) {
@@ -74,6 +77,8 @@
     if (age) { meta.push(age); }
     if (result.elicence_id) { meta.push("证照标识 / e-licence " + result.elicence_id); }
     $("meta").textContent = meta.join("\n");
+    show($("meta"), meta.length > 0);
+    show(claims, d.claims.length > 0);
     show(verdict, true);
     window.scrollTo(0, 0);
     if (d.health) {
@@ -82,12 +87,15 @@
       $("health-en").textContent = d.health.en;
       const name = d.claims.find((c) => c.name === "name");
       $("health-name").textContent = name ? name.value : "";
-      const why = d.health.reason && d.health.code !== "green" ? d.health.reason : "";
-      $("health-reason").textContent = why ? "原因 / reason：" + why : "";
-      show($("health-reason"), !!why);
-      $("health-meta").textContent = [d.health.region || (d.issuer && d.issuer.region), age].filter(Boolean).join("\n");
+      $("health-advice-zh").textContent = d.health.advice_zh;
+      $("health-advice-en").textContent = d.health.advice_en;
+      show($("health-advice"), !!d.health.advice_zh);
+      $("health-reason").textContent = d.health.reason || "";
+      show($("health-reason"), !!d.health.reason);
       $("health-proxy-by").textContent = d.proxy && d.proxy.by ? "出示人 / shown by " + d.proxy.by : "";
       show($("health-proxy"), !!d.proxy);
+      // Where the code is from and how fresh it is, on the coloured screen itself.
+      $("health-meta").textContent = [d.health.region || (d.issuer && d.issuer.region), age].filter(Boolean).join("\n");
       show(health, true);
       document.body.classList.add("covered");
     } else {
@@ -199,22 +207,48 @@
   });
 
   // -- cache state and re-sync ---------------------------------------------------------------------------
+  let autoSynced = 0;
+
+  function clock(seconds) {
+    return new Date(seconds * 1000).toLocaleString("zh-CN", { hour12: false });
+  }
+
   async function loadState() {
+    const footer = $("state");
     try {
       const s = await (await fetch("/counter/api/state", { credentials: "same-origin" })).json();
-      const when = s.last_sync ? new Date(s.last_sync.synced_at * 1000).toLocaleString("zh-CN") : "从未 / never";
-      $("state").textContent = "信任列表 / trust list " + (s.trust_list_version ? "v" + s.trust_list_version : "—") +
-        "　·　最近同步 / last sync " + when;
-    } catch (e) { $("state").textContent = ""; }
+      const parts = ["信任列表 / trust list " + (s.trust_list_version ? "v" + s.trust_list_version : "—"),
+                     "最近同步 / last sync " + (s.last_sync ? clock(s.last_sync.synced_at) : "从未 / never")];
+      const stale = !s.status_current_until || s.now >= s.status_current_until;
+      if (s.status_current_until) { parts.push("吊销名单有效至 / status lists current until " + clock(s.status_current_until)); }
+      footer.textContent = parts.join("　·　");
+      footer.className = stale ? "state stale" : "state";
+      if (stale) {
+        footer.textContent += "　—　已过期，请同步 / out of date: sync";
+      }
+      // A counter left open all day keeps itself current: re-sync when the lists are due (at most every 5 min).
+      const due = stale || (s.status_current_until && s.status_current_until - s.now < 600);
+      if (s.can_resync && due && Date.now() - autoSynced > 300000) {
+        autoSynced = Date.now();
+        await post("/counter/api/sync", "{}", "application/json");
+        return loadState();
+      }
+    } catch (e) { footer.textContent = ""; }
   }
+
+  setInterval(loadState, 60000);
 
   const syncButton = $("sync");
   if (syncButton) {
     syncButton.addEventListener("click", async () => {
       syncButton.disabled = true;
+      show(verdict, false); hideHealth();
       try {
         const result = await post("/counter/api/sync", "{}", "application/json");
-        if (result.ok) { say("同步完成", "synced: trust list v" + result.data.trust_list_version); }
+        if (result.ok) {
+          say("同步完成：信任列表 v" + result.data.trust_list_version + "，吊销名单 " + result.data.status_lists + " 份",
+              "synced: trust list v" + result.data.trust_list_version + ", " + result.data.status_lists + " status lists", true);
+        }
         else { renderError(result); }
       } catch (e) { say("同步失败", "sync failed"); }
       finally { syncButton.disabled = false; loadState(); refocus(); }
