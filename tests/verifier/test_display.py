@@ -81,7 +81,7 @@ def test_health_code_claims_as_the_health_type_carries_them():
     display = d["display"]
     assert display["health"] == {"code": "yellow", "zh": "黄码 · 需核查", "en": "Yellow · check required",
                                  "advice_zh": "请按规定核查后放行", "advice_en": "Check as the rules require before admitting",
-                                 "reason": "密接人员 / close contact"}
+                                 "reason": "密接人员 / close contact", "region": "北京市 (110000)"}
     rows = {c["name"]: (c["zh"], c["value"]) for c in display["claims"]}
     assert "colour" not in rows and rows["region"] == ("地区", "北京市 (110000)") and rows["shown_by"] == ("代为出示人", "李*")
     assert rows["reason"][0] == "原因" and rows["name"][1] == "张*"
