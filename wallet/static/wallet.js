@@ -346,7 +346,7 @@ const CHECK_SECONDS = 60;
 const NO_ANOMALY = "无异常";
 const COLOUR_WORDS = {
   green: ["绿码 · 无异常", "Green · no anomaly"], yellow: ["黄码 · 需核查", "Yellow · check required"],
-  red: ["红码 · 禁止通行", "Red · do not admit"],
+  red: ["红码 · 有异常", "Red · anomaly"],  // the counter's words (verifier/display.py)
 };
 const maskName = (name) => (name.length <= 1 ? name : name.length === 2 ? name[0] + "*"
   : name[0] + "*".repeat(name.length - 2) + name[name.length - 1]);
