@@ -515,11 +515,11 @@ async function renderFamily() {
   }
   await dbPut("health", held.map((h) => ({ id: h.id, relative_name: h.relative_name })), "held");
   await renderHealthCards();
-  $("held").replaceChildren(...(held.length ? held.map((h) => el("li", {}, el("button", {
+  $("held-box").hidden = !held.length;  // only someone a relative allowed needs this part
+  $("held").replaceChildren(...held.map((h) => el("li", {}, el("button", {
     type: "button", class: "card health-card none", "data-proxy": h.id, onclick: () => openHealth("proxy:" + h.id) },
   el("strong", {}, h.relative_name + " 的健康码 ", el("span", { class: "en" }, h.relative_name + "'s health code")),
-  el("span", { class: "line" }, "点击代为出示 ", el("span", { class: "en" }, "Tap to show it on their behalf")))))
-    : [el("li", { class: "hint" }, "还没有家人授权您代为出示。 ", el("span", { class: "en" }, "No relative has asked you to show their code."))]));
+  el("span", { class: "line" }, "点击代为出示 ", el("span", { class: "en" }, "Tap to show it on their behalf"))))));
   $("granted").replaceChildren(...(granted.length ? granted.map((g) => el("li", { class: "record", "data-granted": g.id },
     el("strong", {}, g.proxy_name),
     el("span", { class: "line" }, g.granted_via === "counter" ? "在办事窗口登记 " : "由您授权 ",
