@@ -202,7 +202,10 @@ def test_family_proxy_shown_then_ended_then_refused(live, chromium, shots):  # n
         pp = proxy.page
         pp.click("#family")
         proxy.sign_in(OFFICER["id_number"], OFFICER["password"])
-        pp.locator("#held button[data-proxy]", has_text="张三").click()
+        held = pp.locator("#held button[data-proxy]", has_text="张三")
+        held.wait_for()
+        pp.screenshot(path=shots / "family-1b-proxy-list.png", full_page=True)
+        held.click()
         pp.wait_for_selector("#qr[data-view=proxy-code]")
         banner = pp.inner_text("#proxy-banner")
         assert pp.is_visible("#proxy-banner") and "代为出示" in banner and "张*" in banner and "王芳" in banner
