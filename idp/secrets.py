@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from idp.errors import IdpError
+from keys.errors import KeyFormatError
+from keys.secret_file import load_secret
 
 SECRET_ENV = "TONGBAN_IDP_SECRET"  # noqa: S105 - variable name
 
@@ -51,24 +51,7 @@ class Secrets:
 
 
 def load_secrets(data_dir: Path, env: dict[str, str] | None = None) -> Secrets:
-    env = os.environ if env is None else env
-    if env.get(SECRET_ENV):
-        try:
-            master = bytes.fromhex(env[SECRET_ENV])
-        except ValueError as exc:
-            raise IdpError(f"{SECRET_ENV} must be hex") from exc
-        if len(master) < 32:
-            raise IdpError(f"{SECRET_ENV} must hold at least 32 bytes (64 hex digits)")
-        return Secrets(master)
-    path = data_dir / "idp-secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)  # first writer wins across processes
-        except FileExistsError:
-            pass
-        tmp.unlink(missing_ok=True)
-    return Secrets(bytes.fromhex(path.read_text().strip()))
+    try:
+        return Secrets(load_secret(data_dir / "idp-secret", SECRET_ENV, env))
+    except KeyFormatError as exc:
+        raise IdpError(str(exc)) from exc

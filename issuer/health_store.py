@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint
 
+from keys.secret_file import load_secret
 from storage.sql import metadata
 
 SECRET_ENV = "TONGBAN_ISSUER_SECRET"  # noqa: S105 - a variable name
@@ -105,24 +104,7 @@ health_reissue_runs = Table(
 
 def load_lookup_key(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
     """The issuer's 32-byte HMAC key for ID-number look-ups (env hex, else a 0600 file made on first use)."""
-    env = os.environ if env is None else env
-    if env.get(SECRET_ENV):
-        key = bytes.fromhex(env[SECRET_ENV])
-        if len(key) < 32:
-            raise ValueError(f"{SECRET_ENV} must hold at least 32 bytes (64 hex digits)")
-        return key
-    path = data_dir / "issuer-secret"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".issuer-secret.{secrets.token_hex(4)}")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
-        try:
-            os.link(tmp, path)  # first writer wins across processes
-        except FileExistsError:
-            pass
-        tmp.unlink(missing_ok=True)
-    return bytes.fromhex(path.read_text().strip())
+    return load_secret(data_dir / "issuer-secret", SECRET_ENV, env)
 
 
 def subject_hash(key: bytes, id_number: str) -> str:
