@@ -124,10 +124,11 @@ LICENCE_TYPES: tuple[LicenceType, ...] = (
         "health-code", 4, "12110000000019646W004", "健康码 / Health code", _HEALTH,
         (
             View("full", 0, ("name", "id_number", "colour", "reason", "region"), "完整 / full"),
-            View("code", 1, ("name", "colour", "region"), "亮码 / show code"),
+            # The reason travels with the colour: the counter must say why a code is yellow or red.
+            View("code", 1, ("name", "colour", "reason", "region"), "亮码 / show code"),
             View("proxy-full", 2, ("name", "id_number", "colour", "reason", "region", "shown_by"),
                  "代亮码完整 / full, shown by a proxy"),
-            View("proxy-code", 3, ("name", "colour", "region", "shown_by"), "代亮码 / code shown by a proxy"),
+            View("proxy-code", 3, ("name", "colour", "reason", "region", "shown_by"), "代亮码 / code shown by a proxy"),
         ),
     ),
 )

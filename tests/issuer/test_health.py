@@ -25,7 +25,7 @@ def test_first_fetch_issues_a_green_code_and_a_second_fetch_returns_the_same(hea
     code = desk.fetch(ZHANG, "张三", device.public, now=now)
     assert code.colour == "green" and set(code.views) == {"full", "code"}
     _, body = parse_credential(code.views["code"])
-    assert body.claims == {"name": "张三", "colour": "green", "region": "110000"}
+    assert body.claims == {"name": "张三", "colour": "green", "reason": "无异常", "region": "110000"}
     assert body.expires_at == now + health.DEFAULT_LIFETIME
     _, full = parse_credential(code.views["full"])
     assert full.claims["reason"] == "无异常" and full.claims["id_number"] == ZHANG
@@ -98,7 +98,8 @@ def test_proxy_fetches_the_relatives_code_then_the_relative_ends_it(health_world
     assert set(code.views) == {"proxy-full", "proxy-code"}
     w.sync(now)
     shown = w.check(code.views["proxy-code"], proxy_phone, now)
-    assert shown.valid and shown.claims == {"name": "张三", "colour": "green", "region": "110000", "shown_by": "李四"}
+    assert shown.valid and shown.claims == {"name": "张三", "colour": "green", "reason": "无异常", "region": "110000",
+                                         "shown_by": "李四"}
     # a status change reaches the proxy's copy too
     changed = w.desk.set_status(ZHANG, "yellow", "", actor="staff:t", now=now)
     assert len(changed.reissued) == 2

@@ -187,7 +187,7 @@ def test_wallet_fetches_its_code_then_a_status_change_replaces_it(service, tmp_p
     assert body["summary"] == {"name": "张三", "colour": "green", "expires_at": body["expires_at"],
                                "authority": "北京市卫生健康委员会", "reason": "无异常", "region": body["summary"]["region"]}
     assert body["summary"]["region"].isdigit()  # the wallet shows the reason and region beside the colour
-    assert body["views"]["code"]["claims"] == ["name", "colour", "region"]
+    assert body["views"]["code"]["claims"] == ["name", "colour", "reason", "region"]
     _, cred = parse_credential(view(body, "code"))
     assert cred.holder_key.kid == device.public.kid and cred.claims["name"] == "张三"
     assert fetch(service, "zhang", device).json()["elicence_id"] == body["elicence_id"]  # unchanged: same code
