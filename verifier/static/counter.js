@@ -90,7 +90,7 @@
       $("health-advice-zh").textContent = d.health.advice_zh;
       $("health-advice-en").textContent = d.health.advice_en;
       show($("health-advice"), !!d.health.advice_zh);
-      $("health-reason").textContent = d.health.reason || "";
+      $("health-reason").textContent = d.health.reason ? "原因 reason：" + d.health.reason : "";
       show($("health-reason"), !!d.health.reason);
       $("health-proxy-by").textContent = d.proxy && d.proxy.by ? "出示人 / shown by " + d.proxy.by : "";
       show($("health-proxy"), !!d.proxy);
