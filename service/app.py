@@ -9,15 +9,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from issuer import vci
 from service.config import Settings
-
-# Content-Security-Policy (CSP Level 3): no framing (clickjacking), no plugins, same-origin everything.
-CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
-       "base-uri 'none'; frame-ancestors 'none'")
+from service.headers import install_json_errors, install_security_headers
 
 
 def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
@@ -56,31 +53,13 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     mount_counter(app, settings)
     # -- end counter -------------------------------------------------------------------------------------
 
-    @app.after_request
-    def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        if secure:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if response.mimetype == "text/html" or request.path in ("/token", "/userinfo", "/introspect", "/par"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    install_security_headers(app, https=secure, no_store_paths=("/token", "/userinfo", "/introspect", "/par"))
 
     @app.errorhandler(errors.IdpError)
     def _idp_error(exc: errors.IdpError):  # noqa: ANN202
         return jsonify(error=exc.reason, error_description=str(exc)), 400
 
-    @app.errorhandler(400)
-    @app.errorhandler(404)
-    @app.errorhandler(405)
-    @app.errorhandler(413)
-    def _http_error(exc):  # noqa: ANN001, ANN202
-        if getattr(exc, "response", None) is not None:
-            return exc.response
-        return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code
-
+    install_json_errors(app)
     return app
 
 

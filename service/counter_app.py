@@ -18,12 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 
 from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
-from service.app import CSP
 from service.config import Settings
+from service.headers import install_json_errors, install_security_headers
 from verifier.cache import DirectorySource, HttpSource, Source, SyncReport, VerifierCache
 from verifier.errors import VerifierError
 from verifier.ports import ReplayCache
@@ -61,29 +61,9 @@ def create_counter_app(
     def _home() -> Response:
         return Response(status=302, headers={"Location": "/counter"})
 
-    _security_headers(app)
+    install_security_headers(app, https=False)
+    install_json_errors(app)
     return app
-
-
-def _security_headers(app: Flask) -> None:
-    @app.after_request
-    def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        # The page asks for the camera; nothing else may.
-        response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
-        if response.mimetype == "text/html":
-            response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.errorhandler(400)
-    @app.errorhandler(404)
-    @app.errorhandler(405)
-    @app.errorhandler(413)
-    def _http_error(exc):  # noqa: ANN001, ANN202
-        return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code
 
 
 def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
