@@ -47,6 +47,14 @@ records = Table(
 )
 
 
+# The licence most recently issued from each record: a new issue replaces it (a new phone, a reinstalled
+# wallet), so the copy on the old device stops working at the next counter sync.
+record_issues = Table(
+    "issuer_record_issues", metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("elicence_id", String(120), nullable=False),
+)
+
 class RecordImportError(IssuerError):
     """A records file is malformed; ``line`` and ``field`` say where. Nothing was imported."""
 
@@ -172,6 +180,18 @@ class Records:
         with self.engine.connect() as conn:
             rows = conn.execute(select(records).where(t.holder_id_number == id_number).order_by(t.licence_type))
             return [Record(r.record_id, r.licence_type, r.authority_id, r.holder_id_number, r.claims) for r in rows]
+
+    def last_issued(self, record_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(record_issues.c.elicence_id)
+                                .where(record_issues.c.record_id == record_id)).scalar_one_or_none()
+
+    def set_last_issued(self, record_id: str, elicence_id: str) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(record_issues).where(record_issues.c.record_id == record_id)
+                                .values(elicence_id=elicence_id)).rowcount
+            if not done:
+                conn.execute(insert(record_issues).values(record_id=record_id, elicence_id=elicence_id))
 
     def get(self, record_id: object) -> Record | None:
         if not isinstance(record_id, str) or len(record_id) > 40:

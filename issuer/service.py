@@ -129,6 +129,11 @@ class Issuer:
         self.publish_status_list(record.authority_id, record.status_uri, now=now)
         return value
 
+    def retire(self, elicence_id: str, *, now: int) -> None:
+        """Revoke a licence a newer issue replaced, unless it is already revoked."""
+        if store.find(self.engine, elicence_id).status != INVALID:
+            self.set_status(elicence_id, now=now)
+
     def publish_status_list(self, authority_id: str, uri: str, *, now: int) -> None:
         """Re-sign one list from the database. Publishers of one list take turns (a file lock) and read the
         statuses inside their turn, so the file last written holds every change committed before it: two

@@ -229,9 +229,13 @@ def credential() -> Response:
     holder_key = _check_proof(proof, ctx, now)
     if isinstance(holder_key, Response):
         return holder_key
+    previous = ctx.records.last_issued(record.record_id)
     try:
         issued = ctx.issuer.issue(ltype.name, record.claims, holder_key=holder_key, now=now,
-                                  authority_id=record.authority_id)
+                                  authority_id=record.authority_id, replaces=previous)
+        ctx.records.set_last_issued(record.record_id, issued.elicence_id)
+        if previous is not None:
+            ctx.issuer.retire(previous, now=now)  # the copy on the earlier device stops at the next sync
     except IssuerError as exc:
         current_app.logger.warning("issuing record %s failed: %s", record.record_id, exc)
         return _error(400, "invalid_credential_request", "the authority's record cannot be issued; contact the authority")

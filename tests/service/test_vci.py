@@ -12,6 +12,7 @@ import requests
 import keys
 from credentials import make_presentation
 from credentials.credential import parse_credential
+from credentials.elicence_id import parse_id
 from idp.cli import DEMO_CITIZEN
 from tests.service.conftest import sign_in
 from verifier.cache import DirectorySource, VerifierCache
@@ -175,3 +176,31 @@ def test_wallet_scripts_use_no_pop_ups_or_eval():
     for name in ("wallet.js", "tb-format.js", "sw.js"):
         text = (static / name).read_text()
         assert not any(word in text for word in ("alert(", "confirm(", "prompt(", "eval(", "innerHTML")), name
+
+
+def test_adding_the_licence_again_replaces_the_earlier_copy(live, token, tmp_path):
+    """A new phone (or a reinstalled wallet) gets the licence; the copy on the old device is revoked."""
+    record = records(live, token)["driving-licence"]
+
+    def add(device: keys.PrivateKey) -> dict:
+        response = requests.post(live.url + "/issuer/credential", headers=bearer(token), timeout=10, json={
+            "credential_configuration_id": "driving-licence", "record": record["id"], "proof": proof(live, device)})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    old_phone, new_phone = keys.generate("ES256"), keys.generate("ES256")
+    first, second = add(old_phone), add(new_phone)
+    assert parse_id(second["elicence_id"])[2] == parse_id(first["elicence_id"])[2]  # same serial, next version
+    assert parse_id(second["elicence_id"])[3] == parse_id(first["elicence_id"])[3] + 1
+    cache = VerifierCache(tmp_path / "cache")
+    now = int(time.time())
+    cache.sync(DirectorySource(live.data), now=now, root=keys.PublicKey.from_jwk(DirectorySource(live.data).root_key()))
+
+    def decide(body: dict, device: keys.PrivateKey):
+        raw = body["credentials"][0]["credential"]["driving"]
+        view = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        return verify(make_presentation(view, device, now=now), trust=cache.trust_list(now), status=cache,
+                      replay=MemoryReplayCache(), now=now)
+
+    assert decide(first, old_phone).reasons == ("revoked",)
+    assert decide(second, new_phone).valid
