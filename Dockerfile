@@ -1,0 +1,36 @@
+# tongban: identity provider, issuer, web wallet and counter in one image.
+# Build:  docker build -t tongban .
+# Run:    docker run -p 8000:8000 -v tongban-data:/var/lib/tongban \
+#           -e TONGBAN_ISSUER_URL=https://id.example.gov.cn -e TONGBAN_KEY_PASSPHRASE=... \
+#           -e DATABASE_URL=postgresql://tongban@db/tongban -e REDIS_URL=redis://cache:6379/0 tongban
+# The counter alone (offline, from a synced cache):
+#         docker run -p 8100:8100 -v counter-cache:/cache tongban \
+#           tongban verifier serve --cache /cache --host 0.0.0.0 --port 8100
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    TONGBAN_DATA=/var/lib/tongban
+
+RUN useradd --system --create-home --home-dir /var/lib/tongban --shell /usr/sbin/nologin tongban
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY keys ./keys
+COPY storage ./storage
+COPY credentials ./credentials
+COPY issuer ./issuer
+COPY wallet ./wallet
+COPY verifier ./verifier
+COPY idp ./idp
+COPY service ./service
+COPY examples ./examples
+RUN pip install . && rm -rf /src/build
+
+USER tongban
+WORKDIR /var/lib/tongban
+VOLUME ["/var/lib/tongban"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/.well-known/openid-configuration', timeout=3)"
+# `tongban init` is idempotent: keys, trust list and migrations on first start, nothing on later ones.
+CMD ["sh", "-c", "tongban init && exec gunicorn -w 4 -k gthread --threads 4 -b 0.0.0.0:8000 service.wsgi:app"]
