@@ -17,7 +17,11 @@ USAGE_ERRORS: tuple[type[Exception], ...] = (KeysError, StorageError)
 
 
 class SafeGroup(click.Group):
-    """A click group that turns package errors into ``error: ...`` and exit status 2."""
+    """A click group that turns package errors into ``error: ...`` and exit status 2.
+
+    Click's own usage errors (a missing option, a bad value) are printed the same way: one line naming
+    what is wrong and where to look, instead of click's three-line usage block.
+    """
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
         try:
@@ -25,6 +29,23 @@ class SafeGroup(click.Group):
         except USAGE_ERRORS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001, ANN201
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            where = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            click.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 @click.group(cls=SafeGroup)

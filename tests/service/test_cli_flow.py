@@ -215,7 +215,9 @@ def test_bad_input_is_one_line_and_exit_2(world, args):
     args = [a.format(**{k: str(v) for k, v in world.items()}) for a in args]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
 
 
 def test_invalid_claims_name_the_field_and_issue_nothing(world, tmp_path):
