@@ -9,7 +9,7 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    TONGBAN_DATA=/var/lib/tongban
+    TONGBAN_DATA=/var/lib/tongban TONGBAN_DEMO=0
 
 RUN useradd --system --create-home --home-dir /var/lib/tongban --shell /usr/sbin/nologin tongban
 

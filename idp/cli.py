@@ -122,9 +122,14 @@ def init_step(settings, echo) -> None:  # noqa: ANN001
 
     key_dir = settings.data_dir / "keys"
     if not keys.AtRestPolicy.from_env(key_dir).passphrase and not (key_dir / "DEV-PLAINTEXT-KEYS").exists():
+        if not getattr(settings, "demo", True):
+            raise keys.KeyAtRestError("set TONGBAN_KEY_PASSPHRASE: outside demo mode private keys are encrypted at rest")
         keys.mark_development(key_dir)
     p = Provider.from_settings(settings)
     p.jwks()  # creates the idp key ring on first run
+    if not getattr(settings, "demo", True):
+        echo("idp: signing key ready; no demo people or accounts (TONGBAN_DEMO=0)")
+        return
     TableRegistry(p.engine, p.secrets).add(DEMO_PEOPLE)
     c = DEMO_CITIZEN
     if p.accounts.find(c["id_number"]) is None:

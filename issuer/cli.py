@@ -22,7 +22,7 @@ from issuer.health_store import load_lookup_key
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
 from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
-from keys import AtRestPolicy, mark_development
+from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
 from storage import create_all, make_engine
 
@@ -51,9 +51,12 @@ def mask(id_number: str) -> str:
     return id_number[:6] + "********" + id_number[-4:] if len(id_number) == 18 else "***"
 
 
-def ensure_key_policy(directory, echo: Callable[[str], None]) -> None:  # noqa: ANN001 - a Path
-    """No passphrase configured: mark the directory for development plaintext keys, and say so."""
+def ensure_key_policy(directory, echo: Callable[[str], None], *, demo: bool = True) -> None:  # noqa: ANN001 - a Path
+    """No passphrase configured: in demo mode mark the directory for plaintext keys and say so; else refuse."""
     if AtRestPolicy.from_env(directory).passphrase is None and not AtRestPolicy.from_env(directory).allow_plaintext:
+        if not demo:
+            raise KeyAtRestError(f"set {PASSPHRASE_ENV}: outside demo mode (TONGBAN_DEMO=0) private keys are "
+                                 "always encrypted at rest")
         mark_development(directory)
         echo(f"DEVELOPMENT MODE: private keys in {directory} are stored unencrypted; set {PASSPHRASE_ENV} "
              "before `tongban init` to encrypt them")
@@ -62,7 +65,7 @@ def ensure_key_policy(directory, echo: Callable[[str], None]) -> None:  # noqa: 
 def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     now = int(time.time())
     hub = Hub(settings.data_dir)
-    ensure_key_policy(hub.keys_dir, echo)
+    ensure_key_policy(hub.keys_dir, echo, demo=getattr(settings, "demo", True))
     hub = Hub(settings.data_dir)  # re-read the policy after marking
     changed = hub.ensure_root(now)
     if changed:
@@ -77,6 +80,8 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
         echo(f"trust list version {trust_list.version} signed by the hub root, valid 7 days")
     count = Issuer(hub, engine_for(settings)).publish_all(now=now)
     echo(f"{count} status list(s) published under {settings.data_dir / 'status'}")
+    if not getattr(settings, "demo", True):
+        return  # registers are filled with `tongban records import` in production
     seeded = seed_demo_records(hub, Records(engine_for(settings)), now)
     echo(f"{seeded} demo licence record(s) added to the authorities' registers" if seeded
          else "demo licence records already on the authorities' registers")

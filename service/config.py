@@ -14,6 +14,9 @@ DEFAULTS = {
     "REDIS_URL": "",  # empty: in-process ephemeral store; redis://... for Redis
     "TONGBAN_ISSUER_URL": "http://127.0.0.1:8000",  # public base URL of the service
     "TONGBAN_HEALTH_CODE_TTL": "86400",  # seconds a health code is valid (300 .. 604800)
+    # 1: `tongban init` seeds demo people, accounts with documented passwords, and licence records.
+    # Set 0 in production (the Dockerfile does): known passwords must never exist there.
+    "TONGBAN_DEMO": "1",
 }
 
 
@@ -28,6 +31,7 @@ class Settings:
     redis_url: str
     issuer_url: str
     health_code_ttl: int = 86400
+    demo: bool = True
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -43,7 +47,14 @@ class Settings:
             redis_url=get("REDIS_URL"),
             issuer_url=get("TONGBAN_ISSUER_URL").rstrip("/"),
             health_code_ttl=_seconds("TONGBAN_HEALTH_CODE_TTL", get("TONGBAN_HEALTH_CODE_TTL")),
+            demo=_flag("TONGBAN_DEMO", env.get("TONGBAN_DEMO", DEFAULTS["TONGBAN_DEMO"])),
         )
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.strip() not in ("0", "1"):
+        raise ConfigError(f"{name} must be 0 or 1, not {value!r}")
+    return value.strip() == "1"
 
 
 def _seconds(name: str, value: str) -> int:

@@ -87,6 +87,8 @@ def init_step(settings: Any, echo: Any) -> None:
     provider = Provider.from_settings(settings, load_keys=False)
     client = admin_client(provider, settings.data_dir, settings.issuer_url)
     echo(f"admin: client {ADMIN_CLIENT_NAME} ({client['client_id']}) for {settings.issuer_url}/admin/")
+    if not settings.demo:
+        return  # staff are granted with `tongban authorities grant` in production
     o = DEMO_OFFICER
     if provider.accounts.find(o["id_number"]) is None:
         provider.accounts.register(o["name"], o["id_number"], o["phone"], o["password"], int(time.time()))
