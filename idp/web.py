@@ -23,7 +23,7 @@ from joserfc.jwk import KeySet
 from idp.interaction import Interaction, decide
 from idp.server import DictRequest
 
-bp = Blueprint("idp", __name__, template_folder="templates")
+bp = Blueprint("idp", __name__, template_folder="templates", static_folder="static", static_url_path="/idp/static")
 INTERACTION_TTL = 600
 SID_COOKIE = "tb_sid"
 PAR_PREFIX = "urn:ietf:params:oauth:request_uri:"

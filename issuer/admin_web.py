@@ -36,9 +36,14 @@ SESSION_MAX_AGE = 8 * 3600  # a staff sign-in lasts one working day
 _CST = dt.timezone(dt.timedelta(hours=8))
 
 
+StaffNames = Callable[[str], str | None]  # an IdP ``sub`` → that person's name (None: not known)
+STAFF_PREFIX = "staff:"
+
+
 class _Admin:
-    def __init__(self, desk: HealthDesk, base_url: Callable[[], str], credentials: Callable[[], dict]):
-        self.desk, self.base_url, self.credentials = desk, base_url, credentials
+    def __init__(self, desk: HealthDesk, base_url: Callable[[], str], credentials: Callable[[], dict],
+                 staff_names: StaffNames):
+        self.desk, self.base_url, self.credentials, self.staff_names = desk, base_url, credentials, staff_names
         self._client, self._key = None, None
 
     def client(self):  # noqa: ANN201 - authlib FlaskOAuth2App
@@ -56,8 +61,10 @@ class _Admin:
         return self._client
 
 
-def init_app(app: Flask, desk: HealthDesk, base_url: Callable[[], str], credentials: Callable[[], dict]) -> None:
-    app.extensions["tongban.admin"] = _Admin(desk, base_url, credentials)
+def init_app(app: Flask, desk: HealthDesk, base_url: Callable[[], str], credentials: Callable[[], dict],
+             staff_names: StaffNames = lambda _sub: None) -> None:
+    """``staff_names`` names the actor of each audit row (``staff:<sub>``); ``service`` asks the IdP's accounts."""
+    app.extensions["tongban.admin"] = _Admin(desk, base_url, credentials, staff_names)
     app.register_blueprint(bp)
 
 
@@ -106,9 +113,26 @@ def _staff_or_403() -> dict:
     return user
 
 
+def _actor_name(actor: str, names: dict[str, str | None]) -> str | None:
+    """The staff member's name for an audit row's actor ``staff:<sub>`` (once per sub per page); None otherwise."""
+    if not actor.startswith(STAFF_PREFIX):
+        return None  # "cli:<os user>", "system": shown as they are
+    sub = actor[len(STAFF_PREFIX):]
+    if sub not in names:
+        user = _user() or {}
+        try:
+            names[sub] = admin().staff_names(sub) or (user.get("name") if user.get("sub") == sub else None) or None
+        except Exception:  # noqa: BLE001 - a name is a nicety: the page shows the sub rather than fail
+            current_app.logger.exception("admin: could not look up the name of staff %s", sub)
+            names[sub] = None
+    return names[sub]
+
+
 def _citizen_page(id_number: str, message: str = "", message_class: str = "ok", status_code: int = 200) -> Response:
     desk = admin().desk
-    audit = [{**e.to_json(), "when": dt.datetime.fromtimestamp(e.at, _CST).strftime("%Y-%m-%d %H:%M:%S")}
+    names: dict[str, str | None] = {}
+    audit = [{**e.to_json(), "when": dt.datetime.fromtimestamp(e.at, _CST).strftime("%Y-%m-%d %H:%M:%S"),
+              "actor_name": _actor_name(e.actor, names)}
              for e in desk.audit(id_number)]
     return _page(status_code, id_number=id_number, masked=id_number[:6] + "********" + id_number[-4:],
                  status=desk.status(id_number), audit=audit, message=message, message_class=message_class)
@@ -176,7 +200,7 @@ def set_status() -> Response:
     try:
         id_number = parse_id_number(request.form.get("id_number", ""))
         result = desk.set_status(id_number, request.form.get("colour", ""), request.form.get("reason", ""),
-                                 actor=f"staff:{user['sub']}", now=int(dt.datetime.now(dt.UTC).timestamp()))
+                                 actor=STAFF_PREFIX + user["sub"], now=int(dt.datetime.now(dt.UTC).timestamp()))
     except IssuerError as exc:
         form_id = request.form.get("id_number", "")
         if len(form_id) == 18 and desk.status(form_id.upper()) is not None:

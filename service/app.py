@@ -84,11 +84,12 @@ def _wire_health(app: Flask, settings: Settings, provider: Any) -> None:
     from issuer.health_store import load_lookup_key
     from issuer.hub import Hub
     from issuer.service import Issuer
-    from service.health import AccessTokens, AccountPeople, admin_client
+    from service.health import AccessTokens, AccountPeople, admin_client, staff_names
 
     desk = HealthDesk(Issuer(Hub(settings.data_dir), provider.engine), load_lookup_key(settings.data_dir),
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
     app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
                                                            lambda: provider.issuer)
     app.register_blueprint(health_web.bp)
-    admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer))
+    admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer),
+                       staff_names(provider))

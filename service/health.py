@@ -2,6 +2,7 @@
 
 * ``AccountPeople`` — ``issuer.health_service.People``: a registered citizen by ID number or phone.
 * ``AccessTokens`` — ``issuer.health_web.AccessTokens``: an IdP access token → ``Principal``.
+* ``staff_names`` — ``issuer.admin_web.StaffNames``: an IdP ``sub`` → the name shown in ``/admin``'s audit trail.
 * ``init_step`` — registers the confidential client ``tongban-admin`` for ``/admin`` (credentials kept in
   ``<data>/admin-client.json``, 0600) and the demo health officer (an IdP account, staff of ``bj-health``).
 """
@@ -32,6 +33,16 @@ class AccountPeople:
         if account is None:
             return None
         return Person(self.provider.accounts.id_number(account), account.name)
+
+
+def staff_names(provider: Any):  # noqa: ANN201 - issuer.admin_web.StaffNames
+    """``/admin``'s audit trail: an IdP ``sub`` → the account's real name."""
+
+    def name(sub: str) -> str | None:
+        account = provider.accounts.get(sub) if isinstance(sub, str) and sub else None
+        return account.name if account is not None else None
+
+    return name
 
 
 class AccessTokens:

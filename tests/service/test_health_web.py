@@ -352,9 +352,16 @@ def test_staff_officer_sets_a_status_through_the_page(service):
     trail = service.desk().audit(target)
     officer_sub = service.provider.accounts.find(DEMO_OFFICER["id_number"]).sub
     assert trail[-1].new_colour == "yellow" and trail[-1].actor == f"staff:{officer_sub}"
+    # the audit trail names the officer, with the sub beside it (small) and as the tooltip
+    row = re.search(r'<td title="staff:' + re.escape(officer_sub) + r'">(.*?)</td>', browser.page.text, re.S)
+    assert row and row.group(1).startswith(DEMO_OFFICER["name"]) and f"staff:{officer_sub}</small>" in row.group(1)
+    # an actor the IdP does not know (or a CLI user) is shown as recorded
+    service.desk().set_status(target, "green", "", actor="staff:gone", now=int(time.time()))
+    browser.go(service.url + "/admin/search", "POST", {**admin_form(browser, "/admin/search"), "id_number": target})
+    assert '<td title="staff:gone">staff:gone</td>' in browser.page.text
     # a forged form without the session's CSRF token is refused
     browser.go(service.url + "/admin/status", "POST", {**form, "csrf_token": "forged", "colour": "red"})
-    assert browser.page.status_code == 400 and service.desk().status(target).colour == "yellow"
+    assert browser.page.status_code == 400 and service.desk().status(target).colour == "green"
     # sign out
     browser.go(service.url + "/admin/")
     browser.go(service.url + "/admin/logout", "POST", admin_form(browser, "/admin/logout"))
