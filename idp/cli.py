@@ -96,10 +96,12 @@ def clients_group() -> None:
 @click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
 @click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False),
               help="JWKS file: authenticate with private_key_jwt")
+@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True,
+              help="id_token_signed_response_alg: the algorithm of this client's ID tokens")
 @_data
 def clients_add(name: str, redirect_uris: tuple[str, ...], public: bool, scopes: tuple[str, ...],
                 backchannel_logout_uri: str | None, post_logout: tuple[str, ...], jwks_file: str | None,
-                data_dir: str | None) -> None:
+                id_token_alg: str, data_dir: str | None) -> None:
     """Register a client; prints JSON with client_id (and client_secret for confidential clients)."""
     jwks = None
     if jwks_file:
@@ -110,12 +112,14 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], public: bool, scopes:
     flat = [s for group in scopes for s in group.split()] or None
     out = _provider(data_dir).clients.add(name, list(redirect_uris), public=public, scopes=flat,
                                           backchannel_logout_uri=backchannel_logout_uri,
-                                          post_logout_redirect_uris=list(post_logout), jwks=jwks)
+                                          post_logout_redirect_uris=list(post_logout), jwks=jwks,
+                                          id_token_alg=id_token_alg)
     click.echo(json.dumps(out, ensure_ascii=False, indent=1))
 
 
 def init_step(settings, echo) -> None:  # noqa: ANN001
-    """Seed the demo population registry and the demo citizen; create the idp signing key. Idempotent."""
+    """Seed the demo population registry and the demo citizen; create the idp signing keys (ES256 and RS256,
+    adding the RS256 ring to an older data directory). Idempotent."""
     import keys
     from idp.provider import Provider
     from idp.registry import DEMO_PEOPLE, TableRegistry
@@ -126,9 +130,9 @@ def init_step(settings, echo) -> None:  # noqa: ANN001
             raise keys.KeyAtRestError("set TONGBAN_KEY_PASSPHRASE: outside demo mode private keys are encrypted at rest")
         keys.mark_development(key_dir)
     p = Provider.from_settings(settings)
-    p.jwks()  # creates the idp key ring on first run
+    p.jwks()  # creates the idp key rings on first run
     if not getattr(settings, "demo", True):
-        echo("idp: signing key ready; no demo people or accounts (TONGBAN_DEMO=0)")
+        echo("idp: signing keys ready; no demo people or accounts (TONGBAN_DEMO=0)")
         return
     TableRegistry(p.engine, p.secrets).add(DEMO_PEOPLE)
     c = DEMO_CITIZEN

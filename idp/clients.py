@@ -23,6 +23,7 @@ from idp.errors import InvalidInput
 SCOPES = ("openid", "profile", "phone", "id_number", "licences")  # licences: the e-licence wallet (issuer.vci)
 SENSITIVE_SCOPES = ("id_number",)  # PIPL art. 28-29: separate consent
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+ID_TOKEN_ALGS = ("ES256", "RS256")  # the idp's key rings (idp.provider.KEY_OWNERS); ES256 is the default
 
 
 def _hash_secret(secret: str) -> str:
@@ -49,8 +50,7 @@ class Client(ClientMixin):
     scopes: tuple[str, ...]
     backchannel_logout_uri: str | None = None
     jwks: dict | None = field(default=None, hash=False)
-
-    id_token_signed_response_alg = "ES256"  # noqa: S105 - an algorithm name
+    id_token_signed_response_alg: str = "ES256"  # noqa: S105 - OIDC Registration §2; Authlib reads it
 
     @property
     def public(self) -> bool:
@@ -58,7 +58,8 @@ class Client(ClientMixin):
 
     @property
     def client_metadata(self) -> dict:
-        return {"client_name": self.name, "token_endpoint_auth_method": self.auth_method}
+        return {"client_name": self.name, "token_endpoint_auth_method": self.auth_method,
+                "id_token_signed_response_alg": self.id_token_signed_response_alg}
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -105,10 +106,12 @@ class Clients:
 
     def add(self, name: str, redirect_uris: list[str], *, public: bool = False, scopes: list[str] | None = None,
             backchannel_logout_uri: str | None = None, post_logout_redirect_uris: list[str] | None = None,
-            jwks: dict | None = None, client_id: str | None = None) -> dict:
+            jwks: dict | None = None, client_id: str | None = None, id_token_alg: str | None = None) -> dict:
         """Register a client; returns ``client_id`` (and ``client_secret`` once, for confidential clients).
 
-        ``client_id`` fixes the identifier of a first-party client (e.g. ``tongban-wallet``); default random."""
+        ``client_id`` fixes the identifier of a first-party client (e.g. ``tongban-wallet``); default random.
+        ``id_token_alg`` is its ``id_token_signed_response_alg`` (OIDC Registration §2): ES256 (default) or
+        RS256."""
         if not name or not name.strip():
             raise InvalidInput("name", "a client needs a name")
         if not redirect_uris:
@@ -123,6 +126,10 @@ class Clients:
             raise InvalidInput("scope", f"unknown scope(s) {', '.join(unknown)}: choose from {', '.join(SCOPES)}")
         if "openid" not in scopes:
             scopes.insert(0, "openid")
+        id_token_alg = id_token_alg or "ES256"
+        if id_token_alg not in ID_TOKEN_ALGS:
+            raise InvalidInput("id_token_signed_response_alg",
+                               f"unsupported ID token algorithm {id_token_alg!r}: choose {' or '.join(ID_TOKEN_ALGS)}")
         if client_id is not None and (not client_id.isascii() or not 3 <= len(client_id) <= 64 or self.get(client_id)):
             raise InvalidInput("client_id", f"client_id {client_id!r} is taken or not 3-64 ASCII characters")
         client_id = client_id or "tb-" + secrets.token_urlsafe(12)
@@ -140,10 +147,10 @@ class Clients:
                 client_id=client_id, name=name.strip(), secret_hash=_hash_secret(secret) if secret else None,
                 auth_method=method, redirect_uris=json.dumps(uris), post_logout_redirect_uris=json.dumps(logout_uris),
                 scopes=" ".join(scopes), backchannel_logout_uri=backchannel_logout_uri,
-                jwks=json.dumps(jwks) if jwks else None, created_at=int(time.time()),
+                jwks=json.dumps(jwks) if jwks else None, id_token_alg=id_token_alg, created_at=int(time.time()),
             ))
         out = {"client_id": client_id, "client_name": name.strip(), "token_endpoint_auth_method": method,
-               "redirect_uris": uris, "scope": " ".join(scopes)}
+               "redirect_uris": uris, "scope": " ".join(scopes), "id_token_signed_response_alg": id_token_alg}
         if secret:
             out["client_secret"] = secret
         if backchannel_logout_uri:
@@ -171,5 +178,5 @@ class Clients:
         return Client(
             r.client_id, r.name, r.secret_hash, r.auth_method, tuple(json.loads(r.redirect_uris)),
             tuple(json.loads(r.post_logout_redirect_uris)), tuple(r.scopes.split()), r.backchannel_logout_uri,
-            json.loads(r.jwks) if r.jwks else None,
+            json.loads(r.jwks) if r.jwks else None, r.id_token_alg or "ES256",
         )

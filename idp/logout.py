@@ -18,11 +18,16 @@ EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
 def logout_token(provider, client_id: str, sub: str, sid: str, now: int) -> str:  # noqa: ANN001
-    """§2.4: iss, aud, iat, exp, jti, sub and/or sid, events; no nonce; ``typ`` logout+jwt (§2.4)."""
-    key = provider.signing_key()
+    """§2.4: iss, aud, iat, exp, jti, sub and/or sid, events; no nonce; ``typ`` logout+jwt (§2.4).
+
+    Signed like the client's ID tokens (§2.4: "the same way as an ID Token"): its
+    ``id_token_signed_response_alg``, ES256 by default."""
+    client = provider.clients.get(client_id)
+    alg = client.id_token_signed_response_alg if client is not None else "ES256"
+    key = provider.signing_key(alg)
     claims = {"iss": provider.issuer, "aud": client_id, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(16),
               "sub": sub, "sid": sid, "events": {EVENT: {}}}
-    return jwt.encode({"alg": "ES256", "kid": key.kid, "typ": "logout+jwt"}, claims, key)
+    return jwt.encode({"alg": alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=[alg])
 
 
 def http_post(url: str, token: str) -> int:

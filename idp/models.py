@@ -41,6 +41,7 @@ clients = Table(
     Column("scopes", Text, nullable=False),  # space-separated
     Column("backchannel_logout_uri", Text),
     Column("jwks", Text),  # JSON, for private_key_jwt
+    Column("id_token_alg", String(16)),  # OIDC Registration §2 id_token_signed_response_alg; NULL means ES256
     Column("created_at", Integer, nullable=False),
 )
 

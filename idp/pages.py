@@ -206,7 +206,7 @@ def logout() -> Response:
     hint_claims = None
     if hint:
         try:
-            hint_claims = jwt.decode(hint, KeySet.import_key_set(p.jwks()), algorithms=["ES256"]).claims
+            hint_claims = jwt.decode(hint, KeySet.import_key_set(p.jwks()), algorithms=["ES256", "RS256"]).claims
         except (JoseError, ValueError, TypeError):
             return _error_page("id_token_hint 无效。 / The id_token_hint is not valid.")
         aud = hint_claims.get("aud")

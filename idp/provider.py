@@ -1,7 +1,9 @@
 """The identity provider's composition: storage, services and the Authlib server for one issuer.
 
 ``Provider.from_settings`` is the one place that chooses adapters (SQLite or PostgreSQL, memory or Redis,
-the embedded registry table) and loads the ES256 signing key ring (owner ``idp``) from ``keys/``.
+the embedded registry table) and loads the signing key rings from ``keys/``: ES256 (owner ``idp``, the
+default) and RS256 (owner ``idp-rs256``, for clients registered with ``id_token_signed_response_alg`` RS256;
+OIDC Discovery §3 requires RS256). Each ring rotates on its own, the same way.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from authlib.oidc.core import UserInfo
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import Engine
 
 import keys
@@ -31,43 +33,52 @@ from idp.throttle import Throttle, ThrottlePolicy
 from storage.kv import KeyValueStore, make_store
 from storage.sql import create_all, make_engine
 
-KEY_OWNER = "idp"
+KEY_OWNER = "idp"  # the ES256 ring (the default ID token algorithm)
+KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm -> key ring owner
+ID_TOKEN_ALGS = tuple(KEY_OWNERS)
 
 
-def load_key_ring(key_dir: Path, now: int) -> keys.KeyRing:
-    """Load the idp ES256 key ring, creating it on first use (encrypted at rest by ``AtRestPolicy``).
+def load_key_ring(key_dir: Path, now: int, alg: str = "ES256") -> keys.KeyRing:
+    """Load the idp key ring for ``alg``, creating it on first use (encrypted at rest by ``AtRestPolicy``).
 
-    A file lock makes concurrent first starts (gunicorn workers) agree on one key.
+    A data directory made before RS256 existed gains its RS256 ring here, at the next start. A file lock
+    makes concurrent first starts (gunicorn workers) agree on one key.
     """
+    owner = KEY_OWNERS[alg]
     store = keys.KeyRingStore(key_dir, keys.AtRestPolicy.from_env(key_dir))
-    if store.exists(KEY_OWNER):
-        return store.load(KEY_OWNER)
+    if store.exists(owner):
+        return store.load(owner)
     key_dir.mkdir(parents=True, exist_ok=True)
-    with open(key_dir / f".{KEY_OWNER}.lock", "w") as lock:
+    with open(key_dir / f".{owner}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if store.exists(KEY_OWNER):
-            return store.load(KEY_OWNER)
-        ring = keys.KeyRing(KEY_OWNER)
-        ring.rotate(now, "ES256")
+        if store.exists(owner):
+            return store.load(owner)
+        ring = keys.KeyRing(owner)
+        ring.rotate(now, alg)
         store.save(ring)
         return ring
 
 
 class KeyRingCache:
-    """The idp key ring, loaded on first use and reloaded when its file changes (after ``keys rotate``)."""
+    """The idp key rings (one per ID token algorithm), loaded on first use and reloaded when a ring's file
+    changes (after a rotation)."""
 
     def __init__(self, key_dir: Path):
         self.key_dir = key_dir
-        self._ring: keys.KeyRing | None = None
-        self._mtime: float | None = None
+        self._rings: dict[str, tuple[keys.KeyRing, float]] = {}
 
-    def get(self) -> keys.KeyRing:
-        path = self.key_dir / f"{KEY_OWNER}.json"
+    def get(self, alg: str = "ES256") -> keys.KeyRing:
+        path = self.key_dir / f"{KEY_OWNERS[alg]}.json"
         mtime = path.stat().st_mtime if path.exists() else None
-        if self._ring is None or mtime != self._mtime:
-            self._ring = load_key_ring(self.key_dir, int(time.time()))
-            self._mtime = path.stat().st_mtime
-        return self._ring
+        cached = self._rings.get(alg)
+        if cached is None or mtime != cached[1]:
+            ring = load_key_ring(self.key_dir, int(time.time()), alg)
+            self._rings[alg] = cached = (ring, path.stat().st_mtime)
+        return cached[0]
+
+    def all(self) -> list[keys.KeyRing]:
+        """Every ring, creating any that is missing."""
+        return [self.get(alg) for alg in ID_TOKEN_ALGS]
 
 
 @dataclass
@@ -106,17 +117,27 @@ class Provider:
         ring = KeyRingCache(settings.data_dir / "keys")
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)
         if load_keys:
-            ring.get()
+            ring.all()
         return cls(settings.issuer_url, engine, store, secrets_, ring, registry, **overrides)
 
     # -- keys ---------------------------------------------------------------------------------
-    def signing_key(self) -> ECKey:
-        signer = self.key_cache.get().signer(int(time.time()))
-        return ECKey.import_key(signer.private.crypto_key(), {"kid": signer.public.kid})
+    def signing_key(self, alg: str = "ES256") -> ECKey | RSAKey:
+        """The current signing key for ``alg`` (ES256 or RS256) as a joserfc key with its ``kid``."""
+        if alg not in KEY_OWNERS:
+            raise ValueError(f"unsupported ID token algorithm {alg!r}")
+        signer = self.key_cache.get(alg).signer(int(time.time()))
+        if signer.public.alg != alg:  # e.g. the RS256 ring rotated without alg="RS256"
+            raise keys.NoSigningKeyError(f"the {KEY_OWNERS[alg]} key ring's signer is {signer.public.alg}, not {alg}")
+        key_type = RSAKey if alg == "RS256" else ECKey
+        return key_type.import_key(signer.private.crypto_key(), {"kid": signer.public.kid, "alg": alg})
 
     def jwks(self) -> dict:
-        """Every key still inside its verification window, so tokens signed before a rotation verify."""
-        return keys.jwks(self.key_cache.get().verification_keys(), int(time.time()))
+        """Every key of every ring still inside its verification window, so tokens signed before a rotation
+        verify; ES256 keys first."""
+        published: list[keys.ManagedKey] = []
+        for ring in self.key_cache.all():
+            published.extend(ring.verification_keys())
+        return keys.jwks(published, int(time.time()))
 
     # -- claims (OIDC Core §5.4 scopes; ``id_number`` is tongban's sensitive scope) ----------------
     def claims(self, sub: object, scope: str) -> UserInfo:

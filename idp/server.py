@@ -160,13 +160,15 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return False  # the nonce is echoed, not checked here: the RP checks it (OIDC Core §3.1.3.7)
 
         def resolve_client_private_key(self, client):  # noqa: ANN001, ANN201
-            return p.signing_key()
+            return p.signing_key(client.id_token_signed_response_alg)
 
         def get_client_claims(self, client) -> dict:  # noqa: ANN001
             return {"iss": p.issuer, "aud": [client.get_client_id()]}
 
         def get_encode_header(self, client) -> dict:  # noqa: ANN001
-            return {"alg": "ES256", "kid": p.signing_key().kid, "typ": "JWT"}
+            """The client's ``id_token_signed_response_alg`` (ES256 by default, or RS256) and that key's kid."""
+            alg = client.id_token_signed_response_alg
+            return {"alg": alg, "kid": p.signing_key(alg).kid, "typ": "JWT"}
 
         def get_authorization_code_claims(self, authorization_code: Code) -> dict:
             claims = super().get_authorization_code_claims(authorization_code)

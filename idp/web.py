@@ -162,7 +162,7 @@ def authorize() -> Response:
     hint = params.get("id_token_hint")
     if hint:
         try:
-            claims = jwt.decode(hint, KeySet.import_key_set(p.jwks()), algorithms=["ES256"]).claims
+            claims = jwt.decode(hint, KeySet.import_key_set(p.jwks()), algorithms=["ES256", "RS256"]).claims
             ia.hint_sub = str(claims.get("sub"))
         except (JoseError, ValueError, TypeError):
             return _redirect_error(validated[0], validated[2], "invalid_request", "id_token_hint is not valid")

@@ -1,9 +1,15 @@
 """Key material: generation, raw signatures, JWK (RFC 7517) and COSE_Key (RFC 9052 §7) forms.
 
 This is the only module that touches ``cryptography.hazmat``. Supported algorithms: ES256
-(ECDSA P-256 with SHA-256, RFC 7518 §3.4) and EdDSA over Ed25519 (RFC 8037). Key ids are RFC 7638
-JWK thumbprints; the 8-byte ``short_kid`` (its first 8 bytes) is what compact QR credentials carry,
-the way the EU DCC carries 8 bytes of its certificate hash.
+(ECDSA P-256 with SHA-256, RFC 7518 §3.4), EdDSA over Ed25519 (RFC 8037) and RS256 (RSASSA-PKCS1-v1_5
+with SHA-256, RFC 7518 §3.3; 3072-bit keys generated, JWK ``kty`` RSA with ``n``/``e``, RFC 7518 §6.3.1).
+Key ids are RFC 7638 JWK thumbprints; the 8-byte ``short_kid`` (its first 8 bytes) is what compact QR
+credentials carry, the way the EU DCC carries 8 bytes of its certificate hash.
+
+RS256 is for the identity provider's ID tokens only (OIDC Discovery §3 requires it), never for QR
+credentials: RSA keys have no COSE form here, so ``to_cose_key`` and ``pycose_key`` raise
+``KeyFormatError`` for them, and ``PublicKey.from_jwk`` reads an RSA JWK only when its caller asks for
+RS256 explicitly (the IdP's key rings), so a device or authority key given as JWK can never be RSA.
 """
 
 from __future__ import annotations
@@ -16,14 +22,16 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from pycose.keys import EC2Key, OKPKey
 from pycose.keys.curves import P256, Ed25519
 
 from keys.errors import KeyAtRestError, KeyFormatError
 
-ALGORITHMS = ("ES256", "EdDSA")
+ALGORITHMS = ("ES256", "EdDSA", "RS256")
+RSA_KEY_BITS = 3072  # generated RS256 keys
+RSA_MIN_BITS = 2048  # smallest RSA key accepted (RFC 7518 §3.3)
 SHORT_KID_BYTES = 8
 
 # COSE_Key labels, RFC 9052 §7.1 and RFC 9053 §7.
@@ -45,7 +53,9 @@ def b64url_decode(text: str) -> bytes:
 
 def jwk_thumbprint(jwk: dict[str, Any]) -> str:
     """RFC 7638 §3: SHA-256 over the required members in lexicographic order, no whitespace."""
-    required = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}.get(jwk.get("kty", ""))
+    required = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x"), "RSA": ("e", "kty", "n")}.get(
+        jwk.get("kty", "")
+    )
     if required is None:
         raise KeyFormatError(f"unsupported JWK kty {jwk.get('kty')!r}")
     canonical = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
@@ -66,6 +76,8 @@ class PublicKey:
 
     @classmethod
     def from_jwk(cls, jwk: dict[str, Any], alg: str | None = None) -> PublicKey:
+        """Read a public JWK. RSA is accepted only with ``alg="RS256"`` passed by the caller (never inferred
+        from the JWK): RSA keys sign ID tokens only, so device, authority and root keys stay EC/OKP."""
         if not isinstance(jwk, dict):
             raise KeyFormatError("a JWK must be a JSON object")
         kty, crv = jwk.get("kty"), jwk.get("crv")
@@ -73,8 +85,11 @@ class PublicKey:
             members, default_alg = ("kty", "crv", "x", "y"), "ES256"
         elif (kty, crv) == ("OKP", "Ed25519"):
             members, default_alg = ("kty", "crv", "x"), "EdDSA"
+        elif kty == "RSA" and alg == "RS256":
+            members, default_alg, crv = ("kty", "n", "e"), "RS256", "RSA"
         else:
-            raise KeyFormatError(f"unsupported key type {kty}/{crv}: use EC P-256 or OKP Ed25519")
+            raise KeyFormatError(f"unsupported key type {kty}/{crv}: use EC P-256 or OKP Ed25519"
+                                 + (" (RSA only for RS256 ID token keys)" if kty == "RSA" else ""))
         if not all(isinstance(jwk.get(m), str) for m in members):
             raise KeyFormatError(f"JWK lacks one of {members}")
         public = {m: jwk[m] for m in members}
@@ -110,11 +125,16 @@ class PublicKey:
         raise KeyFormatError("COSE_Key must be EC2 P-256 or OKP Ed25519 with a 32-byte x")
 
     def to_cose_key(self, *, compressed: bool = True) -> dict[int, Any]:
+        self._no_cose()
         x = b64url_decode(self.jwk["x"])
         if self.jwk["kty"] == "OKP":
             return {_KTY: _KTY_OKP, _CRV: _CRV_ED25519, _X: x}
         y = b64url_decode(self.jwk["y"])
         return {_KTY: _KTY_EC2, _CRV: _CRV_P256, _X: x, _Y: bool(y[-1] & 1) if compressed else y}
+
+    def _no_cose(self) -> None:
+        if self.jwk["kty"] == "RSA":
+            raise KeyFormatError("RSA keys are for ID tokens only and have no COSE form (QR credentials)")
 
     @property
     def short_kid(self) -> bytes:
@@ -127,6 +147,12 @@ class PublicKey:
         try:
             if self.jwk["kty"] == "OKP":
                 return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(self.jwk["x"]))
+            if self.jwk["kty"] == "RSA":
+                n = int.from_bytes(b64url_decode(self.jwk["n"]), "big")
+                e = int.from_bytes(b64url_decode(self.jwk["e"]), "big")
+                if n.bit_length() < RSA_MIN_BITS:
+                    raise ValueError(f"RSA modulus shorter than {RSA_MIN_BITS} bits")
+                return rsa.RSAPublicNumbers(e, n).public_key()
             x = int.from_bytes(b64url_decode(self.jwk["x"]), "big")
             y = int.from_bytes(b64url_decode(self.jwk["y"]), "big")
             return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
@@ -139,17 +165,20 @@ class PublicKey:
 
     def pycose_key(self) -> Any:
         """This key as a pycose ``CoseKey`` for COSE_Sign1 verification."""
+        self._no_cose()
         x = b64url_decode(self.jwk["x"])
         if self.jwk["kty"] == "OKP":
             return OKPKey(crv=Ed25519, x=x)
         return EC2Key(crv=P256, x=x, y=b64url_decode(self.jwk["y"]))
 
     def verify(self, signature: bytes, data: bytes) -> bool:
-        """Check a raw signature (r||s for ES256, RFC 7518 §3.4; 64 bytes for EdDSA)."""
+        """Check a raw signature (r||s for ES256, RFC 7518 §3.4; 64 bytes for EdDSA; PKCS#1 v1.5 for RS256)."""
         key = self._crypto()
         try:
             if self.alg == "EdDSA":
                 key.verify(signature, data)
+            elif self.alg == "RS256":
+                key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
             else:
                 if len(signature) != 64:
                     return False
@@ -180,6 +209,8 @@ class PrivateKey:
     def sign(self, data: bytes) -> bytes:
         if self.alg == "EdDSA":
             return self._key.sign(data)
+        if self.alg == "RS256":
+            return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
         r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(hashes.SHA256())))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
@@ -188,6 +219,7 @@ class PrivateKey:
 
     def pycose_key(self) -> Any:
         """This key as a pycose ``CoseKey`` for COSE_Sign1 signing."""
+        self.public._no_cose()
         if self.alg == "EdDSA":
             d = self._key.private_bytes(
                 serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
@@ -226,12 +258,22 @@ class PrivateKey:
                 "kty": "EC", "crv": "P-256",
                 "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big")),
             }
+        elif isinstance(key, rsa.RSAPrivateKey):
+            numbers = pub.public_numbers()
+            jwk = {"kty": "RSA", "n": _uint(numbers.n), "e": _uint(numbers.e)}
         else:
-            raise KeyFormatError("only P-256 and Ed25519 private keys are supported")
-        return cls(public=PublicKey.from_jwk(jwk), _key=key)
+            raise KeyFormatError("only P-256, Ed25519 and RSA private keys are supported")
+        return cls(public=PublicKey.from_jwk(jwk, "RS256" if jwk["kty"] == "RSA" else None), _key=key)
+
+
+def _uint(value: int) -> str:
+    """An unsigned integer as base64url of its minimal big-endian octets (RFC 7518 §2 Base64urlUInt)."""
+    return b64url(value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
 
 
 def generate(alg: str = "ES256") -> PrivateKey:
+    if alg == "RS256":
+        return PrivateKey._wrap(rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS))
     if alg == "ES256":
         return PrivateKey._wrap(ec.generate_private_key(ec.SECP256R1()))
     if alg == "EdDSA":
@@ -241,6 +283,8 @@ def generate(alg: str = "ES256") -> PrivateKey:
 
 def private_from_jwk(jwk: dict[str, Any]) -> PrivateKey:
     """Load a private JWK (used for the published spec vectors' example keys)."""
+    if jwk.get("kty") == "RSA":
+        raise KeyFormatError("private RSA JWKs are not supported: RSA keys are generated and kept as PEM")
     public = PublicKey.from_jwk(jwk)
     d = b64url_decode(jwk.get("d", ""))
     if public.jwk["kty"] == "OKP":

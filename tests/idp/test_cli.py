@@ -28,7 +28,13 @@ def test_init_is_idempotent_and_seeds_the_demo_citizen(run, tmp_path):
     assert first.exit_code == 0, first.output
     assert "110101199003071233" in first.output and "tongban-demo-2024" in first.output
     assert "already present" in run("init").output
-    assert (tmp_path / "keys" / "idp.json").exists()
+    assert (tmp_path / "keys" / "idp.json").exists() and (tmp_path / "keys" / "idp-rs256.json").exists()
+    (tmp_path / "keys" / "idp-rs256.json").unlink()  # a data directory from before RS256
+    assert run("init").exit_code == 0
+    ring = json.loads((tmp_path / "keys" / "idp-rs256.json").read_text())
+    assert [k["alg"] for k in ring["keys"]] == ["RS256"]
+    before = (tmp_path / "keys" / "idp-rs256.json").read_text()
+    assert run("init").exit_code == 0 and (tmp_path / "keys" / "idp-rs256.json").read_text() == before
     assert "PRIVATE KEY" in (tmp_path / "keys" / "idp.json").read_text()  # dev marker: plaintext allowed
 
 
@@ -65,14 +71,26 @@ def test_registry_import_reports_bad_rows(run, tmp_path):
     assert "header" in run("registry", "import", str(csv)).output
 
 
-def test_clients_add(run):
+def test_clients_add(run, tmp_path):
     result = run("clients", "add", "--name", "社保查询", "--redirect-uri", "https://app.example.gov.cn/cb",
                  "--scope", "openid", "--scope", "profile id_number",
                  "--backchannel-logout-uri", "https://app.example.gov.cn/bcl")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["client_id"].startswith("tb-") and len(out["client_secret"]) >= 40
-    assert out["scope"] == "openid profile id_number"
+    assert out["scope"] == "openid profile id_number" and out["id_token_signed_response_alg"] == "ES256"
+    rs = run("clients", "add", "--name", "国际版", "--redirect-uri", "https://app.example.gov.cn/cb",
+             "--id-token-alg", "RS256")
+    assert rs.exit_code == 0, rs.output
+    assert json.loads(rs.output)["id_token_signed_response_alg"] == "RS256"
+    engine = create_engine(f"sqlite:///{tmp_path / 'tongban.sqlite3'}")
+    with engine.connect() as conn:
+        stored = conn.execute(text("select id_token_alg from idp_clients where client_id = :c"),
+                              {"c": json.loads(rs.output)["client_id"]}).scalar()
+    engine.dispose()
+    assert stored == "RS256"
+    assert run("clients", "add", "--name", "x", "--redirect-uri", "https://a.example/cb", "--id-token-alg",
+               "HS256").exit_code == 2
     public = json.loads(run("clients", "add", "--name", "小程序", "--redirect-uri", "http://127.0.0.1:5000/cb",
                             "--public").output)
     assert "client_secret" not in public and public["token_endpoint_auth_method"] == "none"

@@ -38,7 +38,7 @@ def test_database_made_by_create_all_is_stamped(tmp_path):
     metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name.startswith("idp_")])
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from idp_alembic_version")).scalar() == "0002_dpop_binding"
+        assert conn.execute(text("select version_num from idp_alembic_version")).scalar() == "0003_id_token_alg"
     engine.dispose()
 
 
@@ -52,6 +52,25 @@ def test_upgrade_from_first_revision_adds_dpop_column(tmp_path):
     migrate.upgrade(engine)
     assert "dpop_jkt" in {c["name"] for c in inspect(engine).get_columns("idp_token_families")}
     assert _diff(engine) == []
+    engine.dispose()
+
+
+def test_upgrade_from_second_revision_adds_id_token_alg_column(tmp_path):
+    from alembic import command
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'v2.sqlite3'}")
+    with engine.begin() as conn:
+        command.upgrade(migrate._config(conn), "0002_dpop_binding")
+        conn.execute(text("insert into idp_clients (client_id, name, auth_method, redirect_uris, "
+                          "post_logout_redirect_uris, scopes, created_at) values ('old', 'old', 'none', "
+                          "'[\"http://127.0.0.1/cb\"]', '[]', 'openid', 0)"))
+    assert "id_token_alg" not in {c["name"] for c in inspect(engine).get_columns("idp_clients")}
+    migrate.upgrade(engine)
+    assert "id_token_alg" in {c["name"] for c in inspect(engine).get_columns("idp_clients")}
+    assert _diff(engine) == []
+    from idp.clients import Clients
+
+    assert Clients(engine).get("old").id_token_signed_response_alg == "ES256"  # a client from before: ES256
     engine.dispose()
 
 

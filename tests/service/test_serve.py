@@ -48,7 +48,7 @@ def test_server_starts_and_serves_discovery(tmp_path, how):
         meta = _wait_for(f"http://127.0.0.1:{port}/.well-known/openid-configuration", proc)
         assert meta["issuer"] == f"http://127.0.0.1:{port}"
         jwks = requests.get(meta["jwks_uri"], timeout=5).json()
-        assert len(jwks["keys"]) == 1
+        assert sorted(k["alg"] for k in jwks["keys"]) == ["ES256", "RS256"]  # workers agree: one key per ring
         login = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
         assert login.status_code == 200 and 'name="username"' in login.text
     finally:
