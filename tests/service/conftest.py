@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
 import socket
 import threading
@@ -21,8 +22,40 @@ from idp.cli import DEMO_CITIZEN
 from service.app import create_app
 from service.cli import INIT_STEPS
 from service.config import Settings
+from tests.conftest import REQUIRE_SERVERS
 from tests.idp.conftest import Browser, query
 from wallet.web import CLIENT_ID, REDIRECT_PATH
+
+# -- a real browser: Debian's Chromium driven by Playwright (no downloaded browser) ---------------------------
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Skips without Chromium or Playwright on a laptop; in CI (TONGBAN_REQUIRE_SERVERS=1) that is a failure."""
+    missing = None if Path(CHROMIUM).exists() else f"no Chromium at {CHROMIUM}"
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing = missing or "playwright is not installed: pip install -e '.[browser]'"
+    if missing:
+        if REQUIRE_SERVERS:
+            pytest.fail(missing + " (CI requires it)")
+        pytest.skip(missing)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: $TONGBAN_SCREENSHOT_DIR to keep them and look, else the test's tmp dir."""
+    folder = Path(os.environ.get("TONGBAN_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @dataclass

@@ -16,7 +16,6 @@ import re
 import pytest
 
 from idp.cli import DEMO_CITIZEN
-from tests.service.test_wallet_browser import chromium, shots  # noqa: F401 - fixtures
 from verifier.image import read_qr
 
 pytestmark = pytest.mark.browser
@@ -95,7 +94,7 @@ class CounterTab(Tab):
         return self.page.inner_text("#verdict")
 
 
-def set_status_at_admin(browser, live, id_number: str, colour: str, reason: str, shots) -> None:  # noqa: F811
+def set_status_at_admin(browser, live, id_number: str, colour: str, reason: str, shots) -> None:
     officer = Tab(browser, viewport={"width": 1024, "height": 768}, locale="zh-CN")
     try:
         page = officer.page
@@ -114,7 +113,7 @@ def set_status_at_admin(browser, live, id_number: str, colour: str, reason: str,
         officer.close()
 
 
-def test_officer_sets_red_wallet_turns_red_counter_shows_red(live, chromium, shots):  # noqa: F811
+def test_officer_sets_red_wallet_turns_red_counter_shows_red(live, chromium, shots):
     citizen = open_wallet(chromium, live)
     counter = CounterTab(chromium, live)
     page = citizen.page
@@ -181,7 +180,7 @@ def test_officer_sets_red_wallet_turns_red_counter_shows_red(live, chromium, sho
         counter.close()
 
 
-def test_family_proxy_shown_then_ended_then_refused(live, chromium, shots):  # noqa: F811
+def test_family_proxy_shown_then_ended_then_refused(live, chromium, shots):
     relative = open_wallet(chromium, live)   # 张三
     proxy = open_wallet(chromium, live)      # 王芳, a citizen too
     counter = CounterTab(chromium, live)
@@ -258,7 +257,7 @@ def test_family_proxy_shown_then_ended_then_refused(live, chromium, shots):  # n
         counter.close()
 
 
-def test_offline_the_stored_code_shows_until_it_expires(live, chromium, shots):  # noqa: F811
+def test_offline_the_stored_code_shows_until_it_expires(live, chromium, shots):
     citizen = open_wallet(chromium, live)
     page = citizen.page
     try:

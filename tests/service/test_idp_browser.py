@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import secrets
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from idp.cli import DEMO_CITIZEN
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
          "locale": "zh-CN"}
 pytestmark = pytest.mark.browser
@@ -48,24 +43,6 @@ MEASURE = """() => {
   }
   return {text, taps, overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth};
 }"""
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[browser]'")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("TONGBAN_SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def check_elderly(page, where: str) -> None:

@@ -9,7 +9,6 @@ Screenshots go to $TONGBAN_SCREENSHOT_DIR (default: the test's tmp directory).
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -22,28 +21,7 @@ from verifier.image import read_qr
 from verifier.pipeline import verify
 from verifier.replay import MemoryReplayCache
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[browser]'")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def shots(tmp_path) -> Path:
-    folder = Path(os.environ.get("TONGBAN_SCREENSHOT_DIR") or tmp_path)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def decide(live, cache_dir: Path, qr_text: str, now: int):
