@@ -12,11 +12,11 @@ from credentials.errors import StructureError
 MAX_CBOR_BYTES = 64 * 1024
 
 
-def loads_strict(data: bytes, what: str = "payload") -> Any:
+def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBOR_BYTES) -> Any:
     if not isinstance(data, bytes | bytearray):
         raise StructureError(f"{what} must be a byte string", "malformed_cbor")
-    if len(data) > MAX_CBOR_BYTES:
-        raise StructureError(f"{what} is larger than {MAX_CBOR_BYTES} bytes", "too_large")
+    if len(data) > max_bytes:
+        raise StructureError(f"{what} is larger than {max_bytes} bytes", "too_large")
     stream = io.BytesIO(data)
     try:
         value = cbor2.CBORDecoder(stream).decode()

@@ -29,6 +29,7 @@ from credentials.catalogue import BOOL, DATE, TEXT, TEXT_LIST, LicenceType, View
 from credentials.cbor import dumps, loads_strict
 from credentials.cose import Sign1, parse_sign1, sign1
 from credentials.errors import ClaimError, StructureError
+from credentials.status_list import StatusListError, parse_status_reference, status_reference
 from keys import KeyFormatError, PrivateKey, PublicKey
 
 CWT_IAT, CWT_EXP, CWT_NBF, CWT_CNF, CWT_STATUS = 6, 4, 5, 8, 65535
@@ -109,7 +110,7 @@ def encode_payload(body: CredentialBody) -> bytes:
         CWT_IAT: body.issued_at,
         CWT_EXP: body.expires_at,
         CWT_CNF: {CNF_COSE_KEY: body.holder_key.to_cose_key()},
-        CWT_STATUS: {"status_list": {"idx": body.status_idx, "uri": body.status_uri}},
+        CWT_STATUS: status_reference(body.status_idx, body.status_uri),
         TONGBAN_CLAIM: [ltype.code, view.code, body.serial, body.version, claims],
     }
     if body.not_before is not None:
@@ -178,8 +179,11 @@ def _decode_cnf(cnf: Any) -> PublicKey:
 
 
 def _decode_status(status: Any) -> tuple[int, str]:
-    ref = status.get("status_list") if isinstance(status, dict) and len(status) == 1 else None
-    if not (isinstance(ref, dict) and set(ref) == {"idx", "uri"} and _is_int(ref["idx"]) and ref["idx"] >= 0
-            and isinstance(ref["uri"], str)):
-        raise StructureError("status must be {status_list: {idx, uri}}", "malformed_structure")
-    return ref["idx"], ref["uri"]
+    """The draft's reference (§6.3), and nothing else: this format defines no other status members."""
+    try:
+        idx, uri = parse_status_reference(status)
+    except StatusListError as exc:
+        raise StructureError(f"status: {exc}", "malformed_structure") from exc
+    if status != status_reference(idx, uri):
+        raise StructureError("status may hold only status_list {idx, uri}", "malformed_structure")
+    return idx, uri

@@ -13,7 +13,6 @@ whose ``reason`` is a stable code.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import re
 import zlib
@@ -27,12 +26,14 @@ from pycose.algorithms import EdDSA, Es256
 from pycose.headers import KID, Algorithm
 from pycose.messages import Sign1Message
 
-from credentials.errors import CredentialError
+from credentials.cbor import loads_strict
+from credentials.errors import CredentialError, StructureError
 from keys import PrivateKey, PublicKey
 
 VALID, INVALID, SUSPENDED = 0, 1, 2  # §7.1
 ALLOWED_BITS = (1, 2, 4, 8)  # §4.1 step 1
 MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024  # 16 MiB: 134 million 1-bit entries
+MAX_TOKEN_BYTES = 16 * 1024 * 1024  # a signed token is never larger than the list it carries, compressed
 JWT_TYP = "statuslist+jwt"  # §5.1
 CWT_TYP = "application/statuslist+cwt"  # §5.2
 # Asymmetric algorithms only (§11.6 allows MACs; a counter verifying offline must not share a secret).
@@ -296,14 +297,11 @@ def sign_status_list_cwt(status_list: StatusList, *, subject_uri: str, issued_at
 
 
 def _cbor_loads(data: bytes, what: str) -> Any:
-    stream = io.BytesIO(data)
+    """``credentials.cbor.loads_strict`` (one item, no trailing bytes), failing as a StatusListError."""
     try:
-        value = cbor2.CBORDecoder(stream).decode()
-    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError, LookupError) as exc:
-        raise StatusListError(f"{what} is not well-formed CBOR") from exc
-    if stream.tell() != len(data):
-        raise StatusListError(f"{what} has trailing bytes after its CBOR item")
-    return value
+        return loads_strict(data, what, max_bytes=MAX_TOKEN_BYTES)
+    except StructureError as exc:
+        raise StatusListError(str(exc)) from exc
 
 
 def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, expected_subject: str | None = None,
