@@ -42,10 +42,11 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     )
     app.extensions["tongban.idp"] = provider
     app.register_blueprint(bp)
-    app.extensions["tongban.vci"] = credential_issuer(settings, provider)
+    issuer = _issuer(settings, provider)
+    app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
-    _wire_health(app, settings, provider)
+    _wire_health(app, settings, provider, issuer)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
     from service.counter_app import mount_counter
@@ -63,30 +64,34 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     return app
 
 
-def credential_issuer(settings: Settings, provider: Any) -> vci.CredentialIssuer:
-    """The issuer's credential endpoint, authorised by this service's IdP through the ``principal_for`` port."""
-    from issuer.cli import engine_for
+def _issuer(settings: Settings, provider: Any) -> Any:
+    """One issuer on the provider's engine (one connection pool per database; the IdP's migrations ran first)."""
     from issuer.hub import Hub
-    from issuer.records import Records
     from issuer.service import Issuer
+    from storage import create_all
+
+    create_all(provider.engine)  # the issuer's tables; the IdP's exist already and are left alone
+    return Issuer(Hub(settings.data_dir), provider.engine)
+
+
+def credential_issuer(settings: Settings, provider: Any, issuer: Any) -> vci.CredentialIssuer:
+    """The issuer's credential endpoint, authorised by this service's IdP through the ``principal_for`` port."""
+    from issuer.records import Records
     from service.health import AccessTokens
 
-    engine = engine_for(settings)
-    return vci.CredentialIssuer(settings.issuer_url, Issuer(Hub(settings.data_dir), engine), Records(engine),
-                                provider.store, AccessTokens(provider).principal_for)
+    return vci.CredentialIssuer(settings.issuer_url, issuer, Records(issuer.engine), provider.store,
+                                AccessTokens(provider).principal_for)
 
 
-def _wire_health(app: Flask, settings: Settings, provider: Any) -> None:
+def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any) -> None:
     """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
     from issuer import admin_web, health_web
     from issuer.health import HealthPolicy
     from issuer.health_service import HealthDesk
     from issuer.health_store import load_lookup_key
-    from issuer.hub import Hub
-    from issuer.service import Issuer
     from service.health import AccessTokens, AccountPeople, admin_client, staff_names
 
-    desk = HealthDesk(Issuer(Hub(settings.data_dir), provider.engine), load_lookup_key(settings.data_dir),
+    desk = HealthDesk(issuer, load_lookup_key(settings.data_dir),
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
     app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
                                                            lambda: provider.issuer)
