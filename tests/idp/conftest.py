@@ -47,22 +47,28 @@ def _postgres_engine(url: str):
     return engine, admin, schema
 
 
+def server_storage(pg_url: str, redis_url: str):
+    """create_app overrides for the real servers (a fresh PostgreSQL schema, a Redis key prefix), and the
+    function that drops them again."""
+    engine, admin, schema = _postgres_engine(pg_url)
+    overrides = {"engine": engine, "store": RedisStore(redis_url, prefix=f"test-{uuid.uuid4().hex}:")}
+
+    def drop() -> None:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+    return overrides, drop
+
+
 @pytest.fixture(params=["embedded", "servers"])
 def idp(request, tmp_path, monkeypatch) -> Idp:
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
     settings = Settings.from_env(tmp_path, env={})
     overrides, cleanup = {}, []
     if request.param == "servers":
-        pg, redis_url = request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url")
-        engine, admin, schema = _postgres_engine(pg)
-        overrides = {"engine": engine, "store": RedisStore(redis_url, prefix=f"test-{uuid.uuid4().hex}:")}
-
-        def drop():
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
-
+        overrides, drop = server_storage(request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url"))
         cleanup.append(drop)
     app = create_app(replace(settings, issuer_url="http://127.0.0.1:1"), **overrides)
     provider = app.extensions["tongban.idp"]

@@ -20,7 +20,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, OKPKey
-from sqlalchemy import text
 from werkzeug.serving import make_server
 
 import keys
@@ -30,9 +29,8 @@ from issuer.cli import init_step
 from service.app import create_app
 from service.config import Settings
 from service.health import DEMO_OFFICER
-from storage.kv import RedisStore
 from tests.conftest import POSTGRES_URL, REDIS_URL, need_server
-from tests.idp.conftest import Browser, _postgres_engine
+from tests.idp.conftest import Browser, server_storage
 from verifier.cache import DirectorySource, VerifierCache
 from verifier.pipeline import verify
 from verifier.replay import MemoryReplayCache
@@ -73,16 +71,7 @@ def service(request, tmp_path_factory):
     if request.param == "servers":
         need_server("PostgreSQL", "127.0.0.1", 5432)
         need_server("Redis", "127.0.0.1", 6379)
-        pg, redis_url = POSTGRES_URL, REDIS_URL
-        engine, admin, schema = _postgres_engine(pg)
-        overrides = {"engine": engine, "store": RedisStore(redis_url, prefix=f"test-{uuid.uuid4().hex}:")}
-
-        def drop():
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-            admin.dispose()
-
+        overrides, drop = server_storage(POSTGRES_URL, REDIS_URL)
         cleanup.append(drop)
     app = create_app(replace(Settings.from_env(tmp, env={}), issuer_url="http://127.0.0.1:1"), **overrides)
     provider = app.extensions["tongban.idp"]
