@@ -1,4 +1,23 @@
-"""Strict CBOR (RFC 8949) decoding for untrusted input: one item, no trailing bytes, bounded size."""
+"""Deterministic CBOR (RFC 8949 §4.2) for everything tongban signs and everything a verifier parses.
+
+Untrusted input is accepted only in its one deterministic encoding: a value is decoded, encoded again
+the deterministic way, and the two byte strings must be equal. That single comparison refuses, as
+``malformed_cbor``, every encoding a signature does not pin down: heads longer than needed
+(§4.2.1 "preferred serialization"), indefinite lengths, map keys out of order, duplicate map keys
+(§5.6: a verifier that kept the first value would read a different licence than one keeping the last),
+bignums for values that fit a plain integer, and tags such as value sharing (28/29) that only
+re-encode to something else. It matters because replay identities and digests are taken over bytes:
+with one encoding per value, no re-encoding of a captured code can make it look new.
+
+Map keys (where the format fixes their order: everything of tongban's own) are ordered as cbor2's
+``canonical`` mode writes them (RFC 7049 §3.9: shorter encoded key first, then bytewise). For the maps
+of this format -- all keys of one major type -- that is the same order as RFC 8949 §4.2.1's bytewise
+order, which the browser wallet's encoder uses.
+
+Every integer is bounded at parse time: CBOR's own range (−2^64 ≤ n < 2^64); a bignum (tags 2/3)
+beyond it is refused, so no later step (arithmetic, ``str()``, JSON) sees a 20,000-digit number.
+Times get a tighter bound where they are read (``check_time``).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +29,73 @@ import cbor2
 from credentials.errors import StructureError
 
 MAX_CBOR_BYTES = 64 * 1024
+MAX_DEPTH = 16  # the deepest structure this format has is 6 levels
+INT_LIMIT = 2**64  # CBOR major types 0 and 1 carry at most 64-bit arguments (RFC 8949 §3.1)
+TIME_LIMIT = 2**53  # times are integers 0 <= t < 2^53 (exact in a JavaScript number, RFC 8392 NumericDate)
+_DECODE_ERRORS = (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError, MemoryError,
+                  IndexError, KeyError, AttributeError, UnicodeDecodeError, LookupError)
 
 
-def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBOR_BYTES) -> Any:
+def dumps(value: Any, *, ordered: bool = True) -> bytes:
+    """The one deterministic encoding of ``value`` (dates as RFC 8943 tag 100, days since 1970).
+
+    ``ordered=False`` keeps each map's own key order, for formats that do not fix one (the Token Status
+    List draft's CWT claims, whose examples are written in the draft's order).
+    """
+    return cbor2.dumps(value, canonical=ordered, datetime_as_timestamp=True)
+
+
+def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBOR_BYTES, ordered: bool = True) -> Any:
+    """Decode one deterministic CBOR item (no trailing bytes, bounded size, depth and integers).
+
+    ``ordered=False`` (formats that fix no key order) still refuses long heads, indefinite lengths and
+    duplicate keys; it only accepts map keys in any order.
+    """
     if not isinstance(data, bytes | bytearray):
         raise StructureError(f"{what} must be a byte string", "malformed_cbor")
+    data = bytes(data)
     if len(data) > max_bytes:
         raise StructureError(f"{what} is larger than {max_bytes} bytes", "too_large")
     stream = io.BytesIO(data)
     try:
         value = cbor2.CBORDecoder(stream).decode()
-    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError, MemoryError,
-            IndexError, KeyError, AttributeError, UnicodeDecodeError) as exc:
+    except _DECODE_ERRORS as exc:
         raise StructureError(f"{what} is not well-formed CBOR", "malformed_cbor") from exc
     if stream.tell() != len(data):
         raise StructureError(f"{what} has trailing bytes after its CBOR item", "malformed_cbor")
+    _check_bounds(value, what)
+    try:
+        canonical = dumps(value, ordered=ordered)
+    except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError) as exc:
+        raise StructureError(f"{what} holds a value this format does not use", "malformed_cbor") from exc
+    if canonical != data:
+        raise StructureError(
+            f"{what} is not deterministic CBOR (RFC 8949 §4.2.1: shortest lengths, definite lengths, "
+            "ordered and unique map keys)", "malformed_cbor")
     return value
 
 
-def dumps(value: Any) -> bytes:
-    return cbor2.dumps(value, canonical=True)
+def _check_bounds(value: Any, what: str) -> None:
+    """Walk the decoded value without recursion: bounded depth, integers within CBOR's 64-bit range."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise StructureError(f"{what} is nested deeper than {MAX_DEPTH} levels", "malformed_cbor")
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not -INT_LIMIT <= item < INT_LIMIT:
+                raise StructureError(f"{what} holds an integer outside CBOR's 64-bit range", "malformed_cbor")
+        elif isinstance(item, list | tuple):
+            stack.extend((v, depth + 1) for v in item)
+        elif isinstance(item, dict):
+            stack.extend((k, depth + 1) for k in item)
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, cbor2.CBORTag):
+            stack.append((item.value, depth + 1))
+
+
+def check_time(value: Any, name: str) -> int:
+    """An integer time 0 <= t < 2^53, or a ``StructureError`` naming the claim (``malformed_structure``)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < TIME_LIMIT:
+        raise StructureError(f"{name} must be an integer time between 0 and 2^53", "malformed_structure")
+    return value

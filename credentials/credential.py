@@ -26,8 +26,8 @@ from typing import Any
 import cbor2
 
 from credentials.catalogue import BOOL, DATE, TEXT, TEXT_LIST, LicenceType, View, licence_type, licence_type_by_code
-from credentials.cbor import dumps, loads_strict
-from credentials.cose import Sign1, parse_sign1, sign1
+from credentials.cbor import TIME_LIMIT, check_time, dumps, loads_strict
+from credentials.cose import KID_UNPROTECTED, Sign1, parse_sign1, sign1
 from credentials.errors import ClaimError, StructureError
 from credentials.status_list import StatusListError, parse_status_reference, status_reference
 from keys import KeyFormatError, PrivateKey, PublicKey
@@ -124,7 +124,7 @@ def sign_credential(body: CredentialBody, key: PrivateKey) -> bytes:
 
 def parse_credential(raw: bytes) -> tuple[Sign1, CredentialBody]:
     """Parse (without verifying) a credential; raise ``StructureError`` on anything malformed."""
-    message = parse_sign1(raw, "credential")
+    message = parse_sign1(raw, "credential", kid=KID_UNPROTECTED)
     return message, decode_payload(message.payload)
 
 
@@ -134,9 +134,8 @@ def decode_payload(payload: bytes) -> CredentialBody:
         raise StructureError("credential claims lack iat, exp, cnf, status or the licence claim", "malformed_structure")
     if set(cwt) - _ALLOWED_KEYS:
         raise StructureError("credential has claims this format does not define", "malformed_structure")
-    iat, exp, nbf = cwt[CWT_IAT], cwt[CWT_EXP], cwt.get(CWT_NBF)
-    if not (_is_int(iat) and _is_int(exp) and (nbf is None or _is_int(nbf))):
-        raise StructureError("iat, exp and nbf must be integers", "malformed_structure")
+    iat, exp = check_time(cwt[CWT_IAT], "iat"), check_time(cwt[CWT_EXP], "exp")
+    nbf = check_time(cwt[CWT_NBF], "nbf") if CWT_NBF in cwt else None
     holder_key = _decode_cnf(cwt[CWT_CNF])
     status_idx, status_uri = _decode_status(cwt[CWT_STATUS])
     inner = cwt[TONGBAN_CLAIM]
@@ -144,6 +143,8 @@ def decode_payload(payload: bytes) -> CredentialBody:
             and isinstance(inner[4], dict)):
         raise StructureError("the licence claim must be [type, view, serial, version, claims]", "malformed_structure")
     type_code, view_code, serial, version, wire_claims = inner
+    if not (0 <= serial < TIME_LIMIT and 0 <= version < TIME_LIMIT):
+        raise StructureError("serial and version must be integers between 0 and 2^53", "malformed_structure")
     ltype = licence_type_by_code(type_code)
     if ltype is None:
         raise StructureError(f"unknown licence type code {type_code}", "unknown_licence_type")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from credentials.cbor import dumps, loads_strict
-from credentials.cose import Sign1, parse_sign1, sign1
+from credentials.cbor import check_time, dumps, loads_strict
+from credentials.cose import NO_KID, Sign1, parse_sign1, sign1
 from credentials.credential import CredentialBody, parse_credential
 from credentials.errors import StructureError
 from credentials.framing import frame, unframe
@@ -36,6 +36,18 @@ class Presentation:
     @property
     def credential_digest(self) -> bytes:
         return credential_digest(self.credential_raw)
+
+    @property
+    def replay_identity(self) -> bytes:
+        """A digest of what the two signatures cover, and nothing else.
+
+        The unprotected headers and the signatures themselves are left out: they can be changed without
+        a key (a member added, ECDSA ``s`` replaced by ``n - s``), so a replay cache keyed on them would
+        take a re-signed-looking copy of a captured code for a new one. The encodings inside are the
+        deterministic ones ``credentials.cbor`` insists on, so these bytes have exactly one form.
+        """
+        c, p = self.credential_sign1, self.proof_sign1
+        return hashlib.sha256(dumps(["tongban-replay-v1", c.protected, c.payload, p.protected, p.payload])).digest()
 
 
 def credential_digest(credential_raw: bytes) -> bytes:
@@ -59,13 +71,13 @@ def parse_presentation_bytes(data: bytes) -> Presentation:
         raise StructureError("a presentation is [credential, holder proof]", "malformed_structure")
     credential_raw, proof_raw = value
     credential_sign1, credential = parse_credential(credential_raw)
-    proof = parse_sign1(proof_raw, "holder proof")
+    proof = parse_sign1(proof_raw, "holder proof", kid=NO_KID)
     claims = loads_strict(proof.payload, "holder proof claims")
     if not isinstance(claims, dict) or PROOF_IAT not in claims or set(claims) - {PROOF_IAT, PROOF_NONCE}:
         raise StructureError("holder proof must carry iat and at most a nonce", "malformed_structure")
-    iat, nonce = claims[PROOF_IAT], claims.get(PROOF_NONCE)
-    if not isinstance(iat, int) or isinstance(iat, bool) or (PROOF_NONCE in claims and not isinstance(nonce, bytes)):
-        raise StructureError("holder proof iat must be an integer and nonce bytes", "malformed_structure")
+    iat, nonce = check_time(claims[PROOF_IAT], "holder proof iat"), claims.get(PROOF_NONCE)
+    if PROOF_NONCE in claims and not (isinstance(nonce, bytes) and len(nonce) <= MAX_CHALLENGE_BYTES):
+        raise StructureError(f"holder proof nonce must be at most {MAX_CHALLENGE_BYTES} bytes", "malformed_structure")
     return Presentation(credential_raw, credential_sign1, credential, proof, iat, nonce)
 
 

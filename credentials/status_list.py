@@ -299,7 +299,7 @@ def sign_status_list_cwt(status_list: StatusList, *, subject_uri: str, issued_at
 def _cbor_loads(data: bytes, what: str) -> Any:
     """``credentials.cbor.loads_strict`` (one item, no trailing bytes), failing as a StatusListError."""
     try:
-        return loads_strict(data, what, max_bytes=MAX_TOKEN_BYTES)
+        return loads_strict(data, what, max_bytes=MAX_TOKEN_BYTES, ordered=False)
     except StructureError as exc:
         raise StatusListError(str(exc)) from exc
 

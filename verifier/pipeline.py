@@ -5,19 +5,23 @@ here touches the network, the clock or a global: trust list, status cache, repla
 passed in. Any input, however malformed, gives a Decision, never an exception.
 
     decode → parse → trust_list → issuer_key → issuer_authorised → key_window → issuer_signature
-    → validity → status → disclosure → holder_signature → freshness → replay
+    → issued_at → validity → status → disclosure → holder_signature → freshness → replay
+
+Parsing accepts only deterministic CBOR with bounded numbers (``credentials.cbor``); the replay
+identity is a digest of signed content only (``Presentation.replay_identity``), so no re-encoding,
+unsigned header member or ECDSA ``s`` ↔ ``n - s`` swap makes a captured code new again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from credentials import CredentialError, Presentation, licence_type, unframe, verify_sign1
+from credentials.cose import algorithm_matches
 from credentials.credential import check_view
 from credentials.elicence_id import format_id
 from credentials.presentation import parse_presentation_bytes
@@ -101,8 +105,19 @@ def _key_window(ctx: _Context) -> None:
 
 def _issuer_signature(ctx: _Context) -> None:
     # The algorithm comes from the trust list's key, never from the credential's header.
+    if not algorithm_matches(ctx.presentation.credential_sign1, ctx.key.public):
+        raise Reject("algorithm_mismatch", f"the credential names another algorithm than its key's {ctx.key.public.alg}")
     if not verify_sign1(ctx.presentation.credential_sign1, ctx.key.public):
         raise Reject("bad_signature", "the issuer's signature does not verify")
+
+
+def _issued_at(ctx: _Context) -> None:
+    """A credential cannot have been signed in the future, nor outside its key's own window."""
+    iat, leeway = ctx.presentation.credential.issued_at, ctx.policy.validity_leeway
+    if iat > ctx.now + leeway:
+        raise Reject("issued_in_future", "the credential says it was issued later than now")
+    if not ctx.key.not_before <= iat <= ctx.key.not_after:
+        raise Reject("issued_outside_key_window", "the credential was dated outside its issuer key's validity window")
 
 
 def _validity(ctx: _Context) -> None:
@@ -139,6 +154,8 @@ def _disclosure(ctx: _Context) -> None:
 
 def _holder_signature(ctx: _Context) -> None:
     p = ctx.presentation
+    if not algorithm_matches(p.proof_sign1, p.credential.holder_key):
+        raise Reject("algorithm_mismatch", "the holder proof names another algorithm than the device key's")
     if not verify_sign1(p.proof_sign1, p.credential.holder_key, external_aad=p.credential_digest):
         raise Reject("holder_signature_invalid", "not signed by the device the credential was issued to")
     if ctx.policy.challenge is not None and p.challenge != ctx.policy.challenge:
@@ -154,7 +171,7 @@ def _freshness(ctx: _Context) -> None:
 
 
 def _replay(ctx: _Context) -> None:
-    key = hashlib.sha256(ctx.presentation.proof_sign1.raw).digest()
+    key = ctx.presentation.replay_identity
     ttl = ctx.policy.freshness_window + ctx.policy.clock_skew + 1
     if not ctx.replay.first_seen(key, now=ctx.now, ttl=ttl):
         raise Reject("replayed", "this exact presentation was already shown")
@@ -163,7 +180,7 @@ def _replay(ctx: _Context) -> None:
 CHECKS: tuple[tuple[str, Callable[[_Context], None]], ...] = (
     ("decode", _decode), ("parse", _parse), ("trust_list", _trust_list), ("issuer_key", _issuer_key),
     ("issuer_authorised", _issuer_authorised), ("key_window", _key_window), ("issuer_signature", _issuer_signature),
-    ("validity", _validity), ("status", _status), ("disclosure", _disclosure),
+    ("issued_at", _issued_at), ("validity", _validity), ("status", _status), ("disclosure", _disclosure),
     ("holder_signature", _holder_signature), ("freshness", _freshness), ("replay", _replay),
 )
 

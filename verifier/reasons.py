@@ -55,6 +55,12 @@ REASONS: dict[str, Reason] = {r.code: r for r in (
     Reason("issuer_not_authorised", "该机关无权签发此类证照",
            "This authority is not allowed to issue this kind of licence", "refuse"),
     Reason("key_expired", "签发密钥已过有效期", "The issuer's signing key is outside its validity period", "refuse"),
+    Reason("algorithm_mismatch", "签名算法与签发机关密钥不符，证照可能被伪造",
+           "The signature names another algorithm than the issuer's key: the licence may be forged", "refuse"),
+    Reason("issued_in_future", "证照的签发时间晚于当前时间，不可信（请核对本柜台时钟）",
+           "The licence says it was issued in the future: not trusted (check this counter's clock)", "refuse"),
+    Reason("issued_outside_key_window", "证照的签发时间不在签发密钥有效期内，可能被伪造",
+           "The licence was dated outside its issuer key's validity period: possibly forged", "refuse"),
     Reason("bad_signature", "签发机关签名无效，证照可能被伪造或篡改",
            "The issuer's signature is invalid: the licence may be forged or altered", "refuse"),
     # -- the licence ----------------------------------------------------------------------------------------

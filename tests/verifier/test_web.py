@@ -326,3 +326,27 @@ def test_a_suspended_health_code_shows_no_colour(world, cache, client):
     assert body["reasons"] == ["suspended"] and body["display"]["health"] is None
     assert body["display"]["reason"]["zh"].startswith("此健康码已被更新的码取代")
     assert body["display"]["reason"]["action"] == "retry"
+
+
+# -- numbers no counter can use -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("iat", [2**20000, 2**64, 2**53, -1], ids=["2^20000", "2^64", "2^53", "-1"])
+def test_a_holder_proof_time_out_of_range_is_a_decision_at_the_api_and_the_cli(world, client, cache, iat):
+    """The holder signs their own proof, so they choose its ``iat``: once 2^20000 was a traceback and a 500."""
+    import cbor2
+
+    from credentials import frame
+    from credentials.cose import sign1
+    from credentials.presentation import credential_digest
+    from wallet.holder import Wallet
+
+    wallet = Wallet(world.wallet)
+    credential = wallet.load(world.eid).views["full"]
+    proof = sign1(cbor2.dumps({6: iat}), wallet.device_key(int(time.time())),
+                  external_aad=credential_digest(credential))
+    qr = frame(cbor2.dumps([credential, proof]))
+    status, body = check(client, qr)
+    assert status == 200 and body["valid"] is False
+    assert body["reasons"] == ["malformed_cbor" if abs(iat) >= 2**64 else "malformed_structure"]
+    result = run("verify", "--cache", str(cache.directory), qr, code=1)
+    assert json.loads(result.output)["valid"] is False and "Traceback" not in result.output
