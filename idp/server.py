@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import OAuth2Request, grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
@@ -197,7 +197,13 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return p.store.incr(f"jti:{claims['sub']}:{jti}", 600) == 1
 
         def resolve_client_public_key(self, client):  # noqa: ANN001, ANN201
-            return KeySet.import_key_set(client.jwks or {"keys": []})
+            # A client registered without keys cannot use private_key_jwt: say so (RFC 6749 §5.2), never a 500.
+            if not client.jwks or not client.jwks.get("keys"):
+                raise InvalidClientError(description="this client has no registered keys for private_key_jwt")
+            try:
+                return KeySet.import_key_set(client.jwks)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise InvalidClientError(description="this client's registered keys cannot be used") from exc
 
     server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt())
 

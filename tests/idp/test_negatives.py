@@ -334,3 +334,36 @@ def test_registration_attempts_are_limited_per_source(idp):
                    password="long-password-1")
     assert browser.page.status_code == 429 and "一小时" in browser.page.text
     assert idp.provider.accounts.find("440304198512124569") is None
+
+
+def _assertion(client_id: str, audience: str, key=None, kid: str | None = None) -> str:
+    import time
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
+    return jwt.encode(claims, key or ec.generate_private_key(ec.SECP256R1()), algorithm="ES256",
+                      headers={"kid": kid} if kid else None)
+
+
+@embedded
+@pytest.mark.parametrize("registered", ["no keys", "other key"])
+def test_a_client_assertion_the_client_cannot_back_is_invalid_client_never_a_500(idp, registered):
+    """A well-formed, signed private_key_jwt assertion for a client registered without keys (once an HTTP 500 at
+    every endpoint that authenticates clients), or signed by a key the client did not register."""
+    from joserfc.jwk import ECKey
+
+    jwks = None if registered == "no keys" else {"keys": [ECKey.generate_key("P-256").as_dict(private=False)]}
+    client = idp.client(jwks=jwks) if jwks else idp.client()
+    for path in ("/token", "/revoke", "/introspect", "/par"):
+        response = requests.post(idp.url + path, data={
+            "client_id": client["client_id"], "grant_type": "authorization_code", "code": "x", "token": "x",
+            "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid",
+            "code_challenge": challenge("v" * 50), "code_challenge_method": "S256",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": _assertion(client["client_id"], idp.url + path, kid="not-registered")}, timeout=10)
+        assert response.status_code in (400, 401), (path, response.status_code, response.text[:200])
+        assert response.json()["error"] == "invalid_client", path
