@@ -113,7 +113,8 @@ class Accounts:
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise BadCredentials("请输入证件号码或手机号以及密码。 / Enter your ID number or phone and your password.")
         account = self.find(username[:64])
-        key = account.sub if account else None
+        # An unknown username is throttled exactly like a real account (no enumeration), under a keyed hash.
+        key = account.sub if account else "u-" + self.secrets.lookup_hash(username[:64].strip())
         self.throttle.check(key, source)
         stored = self._password_hash(account.sub) if account else self._dummy_hash
         try:
@@ -126,9 +127,9 @@ class Accounts:
             ok = self._check_totp(account, otp.strip(), now)
         if not ok:
             self.throttle.failure(key, source)
-            self.audit.record("login_failed", sub=key, now=now)
+            self.audit.record("login_failed", sub=account.sub if account else None, now=now)
             raise BadCredentials("账号或密码错误。 / The username or password is wrong.")
-        self.throttle.success(account.sub)
+        self.throttle.success(account.sub, source)
         if HASHER.check_needs_rehash(stored):
             self._set_password_hash(account.sub, HASHER.hash(password))
         self.audit.record("login", sub=account.sub, now=now)
@@ -162,7 +163,23 @@ class Accounts:
                          .values(totp_enc=self.secrets.encrypt(secret)))
         self.audit.record("totp_enrolled", sub=account.sub, now=now)
 
-    def disable_totp(self, account: Account, now: int) -> None:
+    def disable_totp(self, account: Account, now: int, *, otp: object = None, password: object = None,
+                     source: str = "") -> None:
+        """Turning the second factor off needs a current code or the password (ASVS V2.5: a stolen session
+        alone must not weaken the account). Wrong answers count in the sign-in throttle."""
+        self.throttle.check(account.sub, source)
+        if isinstance(otp, str) and otp.strip():
+            ok = self._check_totp(account, otp.strip(), now)
+        elif isinstance(password, str) and password:
+            try:
+                ok = HASHER.verify(self._password_hash(account.sub), password[:1024])
+            except (VerificationError, InvalidHashError):
+                ok = False
+        else:
+            raise InvalidInput("otp", "请输入当前动态验证码或登录密码。 / Enter a current code or your password.")
+        if not ok:
+            self.throttle.failure(account.sub, source)
+            raise InvalidInput("otp", "验证码或密码不正确。 / The code or password is not correct.")
         with self.engine.begin() as conn:
             conn.execute(update(models.accounts).where(models.accounts.c.sub == account.sub).values(totp_enc=None))
         self.audit.record("totp_removed", sub=account.sub, now=now)

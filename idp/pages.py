@@ -191,7 +191,14 @@ def totp() -> Response:
             return _page("totp.html", 400, error=str(exc))
         return redirect("/account?totp=on")
     if action == "disable":
-        p.accounts.disable_totp(acct, int(time.time()))
+        try:
+            p.accounts.disable_totp(acct, int(time.time()), otp=request.form.get("otp"),
+                                    password=request.form.get("password"), source=_source())
+        except LockedOut as exc:
+            response = redirect(f"/account?totp=wait&retry={exc.retry_after}")
+            return response
+        except InvalidInput:
+            return redirect("/account?totp=wrong")
         return redirect("/account?totp=off")
     return _error_page("未知操作。 / Unknown action.")
 

@@ -202,3 +202,25 @@ def test_counter_verified_account_reaches_the_highest_level_after_step_up(idp):
     claims = pyjwt.decode(exchange(idp, client, query(out)["code"]).json()["id_token"],
                           options={"verify_signature": False})
     assert claims["acr"] == "counter-verified"
+
+
+@embedded
+def test_turning_totp_off_needs_a_current_code_or_the_password(idp):
+    """A session alone (a phone left unlocked, a stolen cookie) must not switch the second factor off."""
+    browser = Browser(idp)
+    browser.go(idp.url + "/login")
+    browser.login()
+    browser.go(idp.url + "/account")
+    browser.submit("/account/totp", action="begin")
+    secret = browser.page.text.split("<code>")[1].split("</code>")[0]
+    browser.submit("/account/totp", action="confirm", otp=pyotp.TOTP(secret).now())
+    account = idp.provider.accounts.find(DEMO_CITIZEN["id_number"])
+    assert account.totp_enabled
+
+    browser.submit("/account/totp", action="disable")  # one click, as before: refused
+    assert "still on" in browser.page.text
+    browser.submit("/account/totp", action="disable", password="not-the-password")
+    assert "still on" in browser.page.text
+    assert idp.provider.accounts.find(DEMO_CITIZEN["id_number"]).totp_enabled
+    browser.submit("/account/totp", action="disable", password=DEMO_CITIZEN["password"])
+    assert not idp.provider.accounts.find(DEMO_CITIZEN["id_number"]).totp_enabled

@@ -172,20 +172,20 @@ def test_missing_csrf_token_is_refused(idp):
     assert wrong.status_code == 400
 
 
-def test_locked_account_after_repeated_failures(idp):
+def test_repeated_failures_make_this_address_wait_for_this_account(idp):
     browser = Browser(idp)
     browser.go(idp.url + "/login")
     for _ in range(5):
         browser.login(password="wrong-password-123")
         assert browser.page.status_code in (401, 429)
-    browser.login()  # the right password is refused while locked
+    browser.login()  # the right password is refused while this address waits
     assert browser.page.status_code == 429
-    assert "临时锁定" in browser.page.text and "try again in 15 minute" in browser.page.text
-    assert 0 < int(browser.page.headers["Retry-After"]) <= 900
-    other = Browser(idp)  # another citizen at another time is unaffected by this account's lock
+    assert "过于频繁" in browser.page.text and "try again in 1 minute" in browser.page.text
+    assert 0 < int(browser.page.headers["Retry-After"]) <= 30  # the first delay; it doubles from here
+    other = Browser(idp)
     other.go(idp.url + "/login")
     other.login(username=DEMO_CITIZEN["phone"])
-    assert other.page.status_code == 429  # same account, by phone: still locked
+    assert other.page.status_code == 429  # same account by phone, same address: still waiting
 
 
 @embedded
@@ -197,7 +197,7 @@ def test_source_address_lockout(idp):
     for n in range(3):
         browser.login(username=f"1390013900{n}", password="whatever-password")
     browser.login()
-    assert browser.page.status_code == 429 and "网络地址" in browser.page.text
+    assert browser.page.status_code == 429 and "过于频繁" in browser.page.text
 
 
 @embedded
@@ -317,6 +317,34 @@ def test_source_lockout_behind_a_reverse_proxy(tmp_path, monkeypatch):
     assert [attempt("10.0.0.1") for _ in range(3)] == [401, 401, 401]
     assert attempt("10.0.0.1") == 429
     assert attempt("10.0.0.2") == 401
+
+    # An outsider cannot lock a citizen out: failures from one address delay only that address for that
+    # account. And an unknown username is throttled with the very same answer as a real one (no enumeration).
+    app.extensions["tongban.idp"].throttle.policy = ThrottlePolicy()
+
+    def login(address: str, username: str, password: str) -> tuple[int, str]:
+        response = client.post("/login", data={"csrf_token": token, "username": username, "password": password},
+                               headers={"X-Forwarded-For": address})
+        return response.status_code, re.sub(r"\d+ minute", "N minute", response.get_data(as_text=True))
+
+    from idp.cli import DEMO_CITIZEN
+    from idp.registry import DEMO_PEOPLE, TableRegistry
+
+    provider = app.extensions["tongban.idp"]
+    TableRegistry(provider.engine, provider.secrets).add(DEMO_PEOPLE)
+    c = DEMO_CITIZEN
+    provider.accounts.register(c["name"], c["id_number"], c["phone"], c["password"], 1_700_000_000)
+    assert provider.accounts.find(c["id_number"]) is not None and provider.accounts.find("11010519491231002X") is None
+    answers = {}
+    for username in (DEMO_CITIZEN["id_number"], "11010519491231002X"):  # a real account, a valid unused number
+        codes = [login("10.0.1.1", username, "guessing-password")[0] for _ in range(5)]
+        assert codes == [401] * 5, username
+        answers[username] = login("10.0.1.1", username, "guessing-password")
+    real, unknown = answers.values()
+    assert real[0] == unknown[0] == 429
+    assert real[1].replace(DEMO_CITIZEN["id_number"], "X") == unknown[1].replace("11010519491231002X", "X")
+    status, _ = login("10.0.1.2", DEMO_CITIZEN["id_number"], DEMO_CITIZEN["password"])
+    assert status == 302  # the citizen at home signs in, whatever was tried against them elsewhere
     monkeypatch.setenv("TONGBAN_PROXY_HOPS", "two")
     with pytest.raises(ValueError, match="TONGBAN_PROXY_HOPS"):
         create_app(replace(Settings.from_env(tmp_path, env={}), issuer_url="http://localhost"))
