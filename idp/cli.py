@@ -98,10 +98,12 @@ def clients_group() -> None:
               help="JWKS file: authenticate with private_key_jwt")
 @click.option("--id-token-alg", type=click.Choice(["ES256", "RS256"]), default="ES256", show_default=True,
               help="id_token_signed_response_alg: the algorithm of this client's ID tokens")
+@click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise", show_default=True,
+              help="OIDC Core §8: pairwise (a sub of its own per app host, so apps cannot join their data) or public")
 @_data
 def clients_add(name: str, redirect_uris: tuple[str, ...], public: bool, scopes: tuple[str, ...],
                 backchannel_logout_uri: str | None, post_logout: tuple[str, ...], jwks_file: str | None,
-                id_token_alg: str, data_dir: str | None) -> None:
+                id_token_alg: str, subject_type: str, data_dir: str | None) -> None:
     """Register a client; prints JSON with client_id (and client_secret for confidential clients)."""
     jwks = None
     if jwks_file:
@@ -113,7 +115,7 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], public: bool, scopes:
     out = _provider(data_dir).clients.add(name, list(redirect_uris), public=public, scopes=flat,
                                           backchannel_logout_uri=backchannel_logout_uri,
                                           post_logout_redirect_uris=list(post_logout), jwks=jwks,
-                                          id_token_alg=id_token_alg)
+                                          id_token_alg=id_token_alg, subject_type=subject_type)
     click.echo(json.dumps(out, ensure_ascii=False, indent=1))
 
 

@@ -23,6 +23,7 @@ from idp.errors import InvalidInput
 SCOPES = ("openid", "profile", "phone", "id_number", "licences")  # licences: the e-licence wallet (issuer.vci)
 SENSITIVE_SCOPES = ("id_number",)  # PIPL art. 28-29: separate consent
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SUBJECT_TYPES = ("pairwise", "public")  # OIDC Core §8; pairwise is the default for new clients
 ID_TOKEN_ALGS = ("ES256", "RS256")  # the idp's key rings (idp.provider.KEY_OWNERS); ES256 is the default
 
 
@@ -51,6 +52,8 @@ class Client(ClientMixin):
     backchannel_logout_uri: str | None = None
     jwks: dict | None = field(default=None, hash=False)
     id_token_signed_response_alg: str = "ES256"  # noqa: S105 - OIDC Registration §2; Authlib reads it
+    subject_type: str = "public"  # OIDC Core §8: public, or pairwise within ``sector``
+    sector: str = ""
 
     @property
     def public(self) -> bool:
@@ -59,7 +62,7 @@ class Client(ClientMixin):
     @property
     def client_metadata(self) -> dict:
         return {"client_name": self.name, "token_endpoint_auth_method": self.auth_method,
-                "id_token_signed_response_alg": self.id_token_signed_response_alg}
+                "id_token_signed_response_alg": self.id_token_signed_response_alg, "subject_type": self.subject_type}
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -106,12 +109,14 @@ class Clients:
 
     def add(self, name: str, redirect_uris: list[str], *, public: bool = False, scopes: list[str] | None = None,
             backchannel_logout_uri: str | None = None, post_logout_redirect_uris: list[str] | None = None,
-            jwks: dict | None = None, client_id: str | None = None, id_token_alg: str | None = None) -> dict:
+            jwks: dict | None = None, client_id: str | None = None, id_token_alg: str | None = None,
+            subject_type: str = "pairwise") -> dict:
         """Register a client; returns ``client_id`` (and ``client_secret`` once, for confidential clients).
 
         ``client_id`` fixes the identifier of a first-party client (e.g. ``tongban-wallet``); default random.
         ``id_token_alg`` is its ``id_token_signed_response_alg`` (OIDC Registration §2): ES256 (default) or
-        RS256."""
+        RS256. ``subject_type`` (OIDC Core §8) is ``pairwise`` unless a first-party client needs the public
+        ``sub``: a pairwise client's sector is the host of its redirect URIs (§8.1), which must then be one."""
         if not name or not name.strip():
             raise InvalidInput("name", "a client needs a name")
         if not redirect_uris:
@@ -132,6 +137,15 @@ class Clients:
                                f"unsupported ID token algorithm {id_token_alg!r}: choose {' or '.join(ID_TOKEN_ALGS)}")
         if client_id is not None and (not client_id.isascii() or not 3 <= len(client_id) <= 64 or self.get(client_id)):
             raise InvalidInput("client_id", f"client_id {client_id!r} is taken or not 3-64 ASCII characters")
+        if subject_type not in SUBJECT_TYPES:
+            raise InvalidInput("subject_type", f"subject_type must be {' or '.join(SUBJECT_TYPES)}")
+        sector = ""
+        if subject_type == "pairwise":
+            hosts = {urlsplit(u).hostname for u in uris}
+            if len(hosts) != 1:
+                raise InvalidInput("redirect_uri", "a pairwise client's redirect URIs must share one host (its sector, "
+                                   "OIDC Core §8.1); register one client per host")
+            sector = hosts.pop() or ""
         client_id = client_id or "tb-" + secrets.token_urlsafe(12)
         secret = None
         if public:
@@ -148,9 +162,11 @@ class Clients:
                 auth_method=method, redirect_uris=json.dumps(uris), post_logout_redirect_uris=json.dumps(logout_uris),
                 scopes=" ".join(scopes), backchannel_logout_uri=backchannel_logout_uri,
                 jwks=json.dumps(jwks) if jwks else None, id_token_alg=id_token_alg, created_at=int(time.time()),
+                subject_type=subject_type, sector=sector,
             ))
         out = {"client_id": client_id, "client_name": name.strip(), "token_endpoint_auth_method": method,
-               "redirect_uris": uris, "scope": " ".join(scopes), "id_token_signed_response_alg": id_token_alg}
+               "redirect_uris": uris, "scope": " ".join(scopes), "id_token_signed_response_alg": id_token_alg,
+               "subject_type": subject_type}
         if secret:
             out["client_secret"] = secret
         if backchannel_logout_uri:
@@ -178,5 +194,5 @@ class Clients:
         return Client(
             r.client_id, r.name, r.secret_hash, r.auth_method, tuple(json.loads(r.redirect_uris)),
             tuple(json.loads(r.post_logout_redirect_uris)), tuple(r.scopes.split()), r.backchannel_logout_uri,
-            json.loads(r.jwks) if r.jwks else None, r.id_token_alg or "ES256",
+            json.loads(r.jwks) if r.jwks else None, r.id_token_alg or "ES256", r.subject_type or "public", r.sector or "",
         )

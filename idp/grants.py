@@ -28,6 +28,14 @@ REFRESH_TTL = 30 * 24 * 3600
 USED_CODE_TTL = 2 * CODE_TTL
 
 
+@dataclass(frozen=True)
+class ClientView:
+    """The citizen as one client sees them: the local ``sub`` and the client whose view it is (OIDC Core §8)."""
+
+    sub: str
+    client_id: str
+
+
 class RefreshReused(Exception):  # noqa: N818 - a condition, handled inside idp.server
     """A refresh token lost the race to rotate: it was used concurrently."""
 
@@ -104,8 +112,8 @@ class Token(TokenMixin):
     def is_revoked(self) -> bool:
         return self.revoked
 
-    def get_user(self):  # noqa: ANN201
-        return self.sub
+    def get_user(self) -> ClientView:
+        return ClientView(self.sub, self.client_id)  # the token's citizen, as its client sees them (OIDC Core §8)
 
     def get_client(self):  # noqa: ANN201
         return self.client

@@ -51,8 +51,11 @@ def check_params(params: dict[str, str]) -> Next | None:
 
 
 def decide(ia: Interaction, session: SsoSession | None, granted: set[str], requested: list[str],
-           now: int) -> Next:
-    """The next step for ``ia`` given the SSO session and the consents already on record."""
+           now: int, *, client_sub: str | None = None) -> Next:
+    """The next step for ``ia`` given the SSO session and the consents already on record.
+
+    ``client_sub`` is the session's citizen as this client knows them (a pairwise ``sub``, OIDC Core §8.1):
+    what an ``id_token_hint`` from this client names."""
     params, p = ia.params, prompts(ia.params)
     bad = check_params(params)
     if bad:
@@ -65,7 +68,7 @@ def decide(ia: Interaction, session: SsoSession | None, granted: set[str], reque
         max_age = params.get("max_age")
         if max_age is not None and now - session.auth_time > int(max_age):
             need_login = True
-        if ia.hint_sub is not None and ia.hint_sub != session.sub:
+        if ia.hint_sub is not None and ia.hint_sub != (client_sub or session.sub):
             need_login = True
     if need_login:
         return Next("error", "login_required", "the citizen is not signed in") if silent else Next("login")

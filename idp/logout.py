@@ -26,7 +26,7 @@ def logout_token(provider, client_id: str, sub: str, sid: str, now: int) -> str:
     alg = client.id_token_signed_response_alg if client is not None else "ES256"
     key = provider.signing_key(alg)
     claims = {"iss": provider.issuer, "aud": client_id, "iat": now, "exp": now + 120, "jti": secrets.token_urlsafe(16),
-              "sub": sub, "sid": sid, "events": {EVENT: {}}}
+              "sub": provider.subject_for(client_id, sub), "sid": sid, "events": {EVENT: {}}}
     return jwt.encode({"alg": alg, "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=[alg])
 
 

@@ -42,6 +42,8 @@ clients = Table(
     Column("backchannel_logout_uri", Text),
     Column("jwks", Text),  # JSON, for private_key_jwt
     Column("id_token_alg", String(16)),  # OIDC Registration §2 id_token_signed_response_alg; NULL means ES256
+    Column("subject_type", String(16)),  # OIDC Core §8: "public" or "pairwise"; NULL (older rows) means public
+    Column("sector", String(255)),  # OIDC Core §8.1 sector identifier of a pairwise client (its redirect host)
     Column("created_at", Integer, nullable=False),
 )
 

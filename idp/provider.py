@@ -140,9 +140,17 @@ class Provider:
         return keys.jwks(published, int(time.time()))
 
     # -- claims (OIDC Core §5.4 scopes; ``id_number`` is tongban's sensitive scope) ----------------
-    def claims(self, sub: object, scope: str) -> UserInfo:
+    def subject_for(self, client_id: str, sub: str) -> str:
+        """The ``sub`` this client knows the citizen by (OIDC Core §8): pairwise per sector, or the public one.
+        Tokens, sessions and consents keep the local ``sub``; only what a client reads is translated."""
+        client = self.clients.get(client_id)
+        if client is None or client.subject_type != "pairwise":
+            return sub
+        return self.secrets.pairwise_sub(client.sector, sub)
+
+    def claims(self, sub: object, scope: str, client_id: str | None = None) -> UserInfo:
         account = self.accounts.get(sub if isinstance(sub, str) else sub.sub)
-        info = UserInfo(sub=account.sub)
+        info = UserInfo(sub=self.subject_for(client_id, account.sub) if client_id else account.sub)
         scopes = set(scope.split())
         if "profile" in scopes:
             info["name"] = account.name

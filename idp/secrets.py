@@ -37,6 +37,12 @@ class Secrets:
         """Keyed hash for equality look-ups of sensitive identifiers (never reversible)."""
         return hmac.new(self._derive("lookup"), value.encode(), hashlib.sha256).hexdigest()
 
+    def pairwise_sub(self, sector: str, sub: str) -> str:
+        """OIDC Core §8.1: a per-sector ``sub``, stable for that sector, unlinkable across sectors without the
+        secret (HMAC-SHA256 over sector and local id, as §8.1's hash-based example, with a derived key)."""
+        digest = hmac.new(self._derive("pairwise-sub"), f"{sector}\x00{sub}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
     def _fernet(self) -> Fernet:
         return Fernet(base64.urlsafe_b64encode(self._derive("fernet")))
 

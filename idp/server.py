@@ -28,7 +28,7 @@ from flask import g
 from joserfc.jwk import KeySet
 
 from idp.dpop import InvalidDpopProof, verify_proof
-from idp.grants import ACCESS_TTL, Code, RefreshReused
+from idp.grants import ACCESS_TTL, ClientView, Code, RefreshReused
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
@@ -175,8 +175,13 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             claims["sid"] = authorization_code.sid  # OIDC Front/Back-Channel Logout §2.1
             return claims
 
+        def encode_id_token(self, token, request):  # noqa: ANN001, ANN201
+            request.user = ClientView(request.user.sub, request.client.get_client_id())  # the sub this client knows
+            return super().encode_id_token(token, request)
+
         def generate_user_info(self, user, scope: str) -> UserInfo:  # noqa: ANN001
-            return UserInfo(sub=user.sub)  # claims go to UserInfo, not into the ID token (data minimisation)
+            # Claims go to UserInfo, not into the ID token (data minimisation); the sub is the client's own (§8).
+            return UserInfo(sub=p.subject_for(user.client_id, user.sub))
 
     server.register_grant(CodeGrant, [S256Only(required=True), IdToken(require_nonce=False)])
     server.register_grant(RefreshGrant)
@@ -242,7 +247,8 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
         def introspect_token(self, token) -> dict:  # noqa: ANN001
             kind = ("DPoP" if token.jkt else "Bearer") if token.kind == "access_token" else "refresh_token"  # noqa: S105
             out = {"active": True, "client_id": token.client_id, "token_type": kind, "scope": token.scope,
-                   "sub": token.sub, "exp": token.expires_at, "iat": token.issued_at, "iss": p.issuer}
+                   "sub": p.subject_for(token.client_id, token.sub), "exp": token.expires_at, "iat": token.issued_at,
+                   "iss": p.issuer}
             if token.jkt:
                 out["cnf"] = {"jkt": token.jkt}  # RFC 9449 §6.2
             return out
@@ -291,7 +297,7 @@ def build_server(provider) -> AuthorizationServer:  # noqa: ANN001 - idp.provide
             return p.issuer
 
         def generate_user_info(self, user, scope: str) -> UserInfo:  # noqa: ANN001
-            return p.claims(user, scope)
+            return p.claims(user.sub, scope, user.client_id)
 
         def resolve_private_key(self):  # noqa: ANN201
             return p.signing_key()

@@ -208,7 +208,8 @@ def _resume(ia_id: str, ia: Interaction) -> Response:
     client = req.client
     requested = req.scope.split()
     granted = p.consents.granted(sso.sub, client.client_id) if sso else set()
-    step = decide(ia, sso, granted, requested, now())
+    step = decide(ia, sso, granted, requested, now(),
+                  client_sub=p.subject_for(client.client_id, sso.sub) if sso else None)
     if step.step == "error":
         return _redirect_error(req, redirect_uri, step.error, step.description)
     if step.step == "login":

@@ -80,7 +80,8 @@ def admin_client(provider: Any, data_dir: Path, base_url: str) -> dict:
         if client is not None and redirect_uri in client.redirect_uris:
             return saved
     out = provider.clients.add(ADMIN_CLIENT_NAME, [redirect_uri], scopes=["openid", "profile", "id_number"],
-                               post_logout_redirect_uris=[base_url + "/admin/"])
+                               post_logout_redirect_uris=[base_url + "/admin/"],
+                               subject_type="public")  # first party: staff are matched by their IdP sub
     saved = {"client_id": out["client_id"], "client_secret": out["client_secret"]}
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -84,7 +84,7 @@ def test_checklist_is_complete():
 def test_discovery_document(idp):
     meta = requests.get(idp.url + "/.well-known/openid-configuration").json()
     assert meta["issuer"] == idp.url and "openid" in meta["scopes_supported"]
-    assert meta["response_types_supported"] == ["code"] and meta["subject_types_supported"] == ["public"]
+    assert meta["response_types_supported"] == ["code"] and meta["subject_types_supported"] == ["pairwise", "public"]
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_response_iss_parameter_supported"] is True
     jwks = requests.get(meta["jwks_uri"]).json()
