@@ -31,13 +31,14 @@ class Compromise:
     marked: int  # credentials newly marked for re-issue by this run
     needing_reissue: int  # credentials of this key marked and still live, this run's and earlier runs'
     status_lists: int
+    already: bool = False  # the key was withdrawn by an earlier run (this one re-published and re-marked)
 
 
 def compromise_key(issuer: Issuer, authority_id: str, kid: str, *, now: int, actor: str,
                    alg: str = "ES256") -> Compromise:
     """Withdraw ``kid`` (RFC 7638, or the 8-byte kid in hex) of ``authority_id``; unknown ones raise KeyFormatError."""
     hub = issuer.hub
-    key, new = hub.compromise(authority_id, kid, now, alg, actor=actor)
+    key, new, withdrawn = hub.compromise(authority_id, kid, now, alg, actor=actor)
     version = hub.publish_trust_list(now).version
     marked = store.mark_needs_reissue(issuer.engine, authority_id, key.public.kid, signed_from=key.not_before,
                                       signed_until=key.signs_until, at=key.compromised_at)
@@ -46,4 +47,4 @@ def compromise_key(issuer: Issuer, authority_id: str, kid: str, *, now: int, act
         issuer.publish_status_list(authority_id, uri, now=now)
     pending = store.needing_reissue(issuer.engine, now=now, authority_id=authority_id, kid=key.public.kid)
     return Compromise(authority_id, key.public.kid, key.public.short_kid.hex(), key.compromised_at,
-                      new.public.kid if new else None, version, marked, len(pending), len(uris))
+                      new.public.kid if new else None, version, marked, len(pending), len(uris), not withdrawn)

@@ -135,8 +135,10 @@ class Hub:
         return key.public.kid
 
     def compromise(self, owner: str, kid: str, now: int, alg: str = "ES256",
-                   actor: str = "") -> tuple[ManagedKey, ManagedKey | None]:
+                   actor: str = "") -> tuple[ManagedKey, ManagedKey | None, bool]:
         """Withdraw an authority's key (full or 8-byte hex kid); the caller re-signs the trust list at once.
+
+        Returns (the key, the new signer made for it or None, whether this call withdrew it).
 
         The hub root is refused: counters pin it, so no trust list it signs can withdraw it (re-pin instead).
         """
@@ -145,11 +147,12 @@ class Hub:
                                  "make a new data directory's root and re-pin every counter (`verifier sync --root`)")
         self.authority(owner)
         ring = self.rings.load(owner)
+        if ring.find(kid).compromised_at is not None:  # a repeated run changes nothing and logs nothing
+            return ring.find(kid), None, False
         key, new = ring.compromise(kid, now, alg)
-        if key.compromised_at == now:  # a repeated run changes nothing and logs nothing
-            self.rings.save(ring)
-            self._key_event("compromise", owner, key.public.kid, now, actor, new_kid=new.public.kid if new else None)
-        return key, new
+        self.rings.save(ring)
+        self._key_event("compromise", owner, key.public.kid, now, actor, new_kid=new.public.kid if new else None)
+        return key, new, True
 
     def _key_event(self, event: str, owner: str, kid: str, now: int, actor: str, **extra: str | None) -> None:
         line = json.dumps({"event": event, "owner": owner, "kid": kid, "at": now, "actor": actor, **extra})
