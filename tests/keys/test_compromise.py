@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import keys
@@ -23,7 +25,8 @@ def test_compromising_the_current_signer_destroys_it_and_makes_a_new_one(tmp_pat
 
     store = KeyRingStore(tmp_path, AtRestPolicy(b"pw"))
     store.save(ring)
-    assert "PRIVATE" not in (tmp_path / "tp.json").read_text().split(old.public.kid)[1].split("kid")[0]
+    saved = {e["kid"]: e for e in json.loads((tmp_path / "tp.json").read_text())["keys"]}
+    assert saved[old.public.kid]["pem"] is None and saved[new.public.kid]["pem"]  # the old private key is erased
     loaded = store.load("tp")
     again = next(k for k in loaded.keys if k.public == old.public)
     assert again.compromised_at == T0 + 50 and again.private is None and again.retired_at == T0 + 50
