@@ -1,4 +1,5 @@
-"""Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate``, ``status publish``,
+"""Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate | compromise | list |
+needs-reissue``, ``status publish``,
 and the health commission's ``health set``, ``health reissue --all``, ``proxies add|end|list``, ``authorities grant``.
 
 ``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path, and so is
@@ -151,9 +152,70 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         if owner != ROOT_OWNER:
             hub.authority(owner)
         now = int(time.time())
-        kid = hub.rotate(owner, now, alg)
+        kid = hub.rotate(owner, now, alg, actor=f"cli:{getpass.getuser()}")
         version = hub.publish_trust_list(now).version
         click.echo(f"{owner}: new signing key {kid}; trust list version {version}")
+
+    @keys_group.command("compromise")
+    @data_option
+    @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True,
+                  help="algorithm of the new signing key, if one is needed")
+    @click.argument("authority")
+    @click.argument("kid")
+    def compromise(data_dir: str | None, alg: str, authority: str, kid: str) -> None:
+        """Withdraw AUTHORITY's key KID (its kid or 8-byte kid in hex, see `keys list`) as compromised, at once.
+
+        The private key is destroyed, a new signer made if needed, the trust list re-signed with the next version
+        (counters refuse the key from their next sync: key_compromised), and every live credential the key signed
+        is marked for re-issue (see `keys needs-reissue`). Running it again changes nothing.
+        """
+        from issuer.compromise import compromise_key
+
+        now = int(time.time())
+        result = compromise_key(issuer_for(settings_from(data_dir)), authority, kid, now=now,
+                                actor=f"cli:{getpass.getuser()}", alg=alg)
+        when = "already withdrawn" if result.already else "withdrawn as compromised"
+        signer = f"new signing key {result.new_signer}" if result.new_signer else "signing key unchanged"
+        click.echo(f"{authority}: key {result.kid} ({result.short_kid}) {when}; {signer}; trust list version "
+                   f"{result.trust_list_version}; {result.marked} credential(s) marked for re-issue "
+                   f"({result.needing_reissue} in all, see `tongban keys needs-reissue`); "
+                   f"{result.status_lists} status list(s) re-signed")
+
+    @keys_group.command("list")
+    @data_option
+    @click.argument("owner")
+    def keys_list(data_dir: str | None, owner: str) -> None:
+        """OWNER's keys (an authority id or hub-root): kid, 8-byte kid in hex, state and times (UTC)."""
+        import datetime as dt
+
+        hub = Hub(settings_from(data_dir).data_dir)
+        if owner != ROOT_OWNER:
+            hub.authority(owner)
+        now = int(time.time())
+
+        def utc(ts: int) -> str:
+            return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        for key in hub.rings.load(owner).keys:
+            state = ("compromised" if key.compromised_at is not None else "signing" if key.signs_at(now)
+                     else "retired" if key.retired_at is not None else "expired")
+            click.echo(f"{key.public.kid}  {key.public.short_kid.hex()}  {key.public.alg:5}  {state:11}  "
+                       f"verifies {utc(key.not_before)}..{utc(key.not_after)}  signs until {utc(key.signs_until)}")
+
+    @keys_group.command("needs-reissue")
+    @data_option
+    @click.option("--authority", help="only this authority's credentials")
+    def needs_reissue(data_dir: str | None, authority: str | None) -> None:
+        """Credentials signed by a key withdrawn as compromised, still live: one JSON object per line."""
+        import json
+
+        from issuer import store
+
+        settings = settings_from(data_dir)
+        if authority is not None:
+            Hub(settings.data_dir).authority(authority)
+        for row in store.needing_reissue(engine_for(settings), now=int(time.time()), authority_id=authority):
+            click.echo(json.dumps(row.to_json(), ensure_ascii=False))
 
     @main.group("hub")
     def hub_group() -> None:

@@ -2,7 +2,8 @@
 
 Layout of a data directory: ``keys/`` (key rings, sealed by ``keys.AtRestPolicy``), ``hub.json``
 (authorities and the trust-list version counter), ``trust-list.jwt`` and ``hub-root.jwk`` (the root's
-public key, which verifiers are configured with).
+public key, which verifiers are configured with), and ``key-events.jsonl``: one JSON line per key rotation
+or compromise (when, which key, by whom), appended and never rewritten.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from keys import (
     Authority,
     KeyRing,
     KeyRingStore,
+    ManagedKey,
     PublicKey,
-    TrustedKey,
     TrustList,
     TrustListError,
     sign_trust_list,
@@ -126,11 +127,37 @@ class Hub:
         self.root_jwk_path.write_text(json.dumps(ring.signer(now).public.public_jwk(), indent=1))
         return True
 
-    def rotate(self, owner: str, now: int, alg: str = "ES256") -> str:
+    def rotate(self, owner: str, now: int, alg: str = "ES256", actor: str = "") -> str:
         ring = self.rings.load(owner)
         key = ring.rotate(now, alg)
         self.rings.save(ring)
+        self._key_event("rotate", owner, key.public.kid, now, actor)
         return key.public.kid
+
+    def compromise(self, owner: str, kid: str, now: int, alg: str = "ES256",
+                   actor: str = "") -> tuple[ManagedKey, ManagedKey | None, bool]:
+        """Withdraw an authority's key (full or 8-byte hex kid); the caller re-signs the trust list at once.
+
+        Returns (the key, the new signer made for it or None, whether this call withdrew it).
+
+        The hub root is refused: counters pin it, so no trust list it signs can withdraw it (re-pin instead).
+        """
+        if owner == ROOT_OWNER:
+            raise KeyFormatError("the hub root key cannot be withdrawn by a trust list it signs: counters pin it; "
+                                 "make a new data directory's root and re-pin every counter (`verifier sync --root`)")
+        self.authority(owner)
+        ring = self.rings.load(owner)
+        if ring.find(kid).compromised_at is not None:  # a repeated run changes nothing and logs nothing
+            return ring.find(kid), None, False
+        key, new = ring.compromise(kid, now, alg)
+        self.rings.save(ring)
+        self._key_event("compromise", owner, key.public.kid, now, actor, new_kid=new.public.kid if new else None)
+        return key, new, True
+
+    def _key_event(self, event: str, owner: str, kid: str, now: int, actor: str, **extra: str | None) -> None:
+        line = json.dumps({"event": event, "owner": owner, "kid": kid, "at": now, "actor": actor, **extra})
+        with open(self.data_dir / "key-events.jsonl", "a", encoding="utf-8") as log:
+            log.write(line + "\n")
 
     # -- recognised regions (互通互认) ------------------------------------------------------------
     @property
@@ -156,8 +183,8 @@ class Hub:
         authorities = []
         for a in self.authorities():
             ring = self.rings.load(a.id)
-            trusted = tuple(TrustedKey(k.public, k.not_before, k.not_after) for k in ring.keys if k.not_after > now)
-            authorities.append(Authority(a.id, a.name, a.region, a.issuer_code, a.licence_types, trusted))
+            authorities.append(Authority(a.id, a.name, a.region, a.issuer_code, a.licence_types,
+                                         ring.trusted_keys(now), ring.compromised_kids(now)))
         authorities.extend(self.peer_authorities(now, exclude={a.id for a in authorities}))
         trust_list = TrustList(doc["trust_list_version"], now, now + TRUST_LIST_LIFETIME, tuple(authorities),
                                status_base)

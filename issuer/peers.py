@@ -47,8 +47,11 @@ def recognise(hub: Hub, *, root: PublicKey, trust_list_token: str, status_lists:
             continue
         for key in authority.keys:
             try:
-                verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now, expected_subject=uri)
+                token = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
+                                               expected_subject=uri)
             except StatusListError:
+                continue
+            if token.issued_at > key.signs_until:  # signed after the key was retired: counters refuse it too
                 continue
             path = status_path(hub.data_dir, uri, "cwt")
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -105,6 +105,7 @@ class Issuer:
         store.record(
             conn, elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
             holder_kid=holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
+            signed_kid=signer.public.kid,  # which key: a compromise marks exactly its credentials for re-issue
             expires_at=expires_at, claims={k: v.isoformat() if hasattr(v, "isoformat") else v
                                            for k, v in claims.items()},
         )

@@ -4,6 +4,11 @@ Allocation is one atomic ``UPDATE ... SET next = next + 1 ... RETURNING`` on a c
 same transaction as the credential's insert, and the (status_uri, status_idx) pair is UNIQUE: an
 index is never handed out twice, also with several issuers writing at once, and a failed issuance
 rolls its allocation back with it (the index is then burnt by nobody and taken by the next issue).
+
+Each credential records the kid of the key that signed it (``signed_kid``), so that when a key is withdrawn as
+compromised (``tongban keys compromise``) exactly its credentials get ``needs_reissue_at``. Databases made
+before these two columns existed get them added at start-up (``create_all``: nullable, no backfill); their
+older rows, with no ``signed_kid``, are judged by date against the key's signing period instead.
 """
 
 from __future__ import annotations
@@ -21,8 +26,11 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    event,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -52,8 +60,25 @@ issued = Table(
     Column("issued_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("claims", JSON, nullable=False),
+    Column("signed_kid", String(64)),  # RFC 7638 kid of the signing key; NULL in rows from before it was kept
+    Column("needs_reissue_at", BigInteger),  # set when that key was withdrawn as compromised
     UniqueConstraint("status_uri", "status_idx", name="uq_issuer_status_entry"),
 )
+
+_ADDED_COLUMNS = {"signed_kid": "VARCHAR(64)", "needs_reissue_at": "BIGINT"}
+
+
+@event.listens_for(metadata, "after_create")
+def _add_missing_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
+    """``create_all`` leaves an existing table alone: add the nullable columns newer code records."""
+    if not inspect(connection).has_table(issued.name):
+        return
+    present = {c["name"] for c in inspect(connection).get_columns(issued.name)}
+    for name, sql_type in _ADDED_COLUMNS.items():
+        if name not in present:
+            # PostgreSQL: IF NOT EXISTS lets two processes start at once; SQLite's BEGIN IMMEDIATE serialises them.
+            guard = "IF NOT EXISTS " if connection.dialect.name == "postgresql" else ""
+            connection.execute(text(f"ALTER TABLE {issued.name} ADD COLUMN {guard}{name} {sql_type}"))
 
 
 @dataclass(frozen=True)
@@ -147,11 +172,62 @@ def statuses(engine: Engine, uri: str) -> dict[int, int]:
         return {int(idx): int(status) for idx, status in rows}
 
 
+@dataclass(frozen=True)
+class ReissueNeeded:
+    elicence_id: str
+    licence_type: str
+    authority_id: str
+    holder_kid: str
+    signed_kid: str | None
+    issued_at: int
+    expires_at: int
+    needs_reissue_at: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"elicence_id": self.elicence_id, "licence_type": self.licence_type, "authority_id": self.authority_id,
+                "holder_kid": self.holder_kid, "signed_kid": self.signed_kid, "issued_at": self.issued_at,
+                "expires_at": self.expires_at, "needs_reissue_at": self.needs_reissue_at}
+
+
+def mark_needs_reissue(engine: Engine, authority_id: str, kid: str, *, signed_from: int, signed_until: int,
+                       at: int) -> int:
+    """Mark the live credentials key ``kid`` signed; returns how many were newly marked.
+
+    Rows that record no signing key (issued before ``signed_kid`` existed) are marked when the authority issued
+    them inside the key's signing period [signed_from, signed_until]: more than needed at a rotation's edge
+    rather than one missed. Revoked and expired credentials need no re-issue and are left alone.
+    """
+    signed_by_key = (issued.c.signed_kid == kid) | (
+        issued.c.signed_kid.is_(None) & issued.c.issued_at.between(signed_from, signed_until))
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(issued).where(issued.c.authority_id == authority_id, signed_by_key,
+                                 issued.c.needs_reissue_at.is_(None), issued.c.status != 1, issued.c.expires_at > at)
+            .values(needs_reissue_at=at))
+        return int(result.rowcount)
+
+
+def needing_reissue(engine: Engine, *, now: int, authority_id: str | None = None,
+                    kid: str | None = None) -> list[ReissueNeeded]:
+    """Marked credentials still worth re-issuing (not revoked since, not expired), oldest mark first."""
+    query = select(issued).where(issued.c.needs_reissue_at.is_not(None), issued.c.status != 1,
+                                 issued.c.expires_at > now)
+    if authority_id is not None:
+        query = query.where(issued.c.authority_id == authority_id)
+    if kid is not None:
+        query = query.where(issued.c.signed_kid == kid)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(issued.c.needs_reissue_at, issued.c.id)).all()
+    return [ReissueNeeded(r.elicence_id, r.licence_type, r.authority_id, r.holder_kid, r.signed_kid, int(r.issued_at),
+                          int(r.expires_at), int(r.needs_reissue_at)) for r in rows]
+
+
 def list_uris(engine: Engine, authority_id: str) -> list[str]:
     with engine.connect() as conn:
         rows = conn.execute(select(issued.c.status_uri).where(issued.c.authority_id == authority_id).distinct())
         return sorted(r[0] for r in rows)
 
 
-__all__ = ["IssuerError", "IssuedRecord", "allocate_status", "find", "find_in", "list_uris", "next_serial", "mark_status",
-           "record", "set_status", "status_uri", "statuses"]
+__all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_status", "find", "find_in", "list_uris",
+           "mark_needs_reissue", "mark_status", "needing_reissue", "next_serial", "record", "set_status", "status_uri",
+           "statuses"]

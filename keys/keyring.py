@@ -3,6 +3,11 @@
 The newest key that is not retired signs; every key verifies until its ``not_after``. Rotation
 retires the current signer (it keeps verifying what it signed until its window ends) and adds a
 new one. Times are Unix seconds and always passed in; nothing here reads the clock.
+
+A key signs nothing after ``signs_until`` (its ``retired_at``, else its ``not_after``); the trust list carries
+that time so a verifier refuses what an old key file signs after rotation. ``compromise`` withdraws a key at
+once: its private half is dropped (and so erased from the ring file at the next save), it verifies nothing
+any more, and it is named in the trust list's ``compromised`` list until its window would have ended.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from pathlib import Path
 from keys.at_rest import AtRestPolicy
 from keys.errors import KeyFormatError, NoSigningKeyError
 from keys.material import PrivateKey, PublicKey, generate
+from keys.trust_list import TrustedKey
 
 DEFAULT_LIFETIME = 3 * 365 * 24 * 3600  # a key verifies for three years from its creation
 
@@ -25,9 +31,15 @@ class ManagedKey:
     not_after: int
     retired_at: int | None = None
     private: PrivateKey | None = field(default=None, repr=False, compare=False)
+    compromised_at: int | None = None
+
+    @property
+    def signs_until(self) -> int:
+        """The last moment this key signed (or may sign) anything: its retirement, else the end of its window."""
+        return self.not_after if self.retired_at is None else min(self.retired_at, self.not_after)
 
     def verifies_at(self, now: int) -> bool:
-        return self.not_before <= now <= self.not_after
+        return self.compromised_at is None and self.not_before <= now <= self.not_after
 
     def signs_at(self, now: int) -> bool:
         return self.private is not None and self.retired_at is None and self.verifies_at(now)
@@ -52,7 +64,44 @@ class KeyRing:
         return managed
 
     def verification_keys(self, now: int | None = None) -> list[ManagedKey]:
-        return [k for k in self.keys if now is None or k.verifies_at(now)]
+        return [k for k in self.keys if k.compromised_at is None and (now is None or k.verifies_at(now))]
+
+    def find(self, kid: str) -> ManagedKey:
+        """The key whose RFC 7638 kid is ``kid``, or whose 8-byte short kid is ``kid`` in hex."""
+        wanted = kid.strip()
+        for key in self.keys:
+            if wanted in (key.public.kid, key.public.short_kid.hex()):
+                return key
+        raise KeyFormatError(f"{self.owner} has no key {kid!r}: give its kid (RFC 7638) or its 8-byte kid in hex, "
+                             f"as `tongban keys list {self.owner}` shows them")
+
+    def compromise(self, kid: str, now: int, alg: str = "ES256",
+                   lifetime: int = DEFAULT_LIFETIME) -> tuple[ManagedKey, ManagedKey | None]:
+        """Withdraw key ``kid``: drop its private key, stop it verifying; a new signer if it was the current one.
+
+        Returns (the compromised key, the new signer or None). Compromising a key twice changes nothing.
+        """
+        key = self.find(kid)
+        if key.compromised_at is not None:
+            return key, None
+        try:
+            was_signer = self.signer(now) is key
+        except NoSigningKeyError:
+            was_signer = False
+        withdrawn = replace(key, compromised_at=now, retired_at=now if key.retired_at is None else key.retired_at,
+                            private=None)
+        self.keys = [withdrawn if k is key else k for k in self.keys]
+        new = self.rotate(now, alg, lifetime) if was_signer else None
+        return withdrawn, new
+
+    def trusted_keys(self, now: int) -> tuple[TrustedKey, ...]:
+        """What the trust list publishes: every key still inside its window, with the time it signs until."""
+        return tuple(TrustedKey(k.public, k.not_before, k.not_after, k.signs_until)
+                     for k in self.keys if k.compromised_at is None and k.not_after > now)
+
+    def compromised_kids(self, now: int) -> tuple[bytes, ...]:
+        """8-byte kids of compromised keys whose window has not ended (after that they are simply unknown)."""
+        return tuple(k.public.short_kid for k in self.keys if k.compromised_at is not None and k.not_after >= now)
 
 
 class KeyRingStore:
@@ -80,7 +129,8 @@ class KeyRingStore:
         for entry in doc["keys"]:
             private = self.policy.open(entry["pem"].encode()) if entry.get("pem") else None
             public = PublicKey.from_jwk(entry["jwk"], entry["alg"])
-            keys.append(ManagedKey(public, entry["not_before"], entry["not_after"], entry.get("retired_at"), private))
+            keys.append(ManagedKey(public, entry["not_before"], entry["not_after"], entry.get("retired_at"), private,
+                                   entry.get("compromised_at")))
         return KeyRing(owner=doc["owner"], keys=keys)
 
     def save(self, ring: KeyRing) -> None:
@@ -91,6 +141,7 @@ class KeyRingStore:
                 {
                     "kid": k.public.kid, "alg": k.public.alg, "jwk": k.public.jwk,
                     "not_before": k.not_before, "not_after": k.not_after, "retired_at": k.retired_at,
+                    "compromised_at": k.compromised_at,
                     "pem": self.policy.seal(k.private).decode() if k.private else None,
                 }
                 for k in ring.keys

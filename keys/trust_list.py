@@ -5,7 +5,17 @@ every issuing authority with its id, name, region code (GB/T 2260), the issuer c
 e-licence identifiers, the licence types it may issue, and its public keys with their validity
 windows; plus a monotonically increasing ``version`` and an ``exp``. A verifier accepts a list only
 if the configured root signed it, it has not expired, and its version is newer than the one it holds.
-The signature algorithm is fixed by the configured root key, never read from the token.
+The signature algorithm is fixed by the configured root key, never read from the token: a header ``alg``
+other than the root's (``none``, ``HS256``, ...) is refused before any signature check (RFC 8725 §3.1).
+
+Each key also carries ``signs_until``, the last moment (the issuer's clock) it signed anything: a retired
+key keeps verifying what it signed until ``not_after``, but a credential it claims to have signed after
+its retirement is refused (``key_retired``). Lists signed before the field existed are read with
+``signs_until = not_after``. Each authority lists the 8-byte kids of its ``compromised`` keys (hex); such a
+key is absent from ``keys`` and a verifier names the cause (``key_compromised``) instead of ``unknown_key``.
+
+Every number is an integer in [0, 2^53) (the range JSON carries exactly, RFC 7493 §2.2) and every text is
+text; anything else is ``trust_list_malformed``, whatever the signature says.
 """
 
 from __future__ import annotations
@@ -21,11 +31,19 @@ from keys.material import PrivateKey, PublicKey
 TYP = "tongban-trust-list+jwt"
 
 
+MAX_NUMBER = 2**53  # times and versions are below this (RFC 7493 §2.2: the integers JSON carries exactly)
+
+
 @dataclass(frozen=True)
 class TrustedKey:
     public: PublicKey
     not_before: int
     not_after: int
+    signs_until: int | None = None  # None: until ``not_after`` (a current signer, or a list from before the field)
+
+    def __post_init__(self) -> None:
+        if self.signs_until is None:
+            object.__setattr__(self, "signs_until", self.not_after)
 
     def verifies_at(self, now: int) -> bool:
         return self.not_before <= now <= self.not_after
@@ -39,6 +57,12 @@ class Authority:
     issuer_code: str
     licence_types: tuple[str, ...]
     keys: tuple[TrustedKey, ...] = field(default=())
+    compromised: tuple[bytes, ...] = field(default=())  # 8-byte kids of keys the hub withdrew as compromised
+
+    def __post_init__(self) -> None:
+        # A key named compromised is never trusted, even if a list also names it among the keys.
+        if self.compromised:
+            object.__setattr__(self, "keys", tuple(k for k in self.keys if k.public.short_kid not in self.compromised))
 
     def may_issue(self, licence_type: str) -> bool:
         return licence_type in self.licence_types
@@ -60,6 +84,10 @@ class TrustList:
                     return authority, key
         return None
 
+    def compromised(self, short_kid: bytes) -> bool:
+        """True when an authority withdrew the key with this 8-byte kid as compromised."""
+        return any(short_kid in authority.compromised for authority in self.authorities)
+
     def authority(self, authority_id: str) -> Authority | None:
         return next((a for a in self.authorities if a.id == authority_id), None)
 
@@ -72,34 +100,85 @@ class TrustList:
                     "id": a.id, "name": a.name, "region": a.region, "issuer_code": a.issuer_code,
                     "licence_types": list(a.licence_types),
                     "keys": [
-                        {"jwk": k.public.public_jwk(), "not_before": k.not_before, "not_after": k.not_after}
+                        {"jwk": k.public.public_jwk(), "not_before": k.not_before, "not_after": k.not_after,
+                         "signs_until": k.signs_until}
                         for k in a.keys
                     ],
+                    **({"compromised": [kid.hex() for kid in a.compromised]} if a.compromised else {}),
                 }
                 for a in self.authorities
             ],
         }
 
     @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> TrustList:
+    def from_claims(cls, claims: Any) -> TrustList:
+        """Read verified claims; any value of the wrong type or out of range is ``trust_list_malformed``."""
         try:
-            authorities = tuple(
-                Authority(
-                    id=str(a["id"]), name=str(a["name"]), region=str(a["region"]),
-                    issuer_code=str(a["issuer_code"]), licence_types=tuple(map(str, a["licence_types"])),
-                    keys=tuple(
-                        TrustedKey(PublicKey.from_jwk(k["jwk"]), int(k["not_before"]), int(k["not_after"]))
-                        for k in a["keys"]
-                    ),
-                )
-                for a in claims["authorities"]
-            )
+            authorities = tuple(_authority(a) for a in _list(claims, "authorities"))
             return cls(
-                version=int(claims["version"]), issued_at=int(claims["iat"]), expires_at=int(claims["exp"]),
-                authorities=authorities, status_base=str(claims.get("status_base", "")),
+                version=_number(claims, "version"), issued_at=_number(claims, "iat"), expires_at=_number(claims, "exp"),
+                authorities=authorities, status_base=_text(claims, "status_base", default=""),
             )
         except (KeyError, TypeError, ValueError, KeyFormatError) as exc:
             raise TrustListError(f"trust list content is malformed: {exc}", "trust_list_malformed") from exc
+
+
+def _field(obj: Any, name: str) -> Any:
+    if not isinstance(obj, dict):
+        raise TypeError(f"expected an object holding {name!r}")
+    if name not in obj:
+        raise KeyError(name)
+    return obj[name]
+
+
+def _number(obj: Any, name: str, default: int | None = None) -> int:
+    if default is not None and isinstance(obj, dict) and name not in obj:
+        return default
+    value = _field(obj, name)
+    if type(value) is not int or not 0 <= value < MAX_NUMBER:  # bool is an int subclass: refused here too
+        raise ValueError(f"{name} must be an integer from 0 to 2^53-1")
+    return value
+
+
+def _text(obj: Any, name: str, default: str | None = None) -> str:
+    if default is not None and isinstance(obj, dict) and name not in obj:
+        return default
+    value = _field(obj, name)
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be text")
+    return value
+
+
+def _list(obj: Any, name: str, default: list | None = None) -> list:
+    if default is not None and isinstance(obj, dict) and name not in obj:
+        return default
+    value = _field(obj, name)
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be a list")
+    return value
+
+
+def _short_kid(value: Any) -> bytes:
+    if not isinstance(value, str) or len(value) != 16 or value != value.lower():
+        raise ValueError("a compromised kid is 16 lowercase hex digits")
+    return bytes.fromhex(value)
+
+
+def _trusted_key(k: Any) -> TrustedKey:
+    not_after = _number(k, "not_after")
+    return TrustedKey(PublicKey.from_jwk(_field(k, "jwk")), _number(k, "not_before"), not_after,
+                      _number(k, "signs_until", default=not_after))
+
+
+def _authority(a: Any) -> Authority:
+    licence_types = _list(a, "licence_types")
+    if not all(isinstance(t, str) for t in licence_types):
+        raise ValueError("licence_types must be text")
+    return Authority(
+        id=_text(a, "id"), name=_text(a, "name"), region=_text(a, "region"), issuer_code=_text(a, "issuer_code"),
+        licence_types=tuple(licence_types), keys=tuple(_trusted_key(k) for k in _list(a, "keys")),
+        compromised=tuple(_short_kid(kid) for kid in _list(a, "compromised", default=[])),
+    )
 
 
 def sign_trust_list(trust_list: TrustList, root: PrivateKey) -> str:
@@ -108,7 +187,14 @@ def sign_trust_list(trust_list: TrustList, root: PrivateKey) -> str:
 
 
 CLOCK_SKEW = 300
-_NO_CLOCK = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "require": ["exp", "iat"]}
+# PyJWT checks no claim at all: times against the injected ``now`` and every type and range in from_claims.
+_NO_CLOCK = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_iss": False, "verify_aud": False,
+             "verify_sub": False, "verify_jti": False, "require": []}
+
+
+def _shown(value: Any) -> str:
+    """A header value as the operator sees it: quoted text, cut short (it is attacker-chosen)."""
+    return repr(value[:20]) if isinstance(value, str) else "no algorithm" if value is None else "a non-text value"
 
 
 def verify_trust_list(
@@ -122,9 +208,16 @@ def verify_trust_list(
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise TrustListError(f"not a signed trust list: {exc}", "trust_list_malformed") from exc
+        raise TrustListError("the downloaded file is not a signed trust list (a JWS in compact form)",
+                             "trust_list_malformed") from exc
     if header.get("typ") != TYP:
-        raise TrustListError(f"wrong token type {header.get('typ')!r}", "trust_list_malformed")
+        raise TrustListError(f"the downloaded token is not a trust list (its type is {_shown(header.get('typ'))})",
+                             "trust_list_malformed")
+    if header.get("alg") != root.alg:
+        # Checked here, in our words, before PyJWT sees the token (RFC 8725 §3.1: the verifier picks the algorithm).
+        raise TrustListError(
+            f"the trust list says it is signed with {_shown(header.get('alg'))}, but the hub root key this counter "
+            f"trusts signs with {root.alg}: refused (forged, or from another hub)", "trust_list_algorithm")
     try:
         claims = jwt.decode(
             token, root.crypto_key(), algorithms=[root.alg], options=_NO_CLOCK
@@ -134,7 +227,9 @@ def verify_trust_list(
             "trust list is not signed by the configured hub root key", "trust_list_untrusted_root"
         ) from exc
     except jwt.PyJWTError as exc:
-        raise TrustListError(f"trust list refused: {exc}", "trust_list_malformed") from exc
+        # PyJWT's words (its exception text) go to the log through the cause, not to the counter's operator.
+        raise TrustListError("the trust list's signature or content cannot be read: refused",
+                             "trust_list_malformed") from exc
     trust_list = TrustList.from_claims(claims)
     if trust_list.issued_at > now + CLOCK_SKEW:
         raise TrustListError("trust list is dated in the future: check this device's clock",

@@ -224,6 +224,9 @@ class VerifierCache:
             except StatusListError as exc:
                 last_error = exc
                 continue
+            if token.issued_at > key.signs_until:  # an old key file signing a fresh list after the key's retirement
+                last_error = StatusListError("signed after its key was retired")
+                continue
             entry = {
                 "uri": uri, "authority_id": authority.id, "fetched_at": now, "iat": token.issued_at,
                 "exp": token.expires_at, "ttl": token.ttl, "bits": token.status_list.bits,

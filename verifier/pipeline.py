@@ -4,7 +4,7 @@ A list of named checks, run in order; the first that fails decides, with its rea
 here touches the network, the clock or a global: trust list, status cache, replay cache and time are
 passed in. Any input, however malformed, gives a Decision, never an exception.
 
-    decode → parse → trust_list → issuer_key → issuer_authorised → key_window → issuer_signature
+    decode → parse → trust_list → issuer_key → issuer_authorised → key_window → key_retired → issuer_signature
     → issued_at → validity → status → disclosure → holder_signature → freshness → replay
 
 Parsing accepts only deterministic CBOR with bounded numbers (``credentials.cbor``); the replay
@@ -88,6 +88,8 @@ def _trust_list(ctx: _Context) -> None:
 def _issuer_key(ctx: _Context) -> None:
     found = ctx.trust.find_key(ctx.presentation.credential_sign1.kid or b"")
     if found is None:
+        if ctx.trust.compromised(ctx.presentation.credential_sign1.kid or b""):
+            raise Reject("key_compromised", "the hub withdrew the credential's key as compromised: re-issue needed")
         raise Reject("unknown_key", "the credential's key is not in the trust list")
     ctx.authority, ctx.key = found
 
@@ -101,6 +103,14 @@ def _issuer_authorised(ctx: _Context) -> None:
 def _key_window(ctx: _Context) -> None:
     if not ctx.key.verifies_at(ctx.now):
         raise Reject("key_expired", "the issuer key is outside its validity window")
+
+
+def _key_retired(ctx: _Context) -> None:
+    # A retired key verifies what it signed until not_after, but signs nothing after signs_until. Both times
+    # are the issuer's own clock, so no leeway: an old key file signing with a back-dated iat is the only way
+    # past this, and that is why compromise (not rotation) is the answer to a leaked key.
+    if ctx.presentation.credential.issued_at > ctx.key.signs_until:
+        raise Reject("key_retired", "the credential was signed after its issuer key was retired")
 
 
 def _issuer_signature(ctx: _Context) -> None:
@@ -179,8 +189,9 @@ def _replay(ctx: _Context) -> None:
 
 CHECKS: tuple[tuple[str, Callable[[_Context], None]], ...] = (
     ("decode", _decode), ("parse", _parse), ("trust_list", _trust_list), ("issuer_key", _issuer_key),
-    ("issuer_authorised", _issuer_authorised), ("key_window", _key_window), ("issuer_signature", _issuer_signature),
-    ("issued_at", _issued_at), ("validity", _validity), ("status", _status), ("disclosure", _disclosure),
+    ("issuer_authorised", _issuer_authorised), ("key_window", _key_window), ("key_retired", _key_retired),
+    ("issuer_signature", _issuer_signature), ("issued_at", _issued_at), ("validity", _validity), ("status", _status),
+    ("disclosure", _disclosure),
     ("holder_signature", _holder_signature), ("freshness", _freshness), ("replay", _replay),
 )
 

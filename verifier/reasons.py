@@ -61,6 +61,11 @@ REASONS: dict[str, Reason] = {r.code: r for r in (
            "The licence says it was issued in the future: not trusted (check this counter's clock)", "refuse"),
     Reason("issued_outside_key_window", "证照的签发时间不在签发密钥有效期内，可能被伪造",
            "The licence was dated outside its issuer key's validity period: possibly forged", "refuse"),
+    Reason("key_retired", "证照签发时间晚于签发密钥的停用时间，可能是用旧密钥伪造的",
+           "The licence was signed after the issuer retired its key: possibly forged with an old key", "refuse"),
+    Reason("key_compromised", "签发密钥已被签发机关宣布泄露并停用，请持证人到签发机关重新办理该证照",
+           "The issuer has withdrawn this licence's signing key as compromised: the holder must have it re-issued",
+           "refuse"),
     Reason("bad_signature", "签发机关签名无效，证照可能被伪造或篡改",
            "The issuer's signature is invalid: the licence may be forged or altered", "refuse"),
     # -- the licence ----------------------------------------------------------------------------------------
@@ -98,6 +103,9 @@ REASONS: dict[str, Reason] = {r.code: r for r in (
     Reason("trust_list_untrusted_root", "信任列表不是本柜台信任的根密钥签发的，已拒绝",
            "The trust list is not signed by the root this counter trusts: refused", "sync"),
     Reason("trust_list_malformed", "下载的信任列表无法识别，已拒绝", "The downloaded trust list is unreadable: refused", "sync"),
+    Reason("trust_list_algorithm", "下载的信任列表签名算法与本柜台信任的根密钥不符，可能是伪造的，已拒绝",
+           "The downloaded trust list is signed with another algorithm than this counter's root key: "
+           "possibly forged, refused", "sync"),
     Reason("trust_list_not_yet_valid", "信任列表的时间晚于本机时间，请检查本机时钟",
            "The trust list is dated in the future: check this counter's clock", "sync"),
     Reason("trust_list_rollback", "下载的信任列表比本柜台现有的旧，已拒绝",

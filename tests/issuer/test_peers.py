@@ -6,12 +6,16 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from stdnum.cn import uscc
 
 import keys
 from credentials import make_presentation
+from credentials.status_list import StatusList, sign_status_list_cwt
+from issuer.errors import IssuerError
 from issuer.hub import AuthorityConfig, Hub
+from issuer.peers import recognise
 from issuer.service import Issuer
 from service.wiring import main
 from storage import create_all, make_engine
@@ -91,3 +95,22 @@ def test_wrong_peer_root_or_clashing_ids_are_refused(tmp_path):
     out = run("hub", "recognise", "--data", str(bj_data), "--peer-data", str(other_bj),
               "--peer-root", str(other_bj / "hub-root.jwk"), code=2)
     assert "clash" in out
+
+
+def test_a_peer_status_list_signed_by_a_retired_key_after_retirement_is_not_mirrored(tmp_path):
+    holder = keys.generate()
+    sh_data, sh_issuer, licence = _shanghai(tmp_path, holder)
+    now = int(time.time())
+    old = sh_issuer.hub.rings.load(SH_POLICE.id).signer(now).private
+    sh_issuer.hub.rotate(SH_POLICE.id, now + 10)
+    sh_issuer.hub.publish_trust_list(now + 10)
+    token = (sh_data / "trust-list.jwt").read_text()
+    forged = sign_status_list_cwt(StatusList(bits=2, size=1 << 17), subject_uri=licence.status_uri,
+                                  issued_at=now + 20, expires_at=now + 86400, ttl=3600, signing_key=old,
+                                  kid=old.public.short_kid, alg=old.public.alg)
+    bj_data = tmp_path / "bj"
+    run("init", "--data", str(bj_data))
+    root = keys.PublicKey.from_jwk(json.loads((sh_data / "hub-root.jwk").read_text()))
+    with pytest.raises(IssuerError, match="not signed by"):
+        recognise(Hub(bj_data), root=root, trust_list_token=token, status_lists={licence.status_uri: forged},
+                  now=now + 20)

@@ -25,11 +25,11 @@ def _trust(ring: KeyRing, now: int) -> TrustList:
                                                      trusted),))
 
 
-def _presentation(signer: keys.PrivateKey, holder: keys.PrivateKey, now: int) -> str:
+def _presentation(signer: keys.PrivateKey, holder: keys.PrivateKey, now: int, iat: int | None = None) -> str:
     body = credentials.CredentialBody(
         "driving-licence", "driving",
         {"name": "张三", "vehicle_classes": ["C1"], "valid_from": dt.date(2020, 1, 1), "valid_until": dt.date(2040, 1, 1)},
-        1, 1, now, now + 10**6, holder.public, 7, "tbsl:tp/1",
+        1, 1, now if iat is None else iat, now + 10**6, holder.public, 7, "tbsl:tp/1",
     )
     return credentials.make_presentation(credentials.sign_credential(body, signer), holder, now=now)
 
@@ -62,3 +62,48 @@ def test_retired_key_no_longer_signs():
     ring.rotate(T0)
     ring.rotate(T0 + 10)
     assert sum(1 for k in ring.keys if k.signs_at(T0 + 20)) == 1
+
+
+def _published(ring: KeyRing, now: int) -> TrustList:
+    """The trust list as the hub publishes it: every key with its ``signs_until`` (issuer.hub does the same)."""
+    return TrustList(1, now, now + 10**6, (Authority("tp", "交管局", "110000", "11110000000021135M",
+                                                     ("driving-licence",), ring.trusted_keys(now),
+                                                     ring.compromised_kids(now)),))
+
+
+def test_retired_key_cannot_sign_after_its_retirement():
+    """An attacker holding the old key file signs a new credential with it after rotation: refused."""
+    ring = KeyRing("tp")
+    old = ring.rotate(T0, lifetime=10_000)
+    ring.rotate(T0 + 100)
+    holder = keys.generate()
+    trust = _published(ring, T0 + 200)
+    _, published_old = trust.find_key(old.public.short_kid)
+    assert published_old.signs_until == T0 + 100 and published_old.not_after == T0 + 10_000
+
+    forged = verify(_presentation(old.private, holder, T0 + 200), trust=trust, status=_AllValid(),
+                    replay=MemoryReplayCache(), now=T0 + 200)
+    assert not forged.valid and forged.reasons == ("key_retired",)
+    assert "issuer_signature" not in forged.checks_passed
+
+    # Signed at the very second of retirement (the issuer's own clock): still the old key's to sign.
+    at_retirement = verify(_presentation(old.private, holder, T0 + 200, iat=T0 + 100), trust=trust, status=_AllValid(),
+                           replay=MemoryReplayCache(), now=T0 + 200)
+    assert at_retirement.valid
+
+
+def test_credential_signed_before_retirement_still_verifies():
+    ring = KeyRing("tp")
+    old = ring.rotate(T0, lifetime=10_000)
+    holder = keys.generate()
+    ring.rotate(T0 + 100)
+    signed_before = _presentation(old.private, holder, T0 + 5000, iat=T0 + 50)  # presented long after rotation
+    assert verify(signed_before, trust=_published(ring, T0 + 5000), status=_AllValid(), replay=MemoryReplayCache(),
+                  now=T0 + 5000).valid
+
+
+def test_current_signer_signs_until_its_not_after():
+    ring = KeyRing("tp")
+    current = ring.rotate(T0, lifetime=1000)
+    (trusted,) = ring.trusted_keys(T0)
+    assert trusted.public == current.public and trusted.signs_until == current.not_after == T0 + 1000
