@@ -1,7 +1,8 @@
 """The citizen's web wallet at ``/wallet/``: one page, its scripts and a service worker (all static).
 
 Everything that matters runs in the phone's browser (``static/wallet.js``): sign-in through the
-identity provider as the public client ``tongban-wallet`` (authorization code + PKCE S256), a
+identity provider as the public client ``tongban-wallet`` (authorization code + PKCE S256; the refresh
+token kept on the phone, DPoP-bound and rotated: ``static/session.js``), a
 non-extractable WebCrypto P-256 device key in IndexedDB, licences fetched from ``issuer.vci`` and kept
 in IndexedDB, and presentations built and signed on the phone in exactly the format of
 ``credentials.presentation`` (``static/tb-format.js``), so showing a licence needs no network.

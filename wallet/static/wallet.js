@@ -1,5 +1,6 @@
 // The citizen's web wallet. Everything here runs on the phone:
 //  * sign-in: OpenID Connect authorization code + PKCE S256 as the public client (verifier and state in sessionStorage);
+//    the tokens, DPoP-bound and rotated, stay on the phone across restarts (session.js);
 //  * device key: WebCrypto ECDSA P-256, non-extractable, a CryptoKey kept in IndexedDB; it never leaves the phone;
 //  * licences: fetched from the issuer's credential endpoint (issuer/vci.py) with a key proof, kept in IndexedDB;
 //  * presentations: built and signed here (tb-format.js), refreshed every 30 s, also with the network off;
@@ -7,6 +8,7 @@
 //  * history of what was shown, on the phone only. No alert/confirm pop-ups: messages go to the status line.
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 import * as tb from "./tb-format.js";
+import * as session from "./session.js";
 
 const REFRESH_SECONDS = 30;
 const ORIGIN = location.origin;
@@ -112,11 +114,8 @@ function applyElderly(on) {
 }
 
 // ---------------------------------------------------------------------------------------------- sign-in (OIDC + PKCE)
-function accessToken() {
-  const saved = JSON.parse(sessionStorage.getItem("tb.token") || "null");
-  return saved && saved.expires_at > Date.now() / 1000 + 10 ? saved.access_token : null;
-}
-async function signIn(after = "records") {  // after: what to open on return ("records", "family", "health:<slot>")
+async function signIn(after = "records") {  // after: what to open on return ("records", "family", "health:<slot>", "home")
+  if (!navigator.onLine) return say("无法连接，请联网后登录。 / No connection; sign in when online.", true);  // not the browser's offline page
   sessionStorage.setItem("tb.after", after);
   const verifier = tb.b64url(crypto.getRandomValues(new Uint8Array(32)));
   const state = tb.b64url(crypto.getRandomValues(new Uint8Array(16)));
@@ -126,6 +125,7 @@ async function signIn(after = "records") {  // after: what to open on return ("r
   location.assign("/authorize?" + new URLSearchParams({
     response_type: "code", client_id: CLIENT_ID, redirect_uri: REDIRECT_URI, scope: SCOPE, state,
     code_challenge: challenge, code_challenge_method: "S256",
+    ...(localStorage.getItem("tb.signed-out") === "1" ? { prompt: "login" } : {}),  // after a sign-out: the password again
   }));
 }
 // Returns true when this load is the return from the IdP and the token was obtained.
@@ -144,34 +144,29 @@ async function finishSignIn() {
     say("登录响应无法核对，已忽略。 / The sign-in answer did not match this wallet's request; ignored.", true);
     return false;
   }
-  const response = await fetch("/token", {
-    method: "POST",
-    body: new URLSearchParams({ grant_type: "authorization_code", code: params.get("code"), redirect_uri: REDIRECT_URI,
-      client_id: CLIENT_ID, code_verifier: saved.verifier }),
-  });
-  if (!response.ok) { say("登录失败，请重试。 / Sign-in failed; try again.", true); return false; }
-  const token = await response.json();
-  sessionStorage.setItem("tb.token", JSON.stringify({ access_token: token.access_token,
-    expires_at: Date.now() / 1000 + (token.expires_in || 300) }));
+  if (!await session.exchangeCode(params.get("code"), saved.verifier, REDIRECT_URI).catch(() => false)) {
+    say("登录失败，请重试。 / Sign-in failed; try again.", true);
+    return false;
+  }
+  localStorage.removeItem("tb.signed-out");
   say("");
   return true;
 }
 
 // ---------------------------------------------------------------------------------------------- adding licences
 async function openRecords() {
-  const token = accessToken();
-  if (!token) return signIn();
+  if (!await session.signedIn()) return signIn();
   show("records");
   const list = $("record-list");
   list.replaceChildren(el("li", { class: "hint" }, "正在查询… / Looking up…"));
   let response;
   try {
-    response = await fetch("/issuer/records", { headers: { Authorization: "Bearer " + token } });
-  } catch {
+    response = await session.authFetch("/issuer/records");
+  } catch (error) {
+    if (error instanceof session.SignedOut) return signIn();
     list.replaceChildren();
     return say("无法连接，请联网后重试。 / No connection; try again when online.", true);
   }
-  if (response.status === 401) { sessionStorage.removeItem("tb.token"); return signIn(); }
   if (!response.ok) { list.replaceChildren(); return say("查询失败。 / The lookup failed.", true); }
   const { records } = await response.json();
   const held = new Set((await dbAll("credentials")).map((c) => c.record_id));
@@ -189,20 +184,18 @@ async function addLicence(record, button) {
   button.disabled = true;
   say("正在添加… / Adding…");
   try {
-    const token = accessToken();
-    if (!token) return signIn();
+    if (!await session.signedIn()) return signIn();
     const key = await deviceKey();
     // OpenID4VCI §12.2: the issuer's metadata names its identifier (the proof's aud) and endpoints.
     const meta = await (await fetch("/.well-known/openid-credential-issuer")).json();
     const { c_nonce } = await (await fetch(meta.nonce_endpoint, { method: "POST" })).json();
     const proof = await tb.signJwt({ typ: "openid4vci-proof+jwt", alg: "ES256", jwk: key.publicJwk },
       { aud: meta.credential_issuer, iat: Math.floor(Date.now() / 1000), nonce: c_nonce }, key.privateKey);
-    const response = await fetch(meta.credential_endpoint, {
-      method: "POST", headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+    const response = await session.authFetch(meta.credential_endpoint, {
+      method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ credential_configuration_id: record.licence_type, record: record.id,
         proof: { proof_type: "jwt", jwt: proof } }),
     });
-    if (response.status === 401) { sessionStorage.removeItem("tb.token"); return signIn(); }
     const body = await response.json();
     if (!response.ok) { say("添加失败：" + (body.error_description || body.error) + " / Could not add the licence.", true); return; }
     const views = {};
@@ -219,6 +212,7 @@ async function addLicence(record, button) {
     await renderCards();
     await present(credential);
   } catch (error) {
+    if (error instanceof session.SignedOut) return signIn();
     say("添加失败，请重试。 / Could not add the licence; try again.", true);
     console.error(error);
   } finally {
@@ -267,7 +261,7 @@ async function present(credential, view) {
   }, ...bilingual(credential.view_info[name].label))));
   $("full-warning").hidden = !credential.view_info[view].claims.includes("id_number") || !view.endsWith("full");
   const health = credential.licence_type === "health-code";
-  for (const id of ["band", "health-meta", "health-update"]) $(id).hidden = !health;
+  for (const id of ["band", "health-meta", "health-update", "health-stale"]) $(id).hidden = !health;
   $("proxy-banner").hidden = !health || !credential.summary.shown_by;
   if (health) paintHealth(credential);
   $("disclosed").replaceChildren(...credential.view_info[view].claims.map((c) => {
@@ -280,12 +274,10 @@ async function present(credential, view) {
   renderHistory();
   await refresh();
   presenting.timer = setInterval(tick, 1000);
-  if (health) presenting.checkTimer = setInterval(() => recheck(credential.slot), CHECK_SECONDS * 1000);
 }
 
 function stopPresenting() {
   if (presenting?.timer) clearInterval(presenting.timer);
-  if (presenting?.checkTimer) clearInterval(presenting.checkTimer);
   presenting = null;
 }
 
@@ -350,13 +342,26 @@ const COLOUR_WORDS = {
 };
 const maskName = (name) => (name.length <= 1 ? name : name.length === 2 ? name[0] + "*"
   : name[0] + "*".repeat(name.length - 2) + name[name.length - 1]);
+const sinceClock = (seconds) => {  // "10:42" today, else "3/5 10:42" (local time)
+  const d = new Date(seconds * 1000);
+  const time = d.toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit" });
+  return d.toDateString() === new Date().toDateString() ? time
+    : d.toLocaleDateString("zh-CN", { month: "numeric", day: "numeric" }) + " " + time;
+};
+const staleWords = (code) => ["状态未更新 · 最后更新 " + sinceClock(code.checked_at) + " ",
+  el("span", { class: "en" }, "status not updated since " + sinceClock(code.checked_at))];
 const clock = (seconds) => new Date(seconds * 1000).toLocaleString("zh-CN", { hour12: false, month: "numeric",
   day: "numeric", hour: "2-digit", minute: "2-digit" });
 
-async function api(method, path, body) {
-  const response = await fetch(path, { method, body: body && JSON.stringify(body),
-    headers: { Authorization: "Bearer " + accessToken(), ...(body ? { "Content-Type": "application/json" } : {}) } });
-  if (response.status === 401) sessionStorage.removeItem("tb.token");
+async function api(method, path, body) {  // signed out: status 401; no connection: throws
+  let response;
+  try {
+    response = await session.authFetch(path, { method, body: body && JSON.stringify(body),
+      headers: body ? { "Content-Type": "application/json" } : {} });
+  } catch (error) {
+    if (error instanceof session.SignedOut) return { ok: false, status: 401, data: {} };
+    throw error;
+  }
   return { ok: response.ok, status: response.status, data: await response.json().catch(() => ({})) };
 }
 
@@ -376,6 +381,7 @@ async function fetchHealthCode(slot) {
     await dbPut("health", held.filter((h) => h.id !== proxyId), "held");
     return { ended: true, relative: held.find((h) => h.id === proxyId)?.relative_name };
   }
+  if (r.status === 401) throw new session.SignedOut();
   if (!r.ok) throw new Error(r.data.error_description || "HTTP " + r.status);
   const body = r.data;
   const views = {};
@@ -395,6 +401,8 @@ async function updateHealth(slot) {
   const now = Math.floor(Date.now() / 1000);
   if (slot === "self" && stored && stored.expires_at - now > 3600) {
     const r = await api("GET", "/issuer/health-status");
+    if (r.status === 401) throw new session.SignedOut();
+    if (r.status >= 500) throw new Error("health status: HTTP " + r.status);
     if (r.ok && r.data.colour === stored.colour && (r.data.reason || NO_ANOMALY) === stored.summary.reason) {
       await dbPut("health", { ...stored, checked_at: now }, slot);
       return { ...stored, checked_at: now };
@@ -403,16 +411,43 @@ async function updateHealth(slot) {
   return fetchHealthCode(slot);
 }
 
+// Slots whose last status check did not reach the service (offline, signed out, server trouble): their code
+// stays on screen until it expires, with "status not updated since" the last check that did.
+const staleSlots = new Set();
+
+// Checks one slot now (and fetches its code when the status changed); the code, {ended}, or null when it could not.
+async function checkSlot(slot) {
+  if (!navigator.onLine || !await session.signedIn()) { staleSlots.add(slot); return null; }
+  try {
+    const code = await updateHealth(slot);
+    staleSlots.delete(slot);
+    return code;
+  } catch (error) {
+    staleSlots.add(slot);
+    console.warn("health check:", error);
+    return null;
+  }
+}
+
+// On every opening and every CHECK_SECONDS (and when the network comes or goes): keep the stored codes current.
+async function checkHealth(opening = false) {
+  const slots = ["self"];
+  if (opening) for (const h of (await dbGet("health", "held")) || []) slots.push("proxy:" + h.id);
+  if (presenting?.slot && !slots.includes(presenting.slot)) slots.push(presenting.slot);
+  for (const slot of slots) {
+    if (presenting?.slot === slot) await recheck(slot);
+    else if (await dbGet("health", slot)) await checkSlot(slot);  // nothing stored: nothing to keep current
+  }
+  await renderHealthCards();
+  document.body.dataset.healthChecked = String(Date.now());
+}
+
 async function openHealth(slot) {
   let code = await dbGet("health", slot);
-  if (navigator.onLine) {
-    if (!accessToken() && !code) return signIn("health:" + slot);
-    if (accessToken()) {
-      say("正在更新健康码… / Checking your health code…");
-      try { code = await updateHealth(slot); } catch (error) { console.error(error); }
-      say("");
-    }
-  }
+  if (!code && navigator.onLine && !await session.signedIn()) return signIn("health:" + slot);
+  say("正在更新健康码… / Checking your health code…");
+  code = (await checkSlot(slot)) || code;
+  say("");
   if (code?.ended) return proxyEnded(slot, code.relative);
   if (!code) return say("无法获取健康码，请联网后重试。 / Could not get the health code; try again when online.", true);
   if (code.expires_at * 1000 <= Date.now()) return expired();
@@ -421,13 +456,14 @@ async function openHealth(slot) {
 
 // The periodic check while the code is on screen (and the Update button, and coming back online).
 async function recheck(slot, byHand = false) {
-  if (!navigator.onLine || !accessToken() || presenting?.slot !== slot) {
+  if (presenting?.slot !== slot) return;
+  const code = await checkSlot(slot);
+  if (presenting?.slot !== slot) return;  // the holder left the screen meanwhile
+  if (!code) {
+    paintHealth(presenting.credential);  // says since when the status is not updated
     if (byHand) say("无法连接，请联网后重试。 / No connection; try again when online.", true);
     return;
   }
-  let code;
-  try { code = await updateHealth(slot); } catch (error) { console.error(error); return; }
-  if (presenting?.slot !== slot) return;  // the holder left the screen meanwhile
   if (code.ended) return proxyEnded(slot, code.relative);
   const same = code.elicence_id === presenting.credential.elicence_id && code.expires_at === presenting.credential.expires_at;
   if (!same) return present(code);  // a re-issued code (new status, or a renewal): show the new one
@@ -456,6 +492,8 @@ function paintHealth(code) {
     el("span", { class: "line" }, "有效至 ", el("span", { class: "en" }, "valid until "), clock(code.expires_at)),
     el("span", { class: "line" }, "更新于 ", el("span", { class: "en" }, "checked "), clock(code.checked_at)),
   );
+  $("health-stale").hidden = !staleSlots.has(code.slot);
+  $("health-stale").replaceChildren(...staleWords(code));
   $("qr").dataset.colour = expiredNow ? "expired" : code.colour;
   $("qr").dataset.expires = String(code.expires_at);
 }
@@ -483,6 +521,7 @@ function healthCard(slot, code, title, proxy) {
     onclick: () => openHealth(slot) },
   el("strong", {}, ...bilingual(title)),
   el("span", { class: "line big" }, zh + " ", el("span", { class: "en" }, en)),
+  code && !gone && staleSlots.has(slot) ? el("span", { class: "line stale" }, ...staleWords(code)) : null,
   proxy ? el("span", { class: "line" }, "代为出示 ", el("span", { class: "en" }, "shown on their behalf")) : null));
 }
 
@@ -498,7 +537,7 @@ async function renderHealthCards() {
 
 // ---------------------------------------------------------------------------------------------- family proxies
 async function openFamily() {
-  if (!accessToken()) return signIn("family");
+  if (!await session.signedIn()) return signIn("family");
   show("family-section");
   await renderFamily();
 }
@@ -567,6 +606,33 @@ async function grant(event) {
   else say("未能授权：" + (r.data.error_description || r.status) + " / Not allowed.", true);
 }
 
+// ---------------------------------------------------------------------------------------------- staying signed in
+// The box under the licences: signed in (with Sign out), or the sign-in has ended (with Sign in again; never
+// an automatic redirect, so a refused refresh token cannot loop). Nothing shows before the first sign-in.
+async function renderSession(ended = false) {
+  const signed = await session.signedIn();
+  $("session-box").hidden = !signed && !ended;
+  $("session-box").dataset.state = signed ? "signed-in" : "ended";
+  $("session-words").replaceChildren(...(signed
+    ? ["本机保持登录：30 天内无需再次输入密码。 ", el("span", { class: "en" }, "Signed in on this phone for 30 days after the last use.")]
+    : ["登录已失效，请重新登录以更新健康码。 ", el("span", { class: "en" }, "Your sign-in has ended; sign in again to keep your codes current.")]));
+  $("session-button").replaceChildren(...(signed ? ["退出登录 ", el("span", { class: "en" }, "Sign out")]
+    : ["重新登录 ", el("span", { class: "en" }, "Sign in again")]));
+}
+
+async function sessionButton() {
+  if ($("session-box").dataset.state !== "signed-in") return signIn("home");
+  const button = $("session-button");
+  button.disabled = true;
+  const revoked = await session.signOut().catch(() => false);
+  localStorage.setItem("tb.signed-out", "1");  // the next sign-in asks for the password (prompt=login)
+  button.disabled = false;
+  await renderSession();
+  await checkHealth();
+  say(revoked ? "已退出登录，证照仍保存在本机。 / Signed out; your licences stay on this phone."
+    : "已在本机退出登录（服务器暂未确认）。 / Signed out on this phone (the server could not confirm it yet).");
+}
+
 // ---------------------------------------------------------------------------------------------- start
 async function main() {
   applyElderly(localStorage.getItem("tb.elderly") === "1");
@@ -582,17 +648,26 @@ async function main() {
   await renderHistory();
   $("family").addEventListener("click", openFamily);
   $("grant-form").addEventListener("submit", grant);
-  $("health-update").addEventListener("click", () => presenting?.slot && (accessToken() ? recheck(presenting.slot, true)
-    : signIn("health:" + presenting.slot)));
-  window.addEventListener("online", () => presenting?.slot && recheck(presenting.slot));
+  $("health-update").addEventListener("click", async () => {
+    const slot = presenting?.slot;
+    if (slot && navigator.onLine && !await session.signedIn()) return signIn("health:" + slot);
+    if (slot) await recheck(slot, true);
+  });
+  for (const change of ["online", "offline"]) window.addEventListener(change, () => checkHealth());
+  $("session-button").addEventListener("click", sessionButton);
+  addEventListener("tb-signed-out", (event) => renderSession(event.detail !== "signed_out"));
+  session.onChange((news) => renderSession(Boolean(news.signedOut) && news.signedOut !== "signed_out"));
   await renderHealthCards();
   if (await finishSignIn()) {
     const after = sessionStorage.getItem("tb.after") || "records";
     sessionStorage.removeItem("tb.after");
     if (after === "family") await openFamily();
     else if (after.startsWith("health:")) await openHealth(after.slice(7));
-    else await openRecords();
+    else if (after !== "home") await openRecords();
   }
+  await renderSession();
+  checkHealth(true).catch((error) => console.warn("health check:", error));  // on every opening, then every minute
+  setInterval(() => checkHealth().catch((error) => console.warn("health check:", error)), CHECK_SECONDS * 1000);
   document.body.dataset.ready = "1";
 }
 
