@@ -23,6 +23,7 @@ from idp.errors import InvalidInput
 SCOPES = ("openid", "profile", "phone", "id_number", "licences")  # licences: the e-licence wallet (issuer.vci)
 SENSITIVE_SCOPES = ("id_number",)  # PIPL art. 28-29: separate consent
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+FIRST_PARTY_SCOPES = ("licences",)  # the issuer's audience (issuer.ports.ISSUER_SCOPE): never for other apps
 SUBJECT_TYPES = ("pairwise", "public")  # OIDC Core §8; pairwise is the default for new clients
 ID_TOKEN_ALGS = ("ES256", "RS256")  # the idp's key rings (idp.provider.KEY_OWNERS); ES256 is the default
 
@@ -54,6 +55,7 @@ class Client(ClientMixin):
     id_token_signed_response_alg: str = "ES256"  # noqa: S105 - OIDC Registration §2; Authlib reads it
     subject_type: str = "public"  # OIDC Core §8: public, or pairwise within ``sector``
     sector: str = ""
+    first_party: bool = False
 
     @property
     def public(self) -> bool:
@@ -110,7 +112,7 @@ class Clients:
     def add(self, name: str, redirect_uris: list[str], *, public: bool = False, scopes: list[str] | None = None,
             backchannel_logout_uri: str | None = None, post_logout_redirect_uris: list[str] | None = None,
             jwks: dict | None = None, client_id: str | None = None, id_token_alg: str | None = None,
-            subject_type: str = "pairwise") -> dict:
+            subject_type: str = "pairwise", first_party: bool = False) -> dict:
         """Register a client; returns ``client_id`` (and ``client_secret`` once, for confidential clients).
 
         ``client_id`` fixes the identifier of a first-party client (e.g. ``tongban-wallet``); default random.
@@ -131,6 +133,9 @@ class Clients:
             raise InvalidInput("scope", f"unknown scope(s) {', '.join(unknown)}: choose from {', '.join(SCOPES)}")
         if "openid" not in scopes:
             scopes.insert(0, "openid")
+        if not first_party and set(scopes) & set(FIRST_PARTY_SCOPES):
+            raise InvalidInput("scope", f"{', '.join(FIRST_PARTY_SCOPES)} is for tongban's own wallet only: "
+                               "it is the issuer's audience, which no other app may reach")
         id_token_alg = id_token_alg or "ES256"
         if id_token_alg not in ID_TOKEN_ALGS:
             raise InvalidInput("id_token_signed_response_alg",
@@ -162,7 +167,7 @@ class Clients:
                 auth_method=method, redirect_uris=json.dumps(uris), post_logout_redirect_uris=json.dumps(logout_uris),
                 scopes=" ".join(scopes), backchannel_logout_uri=backchannel_logout_uri,
                 jwks=json.dumps(jwks) if jwks else None, id_token_alg=id_token_alg, created_at=int(time.time()),
-                subject_type=subject_type, sector=sector,
+                subject_type=subject_type, sector=sector, first_party=first_party,
             ))
         out = {"client_id": client_id, "client_name": name.strip(), "token_endpoint_auth_method": method,
                "redirect_uris": uris, "scope": " ".join(scopes), "id_token_signed_response_alg": id_token_alg,
@@ -195,4 +200,5 @@ class Clients:
             r.client_id, r.name, r.secret_hash, r.auth_method, tuple(json.loads(r.redirect_uris)),
             tuple(json.loads(r.post_logout_redirect_uris)), tuple(r.scopes.split()), r.backchannel_logout_uri,
             json.loads(r.jwks) if r.jwks else None, r.id_token_alg or "ES256", r.subject_type or "public", r.sector or "",
+            bool(r.first_party),
         )

@@ -44,6 +44,7 @@ clients = Table(
     Column("id_token_alg", String(16)),  # OIDC Registration §2 id_token_signed_response_alg; NULL means ES256
     Column("subject_type", String(16)),  # OIDC Core §8: "public" or "pairwise"; NULL (older rows) means public
     Column("sector", String(255)),  # OIDC Core §8.1 sector identifier of a pairwise client (its redirect host)
+    Column("first_party", Boolean),  # tongban's own apps (the wallet): the only holders of FIRST_PARTY_SCOPES
     Column("created_at", Integer, nullable=False),
 )
 

@@ -1,8 +1,9 @@
 """Health codes and family proxies over HTTP: JSON endpoints for the citizen's wallet (a Blueprint).
 
-Every endpoint takes an IdP access token (``Authorization: Bearer …``, RFC 6750). The token must carry
-the ``id_number`` or ``licences`` scope (the citizen let the issuer know who they are); else 403
-``insufficient_scope``. Errors are ``{"error": code, "error_description": text}``.
+Every endpoint takes an IdP access token issued for the issuer (``issuer.ports``: the ``licences`` scope of
+a first-party client, else 401 ``invalid_token`` / 403 ``insufficient_scope``), as ``Authorization: DPoP``
+with its proof when the token is DPoP-bound (RFC 9449 §7; the wallet's are), else ``Bearer`` (RFC 6750).
+Errors are ``{"error": code, "error_description": text}``.
 
     POST /issuer/health-code/nonce
         → 200 {"c_nonce": "…", "c_nonce_expires_in": 300}
@@ -59,7 +60,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
 from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
-from issuer.ports import AccessTokens, Principal
+from issuer.ports import ISSUER_SCOPE, AccessTokens, Principal, TokenRefused, TokenRequest
 from keys import KeyFormatError, PublicKey, b64url_decode
 
 NONCE_TTL = 300
@@ -137,14 +138,18 @@ def verify_proof(token: Any, *, audience: str, now: int, consume_nonce: Callable
 
 # -- request plumbing ---------------------------------------------------------------------------------
 def principal(require_id: bool = True) -> Principal:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    found = web().tokens.principal_for(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-    if found is None:
-        raise ApiError(401, "invalid_token", "a valid access token is required")
+    try:
+        found = web().tokens.principal_for(token_request())
+    except TokenRefused as exc:
+        raise ApiError(exc.status, exc.error, exc.description) from exc
     if require_id and not found.id_number:
-        raise ApiError(403, "insufficient_scope", "the access token lacks the licences or id_number scope")
+        raise ApiError(403, "insufficient_scope", f"the access token lacks the {ISSUER_SCOPE} scope")
     return found
+
+
+def token_request() -> TokenRequest:
+    return TokenRequest(request.headers.get("Authorization", ""), request.headers.get("DPoP"), request.method,
+                        request.path)
 
 
 def body() -> dict:
@@ -164,7 +169,7 @@ def _api_error(exc: ApiError) -> Response:
     response = jsonify(error=exc.error, error_description=exc.description)
     response.status_code = exc.status
     if exc.status == 401:
-        response.headers["WWW-Authenticate"] = f'Bearer error="{exc.error}"'
+        response.headers["WWW-Authenticate"] = f'DPoP error="{exc.error}", Bearer error="{exc.error}"'
     response.headers["Cache-Control"] = "no-store"
     return response
 

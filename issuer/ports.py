@@ -1,12 +1,18 @@
 """What the issuer's web endpoints need from the identity provider, as a port (the issuer never imports idp).
 
 ``service`` implements ``AccessTokens`` with the IdP's grants and accounts (``service.health.AccessTokens``).
+It is the one place where a token becomes a principal, so the audience and the proof-of-possession rules
+live there, for every ``/issuer/*`` endpoint at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
+
+# The issuer's audience. Only first-party clients (the citizen's wallet) can be registered for it, so a
+# token an ordinary app obtained, whatever its other scopes, is never accepted at /issuer/*.
+ISSUER_SCOPE = "licences"
 
 
 @dataclass(frozen=True)
@@ -17,9 +23,28 @@ class Principal:
     client_id: str
     scope: str
     # The registry-verified ID number: present only when the token's scope lets the issuer use it
-    # (``id_number``, or ``licences``, whose consent covers issuing the citizen's own licences).
+    # (``licences``, whose consent covers issuing the citizen's own licences).
     id_number: str | None
 
 
+@dataclass(frozen=True)
+class TokenRequest:
+    """What a resource request carried (RFC 6750 §2.1 / RFC 9449 §7): the two headers, its method and path."""
+
+    authorization: str
+    dpop: str | None
+    method: str
+    path: str
+
+
+class TokenRefused(Exception):  # noqa: N818 - an HTTP answer: 401 invalid_token / invalid_request, 403 insufficient_scope
+    def __init__(self, status: int, error: str, description: str):
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+
 class AccessTokens(Protocol):
-    def principal_for(self, token: str) -> Principal | None: ...
+    def principal_for(self, request: TokenRequest) -> Principal:
+        """The principal, or ``TokenRefused``: unknown, expired or revoked token; a token not issued for the
+        issuer; a DPoP-bound token without its proof (or sent as Bearer)."""
+        ...

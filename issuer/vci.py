@@ -5,9 +5,9 @@ Endpoints (paths relative to the service's issuer URL):
 * ``GET /.well-known/openid-credential-issuer`` — Credential Issuer Metadata (§12.2).
 * ``POST /issuer/nonce`` — Nonce Endpoint (§7): a ``c_nonce``, single use, ``NONCE_TTL`` seconds, kept in
   the key-value store and consumed atomically by the credential request.
-* ``GET /issuer/records`` (Bearer) — tongban's own: the licences the authorities' registers hold for the
+* ``GET /issuer/records`` (DPoP or Bearer, ``issuer.ports``) — tongban's own: the licences the authorities' registers hold for the
   token's citizen (type, label, authority, validity; no claims, never the ID number).
-* ``POST /issuer/credential`` (Bearer) — Credential Endpoint (§8) with a ``jwt`` key proof (§8.2.1.1,
+* ``POST /issuer/credential`` (DPoP or Bearer) — Credential Endpoint (§8) with a ``jwt`` key proof (§8.2.1.1,
   Appendix F.1): ``typ`` ``openid4vci-proof+jwt``, ``alg`` ES256, the device key in the ``jwk`` header,
   ``aud`` = the credential issuer identifier, ``nonce`` = a fresh ``c_nonce``, ``iat`` within
   ``PROOF_MAX_AGE`` seconds. Errors follow §8.3.1.2 (``invalid_proof``, ``invalid_nonce``,
@@ -48,13 +48,13 @@ from credentials import licence_type
 from credentials.catalogue import LICENCE_TYPES
 from issuer.errors import IssuerError
 from issuer.health import HEALTH_CODE
-from issuer.ports import Principal
+from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 from issuer.records import Records
 from issuer.service import Issuer
 from keys import KeyFormatError, PublicKey
 from storage.kv import KeyValueStore
 
-SCOPE = "licences"
+SCOPE = ISSUER_SCOPE
 FORMAT = "tongban-cose"
 NONCE_TTL = 300
 PROOF_TYP = "openid4vci-proof+jwt"
@@ -72,7 +72,7 @@ class CredentialIssuer:
     issuer: Issuer
     records: Records
     store: KeyValueStore
-    principal_for: Callable[[str], Principal | None]
+    principal_for: Callable[[TokenRequest], Principal]  # raises TokenRefused (issuer.ports)
     clock: Callable[[], int] = field(default=lambda: int(time.time()))
 
 
@@ -89,21 +89,18 @@ def _error(status: int, error: str, description: str, **headers: str) -> Respons
 
 
 def _bearer_error(status: int, error: str, description: str) -> Response:
-    challenge = f'Bearer error="{error}", error_description="{description}"'
+    challenge = f'DPoP error="{error}", Bearer error="{error}", error_description="{description}"'
     if error == "insufficient_scope":
         challenge += f', scope="{SCOPE}"'
     return _error(status, error, description, **{"WWW-Authenticate": challenge})
 
 
 def _principal() -> Principal | Response:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _error(401, "invalid_request", "send the access token as Authorization: Bearer",
-                      **{"WWW-Authenticate": f'Bearer scope="{SCOPE}"'})
-    principal = _ctx().principal_for(token.strip())
-    if principal is None:
-        return _bearer_error(401, "invalid_token", "the access token is unknown, expired or revoked")
+    try:
+        principal = _ctx().principal_for(TokenRequest(request.headers.get("Authorization", ""),
+                                                      request.headers.get("DPoP"), request.method, request.path))
+    except TokenRefused as exc:
+        return _bearer_error(exc.status, exc.error, exc.description)
     if SCOPE not in principal.scope.split() or principal.id_number is None:
         return _bearer_error(403, "insufficient_scope", f"the access token lacks the {SCOPE} scope")
     return principal

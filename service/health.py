@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from issuer.health_service import Person
-from issuer.ports import Principal
+from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 
 ADMIN_CLIENT_NAME = "tongban-admin"
 ADMIN_CLIENT_FILE = "admin-client.json"
@@ -46,21 +46,56 @@ def staff_names(provider: Any):  # noqa: ANN201 - issuer.admin_web.StaffNames
 
 
 class AccessTokens:
-    def __init__(self, provider: Any):
-        self.provider = provider
+    """``issuer.ports.AccessTokens`` over the IdP: the one place a token becomes a principal at ``/issuer/*``.
 
-    def principal_for(self, token: str) -> Principal | None:
-        found = self.provider.grants.access_token(token) if isinstance(token, str) and token else None
+    * Audience (RFC 8707's concern, by scope): the token must carry ``licences`` and come from a first-party
+      client; ``clients add`` cannot register that scope, so no ordinary app's token reaches the issuer,
+      whatever else (``id_number``) the citizen let it see.
+    * Proof of possession (RFC 9449 §7): a DPoP-bound token is accepted only as ``Authorization: DPoP`` with a
+      fresh proof for this method and URL, signed by the bound key and carrying the token's ``ath``; a bound
+      token sent as Bearer, or an unbound one sent as DPoP, is refused (as ``/userinfo`` does).
+    """
+
+    def __init__(self, provider: Any, clock: Any = time.time):
+        self.provider, self.clock = provider, clock
+
+    def principal_for(self, request: TokenRequest) -> Principal:
+        scheme, _, token = (request.authorization or "").partition(" ")
+        scheme, token = scheme.lower(), token.strip()
+        if scheme not in ("bearer", "dpop") or not token or len(token) > 512:
+            raise TokenRefused(401, "invalid_token", "send the access token as Authorization: DPoP (or Bearer)")
+        found = self.provider.grants.access_token(token)
         if found is None or found.revoked or found.is_expired():
-            return None
+            raise TokenRefused(401, "invalid_token", "the access token is unknown, expired or revoked")
+        self._check_binding(found, scheme, token, request)
+        client = self.provider.clients.get(found.client_id)
+        if client is None or not client.first_party:
+            raise TokenRefused(401, "invalid_token", "this access token was not issued for the issuer")
+        if ISSUER_SCOPE not in found.scope.split():
+            raise TokenRefused(403, "insufficient_scope", f"the access token lacks the {ISSUER_SCOPE} scope")
         account = self.provider.accounts.get(found.sub)
         if account is None:
-            return None
-        # The citizen let the issuer know who they are: the id_number scope, or ``licences`` (the web wallet's
-        # scope on branch wallet-web, whose consent covers the issuer using the ID number for their licences).
-        scopes = set(found.scope.split())
-        id_number = self.provider.accounts.id_number(account) if scopes & {"id_number", "licences"} else None
-        return Principal(found.sub, found.client_id, found.scope, id_number)
+            raise TokenRefused(401, "invalid_token", "the account behind this token no longer exists")
+        return Principal(found.sub, found.client_id, found.scope, self.provider.accounts.id_number(account))
+
+    def _check_binding(self, found: Any, scheme: str, token: str, request: TokenRequest) -> None:
+        from idp.dpop import InvalidDpopProof, verify_proof
+
+        if not found.jkt:
+            if scheme == "dpop":
+                raise TokenRefused(401, "invalid_token", "this access token is not DPoP-bound: use Bearer")
+            return
+        if scheme != "dpop":
+            raise TokenRefused(401, "invalid_token", "this access token is DPoP-bound: use the DPoP scheme")
+        store = self.provider.store
+        try:
+            jkt = verify_proof(request.dpop, method=request.method, url=self.provider.issuer + request.path,
+                               now=int(self.clock()), first_use=lambda key: store.incr(f"dpop:{key}", 600) == 1,
+                               access_token=token)
+        except InvalidDpopProof as exc:
+            raise TokenRefused(401, "invalid_token", str(exc)) from exc
+        if jkt != found.jkt:
+            raise TokenRefused(401, "invalid_token", "the DPoP proof key does not match the token")
 
 
 def people_from(settings: Any) -> AccountPeople:

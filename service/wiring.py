@@ -41,7 +41,7 @@ def wallet_client_step(settings: Settings, echo) -> None:  # noqa: ANN001 - clic
     existing = provider.clients.get(web.CLIENT_ID)
     if existing is None:
         provider.clients.add(web.CLIENT_NAME, [redirect_uri], public=True, scopes=list(web.SCOPES),
-                             client_id=web.CLIENT_ID, subject_type="public")  # first party
+                             client_id=web.CLIENT_ID, subject_type="public", first_party=True)
         echo(f"wallet: public client {web.CLIENT_ID} registered, redirect URI {redirect_uri}")
     elif redirect_uri not in existing.redirect_uris:
         echo(f"wallet: client {web.CLIENT_ID} is registered for {', '.join(existing.redirect_uris)}, not {redirect_uri} "

@@ -193,14 +193,15 @@ def test_health_code_lifetime_is_configurable_and_checked(data, monkeypatch):
     assert "TONGBAN_HEALTH_CODE_TTL" in result.output and "Traceback" not in result.output
 
 
-def test_access_token_port_gives_the_id_number_only_for_the_scopes_that_allow_it():
+def test_access_token_port_accepts_only_first_party_tokens_for_the_issuer():
     from types import SimpleNamespace
 
+    from issuer.ports import TokenRefused, TokenRequest
     from service.health import AccessTokens
 
     class Grants:
-        def __init__(self, scope, revoked=False, expired=False):
-            self.token = SimpleNamespace(sub="s1", client_id="c1", scope=scope, revoked=revoked,
+        def __init__(self, scope, client_id="wallet", revoked=False, expired=False):
+            self.token = SimpleNamespace(sub="s1", client_id=client_id, scope=scope, revoked=revoked, jkt=None,
                                          is_expired=lambda: expired)
 
         def access_token(self, value):
@@ -208,14 +209,23 @@ def test_access_token_port_gives_the_id_number_only_for_the_scopes_that_allow_it
 
     account = SimpleNamespace(sub="s1")
     accounts = SimpleNamespace(get=lambda sub: account if sub == "s1" else None, id_number=lambda a: "110101199003071233")
+    clients = {"wallet": SimpleNamespace(first_party=True), "app": SimpleNamespace(first_party=False)}
 
-    def port(scope, **kw):
-        return AccessTokens(SimpleNamespace(grants=Grants(scope, **kw), accounts=accounts))
+    def principal(scope, header="Bearer good", **kw):
+        provider = SimpleNamespace(grants=Grants(scope, **kw), accounts=accounts, clients=SimpleNamespace(get=clients.get))
+        return AccessTokens(provider).principal_for(TokenRequest(header, None, "GET", "/issuer/health-status"))
 
-    assert port("openid id_number").principal_for("good").id_number == "110101199003071233"
-    assert port("openid licences").principal_for("good").id_number == "110101199003071233"
-    assert port("openid profile").principal_for("good").id_number is None
-    assert port("openid id_number").principal_for("bad") is None
-    assert port("openid id_number", revoked=True).principal_for("good") is None
-    assert port("openid id_number", expired=True).principal_for("good") is None
-    assert port("openid id_number").principal_for(None) is None
+    def refused(scope, header="Bearer good", **kw):
+        with pytest.raises(TokenRefused) as caught:
+            principal(scope, header, **kw)
+        return caught.value.status, caught.value.error
+
+    assert principal("openid licences").id_number == "110101199003071233"
+    assert refused("openid id_number", client_id="app") == (401, "invalid_token")  # another app: not the audience
+    assert refused("openid licences", client_id="app") == (401, "invalid_token")
+    assert refused("openid profile") == (403, "insufficient_scope")
+    assert refused("openid licences", "Bearer bad") == (401, "invalid_token")
+    assert refused("openid licences", revoked=True) == (401, "invalid_token")
+    assert refused("openid licences", expired=True) == (401, "invalid_token")
+    assert refused("openid licences", "") == (401, "invalid_token")
+    assert refused("openid licences", "DPoP good") == (401, "invalid_token")  # not bound: DPoP is the wrong scheme

@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 import keys
 from credentials import make_presentation, parse_credential
+from idp.errors import InvalidInput
 from idp.registry import DEMO_PEOPLE, TableRegistry
 from issuer.cli import init_step
 from service.app import create_app
@@ -81,7 +82,8 @@ def service(request, tmp_path_factory):
     TableRegistry(provider.engine, provider.secrets).add(DEMO_PEOPLE + [("赵敏", "110105198505202214")])
     for name, id_number, phone, password in CITIZENS.values():
         provider.accounts.register(name, id_number, phone, password, 1_700_000_000)
-    client = provider.clients.add("钱包 / wallet", [REDIRECT], public=True, scopes=["openid", "profile", "id_number"])
+    client = provider.clients.add("钱包 / wallet", [REDIRECT], public=True, scopes=["openid", "profile", "licences"],
+                                  subject_type="public", first_party=True)
     service = Service(provider.issuer, app, provider, tmp, client)
     service.desk().grant_staff(DEMO_OFFICER["id_number"], "bj-health", "officer", int(time.time()))
     yield service
@@ -99,13 +101,15 @@ class _BrowserOf(Browser):
 _tokens: dict = {}
 
 
-def token_for(svc: Service, who: str, scope: str = "openid profile id_number") -> str:
+def token_for(svc: Service, who: str, scope: str = "openid profile licences", client: dict | None = None) -> str:
     """An access token for ``who`` from the real code flow with PKCE (consenting to id_number when asked)."""
-    if (svc.url, who, scope) in _tokens:
-        return _tokens[(svc.url, who, scope)]
+    client = client or svc.wallet_client
+    if (svc.url, who, scope, client["client_id"]) in _tokens:
+        return _tokens[(svc.url, who, scope, client["client_id"])]
     name, id_number, _phone, password = CITIZENS[who]
-    session = OAuth2Session(svc.wallet_client["client_id"], None, scope=scope, redirect_uri=REDIRECT,
-                            code_challenge_method="S256", token_endpoint_auth_method="none")
+    session = OAuth2Session(client["client_id"], client.get("client_secret"), scope=scope, redirect_uri=REDIRECT,
+                            code_challenge_method="S256",
+                            token_endpoint_auth_method="client_secret_basic" if "client_secret" in client else "none")
     verifier = secrets.token_urlsafe(48)
     url, _ = session.create_authorization_url(svc.url + "/authorize", code_verifier=verifier, nonce="n")
     browser = _BrowserOf(svc)
@@ -115,7 +119,7 @@ def token_for(svc: Service, who: str, scope: str = "openid profile id_number") -
         out = browser.submit("/consent", decision="allow", consent_id_number="yes")
     assert out and out.startswith(REDIRECT), browser.page.text[:500]
     token = session.fetch_token(svc.url + "/token", authorization_response=out, code_verifier=verifier)
-    _tokens[(svc.url, who, scope)] = token["access_token"]
+    _tokens[(svc.url, who, scope, client["client_id"])] = token["access_token"]
     return token["access_token"]
 
 
@@ -229,6 +233,83 @@ def test_tokens_and_scopes(service):
     no_id = token_for(service, "zhao", "openid profile")
     r = requests.post(service.url + "/issuer/health-code", json=body, headers=auth(no_id), timeout=5)
     assert r.status_code == 403 and r.json()["error"] == "insufficient_scope"
+
+
+def test_an_ordinary_apps_token_reaches_no_issuer_endpoint(service):
+    """An app a citizen signed into, even with the id_number scope, is not the issuer's audience: it cannot read
+    the colour, make itself a proxy, fetch a code bound to its key (suspending the phone's), or list records."""
+    app = service.provider.clients.add("某应用", [REDIRECT], scopes=["openid", "profile", "id_number"])
+    token = token_for(service, "zhao", "openid profile id_number", client=app)
+    device = keys.generate()
+    attempts = [
+        ("GET", "/issuer/health-status", None), ("GET", "/issuer/proxies", None),
+        ("POST", "/issuer/proxies", {"proxy": CITIZENS["li"][1]}), ("DELETE", "/issuer/proxies/1", None),
+        ("POST", "/issuer/health-code", {"proof": {"proof_type": "jwt", "jwt": proof(service, device)}}),
+        ("GET", "/issuer/records", None), ("POST", "/issuer/credential", {"format": "tongban-cose"}),
+    ]
+    for method, path, body in attempts:
+        r = requests.request(method, service.url + path, json=body, headers=auth(token), timeout=5)
+        assert r.status_code == 401 and r.json()["error"] == "invalid_token", (path, r.status_code, r.text[:200])
+    with pytest.raises(InvalidInput, match="wallet only"):  # and no app can be registered for the issuer's scope
+        service.provider.clients.add("冒充钱包", [REDIRECT], scopes=["openid", "licences"])
+
+
+def test_a_dpop_bound_token_needs_its_proof_at_the_issuer(service):
+    """RFC 9449 §7: the wallet's tokens are bound to its key; a copy of the access token alone is useless."""
+    from idp.dpop import access_token_hash
+
+    wallet_key = keys.generate()
+    token = dpop_token_for(service, "zhao", wallet_key)
+    url = service.url + "/issuer/health-status"
+    r = requests.get(url, headers=auth(token), timeout=5)  # as Bearer: refused
+    assert r.status_code == 401 and "DPoP-bound" in r.json()["error_description"]
+    r = requests.get(url, headers={"Authorization": f"DPoP {token}"}, timeout=5)  # no proof
+    assert r.status_code == 401
+    thief = keys.generate()
+    for signer, method, target, ath in ((thief, "GET", url, True), (wallet_key, "POST", url, True),
+                                        (wallet_key, "GET", service.url + "/issuer/proxies", True),
+                                        (wallet_key, "GET", url, False)):
+        proof_jwt = dpop_proof(signer, method, target, access_token_hash(token) if ath else None)
+        r = requests.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": proof_jwt}, timeout=5)
+        assert r.status_code == 401, (method, target, ath)
+    good = dpop_proof(wallet_key, "GET", url, access_token_hash(token))
+    r = requests.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": good}, timeout=5)
+    assert r.status_code == 200 and r.json()["colour"]
+    r = requests.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": good}, timeout=5)  # the same proof again
+    assert r.status_code == 401
+
+
+def dpop_proof(key: keys.PrivateKey, method: str, url: str, ath: str | None) -> str:
+    import time
+    import uuid
+
+    import jwt as pyjwt
+
+    claims = {"jti": uuid.uuid4().hex, "htm": method, "htu": url, "iat": int(time.time())}
+    if ath:
+        claims["ath"] = ath
+    return pyjwt.encode(claims, key.crypto_key(), algorithm="ES256",
+                        headers={"typ": "dpop+jwt", "jwk": key.public.public_jwk()})
+
+
+def dpop_token_for(svc: Service, who: str, key: keys.PrivateKey) -> str:
+    """The wallet's way: the code exchanged with a DPoP proof, so the token family is bound to ``key``."""
+    name, id_number, _phone, password = CITIZENS[who]
+    session = OAuth2Session(svc.wallet_client["client_id"], None, scope="openid profile licences",
+                            redirect_uri=REDIRECT, code_challenge_method="S256", token_endpoint_auth_method="none")
+    verifier = secrets.token_urlsafe(48)
+    url, _ = session.create_authorization_url(svc.url + "/authorize", code_verifier=verifier, nonce="n")
+    browser = _BrowserOf(svc)
+    out = browser.go(url) or browser.login(username=id_number, password=password)
+    if out is None:
+        out = browser.submit("/consent", decision="allow")
+    code = dict(x.split("=", 1) for x in out.split("?", 1)[1].split("&"))["code"]
+    response = requests.post(svc.url + "/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": verifier,
+        "client_id": svc.wallet_client["client_id"]},
+        headers={"DPoP": dpop_proof(key, "POST", svc.url + "/token", None)}, timeout=5)
+    assert response.status_code == 200 and response.json()["token_type"] == "DPoP", response.text
+    return response.json()["access_token"]
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

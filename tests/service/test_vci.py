@@ -132,7 +132,8 @@ def test_a_token_without_the_licences_scope_is_refused(live):
     token = sign_in(live, client_id=client["client_id"], redirect_uri="http://127.0.0.1:9/cb",
                     scope="openid profile")["access_token"]
     response = requests.get(live.url + "/issuer/records", headers=bearer(token), timeout=5)
-    assert response.status_code == 403 and 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    # Another app's token is not for the issuer at all (its audience), whatever its scopes.
+    assert response.status_code == 401 and 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
 def test_the_1_0_proofs_form_is_accepted_with_one_jwt(live, token):

@@ -21,7 +21,6 @@ const LOCK = "tongban-wallet-tokens";
 const EARLY = 30;  // seconds: refresh an access token this long before it expires
 // The issuer's endpoints (/issuer/*) accept an access token as `Authorization: Bearer` only (issuer/vci.py,
 // issuer/health_web.py); the provider's own resource (/userinfo) takes `Authorization: DPoP` with a proof (§7).
-const BEARER_ONLY = (url) => new URL(url, ORIGIN).pathname.startsWith("/issuer/");
 
 export class SignedOut extends Error {
   constructor(reason = "signed_out") { super(reason); this.reason = reason; }
@@ -155,12 +154,12 @@ export async function refresh(refused = null) {
   return oneAtATime(() => refreshLocked(refused));
 }
 
-/** fetch() with the access token: Bearer at the issuer (see BEARER_ONLY), else DPoP with a proof (RFC 9449 §7).
+/** fetch() with the access token: DPoP with a proof for this request (RFC 9449 §7), at the IdP and the issuer alike.
  *  A 401 gets one refresh and one retry. Throws SignedOut when there is no sign-in (or it has ended). */
 export async function authFetch(url, init = {}) {
   const send = async (t) => {
     const headers = new Headers(init.headers || {});
-    if (t.token_type === "DPoP" && !BEARER_ONLY(url)) {
+    if (t.token_type === "DPoP") {
       headers.set("Authorization", "DPoP " + t.access_token);
       headers.set("DPoP", await proof(await dpopKey(), (init.method || "GET").toUpperCase(), url, t.access_token));
     } else {
