@@ -21,8 +21,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
-from credentials.status_uri import format_status_uri, parse_status_uri, status_file, status_files
 from credentials.status_list import peek_times
+from credentials.status_uri import format_status_uri, parse_status_uri, status_file, status_files
 
 CWT_TYPE = "application/statuslist+cwt"
 JWT_TYPE = "application/statuslist+jwt"

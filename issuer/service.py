@@ -168,9 +168,9 @@ class Issuer:
             found = store.statuses(self.engine, uri) if statuses is None else statuses
             for idx, value in found.items():
                 status_list.set(idx, value)
-            signer = self.hub.rings.load(authority_id).signer(now)
             validity = self.validity(authority_id)
             iat = max(now, times[0] + 1) if times is not None else now
+            signer = self.hub.rings.load(authority_id).signer(iat)
             common = dict(subject_uri=uri, issued_at=iat, expires_at=iat + validity.lifetime, ttl=validity.ttl,
                           alg=signer.public.alg)
             cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)

@@ -12,10 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keys
-from credentials.status_list import verify_status_list_cwt, verify_status_list_jwt
-from issuer.publication import CWT_TYPE, JWT_TYPE, publication_blueprint
 from credentials.catalogue import HEALTH_STATUS, LICENCE_STATUS
-from credentials.status_list import peek_times
+from credentials.status_list import peek_times, verify_status_list_cwt, verify_status_list_jwt
+from issuer.publication import CWT_TYPE, JWT_TYPE, publication_blueprint
 from service.app import create_app
 from service.config import Settings
 from tests.counter_world import make_world
