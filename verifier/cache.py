@@ -45,6 +45,23 @@ SYNC_REASONS = ("status_list_untrusted", "status_list_subject", "status_list_exp
                 "status_list_malformed", "status_list_rollback", "status_list_stale")
 
 
+def answer(uri: str, status_list: StatusList, iat: int, exp: int, idx: int, now: int) -> StatusLookup:
+    """One entry of a verified list, as a lookup: its value while the list is current (``now < exp``)."""
+    authority = parse_status_uri(uri)[0]
+    if idx >= len(status_list):  # a list's size is fixed when it is signed: no sync can bring this index
+        return StatusLookup(None, authority, f"index {idx} is outside status list {uri}", INVALID_REFERENCE,
+                            issued_at=iat)
+    if now >= exp:
+        return StatusLookup(None, authority, f"status list {uri} expired at {exp}", issued_at=iat)
+    return StatusLookup(status_list.get(idx), authority, issued_at=iat)
+
+
+def refusal(errors: list[StatusListError]) -> str:
+    """The sync reason for a list no key accepted: a reason other than "no key verifies it" means one key did."""
+    reasons = [_REFUSALS.get(exc.reason, "status_list_malformed") for exc in errors]
+    return next((r for r in reasons if r != "status_list_untrusted"), "status_list_untrusted")
+
+
 class Source(Protocol):
     def trust_list(self) -> str: ...
     def status_lists(self) -> dict[str, bytes]: ...
@@ -174,13 +191,7 @@ class VerifierCache:
                                     INVALID_REFERENCE, as_of=int(listing["synced_at"]) - LISTING_MARGIN)
             return StatusLookup(None, parsed[0], f"no status list {uri} cached")
         status_list = StatusList.from_bytes(entry["bits"], base64.b64decode(entry["bytes"]))
-        if idx >= len(status_list):  # a list's size is fixed when it is signed: no sync can bring this index
-            return StatusLookup(None, parsed[0], f"index {idx} is outside status list {uri}", INVALID_REFERENCE,
-                                issued_at=entry["iat"])
-        if now >= entry["exp"]:
-            return StatusLookup(None, parsed[0], f"the cached status list {uri} expired at {entry['exp']}",
-                                issued_at=entry["iat"])
-        return StatusLookup(status_list.get(idx), parsed[0], issued_at=entry["iat"])
+        return answer(uri, status_list, entry["iat"], entry["exp"], idx, now)
 
     def _entries(self) -> list[dict]:
         found = (_read_entry(path) for path in status_files(self.directory / "status", "json").values())
@@ -280,16 +291,16 @@ class VerifierCache:
         authority = trust.authority(parsed[0]) if parsed else None
         if authority is None:
             return False, None  # a list of no authority on the trust list: not this counter's business
-        token, refusals = None, []
+        token, errors = None, []
         for key in authority.keys:
             try:
                 token = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
                                                expected_subject=uri, leeway=SYNC_LEEWAY)
                 break
             except StatusListError as exc:
-                refusals.append(_REFUSALS.get(exc.reason, "status_list_malformed"))
-        if token is None:  # a reason other than "no key verifies it" means one key did verify it
-            return False, next((r for r in refusals if r != "status_list_untrusted"), "status_list_untrusted")
+                errors.append(exc)
+        if token is None:
+            return False, refusal(errors)
         if now >= token.expires_at:  # within SYNC_LEEWAY past its exp: verified, but of no use
             return False, "status_list_expired"
         held = _read_entry(path)

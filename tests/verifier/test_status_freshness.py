@@ -121,7 +121,8 @@ def test_a_different_list_with_the_same_iat_is_refused(world, hub, tmp_path):
 def test_the_same_old_list_served_again_and_again_goes_unknown_at_its_exp(world, hub, tmp_path):
     eid = hub.issue_health_code(shown_by=None)
     cache = VerifierCache(tmp_path / "cache")
-    iat = iat_of(hub.data, HEALTH)
+    issuer_for(Settings.from_env(hub.data, env={})).publish_status_list("bj-health", HEALTH, now=int(time.time()))
+    iat = iat_of(hub.data, HEALTH)  # signed now: after the wallet's device key exists
     cache.sync(DirectorySource(hub.data), now=iat, root=root(hub.data))
     for age in range(0, HEALTH_STATUS.lifetime, 60):  # the mirror never re-signs: every sync gets the same list
         report = cache.sync(DirectorySource(hub.data), now=iat + age)
