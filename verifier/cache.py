@@ -64,7 +64,9 @@ def refusal(errors: list[StatusListError]) -> str:
 
 class Source(Protocol):
     def trust_list(self) -> str: ...
-    def status_lists(self) -> dict[str, bytes]: ...
+    def status_lists(self) -> dict[str, bytes | VerifierError]:
+        """Every status list the source has, by URI: its bytes, or why this one list could not be fetched."""
+        ...
 
 
 class DirectorySource:
@@ -143,11 +145,15 @@ class HttpSource:
                                 "source_too_large")
         return [u for u in uris if parse_status_uri(u) is not None]
 
-    def status_lists(self) -> dict[str, bytes]:
-        found = {}
+    def status_lists(self) -> dict[str, bytes | VerifierError]:
+        """Each listed status list; one that cannot be fetched is reported in its place (the others still sync)."""
+        found: dict[str, bytes | VerifierError] = {}
         for uri in self.status_uris():
             authority, list_no = parse_status_uri(uri)
-            found[uri] = self._get(f"/status/{authority}/{list_no}", self.STATUS_ACCEPT)
+            try:
+                found[uri] = self._get(f"/status/{authority}/{list_no}", self.STATUS_ACCEPT)
+            except VerifierError as exc:
+                found[uri] = exc
         return found
 
 
@@ -255,6 +261,9 @@ class VerifierCache:
         offered = source.status_lists()
         count, failed = 0, {}
         for uri, raw in offered.items():
+            if isinstance(raw, VerifierError):  # listed by the source, but not fetched: keep what is held
+                failed[uri] = raw.reason
+                continue
             current_now, problem = self._store_status(trust, uri, raw, now)
             count += current_now
             if problem is not None:

@@ -234,3 +234,23 @@ def test_a_list_created_after_the_last_sync_is_unknown_not_invalid(world, hub, s
     """The credential is newer than the counter's last sync: its list may simply be new. Syncing helps here."""
     qr = signed_presentation(world, hub.data, uri="tbsl:bj-traffic-police/7", idx=0, iat=int(time.time()) + 5)
     assert reasons(synced, qr) == ("status_unknown",)
+
+
+def test_a_list_the_server_fails_to_send_is_reported_and_the_others_still_sync(world, hub, tmp_path):
+    eid = hub.issue()
+    now = int(time.time())
+    revoke_in(hub.data, eid, now)
+    app = publication_app(hub.data)
+
+    @app.before_request
+    def _broken():  # noqa: ANN202 - one list's URL fails on the server
+        from flask import abort, request
+
+        if request.path == "/status/bj-public-security/1":
+            abort(500)
+
+    cache = VerifierCache(tmp_path / "cache")
+    with serving(app) as url:
+        report = cache.sync(HttpSource(url), now=now, root=root(hub.data))
+    assert report.failed == {"tbsl:bj-public-security/1": "source_http_error"} and report.status_lists == 3
+    assert decide(world, cache, eid, now) == ("revoked",)
