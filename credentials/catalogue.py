@@ -34,6 +34,26 @@ class View:
 
 
 @dataclass(frozen=True)
+class StatusValidity:
+    """How long a Token Status List of this type counts (draft-ietf-oauth-status-list §5.1 ``ttl`` and ``exp``).
+
+    ``ttl``: a counter should fetch a fresh copy after this many seconds (the hub re-signs at half of it);
+    ``lifetime``: the signed ``exp`` is ``iat + lifetime``, after which a counter that could not sync answers
+    ``status_unknown``. Short, so a revocation cannot be hidden for long by a counter that stopped syncing
+    or by a mirror replaying an old (validly signed) list.
+    """
+
+    ttl: int
+    lifetime: int
+
+
+# A health-code colour changes within minutes and a red code must be refused within minutes: 5 min ttl, 10 min exp.
+HEALTH_STATUS = StatusValidity(ttl=300, lifetime=600)
+# A licence revocation is rarer and less urgent; counters may be offline for a few hours: 1 h ttl, 6 h exp.
+LICENCE_STATUS = StatusValidity(ttl=3600, lifetime=6 * 3600)
+
+
+@dataclass(frozen=True)
 class LicenceType:
     name: str
     code: int  # on the wire
@@ -41,6 +61,7 @@ class LicenceType:
     label: str
     claims: tuple[ClaimSpec, ...]
     views: tuple[View, ...]
+    status: StatusValidity = LICENCE_STATUS
 
     @property
     def claim_names(self) -> tuple[str, ...]:
@@ -130,6 +151,7 @@ LICENCE_TYPES: tuple[LicenceType, ...] = (
                  "代亮码完整 / full, shown by a proxy"),
             View("proxy-code", 3, ("name", "colour", "reason", "region", "shown_by"), "代亮码 / code shown by a proxy"),
         ),
+        HEALTH_STATUS,
     ),
 )
 
@@ -140,3 +162,12 @@ def licence_type(name: str) -> LicenceType | None:
 
 def licence_type_by_code(code: int) -> LicenceType | None:
     return next((t for t in LICENCE_TYPES if t.code == code), None)
+
+
+def status_validity(type_names: tuple[str, ...] | list[str]) -> StatusValidity:
+    """The validity of a status list shared by ``type_names`` (an authority's lists hold every type it issues):
+    the shortest ttl and the shortest lifetime among them, so no type's entries stay current longer than its own."""
+    found = [t.status for t in LICENCE_TYPES if t.name in type_names]
+    if not found:
+        return LICENCE_STATUS
+    return StatusValidity(min(v.ttl for v in found), min(v.lifetime for v in found))

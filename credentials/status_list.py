@@ -342,6 +342,25 @@ def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, e
                   leeway=leeway, expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes)
 
 
+def peek_times(token: Any) -> tuple[int, int | None, int | None] | None:
+    """``(iat, exp, ttl)`` of a Status List Token CWT, read **without verifying** it; None when unreadable.
+
+    For the publisher looking at its own file (is it due for re-signing? which ``iat`` did it last sign?)
+    and for HTTP cache headers. Never a reason to trust a list: counters verify (``verify_status_list_cwt``).
+    """
+    try:
+        outer = _cbor_loads(bytes(token), "the Status List Token")
+        payload = outer.value[2] if isinstance(outer, cbor2.CBORTag) and isinstance(outer.value, list) else None
+        claims = _cbor_loads(payload, "the CWT claims") if isinstance(payload, bytes) else None
+        if not isinstance(claims, dict):
+            return None
+        iat, exp, ttl = (claims.get(name) for name in (6, 4, 65534))
+        _claims("x:", iat, exp, ttl)
+    except (StatusListError, IndexError, TypeError, ValueError):
+        return None
+    return iat, exp, ttl
+
+
 def status_reference(idx: int, uri: str) -> dict[str, Any]:
     """§6.2 / §6.3: the value of a Referenced Token's ``status`` claim (JWT "status", CWT 65535)."""
     claim = {"status_list": {"idx": idx, "uri": uri}}

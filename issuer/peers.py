@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from credentials.status_list import StatusListError, verify_status_list_cwt
+from credentials.status_list import StatusListError, peek_times, verify_status_list_cwt
 from credentials.status_uri import parse_status_uri
 from issuer.errors import IssuerError
 from issuer.hub import Hub
 from issuer.service import status_path
 from keys import PublicKey, TrustListError, verify_trust_list
+
+PEER_CLOCK_LEEWAY = 60
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,18 @@ def recognise(hub: Hub, *, root: PublicKey, trust_list_token: str, status_lists:
             continue
         for key in authority.keys:
             try:
+                # The peer hub's clock may run a little ahead of ours (its re-signings take the next second).
                 token = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
-                                               expected_subject=uri)
+                                               expected_subject=uri, leeway=PEER_CLOCK_LEEWAY)
             except StatusListError:
                 continue
             if token.issued_at > key.signs_until:  # signed after the key was retired: counters refuse it too
                 continue
             path = status_path(hub.data_dir, uri, "cwt")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(raw)
+            held = peek_times(path.read_bytes()) if path.exists() else None
+            if held is None or token.issued_at > held[0]:  # never put an older list over a newer one (rollback)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(raw)
             mirrored += 1
             break
         else:

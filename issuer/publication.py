@@ -7,19 +7,22 @@
 
 Token Status List (draft-ietf-oauth-status-list) §8.1: the status list is fetched with HTTP GET from its
 URI and the response is content-negotiated between ``application/statuslist+jwt`` and
-``application/statuslist+cwt``; §13.7 (caching): ``Cache-Control: max-age`` follows the token's ``ttl``.
+``application/statuslist+cwt``; §13.7 (caching): ``Cache-Control: max-age`` follows the token's ``ttl``, counted
+from its signed ``iat`` (an intermediary never keeps a list past ``iat + ttl``, when the hub has re-signed it).
 Everything here is read-only and served from the data directory; path segments are checked against
 strict patterns before any file is touched, and anything else is a 404.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, jsonify, request, url_for
 
+from credentials.status_list import peek_times
 from credentials.status_uri import format_status_uri, parse_status_uri, status_file, status_files
-from issuer.service import STATUS_TTL
 
 CWT_TYPE = "application/statuslist+cwt"
 JWT_TYPE = "application/statuslist+jwt"
@@ -48,7 +51,17 @@ def status_lists(data_dir: Path) -> list[tuple[str, str, int]]:
     return sorted((uri, *parse_status_uri(uri)) for uri in status_files(data_dir / "status", "cwt"))
 
 
-def publication_blueprint(data_dir: Path) -> Blueprint:
+def status_max_age(cwt: bytes, now: int) -> int:
+    """Seconds an HTTP cache may keep this list: until its ``iat + ttl`` (0 when unreadable or already due)."""
+    times = peek_times(cwt)
+    if times is None or times[2] is None:
+        return 0
+    iat, exp, ttl = times
+    until = iat + ttl if exp is None else min(iat + ttl, exp)
+    return max(0, min(ttl, until - now))
+
+
+def publication_blueprint(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Blueprint:
     bp = Blueprint("publication", __name__)
 
     @bp.get("/trust/hub-root.jwk")
@@ -83,7 +96,8 @@ def publication_blueprint(data_dir: Path) -> Blueprint:
         best = request.accept_mimetypes.best_match([CWT_TYPE, JWT_TYPE], default=CWT_TYPE)
         suffix = "jwt" if best == JWT_TYPE else "cwt"
         body = _read(status_file(data_dir / "status", uri, suffix))
-        response = _cached(body, JWT_TYPE if suffix == "jwt" else CWT_TYPE, STATUS_TTL)
+        cwt = body if suffix == "cwt" else _read(status_file(data_dir / "status", uri, "cwt"))
+        response = _cached(body, JWT_TYPE if suffix == "jwt" else CWT_TYPE, status_max_age(cwt, int(clock())))
         response.vary.add("Accept")
         return response
 

@@ -17,12 +17,14 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
 from credentials import licence_type, sign_credential
+from credentials.catalogue import StatusValidity, status_validity
 from credentials.elicence_id import MAX_VERSION, format_id, parse_id
 from credentials.status_list import (
     INVALID,
     SUSPENDED,
     VALID,
     StatusList,
+    peek_times,
     sign_status_list_cwt,
     sign_status_list_jwt,
 )
@@ -38,8 +40,8 @@ from issuer.validation import validate_claims
 from keys import PublicKey
 
 STATUS_BITS = 2
-STATUS_TTL = 3600  # a verifier's cached list counts as current for one hour (Token Status List §5 ttl)
-STATUS_LIFETIME = 7 * 24 * 3600
+# ttl and exp of a list come from the catalogue, per licence type (credentials.catalogue.StatusValidity):
+# an authority's lists take the shortest validity of the types it issues (``Issuer.validity``).
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,10 @@ class Issuer:
         bodies = build_views(ltype, claims, holder_key=holder_key, serial=serial, version=version, status_idx=idx,
                              status_uri=uri, now=now, expires_at=expires_at, views=views)
         signed = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
+        if idx == 0:
+            # The first entry of a new list: publish the (all-valid) list before the credential exists, so a
+            # counter that synced after this issuance knows the list, and a list it does not know is invalid.
+            self.publish_status_list(authority.id, uri, now=now, statuses={}, only_if_missing=True)
         store.record(
             conn, elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
             holder_kid=holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
@@ -135,28 +141,59 @@ class Issuer:
         if store.find(self.engine, elicence_id).status != INVALID:
             self.set_status(elicence_id, now=now)
 
-    def publish_status_list(self, authority_id: str, uri: str, *, now: int) -> None:
-        """Re-sign one list from the database. Publishers of one list take turns (a file lock) and read the
-        statuses inside their turn, so the file last written holds every change committed before it: two
-        publishers finishing out of order cannot put an older snapshot over a newer one."""
+    def validity(self, authority_id: str) -> StatusValidity:
+        """ttl and lifetime of ``authority_id``'s lists: the shortest of the licence types it issues."""
+        return status_validity(self.hub.authority(authority_id).licence_types)
+
+    def publish_status_list(self, authority_id: str, uri: str, *, now: int, statuses: dict[int, int] | None = None,
+                            only_if_missing: bool = False, only_if_older_than: int | None = None) -> bool:
+        """Re-sign one list from the database; True when it was (re-)signed.
+
+        Publishers of one list take turns (a file lock) and read the statuses inside their turn, so the file
+        last written holds every change committed before it: two publishers finishing out of order cannot put an
+        older snapshot over a newer one. Each new signature has a later ``iat`` than the one it replaces (the
+        next second when two fall in one second), because counters refuse a list not newer than theirs
+        (``status_list_rollback``). ``only_if_missing`` / ``only_if_older_than`` (seconds since the published
+        ``iat``) are decided inside the turn, so several workers finding a list due re-sign it once.
+        """
         cwt_path = status_path(self.hub.data_dir, uri, "cwt")
         cwt_path.parent.mkdir(parents=True, exist_ok=True)
         with open(cwt_path.with_name(f".{cwt_path.stem}.lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            times = peek_times(cwt_path.read_bytes()) if cwt_path.exists() else None
+            if times is not None and only_if_missing:
+                return False
+            if times is not None and only_if_older_than is not None and times[0] > now - only_if_older_than:
+                return False
             status_list = StatusList(bits=STATUS_BITS, size=store.LIST_CAPACITY)
-            for idx, value in store.statuses(self.engine, uri).items():
+            found = store.statuses(self.engine, uri) if statuses is None else statuses
+            for idx, value in found.items():
                 status_list.set(idx, value)
-            signer = self.hub.rings.load(authority_id).signer(now)
-            common = dict(subject_uri=uri, issued_at=now, expires_at=now + STATUS_LIFETIME, ttl=STATUS_TTL,
+            validity = self.validity(authority_id)
+            iat = max(now, times[0] + 1) if times is not None else now
+            signer = self.hub.rings.load(authority_id).signer(iat)
+            common = dict(subject_uri=uri, issued_at=iat, expires_at=iat + validity.lifetime, ttl=validity.ttl,
                           alg=signer.public.alg)
             cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
             jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
                                              **common)
-            for suffix, content in (("cwt", cwt), ("jwt", jwt_token.encode())):
+            # The JWT first: the CWT (whose iat the next publisher reads) is the commit point.
+            for suffix, content in (("jwt", jwt_token.encode()), ("cwt", cwt)):
                 path = status_path(self.hub.data_dir, uri, suffix)
                 tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
                 tmp.write_bytes(content)
                 tmp.replace(path)
+            return True
+
+    def refresh_due(self, *, now: int) -> int:
+        """Re-sign every list of this hub's authorities signed more than half its ttl ago (or never published);
+        returns how many. ``tongban serve`` runs it in the background; ``tongban status publish`` re-signs all."""
+        count = 0
+        for authority in self.hub.authorities():
+            half = max(1, self.validity(authority.id).ttl // 2)
+            for uri in store.list_uris(self.engine, authority.id) or [store.status_uri(authority.id, 1)]:
+                count += self.publish_status_list(authority.id, uri, now=now, only_if_older_than=half)
+        return count
 
     def publish_all(self, *, now: int) -> int:
         count = 0

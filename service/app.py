@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.extensions["tongban.idp"] = provider
     app.register_blueprint(bp)
     issuer = _issuer(settings, provider)
+    app.extensions["tongban.issuer"] = issuer  # service.counter_app.start_status_refresher re-signs its lists
     app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)

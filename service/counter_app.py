@@ -2,10 +2,12 @@
 
 ``tongban verifier serve --cache C`` runs ``create_counter_app``: the counter page and API alone, no
 identity provider, no issuer, no database, reading only the verifier cache (synced beforehand with
-``tongban verifier sync``). The replay cache is in-process, or Redis when ``REDIS_URL`` is set (several
-counter processes must share it). ``mount_counter`` adds the counter and the issuer's publication
-endpoints to the main ``create_app``, with a cache in ``<data>/counter-cache`` synced from the data
-directory at start-up and on the page's Sync button.
+``tongban verifier sync``). With ``--from URL`` it re-syncs by itself on a timer (``verifier.autosync``:
+half the shortest cached ttl unless ``--sync-every`` says otherwise). The replay cache is in-process, or
+Redis when ``REDIS_URL`` is set (several counter processes must share it). ``mount_counter`` adds the
+counter and the issuer's publication endpoints to the main ``create_app``: its trust list is cached in
+``<data>/counter-cache`` (synced at start-up and on the Sync button), its status lists are the hub's
+published files themselves (``verifier.published``), so a status change is refused there at once.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -24,9 +28,11 @@ from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
 from service.config import Settings
 from service.headers import install_json_errors, install_security_headers
+from verifier.autosync import AutoSync
 from verifier.cache import DirectorySource, HttpSource, Source, SyncReport, VerifierCache
 from verifier.errors import VerifierError
 from verifier.ports import ReplayCache
+from verifier.published import PublishedStatus
 from verifier.replay import MemoryReplayCache, RedisReplayCache
 from verifier.web import MAX_IMAGE_BYTES, counter_blueprint
 
@@ -42,11 +48,27 @@ def _resync(cache: VerifierCache, source: Source, root: PublicKey | None = None,
     return lambda: cache.sync(source, now=int(clock()), root=root)
 
 
+def every(seconds: float, job: Callable[[], object], name: str) -> threading.Event:
+    """Run ``job`` every ``seconds`` in a daemon thread (errors logged, never fatal); set the event to stop it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(seconds):
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a background job must outlive one failure
+                log.exception("%s failed", name)
+
+    threading.Thread(target=loop, name=name, daemon=True).start()
+    return stop
+
+
 def create_counter_app(
     cache_dir: Path, *, redis_url: str | None = None, source_url: str | None = None,
-    clock: Callable[[], float] = time.time, replay: ReplayCache | None = None,
+    clock: Callable[[], float] = time.time, replay: ReplayCache | None = None, sync_every: int | None = None,
 ) -> Flask:
-    """The counter alone. ``source_url`` (the issuer's publication base URL) enables the Sync button."""
+    """The counter alone. ``source_url`` (the issuer's publication base URL) enables the Sync button and the
+    timer (``app.extensions["tongban.autosync"]``; ``start_autosync`` runs it in the background)."""
     cache = VerifierCache(cache_dir)
     if cache.root() is None:
         raise VerifierError(f"no synced verifier cache at {cache_dir}: run `tongban verifier sync` first")
@@ -54,6 +76,8 @@ def create_counter_app(
         redis_url = os.environ.get("REDIS_URL", "")
     resync = _resync(cache, HttpSource(source_url), clock=clock) if source_url else None
     app = Flask("tongban.counter")
+    if resync is not None:
+        app.extensions["tongban.autosync"] = AutoSync(cache, resync, every=sync_every, clock=clock)
     app.config.update(MAX_CONTENT_LENGTH=MAX_IMAGE_BYTES + 1024)
     app.register_blueprint(counter_blueprint(cache, replay or replay_cache(redis_url), clock=clock, resync=resync))
 
@@ -66,11 +90,51 @@ def create_counter_app(
     return app
 
 
+def start_autosync(app: Flask, poll: float = 1.0) -> threading.Event | None:
+    """Run the counter app's sync timer in the background (a first sync at once); None without a source."""
+    autosync = app.extensions.get("tongban.autosync")
+    if autosync is None:
+        return None
+    autosync.tick()
+    return every(poll, autosync.tick, "counter-autosync")
+
+
+REFRESH_POLL = 15  # seconds between the hub's checks for status lists due for re-signing
+
+
+def start_status_refresher(app: Flask, poll: float = REFRESH_POLL,
+                           clock: Callable[[], float] = time.time) -> threading.Event:
+    """Re-sign the hub's status lists in the background before they go stale (``Issuer.refresh_due``: a list
+    older than half its ttl). Every gunicorn worker may run one: the due check is made under the list's file
+    lock, so each list is re-signed once. Returns the event that stops it."""
+    issuer = app.extensions["tongban.issuer"]
+    try:
+        issuer.refresh_due(now=int(clock()))  # at once: lists may have expired while the hub was down
+    except Exception:  # noqa: BLE001 - the timer below tries again; the app must start
+        log.exception("status lists not re-signed at start-up")
+    return every(poll, lambda: issuer.refresh_due(now=int(clock())), "status-refresher")
+
+
+class _TrustListOnly:
+    """The hub's data directory as a source of its trust list only: the hub's counter reads status lists live."""
+
+    def __init__(self, source: DirectorySource):
+        self.source = source
+
+    def trust_list(self) -> str:
+        return self.source.trust_list()
+
+    def status_lists(self) -> dict[str, bytes]:
+        return {}
+
+
 def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
-    """Publication endpoints and the counter (cache ``<data>/counter-cache``) inside the main app."""
-    app.register_blueprint(publication_blueprint(settings.data_dir))
+    """Publication endpoints and the counter inside the main app: trust list cached in ``<data>/counter-cache``,
+    status lists read from the published files at each verdict (``verifier.published.PublishedStatus``)."""
+    app.register_blueprint(publication_blueprint(settings.data_dir, clock=clock))
     cache = VerifierCache(settings.data_dir / "counter-cache")
-    source = DirectorySource(settings.data_dir)
+    source = _TrustListOnly(DirectorySource(settings.data_dir))
+    published = PublishedStatus(settings.data_dir / "status", cache.trust_list)
 
     def resync() -> SyncReport:
         root = None
@@ -79,13 +143,17 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
                 root = PublicKey.from_jwk(json.loads((settings.data_dir / "hub-root.jwk").read_text()))
             except (OSError, ValueError, KeysError) as exc:
                 raise VerifierError(f"no hub root key in {settings.data_dir}: run `tongban init` first") from exc
-        return cache.sync(source, now=int(clock()), root=root)
+        now = int(clock())
+        report = cache.sync(source, now=now, root=root)
+        count, failed = published.check(now)  # the lists themselves: current, or why not (e.g. not re-signed)
+        return replace(report, status_lists=count, failed=failed)
 
     try:
         resync()
     except (VerifierError, KeysError, OSError) as exc:
         log.warning("counter cache not synced at start-up: %s", exc)
-    app.register_blueprint(counter_blueprint(cache, replay_cache(settings.redis_url), clock=clock, resync=resync))
+    app.register_blueprint(counter_blueprint(cache, replay_cache(settings.redis_url), clock=clock, resync=resync,
+                                             status=published))
 
 
 @click.command("serve")
@@ -93,9 +161,16 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8100, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--from", "source_url", metavar="URL",
-              help="the issuer's publication base URL: the page re-syncs from it (Sync button, and by itself when due)")
-def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None) -> None:
+              help="the issuer's publication base URL: the counter re-syncs from it by itself (and on its Sync button)")
+@click.option("--sync-every", type=click.IntRange(0, 86400), metavar="SECONDS",
+              help="with --from: seconds between syncs (default: half the shortest status-list ttl; 0: only on the "
+                   "Sync button)")
+def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None, sync_every: int | None) -> None:
     """Run the counter page alone (no identity provider, no database) from a synced cache."""
-    app = create_counter_app(cache_dir, source_url=source_url)
+    app = create_counter_app(cache_dir, source_url=source_url, sync_every=sync_every or None)
+    if source_url and sync_every != 0:
+        start_autosync(app)
+        autosync = app.extensions["tongban.autosync"]
+        click.echo(f"syncing from {source_url} every {autosync.interval()} s")
     click.echo(f"tongban counter at http://{host}:{port}/counter (cache {cache_dir})")
     app.run(host=host, port=port, threaded=True)

@@ -4,7 +4,15 @@
 publication endpoints, ``HttpSource``, both behind ``Source``); it verifies everything before caching it,
 so a source is never trusted, only the pinned root is. ``verify`` then reads only
 this directory. Cache layout: ``root.jwk`` (pinned at the first sync), ``trust-list.jwt``,
-``status/<authority>/<n>.json`` (decoded, verified lists with the time they were fetched).
+``status/<authority>/<n>.json`` (decoded, verified lists with their signed times), ``sync.json`` (the last
+sync that reached the source: when, and which lists it offered), ``attempt.json`` (the last sync attempt,
+failed or not: the counter screen says how old its status data is after a failed one).
+
+A status list counts as current by its **signed** times only (draft-ietf-oauth-status-list §5.1): until its
+``exp``; its ``ttl`` says when a fresh copy is due. A list not newer (by its signed ``iat``) than the one held
+is refused, ``status_list_rollback`` (principle 12: a newer list never gives way to an older one), so a copied
+data directory or a mirror replaying an old list can neither undo a revocation nor keep a list current.
+Each list is synced on its own: a bad one is reported by its reason code and the others still sync.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -24,10 +32,41 @@ from keys import PublicKey, TrustList, TrustListError, verify_trust_list
 from verifier.errors import VerifierError
 from verifier.ports import StatusLookup
 
+SYNC_LEEWAY = 60  # seconds a hub's clock may run ahead of this counter's: a list "from the future" within it is taken
+LISTING_MARGIN = 60  # a list missing from the last sync's listing is invalid for credentials older than this before it
+INVALID_REFERENCE = "status_reference_invalid"
+# A refused list's StatusListError reason → the code a sync reports (``status_list_untrusted``: no key verifies it).
+_REFUSALS = {"status_list_signature": "status_list_untrusted", "status_list_alg": "status_list_untrusted",
+             "status_list_key": "status_list_untrusted", "status_list_subject": "status_list_subject",
+             "status_list_expired": "status_list_expired", "status_list_not_yet_valid": "status_list_not_yet_valid"}
+# Every code a sync reports per list (``status_list_stale``: kept, but signed longer than its ttl ago: the source
+# is not re-signing it, e.g. a mirror replaying an old copy).
+SYNC_REASONS = ("status_list_untrusted", "status_list_subject", "status_list_expired", "status_list_not_yet_valid",
+                "status_list_malformed", "status_list_rollback", "status_list_stale")
+
+
+def answer(uri: str, status_list: StatusList, iat: int, exp: int, idx: int, now: int) -> StatusLookup:
+    """One entry of a verified list, as a lookup: its value while the list is current (``now < exp``)."""
+    authority = parse_status_uri(uri)[0]
+    if idx >= len(status_list):  # a list's size is fixed when it is signed: no sync can bring this index
+        return StatusLookup(None, authority, f"index {idx} is outside status list {uri}", INVALID_REFERENCE,
+                            issued_at=iat)
+    if now >= exp:
+        return StatusLookup(None, authority, f"status list {uri} expired at {exp}", issued_at=iat)
+    return StatusLookup(status_list.get(idx), authority, issued_at=iat)
+
+
+def refusal(errors: list[StatusListError]) -> str:
+    """The sync reason for a list no key accepted: a reason other than "no key verifies it" means one key did."""
+    reasons = [_REFUSALS.get(exc.reason, "status_list_malformed") for exc in errors]
+    return next((r for r in reasons if r != "status_list_untrusted"), "status_list_untrusted")
+
 
 class Source(Protocol):
     def trust_list(self) -> str: ...
-    def status_lists(self) -> dict[str, bytes]: ...
+    def status_lists(self) -> dict[str, bytes | VerifierError]:
+        """Every status list the source has, by URI: its bytes, or why this one list could not be fetched."""
+        ...
 
 
 class DirectorySource:
@@ -70,8 +109,8 @@ class HttpSource:
 
     def _get(self, path: str, accept: str) -> bytes:
         url = self.base_url + path
-        # no-cache: an intermediary must not hand out a copy it has kept for up to max-age, because this cache
-        # counts a status list's ttl from the moment it fetched it.
+        # no-cache: an intermediary must not hand out a copy it has kept for up to max-age: a counter that
+        # syncs on its timer wants the hub's newest signature, not one an intermediary kept.
         req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             url, headers={"Accept": accept, "User-Agent": "tongban-verifier", "Cache-Control": "no-cache"})
         try:
@@ -106,11 +145,15 @@ class HttpSource:
                                 "source_too_large")
         return [u for u in uris if parse_status_uri(u) is not None]
 
-    def status_lists(self) -> dict[str, bytes]:
-        found = {}
+    def status_lists(self) -> dict[str, bytes | VerifierError]:
+        """Each listed status list; one that cannot be fetched is reported in its place (the others still sync)."""
+        found: dict[str, bytes | VerifierError] = {}
         for uri in self.status_uris():
             authority, list_no = parse_status_uri(uri)
-            found[uri] = self._get(f"/status/{authority}/{list_no}", self.STATUS_ACCEPT)
+            try:
+                found[uri] = self._get(f"/status/{authority}/{list_no}", self.STATUS_ACCEPT)
+            except VerifierError as exc:
+                found[uri] = exc
         return found
 
 
@@ -118,8 +161,9 @@ class HttpSource:
 class SyncReport:
     trust_list_version: int
     trust_list_updated: bool
-    status_lists: int
+    status_lists: int  # lists current as of this sync (stored, or the held copy confirmed)
     root_pinned: bool
+    failed: dict[str, str] = field(default_factory=dict)  # status-list URI → reason code (SYNC_REASONS)
 
 
 class VerifierCache:
@@ -142,39 +186,57 @@ class VerifierCache:
             return None
 
     def lookup(self, uri: str, idx: int, now: int) -> StatusLookup:
-        path = self._status_path(uri)
-        if path is None or not path.exists():
-            return StatusLookup(None, detail=f"no status list {uri} cached")
-        entry = json.loads(path.read_text())
-        max_age = entry["ttl"] if entry["ttl"] is not None else 3600
-        if now - entry["fetched_at"] > max_age or (entry["exp"] is not None and now >= entry["exp"]):
-            return StatusLookup(None, entry["authority_id"], f"cached status list {uri} is older than its max age")
+        parsed = parse_status_uri(uri)
+        if parsed is None:
+            return StatusLookup(None, detail=f"{uri!r} is not a tongban status-list URI", reason=INVALID_REFERENCE)
+        entry = _read_entry(self._status_path(uri))
+        if entry is None:
+            listing = self.last_sync() or {}
+            if isinstance(listing.get("lists"), list) and uri not in listing["lists"]:
+                return StatusLookup(None, parsed[0], f"the source had no status list {uri} when last synced",
+                                    INVALID_REFERENCE, as_of=int(listing["synced_at"]) - LISTING_MARGIN)
+            return StatusLookup(None, parsed[0], f"no status list {uri} cached")
         status_list = StatusList.from_bytes(entry["bits"], base64.b64decode(entry["bytes"]))
-        if idx >= len(status_list):
-            return StatusLookup(None, entry["authority_id"], f"index {idx} is outside status list {uri}")
-        return StatusLookup(status_list.get(idx), entry["authority_id"])
+        return answer(uri, status_list, entry["iat"], entry["exp"], idx, now)
+
+    def _entries(self) -> list[dict]:
+        found = (_read_entry(path) for path in status_files(self.directory / "status", "json").values())
+        return [entry for entry in found if entry is not None]
 
     def status_current_until(self) -> int | None:
-        """When the first cached status list stops counting as current (its fetch time + ttl, or its exp).
+        """When the first cached status list stops counting as current (its signed ``exp``).
 
         None when nothing is cached. A counter past this moment answers ``status_unknown``: sync before it.
         """
-        until = None
-        for path in status_files(self.directory / "status", "json").values():
-            try:
-                entry = json.loads(path.read_text())
-                end = entry["fetched_at"] + (entry["ttl"] if entry["ttl"] is not None else 3600)
-                end = min(end, entry["exp"]) if entry["exp"] is not None else end
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-            until = end if until is None else min(until, end)
-        return until
+        return min((entry["exp"] for entry in self._entries()), default=None)
+
+    def status_due_at(self) -> int | None:
+        """When the first cached list is due for a fresh copy (its signed ``iat + ttl``); None when nothing is cached."""
+        return min((entry["iat"] + entry["ttl"] for entry in self._entries() if entry["ttl"]), default=None)
+
+    def shortest_ttl(self) -> int | None:
+        """The shortest ``ttl`` among the cached lists: a counter syncing on a timer syncs at half of it."""
+        return min((entry["ttl"] for entry in self._entries() if entry["ttl"]), default=None)
 
     def _status_path(self, uri: str) -> Path | None:
         return status_file(self.directory / "status", uri, "json")
 
     # -- writing (sync time) ----------------------------------------------------------------------
     def sync(self, source: Source, *, now: int, root: PublicKey | None = None) -> SyncReport:
+        """Verify and cache the source's trust list and status lists; the attempt is recorded either way.
+
+        A refused trust list (or an unreachable source) fails the whole sync (``VerifierError``); a refused
+        status list is reported in ``SyncReport.failed`` by its reason, and the others are synced.
+        """
+        try:
+            report = self._sync(source, now=now, root=root)
+        except VerifierError as exc:
+            self._record_attempt(now, exc.reason, {})
+            raise
+        self._record_attempt(now, next(iter(report.failed.values()), None), report.failed)
+        return report
+
+    def _sync(self, source: Source, *, now: int, root: PublicKey | None) -> SyncReport:
         self.directory.mkdir(parents=True, exist_ok=True)
         pinned, pinned_now = self.root(), False
         if pinned is None:
@@ -196,46 +258,88 @@ class VerifierCache:
         if updated:
             _write_atomic(self.directory / "trust-list.jwt", token)
         trust = incoming if updated else current
-        count = 0
-        for uri, raw in source.status_lists().items():
-            count += self._store_status(trust, uri, raw, now)
+        offered = source.status_lists()
+        count, failed = 0, {}
+        for uri, raw in offered.items():
+            if isinstance(raw, VerifierError):  # listed by the source, but not fetched: keep what is held
+                failed[uri] = raw.reason
+                continue
+            current_now, problem = self._store_status(trust, uri, raw, now)
+            count += current_now
+            if problem is not None:
+                failed[uri] = problem
         _write_atomic(self.directory / "sync.json", json.dumps(
-            {"synced_at": now, "trust_list_version": trust.version, "status_lists": count}))
-        return SyncReport(trust.version, updated, count, pinned_now)
+            {"synced_at": now, "trust_list_version": trust.version, "status_lists": count, "lists": sorted(offered),
+             "failed": failed}))
+        return SyncReport(trust.version, updated, count, pinned_now, failed)
 
     def last_sync(self) -> dict | None:
-        """What the last successful sync recorded: ``synced_at``, ``trust_list_version``, ``status_lists``."""
+        """What the last sync that reached the source recorded: ``synced_at``, ``trust_list_version``,
+        ``status_lists`` (how many are current), ``lists`` (every URI the source offered), ``failed``."""
         try:
             return json.loads((self.directory / "sync.json").read_text())
         except (OSError, ValueError):
             return None
 
-    def _store_status(self, trust: TrustList, uri: str, raw: bytes, now: int) -> int:
+    def last_attempt(self) -> dict | None:
+        """The last sync attempt: ``at``, ``ok``, ``reason`` (the first failure's code), ``failed`` (per list)."""
+        try:
+            return json.loads((self.directory / "attempt.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def _record_attempt(self, now: int, reason: str | None, failed: dict[str, str]) -> None:
+        if self.directory.is_dir():
+            _write_atomic(self.directory / "attempt.json", json.dumps(
+                {"at": now, "ok": reason is None, "reason": reason, "failed": failed}))
+
+    def _store_status(self, trust: TrustList, uri: str, raw: bytes, now: int) -> tuple[bool, str | None]:
+        """(is the cached copy current after this, the reason code when the offered list was refused or stale)."""
         path = self._status_path(uri)
         parsed = parse_status_uri(uri)
         authority = trust.authority(parsed[0]) if parsed else None
         if authority is None:
-            return 0
-        last_error: Exception | None = None
+            return False, None  # a list of no authority on the trust list: not this counter's business
+        token, errors = None, []
         for key in authority.keys:
             try:
-                token = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
-                                               expected_subject=uri)
+                candidate = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
+                                                   expected_subject=uri, leeway=SYNC_LEEWAY)
             except StatusListError as exc:
-                last_error = exc
+                errors.append(exc)
                 continue
-            if token.issued_at > key.signs_until:  # an old key file signing a fresh list after the key's retirement
-                last_error = StatusListError("signed after its key was retired")
+            if candidate.issued_at > key.signs_until:  # an old key file signing a fresh list after its retirement
+                errors.append(StatusListError("signed after its key was retired", "status_list_signature"))
                 continue
-            entry = {
-                "uri": uri, "authority_id": authority.id, "fetched_at": now, "iat": token.issued_at,
-                "exp": token.expires_at, "ttl": token.ttl, "bits": token.status_list.bits,
-                "bytes": base64.b64encode(token.status_list.as_bytes()).decode(),
-            }
+            token = candidate
+            break
+        if token is None:
+            return False, refusal(errors)
+        if now >= token.expires_at:  # within SYNC_LEEWAY past its exp: verified, but of no use
+            return False, "status_list_expired"
+        held = _read_entry(path)
+        bits, data = token.status_list.bits, base64.b64encode(token.status_list.as_bytes()).decode()
+        if held is not None and (token.issued_at < held["iat"] or (
+                token.issued_at == held["iat"] and (held["bits"], held["bytes"]) != (bits, data))):
+            return now < held["exp"], "status_list_rollback"
+        if held is None or token.issued_at > held["iat"]:
+            entry = {"uri": uri, "authority_id": authority.id, "fetched_at": now, "iat": token.issued_at,
+                     "exp": token.expires_at, "ttl": token.ttl, "bits": bits, "bytes": data}
             path.parent.mkdir(parents=True, exist_ok=True)
             _write_atomic(path, json.dumps(entry))
-            return 1
-        raise VerifierError(f"status list {uri} is not signed by {authority.id}: {last_error}", "status_list_untrusted")
+        stale = token.ttl is not None and now >= token.issued_at + token.ttl
+        return True, "status_list_stale" if stale else None
+
+
+def _read_entry(path: Path | None) -> dict | None:
+    """One cached list, or None when absent or unreadable (then the counter says it does not know)."""
+    try:
+        entry = json.loads(path.read_text()) if path is not None else None
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), int) for k in ("iat", "exp", "bits")):
+            return None
+        return entry
+    except (OSError, ValueError):
+        return None
 
 
 def _write_atomic(path: Path, text: str) -> None:

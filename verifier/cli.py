@@ -1,6 +1,8 @@
 """``tongban verifier sync`` and ``tongban verify``: the counter's command line.
 
 ``verify`` prints the Decision as JSON and exits 0 when valid, 1 when invalid, 2 on a usage error.
+``sync`` exits 0 when everything synced, 1 when some status lists were refused (each printed with its reason
+code; the others were synced), 2 when nothing could be synced (trust list refused, source unreachable).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from verifier.errors import VerifierError
 from verifier.image import read_qr
 from verifier.pipeline import verify
 from verifier.ports import Policy
+from verifier.reasons import explain
 from verifier.replay import SqliteReplayCache
 
 
@@ -74,6 +77,10 @@ def sync_command(data_dir: Path | None, base_url: str | None, cache_dir: Path, r
         f"trust list version {report.trust_list_version} ({'updated' if report.trust_list_updated else 'unchanged'}),"
         f" {report.status_lists} status list(s) cached in {cache_dir}"
     )
+    for uri, reason in sorted(report.failed.items()):
+        click.echo(f"status list {uri}: {reason}: {explain(reason).en}")
+    if report.failed:
+        sys.exit(1)
 
 
 @click.command("verify")

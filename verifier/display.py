@@ -136,8 +136,20 @@ def proxy_marker(claims: dict[str, Any]) -> dict[str, str] | None:
     return {"zh": "代为出示", "en": "shown on behalf", "by": by, "for": for_}
 
 
-def present(decision: Decision) -> dict[str, Any]:
-    """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block."""
+def status_data(age_seconds: int | None) -> dict[str, Any] | None:
+    """"状态数据 N 分钟前更新 / status data N min old": shown after a failed sync, so the clerk knows how old the
+    revocation status behind a verdict is (the list's signed time, not when this counter fetched it)."""
+    if age_seconds is None:
+        return None
+    minutes = age_seconds // 60
+    return {"age_seconds": age_seconds, "minutes": minutes, "zh": f"状态数据 {minutes} 分钟前更新",
+            "en": f"status data {minutes} min old"}
+
+
+def present(decision: Decision, *, status_age: int | None = None) -> dict[str, Any]:
+    """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block.
+
+    ``status_age``: seconds since the status list behind the verdict was signed, given after a failed sync."""
     claims = masked_claims(decision)
     # The licence type may change the words only once the issuer's signature holds (else it is attacker-chosen).
     trusted_type = decision.licence_type if "issuer_signature" in decision.checks_passed else None
@@ -165,6 +177,7 @@ def present(decision: Decision) -> dict[str, Any]:
         # A health-code colour is shown only for a valid code: an invalid "green" must never look green.
         "health": health_colour(claims) if decision.valid else None,
         "proxy": proxy_marker(claims) if trusted else None,
+        "status_data": status_data(status_age),
     }
     return {**decision.to_json(), "claims": claims, "display": display}
 

@@ -141,8 +141,12 @@ def _validity(ctx: _Context) -> None:
 def _status(ctx: _Context) -> None:
     body = ctx.presentation.credential
     found = ctx.status.lookup(body.status_uri, body.status_idx, ctx.now)
-    if found.value is not None and found.authority_id not in (None, ctx.authority.id):
-        found = found.__class__(None, detail="the status list belongs to another authority")
+    if found.authority_id not in (None, ctx.authority.id):
+        # A list of another authority never answers for this credential, whatever a sync brings.
+        raise Reject("status_reference_invalid", "the status list belongs to another authority")
+    if found.value is None and found.reason == "status_reference_invalid" and (
+            found.as_of is None or body.issued_at < found.as_of):
+        raise Reject("status_reference_invalid", found.detail or "the status reference points nowhere")
     if found.value is None:
         if not ctx.policy.accept_status_unknown:
             raise Reject("status_unknown", found.detail or "no current status list is cached")

@@ -8,11 +8,20 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class StatusLookup:
-    """The cached status of one entry: ``value`` is None when the cache cannot say (missing or too old)."""
+    """The cached status of one entry: ``value`` is None when the cache cannot say (missing or too old).
+
+    ``reason`` is ``status_reference_invalid`` when no sync can ever answer: an index beyond the list's size,
+    a URI that is no tongban status list, or a list the source did not have when it was last listed. For the
+    last, ``as_of`` says when: a credential issued after it may name a list created since (then unknown).
+    ``issued_at`` is the signed ``iat`` of the list the answer comes from (how old the status data is).
+    """
 
     value: int | None
     authority_id: str | None = None
     detail: str = ""
+    reason: str | None = None
+    as_of: int | None = None
+    issued_at: int | None = None
 
 
 class StatusSource(Protocol):

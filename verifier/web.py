@@ -1,11 +1,14 @@
 """The counter: one page for a clerk (scanner field, camera) and a small JSON API around ``verify``.
 
     GET  /counter                    the page (static JS and CSS only: the CSP forbids inline scripts)
-    GET  /counter/api/state          what the cache holds: trust list version, last sync, until when its status lists
-                                     count as current, whether re-sync is possible
+    GET  /counter/api/state          what the cache holds: trust list version, last sync (and last attempt), until
+                                     when its status lists count as current, whether re-sync is possible
     POST /counter/api/verify         {"qr": "TB1:..."} → Decision JSON (+ ``display``: words, labels, masked names)
     POST /counter/api/scan-image     a JPEG / PNG camera frame → decoded with zxing-cpp, then as /verify
-    POST /counter/api/sync           re-sync the cache (only where the app was given a source)
+    POST /counter/api/sync           re-sync the cache (only where the app was given a source); ``failed`` lists
+                                     each status list refused, with its reason code and words
+
+After a failed sync, each verdict carries ``display.status_data``: how old the status it was decided on is.
 
 Bad input is a JSON 400 naming what is wrong (413 when too large), never a 500. POST bodies must carry
 their real content type (``application/json``, ``image/jpeg``, ``image/png``): a cross-site form cannot
@@ -26,7 +29,8 @@ from verifier.display import error_display, present
 from verifier.errors import VerifierError
 from verifier.image import read_qr_bytes
 from verifier.pipeline import verify
-from verifier.ports import Policy, ReplayCache
+from verifier.ports import Policy, ReplayCache, StatusLookup, StatusSource
+from verifier.reasons import explain
 
 MAX_QR_CHARS = 8 * 1024  # a TB1 code is well under 2 kB; the framing layer has its own limit too
 MAX_JSON_BYTES = 32 * 1024
@@ -40,18 +44,39 @@ class BadRequest(Exception):  # noqa: N818 - an HTTP answer, mapped to 400 below
         self.code, self.message, self.status = code, message, status
 
 
+class _Recorded:
+    """The status source, remembering the answer it gave (one per request: how old was the status used?)."""
+
+    def __init__(self, inner: StatusSource):
+        self.inner, self.found = inner, None
+
+    def lookup(self, uri: str, idx: int, now: int) -> StatusLookup:
+        self.found = self.inner.lookup(uri, idx, now)
+        return self.found
+
+
 def counter_blueprint(
     cache: VerifierCache, replay: ReplayCache, *, clock: Callable[[], float] = time.time,
-    resync: Callable[[], SyncReport] | None = None, policy: Policy | None = None,
+    resync: Callable[[], SyncReport] | None = None, policy: Policy | None = None, status: StatusSource | None = None,
 ) -> Blueprint:
+    """The counter over ``cache`` (trust list, sync state); status from ``status`` (default: the cache's lists)."""
     bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/counter/static")
     policy = policy or Policy()
+    source = status or cache
+
+    def status_age(found: StatusLookup | None, now: int) -> int | None:
+        """Seconds since the list used was signed, when the last sync failed (else the clerk need not know)."""
+        attempt = cache.last_attempt()
+        if found is None or found.issued_at is None or not attempt or attempt.get("ok", True):
+            return None
+        return max(0, now - found.issued_at)
 
     def decide(payload: str) -> Response:
         now = int(clock())
-        decision = verify(payload, trust=cache.trust_list(now), status=cache, replay=replay, now=now, policy=policy)
-        response = jsonify(present(decision))
+        recorded = _Recorded(source)
+        decision = verify(payload, trust=cache.trust_list(now), status=recorded, replay=replay, now=now, policy=policy)
+        response = jsonify(present(decision, status_age=status_age(recorded.found, now)))
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -83,8 +108,8 @@ def counter_blueprint(
         return jsonify(
             now=now, trust_list_version=trust.version if trust else None,
             trust_list_expires_at=trust.expires_at if trust else None,
-            last_sync=cache.last_sync(), can_resync=resync is not None,
-            status_current_until=cache.status_current_until(),
+            last_sync=cache.last_sync(), last_attempt=cache.last_attempt(), can_resync=resync is not None,
+            status_current_until=source.status_current_until() if hasattr(source, "status_current_until") else None,
         )
 
     @bp.post("/counter/api/verify")
@@ -123,7 +148,9 @@ def counter_blueprint(
             report = resync()
         except VerifierError as exc:
             raise BadRequest(exc.reason, f"sync failed: {exc}", 502) from exc
+        failed = [{"uri": uri, "reason": reason, "zh": explain(reason).zh, "en": explain(reason).en}
+                  for uri, reason in sorted(report.failed.items())]
         return jsonify(trust_list_version=report.trust_list_version, trust_list_updated=report.trust_list_updated,
-                       status_lists=report.status_lists, last_sync=cache.last_sync())
+                       status_lists=report.status_lists, failed=failed, last_sync=cache.last_sync())
 
     return bp

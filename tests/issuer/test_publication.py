@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keys
-from credentials.status_list import verify_status_list_cwt, verify_status_list_jwt
+from credentials.catalogue import HEALTH_STATUS, LICENCE_STATUS
+from credentials.status_list import peek_times, verify_status_list_cwt, verify_status_list_jwt
 from issuer.publication import CWT_TYPE, JWT_TYPE, publication_blueprint
-from issuer.service import STATUS_TTL
 from service.app import create_app
 from service.config import Settings
 from tests.counter_world import make_world
@@ -57,11 +57,12 @@ def test_trust_list_is_a_jwt_with_a_short_max_age(world, client):
 def test_status_list_is_a_cwt_by_default_with_max_age_from_its_ttl(world, client):
     response = client.get("/status/bj-traffic-police/1")
     assert response.status_code == 200 and response.mimetype == CWT_TYPE
-    assert f"max-age={STATUS_TTL}" in response.headers["Cache-Control"] and "Accept" in response.headers["Vary"]
+    max_age = int(response.headers["Cache-Control"].split("max-age=")[1])
+    assert LICENCE_STATUS.ttl - 120 < max_age <= LICENCE_STATUS.ttl and "Accept" in response.headers["Vary"]
     key = traffic_key(world)
     token = verify_status_list_cwt(response.data, public_key=key.public, alg=key.public.alg, now=int(time.time()),
                                    expected_subject="tbsl:bj-traffic-police/1")
-    assert token.ttl == STATUS_TTL
+    assert token.ttl == LICENCE_STATUS.ttl and token.expires_at == token.issued_at + LICENCE_STATUS.lifetime
     assert response.data == (world.data / "status" / "bj-traffic-police" / "1.cwt").read_bytes()
 
 
@@ -73,7 +74,19 @@ def test_status_list_jwt_on_request(world, client, accept):
     key = traffic_key(world)
     token = verify_status_list_jwt(response.get_data(as_text=True), public_key=key.public, alg=key.public.alg,
                                    now=int(time.time()), expected_subject="tbsl:bj-traffic-police/1")
-    assert token.ttl == STATUS_TTL
+    assert token.ttl == LICENCE_STATUS.ttl
+
+
+def test_health_lists_are_short_lived_and_max_age_counts_from_their_iat(world):
+    """Health-code lists: ttl 5 min, exp 10 min; an HTTP cache never keeps one past iat + ttl."""
+    cwt = (world.data / "status" / "bj-health" / "1.cwt").read_bytes()
+    iat, exp, ttl = peek_times(cwt)
+    assert (ttl, exp - iat) == (HEALTH_STATUS.ttl, HEALTH_STATUS.lifetime)
+    for age, expected in ((0, 300), (100, 200), (299, 1), (300, 0), (5000, 0)):
+        app = Flask("publication-clock")
+        app.register_blueprint(publication_blueprint(world.data, clock=lambda age=age: iat + age))
+        response = app.test_client().get("/status/bj-health/1", headers={"Accept": JWT_TYPE})
+        assert f"max-age={expected}" in response.headers["Cache-Control"]
 
 
 @pytest.mark.parametrize("accept", ["*/*", CWT_TYPE, f"{CWT_TYPE}, {JWT_TYPE};q=0.5", "text/html", "application/json"])

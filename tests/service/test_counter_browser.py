@@ -256,13 +256,49 @@ def test_out_of_date_counter_says_so_and_resyncs_itself_when_it_can(world, brows
             counter.page.wait_for_selector("#state.stale:has-text('已过期')")
         finally:
             counter.close()
+    # The hub re-signs its lists as time passes (``tongban serve``'s refresher): a copy of it, two hours later.
+    from issuer.cli import issuer_for
+    from service.config import Settings
+
+    hub_data = shutil.copytree(world.data, tmp_path / "hub")
+    issuer_for(Settings.from_env(hub_data, env={})).publish_all(now=int(later()))
     hub = Flask("hub")
-    hub.register_blueprint(publication_blueprint(world.data))
+    hub.register_blueprint(publication_blueprint(hub_data))
     with serving(hub) as hub_url, serving(create_counter_app(cache, redis_url="", clock=later, source_url=hub_url)) as url:
         counter = Counter(browser, url, PHONE)
         try:
             counter.page.wait_for_selector("#state:not(.stale):has-text('有效至')", timeout=15000)
             counter.scan(world.present(world.eid, now=int(later())))
             assert "NOT VALID" not in counter.verdict()
+        finally:
+            counter.close()
+
+
+def test_after_a_failed_sync_the_verdict_says_how_old_its_status_data_is(world, browser, tmp_path, shots):
+    """The hub cannot be reached: the page says the sync failed, and each verdict carries the status data's age."""
+    import socket
+
+    eid = world.issue_health_code("green", "", None)
+    run("verifier", "sync", "--data", str(world.data), "--cache", str(world.cache))
+    cache = shutil.copytree(world.cache, tmp_path / "cache")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens there once the socket closes
+    with serving(create_counter_app(Path(cache), redis_url="", source_url=gone)) as url:
+        counter = Counter(browser, url, PHONE)
+        try:
+            with counter.page.expect_response(lambda r: r.url.endswith("/counter/api/sync")):
+                counter.page.click("#sync")
+            counter.page.wait_for_selector("#message:has-text('无法连接证照中心')")
+            counter.scan(world.present(eid, "code"))
+            counter.page.wait_for_selector("#health:not([hidden])")
+            text = counter.page.inner_text("#health")
+            assert "绿码 · 无异常" in text and "分钟前更新" in text and "min old" in text
+            counter.shot(shots / "counter-health-status-age-390x844.png", full_page=False)
+            counter.page.click("#health")
+            assert "状态数据" in counter.page.inner_text("#status-age")
+            counter.page.wait_for_selector("#state:has-text('last sync failed')")
+            # The failed syncs' 502 answers are logged by the browser; nothing else may be (no CSP violation).
+            assert [e for e in counter.errors if "502" not in e] == [], counter.errors
         finally:
             counter.close()

@@ -196,7 +196,8 @@ def test_any_index_body_gives_uris_or_a_verifier_error(hostile, body):
 
 
 def test_garbage_status_lists_are_refused_at_sync(world, hostile, tmp_path):
-    """A server that serves the real trust list but junk status lists: sync refuses, the cache keeps nothing bad."""
+    """A server that serves the real trust list but junk status lists: sync reports each by its reason (the trust
+    list still syncs), and the cache keeps nothing bad."""
     server, url = hostile
     cache = VerifierCache(tmp_path / "cache")
 
@@ -210,7 +211,7 @@ def test_garbage_status_lists_are_refused_at_sync(world, hostile, tmp_path):
     root = PublicKey.from_jwk(json.loads((world.data / "hub-root.jwk").read_text()))
     import time
 
-    with pytest.raises(VerifierError) as exc:
-        cache.sync(Mixed(url), now=int(time.time()), root=root)
-    assert exc.value.reason == "status_list_untrusted"
+    report = cache.sync(Mixed(url), now=int(time.time()), root=root)
+    assert report.failed == {"tbsl:bj-health/1": "status_list_malformed"} and report.status_lists == 0
     assert not (tmp_path / "cache" / "status").exists()
+    assert cache.last_attempt()["ok"] is False and cache.last_attempt()["reason"] == "status_list_malformed"

@@ -188,8 +188,32 @@ def test_revoked_even_when_status_unknown_is_accepted() -> None:
     refused(run(TEXT, status=DictStatus({(URI, IDX): INVALID}), policy=policy), "revoked")
 
 
-def test_status_list_of_another_authority_counts_as_unknown() -> None:
-    refused(run(TEXT, status=DictStatus({(URI, IDX): VALID}, authority_id="someone-else")), "status_unknown")
+def test_status_list_of_another_authority_is_an_invalid_reference() -> None:
+    """No sync can make another authority's list answer for this credential: not ``status_unknown``."""
+    refused(run(TEXT, status=DictStatus({(URI, IDX): VALID}, authority_id="someone-else")), "status_reference_invalid")
+
+
+def test_invalid_reference_is_refused_even_when_status_unknown_is_accepted() -> None:
+    class Nowhere:
+        def lookup(self, uri: str, idx: int, now: int) -> StatusLookup:
+            return StatusLookup(None, reason="status_reference_invalid", detail="index outside the list")
+
+    refused(run(TEXT, status=Nowhere(), policy=Policy(accept_status_unknown=True)), "status_reference_invalid")
+
+
+def test_a_list_missing_at_the_last_sync_is_unknown_for_a_newer_credential() -> None:
+    """``as_of``: the source had no such list then; a credential issued since may name a list created since."""
+    body = credential_body()
+
+    class Missing:
+        def __init__(self, as_of: int):
+            self.as_of = as_of
+
+        def lookup(self, uri: str, idx: int, now: int) -> StatusLookup:
+            return StatusLookup(None, reason="status_reference_invalid", as_of=self.as_of)
+
+    refused(run(TEXT, status=Missing(body.issued_at + 1)), "status_reference_invalid")
+    refused(run(TEXT, status=Missing(body.issued_at)), "status_unknown")
 
 
 # --- time ----------------------------------------------------------------------------------------------------

@@ -56,6 +56,10 @@
       $("reason-zh").textContent += "（注意：" + d.warnings.map((w) => w.zh).join("；") + "）";
       $("reason-en").textContent += " (note: " + d.warnings.map((w) => w.en).join("; ") + ")";
     }
+    // After a failed sync: how old the revocation status behind this verdict is.
+    const statusAge = d.status_data ? d.status_data.zh + " / " + d.status_data.en : "";
+    $("status-age").textContent = statusAge;
+    show($("status-age"), !!statusAge);
     const licence = $("licence");
     licence.textContent = d.licence ? d.licence.label + (d.licence.view ? " · " + d.licence.view : "") : "";
     show(licence, !!d.licence);
@@ -95,7 +99,8 @@
       $("health-proxy-by").textContent = d.proxy && d.proxy.by ? "出示人 / shown by " + d.proxy.by : "";
       show($("health-proxy"), !!d.proxy);
       // Where the code is from and how fresh it is, on the coloured screen itself.
-      $("health-meta").textContent = [d.health.region || (d.issuer && d.issuer.region), age].filter(Boolean).join("\n");
+      $("health-meta").textContent = [d.health.region || (d.issuer && d.issuer.region), age, statusAge]
+        .filter(Boolean).join("\n");
       show(health, true);
       document.body.classList.add("covered");
     } else {
@@ -221,6 +226,9 @@
                      "最近同步 / last sync " + (s.last_sync ? clock(s.last_sync.synced_at) : "从未 / never")];
       const stale = !s.status_current_until || s.now >= s.status_current_until;
       if (s.status_current_until) { parts.push("吊销名单有效至 / status lists current until " + clock(s.status_current_until)); }
+      if (s.last_attempt && !s.last_attempt.ok) {
+        parts.push("最近一次同步失败 / last sync failed (" + (s.last_attempt.reason || "?") + ") " + clock(s.last_attempt.at));
+      }
       footer.textContent = parts.join("　·　");
       footer.className = stale ? "state stale" : "state";
       if (stale) {
@@ -245,7 +253,11 @@
       show(verdict, false); hideHealth();
       try {
         const result = await post("/counter/api/sync", "{}", "application/json");
-        if (result.ok) {
+        if (result.ok && result.data.failed && result.data.failed.length) {
+          const f = result.data.failed;
+          say("同步部分失败：" + f.map((x) => x.uri + " " + x.zh + "（" + x.reason + "）").join("；"),
+              "sync partly failed: " + f.map((x) => x.uri + " " + x.en + " (" + x.reason + ")").join("; "));
+        } else if (result.ok) {
           say("同步完成：信任列表 v" + result.data.trust_list_version + "，吊销名单 " + result.data.status_lists + " 份",
               "synced: trust list v" + result.data.trust_list_version + ", " + result.data.status_lists + " status lists", true);
         }
