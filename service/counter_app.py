@@ -6,6 +6,10 @@ identity provider, no issuer, no database, reading only the verifier cache (sync
 counter processes must share it). ``mount_counter`` adds the counter and the issuer's publication
 endpoints to the main ``create_app``, with a cache in ``<data>/counter-cache`` synced from the data
 directory at start-up and on the page's Sync button.
+
+Two-way mode (``--two-way`` / ``TONGBAN_COUNTER_TWO_WAY=1``) makes the page show the counter's own code
+and accept only presentations made for it (``verifier.challenges``); its challenges live in the same place
+as the replay cache: in-process, or Redis under ``REDIS_URL`` so every process behind one screen agrees.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from pathlib import Path
 import click
 from flask import Flask, Response
 
+from credentials.counter_code import CounterCodeError, check_counter_id
 from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
 from service.config import Settings
 from service.headers import install_json_errors, install_security_headers
 from verifier.cache import DirectorySource, HttpSource, Source, SyncReport, VerifierCache
+from verifier.challenges import ChallengeStore, MemoryChallengeStore, RedisChallengeStore, default_counter_id
 from verifier.errors import VerifierError
 from verifier.ports import ReplayCache
 from verifier.replay import MemoryReplayCache, RedisReplayCache
@@ -37,6 +43,10 @@ def replay_cache(redis_url: str = "") -> ReplayCache:
     return RedisReplayCache(redis_url) if redis_url else MemoryReplayCache()
 
 
+def challenge_store(counter_id: str, redis_url: str = "") -> ChallengeStore:
+    return RedisChallengeStore(redis_url, counter_id) if redis_url else MemoryChallengeStore(counter_id)
+
+
 def _resync(cache: VerifierCache, source: Source, root: PublicKey | None = None,
             clock: Callable[[], float] = time.time) -> Callable[[], SyncReport]:
     return lambda: cache.sync(source, now=int(clock()), root=root)
@@ -45,8 +55,11 @@ def _resync(cache: VerifierCache, source: Source, root: PublicKey | None = None,
 def create_counter_app(
     cache_dir: Path, *, redis_url: str | None = None, source_url: str | None = None,
     clock: Callable[[], float] = time.time, replay: ReplayCache | None = None,
+    two_way: bool = False, counter_id: str | None = None, challenges: ChallengeStore | None = None,
 ) -> Flask:
-    """The counter alone. ``source_url`` (the issuer's publication base URL) enables the Sync button."""
+    """The counter alone. ``source_url`` (the issuer's publication base URL) enables the Sync button.
+
+    ``two_way``: show the counter's code (id ``counter_id``, default ``default_counter_id(cache_dir)``)."""
     cache = VerifierCache(cache_dir)
     if cache.root() is None:
         raise VerifierError(f"no synced verifier cache at {cache_dir}: run `tongban verifier sync` first")
@@ -54,8 +67,12 @@ def create_counter_app(
         redis_url = os.environ.get("REDIS_URL", "")
     resync = _resync(cache, HttpSource(source_url), clock=clock) if source_url else None
     app = Flask("tongban.counter")
-    app.config.update(MAX_CONTENT_LENGTH=MAX_IMAGE_BYTES + 1024)
-    app.register_blueprint(counter_blueprint(cache, replay or replay_cache(redis_url), clock=clock, resync=resync))
+    if two_way and challenges is None:
+        challenges = challenge_store(counter_id or default_counter_id(cache_dir), redis_url)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_IMAGE_BYTES + 1024,
+                      TONGBAN_COUNTER_ID=challenges.counter_id if challenges else None)
+    app.register_blueprint(counter_blueprint(cache, replay or replay_cache(redis_url), clock=clock, resync=resync,
+                                             two_way=challenges))
 
     @app.get("/")
     def _home() -> Response:
@@ -85,7 +102,11 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
         resync()
     except (VerifierError, KeysError, OSError) as exc:
         log.warning("counter cache not synced at start-up: %s", exc)
-    app.register_blueprint(counter_blueprint(cache, replay_cache(settings.redis_url), clock=clock, resync=resync))
+    challenges = None
+    if settings.counter_two_way:
+        challenges = challenge_store(settings.counter_id or default_counter_id(cache.directory), settings.redis_url)
+    app.register_blueprint(counter_blueprint(cache, replay_cache(settings.redis_url), clock=clock, resync=resync,
+                                             two_way=challenges))
 
 
 @click.command("serve")
@@ -94,8 +115,21 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
 @click.option("--port", default=8100, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--from", "source_url", metavar="URL",
               help="the issuer's publication base URL: the page re-syncs from it (Sync button, and by itself when due)")
-def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None) -> None:
+@click.option("--two-way", is_flag=True,
+              help="show this counter's own code (柜台码) and accept only presentations made for it")
+@click.option("--counter-id", metavar="ID", help="this counter's id in two-way mode (1-64 of A-Z a-z 0-9 . _ -; "
+              "default: the host name and a digest of the cache path; give processes behind one screen the same id)")
+def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None, two_way: bool,
+                  counter_id: str | None) -> None:
     """Run the counter page alone (no identity provider, no database) from a synced cache."""
-    app = create_counter_app(cache_dir, source_url=source_url)
-    click.echo(f"tongban counter at http://{host}:{port}/counter (cache {cache_dir})")
+    if counter_id is not None:
+        if not two_way:
+            raise click.UsageError("--counter-id needs --two-way")
+        try:
+            check_counter_id(counter_id)
+        except CounterCodeError as exc:
+            raise click.BadParameter(str(exc), param_hint="--counter-id") from exc
+    app = create_counter_app(cache_dir, source_url=source_url, two_way=two_way, counter_id=counter_id)
+    mode = f", two-way as counter {app.config['TONGBAN_COUNTER_ID']}" if two_way else ""
+    click.echo(f"tongban counter at http://{host}:{port}/counter (cache {cache_dir}{mode})")
     app.run(host=host, port=port, threaded=True)
