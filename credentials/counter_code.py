@@ -83,7 +83,7 @@ def parse_counter_code(text: object) -> CounterCode:
     """Undo ``make_counter_code``; any other input raises ``CounterCodeError``."""
     if not isinstance(text, str):
         raise CounterCodeError("a counter code is text")
-    text = text.strip()
+    text = text.strip(" \t\r\n")  # a scanner's Enter; canonical base45 never ends in a space
     if len(text) > MAX_CODE_CHARS:
         raise CounterCodeError("too long to be a counter code")
     if not text.startswith(PREFIX):
