@@ -16,12 +16,12 @@ import pytest
 from PIL import Image
 
 import keys
+from credentials import parse_presentation
+from credentials.counter_code import parse_counter_code
 from idp.cli import DEMO_CITIZEN
 from service.counter_app import create_counter_app
 from tests.conftest import REQUIRE_SERVERS
 from tests.counter_world import serving
-from credentials import parse_presentation
-from credentials.counter_code import parse_counter_code
 from verifier.cache import DirectorySource, VerifierCache
 from verifier.image import read_qr
 
@@ -50,11 +50,9 @@ def playwright():
 @pytest.fixture(scope="module")
 def counters(live, tmp_path_factory):
     """Two two-way counters, each with its own cache synced from the live hub, on loopback ports."""
-    urls = []
     with serving(_counter(live, tmp_path_factory, "bj-dongcheng-3")) as a, \
             serving(_counter(live, tmp_path_factory, "bj-dongcheng-4")) as b:
-        urls = [a, b]
-        yield urls
+        yield a, b
 
 
 def _counter(live, tmp_path_factory, counter_id: str):
@@ -167,7 +165,7 @@ def test_counter_code_scanned_by_the_wallet_then_verified_here_and_refused_next_
         wallet.click("#scan-counter")
         wallet.wait_for_selector("#qr[data-audience='bj-dongcheng-3']", timeout=20_000)
         assert wallet.is_hidden("#scan-box"), "the camera closes once the code is read"
-        assert "bj-dongcheng-3" in wallet.inner_text("#bound") and "For counter bj-dongcheng-3 only" in wallet.inner_text("#bound")
+        assert "For counter bj-dongcheng-3 only" in wallet.inner_text("#bound"), "it says which counter it is for"
         shot = shots / "two-way-2-wallet-bound.png"
         wallet.screenshot(path=str(shot), full_page=True)
         verdict = here.scan(read_qr(shot))
