@@ -166,6 +166,14 @@ def test_counter_code_scanned_by_the_wallet_then_verified_here_and_refused_next_
         wallet.wait_for_selector("#qr[data-audience='bj-dongcheng-3']", timeout=20_000)
         assert wallet.is_hidden("#scan-box"), "the camera closes once the code is read"
         assert "For counter bj-dongcheng-3 only" in wallet.inner_text("#bound"), "it says which counter it is for"
+        # The camera goes off when the holder leaves the QR screen with it on.
+        wallet.click("#scan-counter")
+        wallet.wait_for_selector("#scan-box:not([hidden])")
+        wallet.click("#show button.back")
+        wallet.wait_for_selector("#scan-box", state="hidden")
+        assert wallet.evaluate("document.getElementById('scan-video').srcObject") is None
+        wallet.click("#cards button.card")
+        wallet.wait_for_selector("#qr[data-audience='bj-dongcheng-3']")
         shot = shots / "two-way-2-wallet-bound.png"
         wallet.screenshot(path=str(shot), full_page=True)
         verdict = here.scan(read_qr(shot))

@@ -72,6 +72,13 @@ def test_main_app_two_way_from_the_environment(world):
     assert 'id="counter-code"' in client.get("/counter").get_data(as_text=True)
     assert verdict(client, present(world, body["code"]))["valid"] is True
     assert verdict(client, present(world, body["code"], "--disclose", "age"))["reasons"] == ["challenge_mismatch"]
+    wallet = client.get("/wallet/")
+    assert "camera=(self)" in wallet.headers["Permissions-Policy"], "the wallet may open the camera (scan.js)"
+    assert "default-src 'self'" in wallet.headers["Content-Security-Policy"]
+    assert '<script type="module" src="/wallet/static/wallet.js">' in wallet.get_data(as_text=True)
+    for asset in ("scan.js", "vendor/jsqr-1.4.0.js", "vendor/LICENSE-jsqr.txt"):
+        with client.get(f"/wallet/static/{asset}") as response:
+            assert response.status_code == 200, asset
 
 
 @pytest.mark.parametrize(("env", "name"), [

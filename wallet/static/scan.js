@@ -27,6 +27,8 @@ export function init(onChange) {
   $("scan-counter").addEventListener("click", () => (stream ? stop() : start()));
   $("scan-stop").addEventListener("click", stop);
   $("scan-picture").addEventListener("change", fromPicture);
+  // The camera never stays on behind the holder's back: not when the page is hidden, nor off the QR screen.
+  document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); });
   setInterval(paint, 1000);
 }
 
@@ -118,6 +120,7 @@ async function start() {
 
 async function frame() {
   const video = $("scan-video");
+  if (stream && $("show").hidden) return stop();
   if (!stream || busy || video.readyState < 2) return;
   busy = true;
   try { accept(await (await decoder())(video)); } catch (e) { console.warn("scan", e); } finally { busy = false; }
