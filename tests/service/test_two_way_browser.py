@@ -166,12 +166,19 @@ def test_counter_code_scanned_by_the_wallet_then_verified_here_and_refused_next_
         wallet.wait_for_selector("#qr[data-audience='bj-dongcheng-3']", timeout=20_000)
         assert wallet.is_hidden("#scan-box"), "the camera closes once the code is read"
         assert "For counter bj-dongcheng-3 only" in wallet.inner_text("#bound"), "it says which counter it is for"
-        # The camera goes off when the holder leaves the QR screen with it on.
+        # The camera goes off when the holder leaves the QR screen with it on (a blank camera this time, so that
+        # it stays on until then: the fake one would read the counter's code again at once).
+        wallet.evaluate("""() => {
+            const canvas = Object.assign(document.createElement("canvas"), { width: 64, height: 64 });
+            canvas.getContext("2d").fillRect(0, 0, 64, 64);
+            window.blankCamera = canvas.captureStream(5);
+            navigator.mediaDevices.getUserMedia = async () => window.blankCamera;
+        }""")
         wallet.click("#scan-counter")
         wallet.wait_for_selector("#scan-box:not([hidden])")
         wallet.click("#show button.back")
-        wallet.wait_for_selector("#scan-box", state="hidden")
-        assert wallet.evaluate("document.getElementById('scan-video').srcObject") is None
+        until(lambda: wallet.evaluate("document.getElementById('scan-video').srcObject === null && "
+                                      "window.blankCamera.getVideoTracks()[0].readyState === 'ended'"))
         wallet.click("#cards button.card")
         wallet.wait_for_selector("#qr[data-audience='bj-dongcheng-3']")
         shot = shots / "two-way-2-wallet-bound.png"
