@@ -39,6 +39,8 @@ def unframe(text: str) -> bytes:
     head, sep, body = text.partition(":")
     if not sep or not head.startswith(SCHEME):
         raise FramingError("not a tongban code: expected the prefix TB1:", "unknown_prefix")
+    if head == "TBC1":  # credentials.counter_code: what a two-way counter shows, scanned back by mistake
+        raise FramingError("this is a counter's own code (TBC1:), for the wallet to scan, not a licence", "counter_code")
     if head != f"{SCHEME}{VERSION}":
         raise FramingError(f"unsupported format version {head[len(SCHEME):]!r}: this verifier reads TB1", "unsupported_version")
     try:

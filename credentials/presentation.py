@@ -6,6 +6,9 @@ verifier gave a challenge (EAT nonce, RFC 9711 §4.1). The credential's SHA-256 
 COSE external_aad (RFC 9052 §4.3): it is signed but not sent, since the verifier can compute it,
 which saves 32 bytes while binding the proof to exactly this credential (like SD-JWT's KB-JWT
 ``sd_hash``, RFC 9901 §4.3). The proof is signed by the key in the credential's ``cnf``.
+
+A holder that scanned a two-way counter's code (``credentials.counter_code``) also signs ``{3: aud}``,
+the counter's id (CWT audience, RFC 8392 §3.1.3), beside the counter's challenge as the nonce.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from dataclasses import dataclass
 
 from credentials.cbor import check_time, dumps, loads_strict
 from credentials.cose import NO_KID, Sign1, parse_sign1, sign1
+from credentials.counter_code import is_counter_id
 from credentials.credential import CredentialBody, parse_credential
 from credentials.errors import StructureError
 from credentials.framing import frame, unframe
 from keys import PrivateKey
 
-PROOF_IAT, PROOF_NONCE = 6, 10
+PROOF_IAT, PROOF_NONCE, PROOF_AUD = 6, 10, 3
 MAX_CHALLENGE_BYTES = 64
 
 
@@ -32,6 +36,7 @@ class Presentation:
     proof_sign1: Sign1
     presented_at: int
     challenge: bytes | None
+    audience: str | None = None  # the counter id the holder signed, when it scanned a two-way counter's code
 
     @property
     def credential_digest(self) -> bytes:
@@ -54,13 +59,18 @@ def credential_digest(credential_raw: bytes) -> bytes:
     return hashlib.sha256(credential_raw).digest()
 
 
-def make_presentation(credential_raw: bytes, holder: PrivateKey, *, now: int, challenge: bytes | None = None) -> str:
+def make_presentation(credential_raw: bytes, holder: PrivateKey, *, now: int, challenge: bytes | None = None,
+                      audience: str | None = None) -> str:
     """Sign a fresh holder proof over ``credential_raw`` and frame the pair for a QR code."""
     if challenge is not None and len(challenge) > MAX_CHALLENGE_BYTES:
         raise StructureError(f"challenge longer than {MAX_CHALLENGE_BYTES} bytes", "malformed_structure")
+    if audience is not None and not is_counter_id(audience):
+        raise StructureError("audience must be a counter id (1-64 of A-Z a-z 0-9 . _ -)", "malformed_structure")
     claims: dict[int, object] = {PROOF_IAT: now}
     if challenge is not None:
         claims[PROOF_NONCE] = challenge
+    if audience is not None:
+        claims[PROOF_AUD] = audience
     proof = sign1(dumps(claims), holder, external_aad=credential_digest(credential_raw))
     return frame(dumps([credential_raw, proof]))
 
@@ -73,12 +83,14 @@ def parse_presentation_bytes(data: bytes) -> Presentation:
     credential_sign1, credential = parse_credential(credential_raw)
     proof = parse_sign1(proof_raw, "holder proof", kid=NO_KID)
     claims = loads_strict(proof.payload, "holder proof claims")
-    if not isinstance(claims, dict) or PROOF_IAT not in claims or set(claims) - {PROOF_IAT, PROOF_NONCE}:
-        raise StructureError("holder proof must carry iat and at most a nonce", "malformed_structure")
-    iat, nonce = check_time(claims[PROOF_IAT], "holder proof iat"), claims.get(PROOF_NONCE)
+    if not isinstance(claims, dict) or PROOF_IAT not in claims or set(claims) - {PROOF_IAT, PROOF_NONCE, PROOF_AUD}:
+        raise StructureError("holder proof must carry iat and at most a nonce and an audience", "malformed_structure")
+    iat, nonce, aud = check_time(claims[PROOF_IAT], "holder proof iat"), claims.get(PROOF_NONCE), claims.get(PROOF_AUD)
     if PROOF_NONCE in claims and not (isinstance(nonce, bytes) and len(nonce) <= MAX_CHALLENGE_BYTES):
         raise StructureError(f"holder proof nonce must be at most {MAX_CHALLENGE_BYTES} bytes", "malformed_structure")
-    return Presentation(credential_raw, credential_sign1, credential, proof, iat, nonce)
+    if PROOF_AUD in claims and not is_counter_id(aud):
+        raise StructureError("holder proof aud must be a counter id (1-64 of A-Z a-z 0-9 . _ -)", "malformed_structure")
+    return Presentation(credential_raw, credential_sign1, credential, proof, iat, nonce, aud)
 
 
 def parse_presentation(text: str) -> Presentation:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from credentials.counter_code import is_counter_id
 from storage.sql import sqlite_url
 
 DEFAULTS = {
@@ -17,6 +18,9 @@ DEFAULTS = {
     # 1: `tongban init` seeds demo people, accounts with documented passwords, and licence records.
     # Set 0 in production (the Dockerfile does): known passwords must never exist there.
     "TONGBAN_DEMO": "1",
+    # 1: the counter at /counter runs two-way: it shows its own code (柜台码) and takes only presentations made for it.
+    "TONGBAN_COUNTER_TWO_WAY": "0",
+    "TONGBAN_COUNTER_ID": "",  # its id in two-way mode; empty: the host name and a digest of the cache path
 }
 
 
@@ -32,6 +36,8 @@ class Settings:
     issuer_url: str
     health_code_ttl: int = 86400
     demo: bool = True
+    counter_two_way: bool = False
+    counter_id: str = ""
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -48,6 +54,8 @@ class Settings:
             issuer_url=get("TONGBAN_ISSUER_URL").rstrip("/"),
             health_code_ttl=_seconds("TONGBAN_HEALTH_CODE_TTL", get("TONGBAN_HEALTH_CODE_TTL")),
             demo=_flag("TONGBAN_DEMO", env.get("TONGBAN_DEMO", DEFAULTS["TONGBAN_DEMO"])),
+            counter_two_way=_flag("TONGBAN_COUNTER_TWO_WAY", get("TONGBAN_COUNTER_TWO_WAY")),
+            counter_id=_counter_id(get("TONGBAN_COUNTER_ID")),
         )
 
 
@@ -61,3 +69,10 @@ def _seconds(name: str, value: str) -> int:
     if not value.strip().isdigit() or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
+
+
+def _counter_id(value: str) -> str:
+    if value and not is_counter_id(value):
+        raise ConfigError(f"TONGBAN_COUNTER_ID must be 1 to 64 of A-Z a-z 0-9 . _ - (starting with a letter or digit), "
+                          f"not {value!r}")
+    return value

@@ -8,6 +8,10 @@ Redis when ``REDIS_URL`` is set (several counter processes must share it). ``mou
 counter and the issuer's publication endpoints to the main ``create_app``: its trust list is cached in
 ``<data>/counter-cache`` (synced at start-up and on the Sync button), its status lists are the hub's
 published files themselves (``verifier.published``), so a status change is refused there at once.
+
+Two-way mode (``--two-way`` / ``TONGBAN_COUNTER_TWO_WAY=1``) makes the page show the counter's own code
+and accept only presentations made for it (``verifier.challenges``); its challenges live in the same place
+as the replay cache: in-process, or Redis under ``REDIS_URL`` so every process behind one screen agrees.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from pathlib import Path
 import click
 from flask import Flask, Response
 
+from credentials.counter_code import CounterCodeError, check_counter_id
 from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
 from service.config import Settings
 from service.headers import install_json_errors, install_security_headers
 from verifier.autosync import AutoSync
 from verifier.cache import DirectorySource, HttpSource, Source, SyncReport, VerifierCache
+from verifier.challenges import ChallengeStore, MemoryChallengeStore, RedisChallengeStore, default_counter_id
 from verifier.errors import VerifierError
 from verifier.ports import ReplayCache
 from verifier.published import PublishedStatus
@@ -41,6 +47,10 @@ log = logging.getLogger(__name__)
 
 def replay_cache(redis_url: str = "") -> ReplayCache:
     return RedisReplayCache(redis_url) if redis_url else MemoryReplayCache()
+
+
+def challenge_store(counter_id: str, redis_url: str = "") -> ChallengeStore:
+    return RedisChallengeStore(redis_url, counter_id) if redis_url else MemoryChallengeStore(counter_id)
 
 
 def _resync(cache: VerifierCache, source: Source, root: PublicKey | None = None,
@@ -66,9 +76,12 @@ def every(seconds: float, job: Callable[[], object], name: str) -> threading.Eve
 def create_counter_app(
     cache_dir: Path, *, redis_url: str | None = None, source_url: str | None = None,
     clock: Callable[[], float] = time.time, replay: ReplayCache | None = None, sync_every: int | None = None,
+    two_way: bool = False, counter_id: str | None = None, challenges: ChallengeStore | None = None,
 ) -> Flask:
     """The counter alone. ``source_url`` (the issuer's publication base URL) enables the Sync button and the
-    timer (``app.extensions["tongban.autosync"]``; ``start_autosync`` runs it in the background)."""
+    timer (``app.extensions["tongban.autosync"]``; ``start_autosync`` runs it in the background).
+
+    ``two_way``: show the counter's code (id ``counter_id``, default ``default_counter_id(cache_dir)``)."""
     cache = VerifierCache(cache_dir)
     if cache.root() is None:
         raise VerifierError(f"no synced verifier cache at {cache_dir}: run `tongban verifier sync` first")
@@ -78,8 +91,12 @@ def create_counter_app(
     app = Flask("tongban.counter")
     if resync is not None:
         app.extensions["tongban.autosync"] = AutoSync(cache, resync, every=sync_every, clock=clock)
-    app.config.update(MAX_CONTENT_LENGTH=MAX_IMAGE_BYTES + 1024)
-    app.register_blueprint(counter_blueprint(cache, replay or replay_cache(redis_url), clock=clock, resync=resync))
+    if two_way and challenges is None:
+        challenges = challenge_store(counter_id or default_counter_id(cache_dir), redis_url)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_IMAGE_BYTES + 1024,
+                      TONGBAN_COUNTER_ID=challenges.counter_id if challenges else None)
+    app.register_blueprint(counter_blueprint(cache, replay or replay_cache(redis_url), clock=clock, resync=resync,
+                                             two_way=challenges))
 
     @app.get("/")
     def _home() -> Response:
@@ -152,8 +169,11 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
         resync()
     except (VerifierError, KeysError, OSError) as exc:
         log.warning("counter cache not synced at start-up: %s", exc)
+    challenges = None
+    if settings.counter_two_way:
+        challenges = challenge_store(settings.counter_id or default_counter_id(cache.directory), settings.redis_url)
     app.register_blueprint(counter_blueprint(cache, replay_cache(settings.redis_url), clock=clock, resync=resync,
-                                             status=published))
+                                             status=published, two_way=challenges))
 
 
 @click.command("serve")
@@ -165,12 +185,26 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
 @click.option("--sync-every", type=click.IntRange(0, 86400), metavar="SECONDS",
               help="with --from: seconds between syncs (default: half the shortest status-list ttl; 0: only on the "
                    "Sync button)")
-def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None, sync_every: int | None) -> None:
+@click.option("--two-way", is_flag=True,
+              help="show this counter's own code (柜台码) and accept only presentations made for it")
+@click.option("--counter-id", metavar="ID", help="this counter's id in two-way mode (1-64 of A-Z a-z 0-9 . _ -; "
+              "default: the host name and a digest of the cache path; give processes behind one screen the same id)")
+def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None, sync_every: int | None,
+                  two_way: bool, counter_id: str | None) -> None:
     """Run the counter page alone (no identity provider, no database) from a synced cache."""
-    app = create_counter_app(cache_dir, source_url=source_url, sync_every=sync_every or None)
+    if counter_id is not None:
+        if not two_way:
+            raise click.UsageError("--counter-id needs --two-way")
+        try:
+            check_counter_id(counter_id)
+        except CounterCodeError as exc:
+            raise click.BadParameter(str(exc), param_hint="--counter-id") from exc
+    app = create_counter_app(cache_dir, source_url=source_url, sync_every=sync_every or None, two_way=two_way,
+                             counter_id=counter_id)
     if source_url and sync_every != 0:
         start_autosync(app)
         autosync = app.extensions["tongban.autosync"]
         click.echo(f"syncing from {source_url} every {autosync.interval()} s")
-    click.echo(f"tongban counter at http://{host}:{port}/counter (cache {cache_dir})")
+    mode = f", two-way as counter {app.config['TONGBAN_COUNTER_ID']}" if two_way else ""
+    click.echo(f"tongban counter at http://{host}:{port}/counter (cache {cache_dir}{mode})")
     app.run(host=host, port=port, threaded=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from credentials.counter_code import CounterCodeError, parse_counter_code
 from credentials.instant import parse_instant
 from keys import KeysError, PublicKey
 from verifier.cache import DirectorySource, HttpSource, VerifierCache
@@ -90,20 +91,31 @@ def sync_command(data_dir: Path | None, base_url: str | None, cache_dir: Path, r
 @click.option("--freshness", default=60, show_default=True, type=click.IntRange(1, 3600),
               help="seconds a presentation stays fresh")
 @click.option("--challenge", help="the challenge this counter showed (text)")
+@click.option("--counter-code", metavar="TBC1:...", help="the two-way counter code this counter showed: the "
+              "presentation must name its counter id and sign its challenge")
 @click.option("--accept-status-unknown", is_flag=True, help="accept when no current status list is cached")
 @click.argument("qr", required=False)
 def verify_command(cache_dir: Path, now_text: str | None, image: Path | None, freshness: int, challenge: str | None,
-                   accept_status_unknown: bool, qr: str | None) -> None:
+                   counter_code: str | None, accept_status_unknown: bool, qr: str | None) -> None:
     """Decide valid / invalid offline; prints JSON; exit 0 valid, 1 invalid, 2 usage error."""
     if (qr is None) == (image is None):
         raise click.UsageError("give either a QR string or --image FILE")
+    if challenge is not None and counter_code is not None:
+        raise click.UsageError("give --challenge or --counter-code, not both")
+    two_way = {}
+    if counter_code is not None:
+        try:
+            code = parse_counter_code(counter_code)
+        except CounterCodeError as exc:
+            raise click.BadParameter(str(exc), param_hint="--counter-code") from exc
+        two_way = {"audience": code.counter_id, "challenges": frozenset({code.challenge})}
     if not cache_dir.exists():
         raise click.UsageError(f"no verifier cache at {cache_dir}: run `tongban verifier sync` first")
     payload = read_qr(image) if image else qr
     now = parse_now(now_text)
     cache = VerifierCache(cache_dir)
     policy = Policy(freshness_window=freshness, accept_status_unknown=accept_status_unknown,
-                    challenge=challenge.encode() if challenge else None)
+                    challenge=challenge.encode() if challenge else None, **two_way)
     decision = verify(payload, trust=cache.trust_list(now), status=cache,
                       replay=SqliteReplayCache(cache_dir / "replay.sqlite3"), now=now, policy=policy)
     click.echo(json.dumps(decision.to_json(), ensure_ascii=False, indent=1))

@@ -174,6 +174,23 @@ def _holder_signature(ctx: _Context) -> None:
         raise Reject("holder_signature_invalid", "not signed by the device the credential was issued to")
     if ctx.policy.challenge is not None and p.challenge != ctx.policy.challenge:
         raise Reject("challenge_mismatch", "the presentation does not answer this counter's challenge")
+    _audience_and_challenge(ctx)
+
+
+def _audience_and_challenge(ctx: _Context) -> None:
+    """A two-way counter (``Policy.audience`` set) takes only what was made for it, just now (issue 7).
+
+    Both values are under the holder's signature checked just above: ``aud`` (CWT, RFC 8392 §3.1.3) must be
+    this counter's id and the nonce (EAT, RFC 9711 §4.1) one of the challenges the counter says it issued and
+    that are still open. A one-way counter (no audience) accepts a presentation with or without an ``aud``:
+    the phone may have scanned some other counter's code.
+    """
+    p, policy = ctx.presentation, ctx.policy
+    if policy.audience is not None and p.audience != policy.audience:
+        raise Reject("audience_mismatch", "the presentation was made for another counter" if p.audience
+                     else "this counter takes only codes made after scanning its own counter code")
+    if policy.challenges is not None and (p.challenge is None or p.challenge not in policy.challenges):
+        raise Reject("challenge_mismatch", "the presentation does not answer a current challenge of this counter")
 
 
 def _freshness(ctx: _Context) -> None:

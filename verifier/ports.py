@@ -41,3 +41,8 @@ class Policy:
     validity_leeway: int = 60  # leeway on the credential's nbf / exp
     accept_status_unknown: bool = False  # what to do when the cached status list is missing or too old
     challenge: bytes | None = None  # when the counter showed a challenge, the presentation must sign it
+    # Two-way counters (the counter shows its own code, credentials.counter_code): the presentation must name
+    # this counter id as its aud, and sign one of these challenges (those the counter issued, still young and
+    # unanswered; the counter looks them up before calling verify, so the pipeline does no I/O).
+    audience: str | None = None
+    challenges: frozenset[bytes] | None = None

@@ -7,8 +7,16 @@
     POST /counter/api/scan-image     a JPEG / PNG camera frame → decoded with zxing-cpp, then as /verify
     POST /counter/api/sync           re-sync the cache (only where the app was given a source); ``failed`` lists
                                      each status list refused, with its reason code and words
+    GET  /counter/api/challenge      two-way mode: the counter code to show now (``TBC1:...``, its QR as an SVG
+                                     data URL, when it rotates); 404 ``two_way_off`` on a one-way counter
 
 After a failed sync, each verdict carries ``display.status_data``: how old the status it was decided on is.
+
+Two-way mode (``two_way=`` a ``verifier.challenges.ChallengeStore``): the page shows the counter's own
+code, and ``verify`` takes only presentations that name this counter and sign one of its open challenges
+(``Policy.audience`` / ``Policy.challenges``, looked up here before the pure pipeline runs). A valid
+answer consumes its challenge (atomically: of two answers to one challenge only one is valid), and the
+page shows the next one.
 
 Bad input is a JSON 400 naming what is wrong (413 when too large), never a 500. POST bodies must carry
 their real content type (``application/json``, ``image/jpeg``, ``image/png``): a cross-site form cannot
@@ -17,6 +25,7 @@ send those without a CORS preflight this app never answers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -24,12 +33,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from credentials import parse_presentation
 from verifier.cache import SyncReport, VerifierCache
+from verifier.challenges import MAX_AGE, ROTATE_SECONDS, ChallengeStore
 from verifier.display import error_display, present
 from verifier.errors import VerifierError
 from verifier.image import read_qr_bytes
-from verifier.pipeline import verify
+from verifier.pipeline import Decision, verify
 from verifier.ports import Policy, ReplayCache, StatusLookup, StatusSource
+from verifier.qr_svg import qr_svg_data_url
 from verifier.reasons import explain
 
 MAX_QR_CHARS = 8 * 1024  # a TB1 code is well under 2 kB; the framing layer has its own limit too
@@ -58,6 +70,7 @@ class _Recorded:
 def counter_blueprint(
     cache: VerifierCache, replay: ReplayCache, *, clock: Callable[[], float] = time.time,
     resync: Callable[[], SyncReport] | None = None, policy: Policy | None = None, status: StatusSource | None = None,
+    two_way: ChallengeStore | None = None,
 ) -> Blueprint:
     """The counter over ``cache`` (trust list, sync state); status from ``status`` (default: the cache's lists)."""
     bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
@@ -75,10 +88,23 @@ def counter_blueprint(
     def decide(payload: str) -> Response:
         now = int(clock())
         recorded = _Recorded(source)
-        decision = verify(payload, trust=cache.trust_list(now), status=recorded, replay=replay, now=now, policy=policy)
+        try:
+            decision = two_way_decision(payload, now, recorded) if two_way else verify(
+                payload, trust=cache.trust_list(now), status=recorded, replay=replay, now=now, policy=policy)
+        except VerifierError as exc:  # the challenge store is down: no verdict rather than an unchecked one
+            decision = Decision(False, (exc.reason,), str(exc))
         response = jsonify(present(decision, status_age=status_age(recorded.found, now)))
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    def two_way_decision(payload: str, now: int, status: StatusSource) -> Decision:
+        bound = dataclasses.replace(policy, audience=two_way.counter_id, challenges=two_way.acceptable(now))
+        decision = verify(payload, trust=cache.trust_list(now), status=status, replay=replay, now=now, policy=bound)
+        if decision.valid and not two_way.consume(parse_presentation(payload).challenge, now):
+            # Another presentation answered this challenge between the look-up and now.
+            decision = dataclasses.replace(decision, valid=False, reasons=("challenge_mismatch",),
+                                           detail="this challenge has just been answered by another presentation")
+        return decision
 
     def body(limit: int, types: tuple[str, ...]) -> bytes:
         if request.mimetype not in types:
@@ -99,7 +125,8 @@ def counter_blueprint(
 
     @bp.get("/counter")
     def page() -> str:
-        return render_template("counter/page.html", can_resync=resync is not None)
+        return render_template("counter/page.html", can_resync=resync is not None,
+                               counter_id=two_way.counter_id if two_way else None)
 
     @bp.get("/counter/api/state")
     def state() -> Response:
@@ -111,6 +138,22 @@ def counter_blueprint(
             last_sync=cache.last_sync(), last_attempt=cache.last_attempt(), can_resync=resync is not None,
             status_current_until=source.status_current_until() if hasattr(source, "status_current_until") else None,
         )
+
+    @bp.get("/counter/api/challenge")
+    def challenge() -> Response:
+        if two_way is None:
+            raise BadRequest("two_way_off", "this counter runs one-way: it shows no counter code", 404)
+        now = int(clock())
+        try:
+            issued = two_way.current(now)
+        except VerifierError as exc:
+            raise BadRequest(exc.reason, str(exc), 503) from exc
+        code = issued.code
+        response = jsonify(counter_id=issued.counter_id, code=code, issued_at=issued.issued_at, now=now,
+                           rotates_at=issued.issued_at + ROTATE_SECONDS, valid_until=issued.issued_at + MAX_AGE,
+                           image=qr_svg_data_url(code))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @bp.post("/counter/api/verify")
     def verify_text() -> Response:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from credentials import licence_type, make_presentation
+from credentials.counter_code import CounterCodeError, parse_counter_code
 from credentials.instant import parse_instant
 from keys import AtRestPolicy, mark_development
 from keys.at_rest import PASSPHRASE_ENV
@@ -54,10 +55,21 @@ def list_command(wallet_dir: Path) -> None:
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="also write the QR as PNG")
 @click.option("--terminal", "show_terminal", is_flag=True, help="also draw the QR in the terminal (stderr)")
 @click.option("--challenge", help="the counter's challenge, signed into the presentation")
+@click.option("--counter-code", metavar="TBC1:...",
+              help="a two-way counter's code (scanned from its page): its id and challenge are signed in")
 @click.option("--now", "now_text", help="ISO 8601 time to present at (default: now)")
 def present(wallet_dir: Path, elicence_id: str, disclose: str | None, png: Path | None, show_terminal: bool,
-            challenge: str | None, now_text: str | None) -> None:
+            challenge: str | None, counter_code: str | None, now_text: str | None) -> None:
     """Make a fresh presentation; prints the QR string."""
+    if challenge is not None and counter_code is not None:
+        raise click.UsageError("give --challenge or --counter-code, not both")
+    nonce, audience = (challenge.encode() if challenge else None), None
+    if counter_code is not None:
+        try:
+            code = parse_counter_code(counter_code)
+        except CounterCodeError as exc:
+            raise click.BadParameter(str(exc), param_hint="--counter-code") from exc
+        nonce, audience = code.challenge, code.counter_id
     try:
         now = parse_instant(now_text) if now_text else int(time.time())
     except ValueError as exc:
@@ -65,8 +77,8 @@ def present(wallet_dir: Path, elicence_id: str, disclose: str | None, png: Path 
     wallet = Wallet(wallet_dir)
     stored = wallet.load(elicence_id)
     view = choose_view(licence_type(stored.licence_type), disclose.split(",") if disclose else None, stored.views)
-    text = make_presentation(stored.views[view.name], wallet.device_key(now), now=now,
-                             challenge=challenge.encode() if challenge else None)
+    text = make_presentation(stored.views[view.name], wallet.device_key(now), now=now, challenge=nonce,
+                             audience=audience)
     if png:
         version = write_png(text, png)
         click.echo(f"QR version {version}-M written to {png}", err=True)

@@ -49,6 +49,28 @@ def test_round_trip(now: int, challenge: bytes | None) -> None:
     assert p.credential_digest == hashlib.sha256(CREDENTIAL).digest() == credential_digest(CREDENTIAL)
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.binary(min_size=16, max_size=16), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True))
+def test_round_trip_with_audience(challenge: bytes, audience: str) -> None:
+    p = parse_presentation(make_presentation(CREDENTIAL, HOLDER, now=NOW, challenge=challenge, audience=audience))
+    assert (p.challenge, p.audience, p.presented_at) == (challenge, audience, NOW)
+    assert parse_presentation(make_presentation(CREDENTIAL, HOLDER, now=NOW)).audience is None
+
+
+def test_audience_is_signed_as_cwt_aud_beside_the_nonce() -> None:
+    raw = unframe(make_presentation(CREDENTIAL, HOLDER, now=NOW, challenge=b"\x01" * 16, audience="bj-dc-3"))
+    payload = cbor2.loads(cbor2.loads(raw)[1]).value[2]
+    # Deterministic CBOR (RFC 8949 §4.2.1): keys 3, 6, 10 in bytewise order of their encodings.
+    assert payload == bytes.fromhex("a3") + b"\x03\x67bj-dc-3" + b"\x06\x1a" + NOW.to_bytes(4, "big") + b"\x0a\x50" + b"\x01" * 16
+    assert cbor2.loads(payload) == {3: "bj-dc-3", 6: NOW, 10: b"\x01" * 16}
+
+
+@pytest.mark.parametrize("audience", ["", "a" * 65, "-starts-with-dash", "has space", "柜台", "a/b", "a\n"])
+def test_audience_outside_the_counter_id_alphabet_is_refused(audience: str) -> None:
+    with pytest.raises(StructureError):
+        make_presentation(CREDENTIAL, HOLDER, now=NOW, audience=audience)
+
+
 def test_wire_form_is_credential_and_proof() -> None:
     raw = unframe(make_presentation(CREDENTIAL, HOLDER, now=NOW, challenge=b"abc"))
     credential, proof = cbor2.loads(raw)
@@ -104,29 +126,35 @@ def test_mutated_presentations_raise_only_credential_errors(data) -> None:
 
 
 PROOF_CLAIMS = st.dictionaries(
-    st.sampled_from([6, 10, 1, "iat"]),
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.binary(max_size=70) | st.text(max_size=5)
+    st.sampled_from([6, 10, 3, 1, "iat"]),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.binary(max_size=70)
+    | st.text(max_size=5) | st.sampled_from(["counter-1", "a" * 64, "a" * 65, "-x", "柜台", "a b", "A.b_c-9"])
     | st.floats(allow_nan=False),
-    max_size=3,
+    max_size=4,
 )
 
 
 @FAST
 @given(PROOF_CLAIMS)
 def test_holder_proof_claims_fuzz(claims: dict) -> None:
+    # Changed with two-way counters: aud (3) is allowed, a text of the counter-id alphabet; the nonce is
+    # bounded at parse time (<= 64 bytes) as it already was when made.
     from credentials.cose import sign1
 
     proof = sign1(dumps(claims), HOLDER, external_aad=credential_digest(CREDENTIAL))
     raw = cbor2.dumps([CREDENTIAL, proof])
-    valid = (set(claims) - {10} == {6} and type(claims[6]) is int and 0 <= claims[6] < 2**53
-             and (10 not in claims or (isinstance(claims[10], bytes) and len(claims[10]) <= 64)))
+    aud = claims.get(3)
+    valid = (set(claims) - {10, 3} == {6} and type(claims[6]) is int and 0 <= claims[6] < 2**53
+             and (10 not in claims or (isinstance(claims[10], bytes) and len(claims[10]) <= 64))
+             and (3 not in claims or (isinstance(aud, str) and 1 <= len(aud) <= 64 and aud[0] not in "._-"
+                                      and all(c.isascii() and (c.isalnum() or c in "._-") for c in aud))))
     try:
         p = parse_presentation_bytes(raw)
     except StructureError:
         assert not valid
     else:
         assert valid
-        assert p.presented_at == claims[6] and p.challenge == claims.get(10)
+        assert p.presented_at == claims[6] and p.challenge == claims.get(10) and p.audience == aud
 
 
 @pytest.mark.parametrize(

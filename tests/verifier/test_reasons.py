@@ -16,9 +16,10 @@ SOURCES = [
     "verifier/cache.py", "credentials/errors.py", "credentials/framing.py", "credentials/cbor.py", "credentials/cose.py",
     "credentials/credential.py", "credentials/presentation.py", "credentials/elicence_id.py",
     "keys/trust_list.py",  # a sync from the page's button reports these
+    "verifier/challenges.py", "credentials/counter_code.py",  # two-way counters
 ]
 ERROR_CLASSES = {"TrustListError", "Reject", "VerifierError", "CredentialError", "FramingError", "StructureError", "ClaimError",
-                 "BadRequest"}
+                 "BadRequest", "CounterCodeError"}
 
 
 def codes_in(rel: str) -> set[str]:

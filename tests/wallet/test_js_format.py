@@ -43,8 +43,20 @@ if (input.frame) out.frame = await Promise.all(input.frame.map((h) => tb.frame(U
 if (input.jwk) {
   const key = await crypto.subtle.importKey("jwk", input.jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
   const credential = tb.fromB64url(input.credential);
-  const challenge = input.challenge ? new TextEncoder().encode(input.challenge) : null;
-  out.qr = await tb.presentation(credential, key, input.now, challenge);
+  const challenge = input.challenge_hex ? Uint8Array.from(Buffer.from(input.challenge_hex, "hex"))
+    : input.challenge ? new TextEncoder().encode(input.challenge) : null;
+  out.qr = await tb.presentation(credential, key, input.now, challenge, input.audience || null);
+}
+if (input.counter) {
+  out.counter = input.counter.map((text) => {
+    try {
+      const c = tb.parseCounterCode(text);
+      return { id: c.counterId, challenge: Buffer.from(c.challenge).toString("hex"), issued_at: c.issuedAt };
+    } catch (e) {
+      if (!(e instanceof tb.CounterCodeError)) return { crash: String(e) };
+      return null;
+    }
+  });
 }
 function revive(v) {
   if (Array.isArray(v)) return v.map(revive);
@@ -122,3 +134,92 @@ def test_js_presentation_verifies_with_the_python_verifier(tmp_path, issued, vie
     assert len(proof.value[3]) == 64
     later = verify(qr, trust=cache.trust_list(now + 61), status=cache, replay=MemoryReplayCache(), now=now + 61)
     assert not later.valid and later.reasons == ("stale",)
+
+
+def test_js_presentation_bound_to_a_counter_is_byte_identical_and_verifies(tmp_path, issued):
+    """The wallet after scanning a two-way counter's code: aud (3) and nonce (10) signed, keys in canonical order."""
+    from credentials.counter_code import make_counter_code, parse_counter_code
+    from verifier.ports import Policy
+
+    device, licence, cache = issued
+    now = int(time.time())
+    code = parse_counter_code(make_counter_code("bj-dongcheng-3", os.urandom(16), now))
+    jwk = {**device.public.public_jwk(), "d": b64url(device.crypto_key().private_numbers().private_value.to_bytes(32, "big"))}
+    qr = node(tmp_path, {"jwk": jwk, "credential": b64url(licence.views["driving"]), "now": now,
+                         "challenge_hex": code.challenge.hex(), "audience": code.counter_id})["qr"]
+    presented = parse_presentation(qr)
+    assert (presented.audience, presented.challenge) == (code.counter_id, code.challenge)
+    proof = cbor2.loads(presented.proof_sign1.raw)
+    assert proof.value[2] == dumps({6: now, 10: code.challenge, 3: code.counter_id})  # Python's encoding, byte for byte
+    assert proof.value[2][:3] == b"\xa3\x03\x6e", "aud (key 3) first: RFC 8949 §4.2.1 bytewise key order"
+    policy = Policy(audience=code.counter_id, challenges=frozenset({code.challenge}))
+    decision = verify(qr, trust=cache.trust_list(now), status=cache, replay=MemoryReplayCache(), now=now, policy=policy)
+    assert decision.valid, decision
+    elsewhere = Policy(audience="bj-dongcheng-4", challenges=frozenset({code.challenge}))
+    decision = verify(qr, trust=cache.trust_list(now), status=cache, replay=MemoryReplayCache(), now=now, policy=elsewhere)
+    assert decision.reasons == ("audience_mismatch",)
+
+
+def _counter_code_cases() -> list[str]:
+    """Valid codes, and what an attacker or a bad camera frame can make of them; both parsers must agree on all."""
+    import random
+
+    import base45
+
+    from credentials.counter_code import make_counter_code
+
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+    cases = []
+    for _ in range(60):
+        counter_id = rng.choice(alphabet[:62]) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 63)))
+        cases.append(make_counter_code(counter_id, rng.randbytes(16), rng.choice([0, 23, 24, 2**32, 2**53 - 1,
+                                                                                    rng.randrange(2**31)])))
+    good = [base45.b45decode(c[5:]) for c in cases[:30]]
+    for raw in good:  # one to three byte flips, truncations, extensions
+        mutated = bytearray(raw)
+        for _ in range(rng.randint(1, 3)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        cases.append("TBC1:" + base45.b45encode(bytes(mutated)).decode())
+        cases.append("TBC1:" + base45.b45encode(raw[: rng.randrange(len(raw))]).decode())
+        cases.append("TBC1:" + base45.b45encode(raw + bytes([rng.randrange(256)])).decode())
+    b45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    cases += ["TBC1:" + "".join(rng.choice(b45) for _ in range(rng.randint(0, 160))) for _ in range(60)]
+    hand = [
+        {1: "c", 2: bytes(16), 3: 2**53}, {1: "c", 2: bytes(16), 3: -1}, {1: "c", 2: bytes(16)},
+        {1: "c", 2: bytes(16), 3: 1, 4: 1}, {1: "-c", 2: bytes(16), 3: 1}, {1: "a" * 65, 2: bytes(16), 3: 1},
+        {1: "é", 2: bytes(16), 3: 1}, {1: "c", 2: bytes(15), 3: 1}, {1: "c", 2: "x" * 16, 3: 1},
+    ]
+    cases += ["TBC1:" + base45.b45encode(cbor2.dumps(v, canonical=True)).decode() for v in hand]
+    ok = bytes.fromhex("a3016163025000000000000000000000000000000000000301")
+    cases += ["TBC1:" + base45.b45encode(raw).decode() for raw in (
+        ok, bytes.fromhex("a30250" + "00" * 16 + "0161630301"),  # keys out of order
+        bytes.fromhex("a301780163025000000000000000000000000000000000000301"),  # a two-byte length for 1
+        bytes.fromhex("a3016163025000000000000000000000000000000000000318" + "01"),  # 1 written in two bytes
+        bytes.fromhex("bf016163025000000000000000000000000000000000000301ff"),  # indefinite map
+        bytes.fromhex("a3016163016164025000000000000000000000000000000000"),  # duplicate key
+        bytes.fromhex("a301616302c25000000000000000000000000000000000000301"),  # a tag
+        bytes.fromhex("a30161ff025000000000000000000000000000000000000301"),  # invalid UTF-8
+    )]
+    cases += [f" {cases[0]}\r\n", "\t" + cases[1], cases[2] + " ", "tbc1:" + cases[0][5:], "TBC1:", "", "TB1:ABC",
+              cases[0][:-1], cases[0] + "0", cases[0] + "::", cases[0][:5] + " " + cases[0][5:], "TBC1:" + "0" * 400,
+              "TBC1:GGW", "TBC1:::", "TBC1:A", "\u3000" + cases[0]]
+    return cases
+
+
+def test_js_counter_code_parser_agrees_with_python(tmp_path):
+    from credentials.counter_code import CounterCodeError, parse_counter_code
+
+    cases = _counter_code_cases()
+    answers = node(tmp_path, {"counter": cases})["counter"]
+    accepted = 0
+    for text, js in zip(cases, answers, strict=True):
+        assert not (js and "crash" in js), (text, js)
+        try:
+            code = parse_counter_code(text)
+        except CounterCodeError:
+            assert js is None, f"JS accepted what Python refuses: {text!r} -> {js}"
+        else:
+            accepted += 1
+            assert js == {"id": code.counter_id, "challenge": code.challenge.hex(), "issued_at": code.issued_at}, text
+    assert 60 <= accepted < len(cases) - 100, "both accepting and refusing cases were exercised"

@@ -45,6 +45,7 @@
 
   function render(result) {
     const d = result.display;
+    document.dispatchEvent(new Event("tb:checked"));  // a two-way counter shows its next code (counter-code.js)
     show(message, false);
     verdict.className = "verdict " + d.verdict;
     $("mark").textContent = d.verdict === "valid" ? "✓" : "✗";

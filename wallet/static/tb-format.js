@@ -2,12 +2,15 @@
 // credentials/framing.py produce, so the offline verifier (verifier/pipeline.py) cannot tell them apart.
 //
 //   "TB1:" + base45( maybe-zlib( CBOR [credential bstr, holder proof bstr] ) )
-//   holder proof = COSE_Sign1 (RFC 9052 §4.2), tag 18: [bstr {1: -7}, {}, bstr CBOR {6: iat (, 10: nonce)}, sig]
+//   holder proof = COSE_Sign1 (RFC 9052 §4.2), tag 18: [bstr {1: -7}, {}, bstr CBOR {6: iat (, 10: nonce, 3: aud)}, sig]
 //   sig = ES256 (raw r||s, RFC 9053 §2.1) over Sig_structure ["Signature1", protected, SHA-256(credential), payload]
 //
 // A tiny deterministic CBOR encoder (RFC 8949 §4.2.1: shortest heads, map keys in bytewise order of
 // their encodings) for just these shapes: unsigned/negative ints, byte and text strings, arrays, maps, tags.
 // No DOM here: it also runs under Node (tests/wallet/test_js_format.py).
+//
+// Also the reader of a two-way counter's code (credentials/counter_code.py), accepting exactly what the
+// Python parser accepts:  "TBC1:" + base45( deterministic CBOR {1: counter id, 2: 16-byte challenge, 3: issued-at} )
 
 const enc = new TextEncoder();
 
@@ -72,6 +75,79 @@ export function base45(bytes) {
   return out;
 }
 
+const B45_VALUE = new Map([...B45].map((c, i) => [c, i]));
+
+export class CounterCodeError extends Error {}
+
+// RFC 9285 §4.2: groups of 3 characters (≤ 65535) and a last group of 2 (≤ 255); anything else is refused.
+export function unbase45(text) {
+  if (text.length % 3 === 1) throw new CounterCodeError("base45 length");
+  const out = [];
+  for (let i = 0; i < text.length; i += 3) {
+    const digits = [...text.slice(i, i + 3)].map((c) => {
+      const v = B45_VALUE.get(c);
+      if (v === undefined) throw new CounterCodeError("base45 character");
+      return v;
+    });
+    const n = digits.reduce((sum, d, k) => sum + d * 45 ** k, 0);
+    if (digits.length === 3) {
+      if (n > 0xffff) throw new CounterCodeError("base45 group");
+      out.push(n >> 8, n & 0xff);
+    } else {
+      if (n > 0xff) throw new CounterCodeError("base45 group");
+      out.push(n);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+const COUNTER_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+// → {counterId, challenge (16 bytes), issuedAt}; anything else throws CounterCodeError.
+export function parseCounterCode(text) {
+  if (typeof text !== "string") throw new CounterCodeError("not text");
+  text = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");  // a scanner's Enter; base45 never ends in a space
+  if (text.length > 256 || !text.startsWith("TBC1:")) throw new CounterCodeError("not a counter code");
+  const bytes = unbase45(text.slice(5));
+  let at = 0;
+  const byte = () => { if (at >= bytes.length) throw new CounterCodeError("truncated"); return bytes[at++]; };
+  const head = () => {  // [major type, argument]; the re-encoding below refuses every non-shortest form
+    const b = byte(), info = b & 31;
+    let n = info;
+    if (info === 24) n = byte();
+    else if (info === 25) n = byte() * 256 + byte();
+    else if (info === 26) n = (((byte() * 256 + byte()) * 256 + byte()) * 256) + byte();
+    else if (info === 27) { n = 0; for (let k = 0; k < 8; k++) n = n * 256 + byte(); }
+    else if (info > 27) throw new CounterCodeError("indefinite or reserved");
+    return [b >> 5, n];
+  };
+  const [major, count] = head();
+  if (major !== 5 || count !== 3) throw new CounterCodeError("not a map of three");
+  const entries = new Map();
+  for (let i = 0; i < 3; i++) {
+    const [km, key] = head();
+    if (km !== 0 || entries.has(key)) throw new CounterCodeError("bad key");
+    const [vm, n] = head();
+    if (vm === 0) { entries.set(key, n); continue; }
+    if ((vm !== 2 && vm !== 3) || n > bytes.length - at) throw new CounterCodeError("bad value");
+    const raw = bytes.slice(at, at + n);
+    at += n;
+    if (vm === 2) entries.set(key, raw);
+    else {
+      try { entries.set(key, utf8.decode(raw)); } catch { throw new CounterCodeError("bad text"); }
+    }
+  }
+  if (at !== bytes.length) throw new CounterCodeError("trailing bytes");
+  const counterId = entries.get(1), challenge = entries.get(2), issuedAt = entries.get(3);
+  if (typeof counterId !== "string" || !COUNTER_ID.test(counterId)) throw new CounterCodeError("counter id");
+  if (!(challenge instanceof Uint8Array) || challenge.length !== 16) throw new CounterCodeError("challenge");
+  if (typeof issuedAt !== "number" || !Number.isSafeInteger(issuedAt)) throw new CounterCodeError("issued-at");
+  const again = cbor(new Map([[1, counterId], [2, challenge], [3, issuedAt]]));
+  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) throw new CounterCodeError("not deterministic");
+  return { counterId, challenge, issuedAt };
+}
+
 async function streamBytes(stream) {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
@@ -93,9 +169,11 @@ export async function sha256(bytes) {
 const PROTECTED_ES256 = cbor(new Map([[1, -7]]));  // a1 01 26
 
 // privateKey: a WebCrypto ECDSA P-256 CryptoKey (it may be non-extractable). now: seconds. challenge: Uint8Array | null
-export async function presentation(credential, privateKey, now, challenge = null) {
+// audience: the counter id of a scanned counter code (CWT aud, RFC 8392 §3.1.3) | null
+export async function presentation(credential, privateKey, now, challenge = null, audience = null) {
   const claims = new Map([[6, now]]);
   if (challenge) claims.set(10, challenge);
+  if (audience) claims.set(3, audience);
   const payload = cbor(claims);
   const toBeSigned = cbor(["Signature1", PROTECTED_ES256, await sha256(credential), payload]);
   const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, toBeSigned));

@@ -9,6 +9,7 @@
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 import * as tb from "./tb-format.js";
 import * as session from "./session.js";
+import * as scan from "./scan.js";
 
 const REFRESH_SECONDS = 30;
 const ORIGIN = location.origin;
@@ -285,13 +286,16 @@ async function refresh() {
   const current = presenting;
   const key = await deviceKey();
   const now = Math.floor(Date.now() / 1000);
-  const text = await tb.presentation(current.credential.views[current.view], key.privateKey, now);
-  if (presenting !== current) return;  // the holder switched view meanwhile
+  const bound = scan.binding(now);  // a scanned two-way counter code: its challenge and id are signed in
+  const text = await tb.presentation(current.credential.views[current.view], key.privateKey, now, bound?.challenge,
+    bound?.counterId);
+  if (presenting !== current || scan.binding(now) !== bound) return;  // switched view, or scanned, meanwhile
   current.text = text;
   current.generatedAt = now;
   drawQr(text);
   $("qr").dataset.iat = String(now);
   $("qr").dataset.view = current.view;
+  $("qr").dataset.audience = bound?.counterId ?? "";
   tick();
 }
 
@@ -647,6 +651,7 @@ async function main() {
   await renderCards();
   await renderHistory();
   $("family").addEventListener("click", openFamily);
+  scan.init(() => presenting && refresh());
   $("grant-form").addEventListener("submit", grant);
   $("health-update").addEventListener("click", async () => {
     const slot = presenting?.slot;
