@@ -241,7 +241,21 @@ async function renderHistory() {
     el("time", { datetime: new Date(h.at).toISOString() }, new Date(h.at).toLocaleString("zh-CN", { hour12: false })),
     el("span", {}, h.label.split(" / ")[0], " · ", h.view_label.split(" / ")[0], "："),
     el("span", {}, h.claims.map((c) => (CLAIM_LABELS[c] || [c])[0]).join("、")),
+    h.counter ? el("span", { class: "line" }, "柜台 ", el("span", { class: "en" }, "counter "), h.counter) : null,
   )));
+}
+
+// The citizen's own copy of where what was shown (PIPL art. 45): everything this phone recorded, as a file.
+async function exportHistory() {
+  const items = (await dbAll("history")).sort((a, b) => a.at - b.at).map((h) => ({
+    at: new Date(h.at).toISOString(), licence: h.label, elicence_id: h.elicence_id, view: h.view,
+    view_label: h.view_label, claims: h.claims, counter: h.counter || null }));
+  const body = JSON.stringify({ generated_at: new Date().toISOString(),
+    note: "出示记录，仅保存在本机 / What this phone showed, kept on this phone only", shown: items }, null, 1);
+  const link = el("a", { href: URL.createObjectURL(new Blob([body], { type: "application/json" })),
+    download: "tongban-shown.json" });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
 // ---------------------------------------------------------------------------------------------- presenting
@@ -651,7 +665,18 @@ async function main() {
   await renderCards();
   await renderHistory();
   $("family").addEventListener("click", openFamily);
-  scan.init(() => presenting && refresh());
+  scan.init(async () => {
+    const bound = scan.binding();
+    if (presenting && bound) {  // the next codes are for this counter: the history says where it was shown
+      await dbPut("history", { at: Date.now(), elicence_id: presenting.credential.elicence_id,
+        label: presenting.credential.label, view: presenting.view, counter: bound.counterId,
+        view_label: presenting.credential.view_info[presenting.view].label,
+        claims: presenting.credential.view_info[presenting.view].claims });
+      renderHistory();
+    }
+    return presenting && refresh();
+  });
+  $("history-export").addEventListener("click", exportHistory);
   $("grant-form").addEventListener("submit", grant);
   $("health-update").addEventListener("click", async () => {
     const slot = presenting?.slot;
