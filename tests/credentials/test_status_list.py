@@ -10,7 +10,6 @@ import base64
 import json
 import re
 import zlib
-from pathlib import Path
 
 import cbor2
 import jwt
@@ -39,8 +38,9 @@ from credentials.status_list import (
     verify_status_list_cwt,
     verify_status_list_jwt,
 )
+from tests.conftest import SHARED_VECTORS
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "status-list"
+VECTORS = SHARED_VECTORS / "status-list"
 EXAMPLES = VECTORS / "examples"
 
 # Status assignments of the draft's Appendix C (every other entry is 0); list size 2^20 in each.

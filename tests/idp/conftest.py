@@ -74,7 +74,7 @@ def idp(request, tmp_path, monkeypatch) -> Idp:
     provider = app.extensions["tongban.idp"]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     provider.issuer = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.01), daemon=True)
     thread.start()
     TableRegistry(provider.engine, provider.secrets).add(DEMO_PEOPLE)
     c = DEMO_CITIZEN
@@ -142,7 +142,7 @@ class BackchannelReceiver:
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/backchannel"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.01), daemon=True).start()
 
     def close(self):
         self.server.shutdown()

@@ -78,7 +78,7 @@ def service(request, tmp_path_factory):
     provider = app.extensions["tongban.idp"]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     provider.issuer = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=lambda: server.serve_forever(poll_interval=0.01), daemon=True).start()
     TableRegistry(provider.engine, provider.secrets).add(DEMO_PEOPLE + [("赵敏", "110105198505202214")])
     for name, id_number, phone, password in CITIZENS.values():
         provider.accounts.register(name, id_number, phone, password, 1_700_000_000)
