@@ -21,6 +21,7 @@ from service.app import create_app
 from service.config import Settings
 from storage.kv import RedisStore
 from storage.sql import normalise_url
+from tests.conftest import copy_template
 
 
 @dataclass
@@ -63,9 +64,9 @@ def server_storage(pg_url: str, redis_url: str):
 
 
 @pytest.fixture(params=["embedded", "servers"])
-def idp(request, tmp_path, monkeypatch) -> Idp:
+def idp(request, tmp_path, monkeypatch, app_template) -> Idp:
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-    settings = Settings.from_env(tmp_path, env={})
+    settings = Settings.from_env(copy_template(app_template, tmp_path), env={})
     overrides, cleanup = {}, []
     if request.param == "servers":
         overrides, drop = server_storage(request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url"))
