@@ -558,10 +558,10 @@ def test_jwt_typ_equivalent_forms_are_accepted(typ, es256):
     assert verify("jwt", token, es256).subject == SUB
 
 
-def pycose_sign(key: keys.PrivateKey, claims, phdr=None, *, tag: bool = True) -> bytes:
+def pycose_sign(key: keys.PrivateKey, claims, phdr=None, *, tag: bool = True, uhdr=None) -> bytes:
     numbers = key.crypto_key().private_numbers()
     message = Sign1Message(phdr=phdr if phdr is not None else {Algorithm: Es256, 16: "application/statuslist+cwt"},
-                           uhdr={KID: b"k1"}, payload=cbor2.dumps(claims))
+                           uhdr={KID: b"k1"} if uhdr is None else uhdr, payload=cbor2.dumps(claims))
     message.key = EC2Key(crv=P256, x=numbers.public_numbers.x.to_bytes(32, "big"),
                          y=numbers.public_numbers.y.to_bytes(32, "big"), d=numbers.private_value.to_bytes(32, "big"))
     return message.encode(tag=tag)
@@ -576,7 +576,9 @@ def cwt_claims(**overrides):
 def test_cwt_built_independently_verifies(es256):
     assert verify("cwt", pycose_sign(es256, cwt_claims()), es256).status_list == small_list()
     protected_kid = {Algorithm: Es256, 16: "application/statuslist+cwt", KID: b"k1"}
-    assert verify("cwt", pycose_sign(es256, cwt_claims(), protected_kid), es256).subject == SUB
+    assert verify("cwt", pycose_sign(es256, cwt_claims(), protected_kid, uhdr={}), es256).subject == SUB
+    with refused():  # RFC 9052 §3: a label in both buckets (here the kid) is malformed
+        verify("cwt", pycose_sign(es256, cwt_claims(), protected_kid), es256)
 
 
 @pytest.mark.parametrize("phdr", [
