@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from credentials import licence_type, parse_credential
 from credentials.status_list import INVALID, SUSPENDED, VALID
 from issuer import health_store as t
-from issuer import store
+from issuer import proxy_store, store
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
 from issuer.health import (
     HEALTH_CODE,
@@ -241,6 +241,7 @@ class HealthDesk:
                 if new_id:
                     reissued.append(new_id)
                     suspended.append(old_id)
+            self._suspend_strays(conn, self.hash(id_number), set(reissued), now, touched)
         self.publish_touched(touched, now)
         return SetResult(after, tuple(reissued), tuple(suspended))
 
@@ -255,10 +256,14 @@ class HealthDesk:
         if binding.proxy_id:
             grant = self._proxy_row(conn, binding.proxy_id)
             if grant is None or grant.ended_at is not None:
-                return None, None  # an ended proxy gets nothing (its code was revoked when it ended)
+                # An ended proxy gets nothing, and a code still bound to it is revoked now (never skipped).
+                touched.add(store.mark_status(conn, binding.elicence_id, INVALID))
+                conn.execute(t.health_codes.delete().where(t.health_codes.c.id == binding.id))
+                return None, None
             shown_by = grant.proxy_name
         device = PublicKey.from_jwk(json.loads(binding.device_jwk))
-        issued = self._issue(conn, status, device, shown_by, now, replaces=binding.elicence_id)
+        issued = self._issue(conn, status, device, shown_by, now, replaces=binding.elicence_id,
+                             proxy_id=binding.proxy_id)
         touched.add(store.mark_status(conn, binding.elicence_id, SUSPENDED))
         conn.execute(update(t.health_codes).where(t.health_codes.c.id == binding.id).values(
             elicence_id=issued.elicence_id, views=_b64(issued.views), seq=status.seq, issued_at=now,
@@ -266,11 +271,54 @@ class HealthDesk:
         return issued.elicence_id, binding.elicence_id
 
     def _issue(self, conn: Connection, status: HealthStatus, device: PublicKey, shown_by: str | None, now: int,
-               replaces: str | None = None):  # noqa: ANN202
+               replaces: str | None = None, proxy_id: int = 0):  # noqa: ANN202
+        """Sign one code and log it (``health_issued``), so that every code still outstanding can be found."""
         claims = code_claims(name=status.name, id_number=status.id_number, colour=status.colour, reason=status.reason,
                              region=status.region, shown_by=shown_by)
-        return self.issuer.issue(HEALTH_CODE, claims, device, now=now, views=views_for(shown_by is not None),
-                                 lifetime=self.policy.lifetime, conn=conn, replaces=replaces)
+        issued = self.issuer.issue(HEALTH_CODE, claims, device, now=now, views=views_for(shown_by is not None),
+                                   lifetime=self.policy.lifetime, conn=conn, replaces=replaces)
+        conn.execute(insert(proxy_store.health_issued).values(
+            elicence_id=issued.elicence_id, subject_hash=self.hash(status.id_number), proxy_id=proxy_id,
+            expires_at=issued.expires_at))
+        return issued
+
+    def _outstanding(self, conn: Connection, now: int, *, subject_hash: str | None = None,
+                     proxy_id: int | None = None) -> list[tuple[str, int]]:
+        """(e-licence id, proxy id) of every logged code not revoked and not expired, of one citizen or one grant."""
+        log, issued = proxy_store.health_issued, store.issued
+        query = (select(log.c.elicence_id, log.c.proxy_id)
+                 .join(issued, issued.c.elicence_id == log.c.elicence_id)
+                 .where(log.c.expires_at > now, issued.c.status != INVALID))
+        if subject_hash is not None:
+            query = query.where(log.c.subject_hash == subject_hash)
+        if proxy_id is not None:
+            query = query.where(log.c.proxy_id == proxy_id)
+        return [(r.elicence_id, r.proxy_id) for r in conn.execute(query.order_by(log.c.elicence_id))]
+
+    def _suspend_strays(self, conn: Connection, subject_hash: str, keep: set[str], now: int,
+                        touched: set[tuple[str, str]]) -> None:
+        """After a status change re-issued the bound codes (``keep``): every other code of the citizen still
+        valid is suspended, one of an ended proxy revoked. Nothing of an older colour stays valid."""
+        ended = {r.id for r in conn.execute(select(t.health_proxies.c.id).where(
+            t.health_proxies.c.relative_hash == subject_hash, t.health_proxies.c.ended_at.is_not(None)))}
+        for elicence_id, proxy_id in self._outstanding(conn, now, subject_hash=subject_hash):
+            if elicence_id in keep:
+                continue
+            if proxy_id in ended:
+                touched.add(store.mark_status(conn, elicence_id, INVALID))
+            elif store.find_in(conn, elicence_id).status == VALID:
+                touched.add(store.mark_status(conn, elicence_id, SUSPENDED))
+
+    def _lock_subject(self, conn: Connection, subject_hash: str):  # noqa: ANN202
+        """Lock one citizen's status row. Every path that issues, suspends or revokes a citizen's codes takes this
+        lock first, then (for a proxy) the grant's row: one order, so no deadlock, and a fetch, an end and a
+        status change for one citizen run one after the other (SQLite serialises every writer anyway)."""
+        return conn.execute(select(t.health_status).where(t.health_status.c.subject_hash == subject_hash)
+                            .with_for_update()).first()
+
+    def _lock_grant(self, conn: Connection, proxy_id: int):  # noqa: ANN202
+        return conn.execute(select(t.health_proxies).where(t.health_proxies.c.id == proxy_id)
+                            .with_for_update()).first()
 
     def fetch(self, id_number: str, name: str, device: PublicKey, *, now: int, proxy_id: int = 0,
               requester_id_number: str | None = None) -> HealthCode:
@@ -286,10 +334,12 @@ class HealthDesk:
                 if (grant is None or requester_id_number is None
                         or grant.proxy_hash != self.hash(requester_id_number)):
                     raise ProxyError("no such proxy for you")
-                if grant.ended_at is not None:
+                # The relative's row, then the grant's, locked (as end_proxy does): an end either finished before
+                # (this sees ended_at) or waits until this code is recorded (and then revokes it).
+                relative = self._lock_subject(conn, grant.relative_hash)
+                grant = self._lock_grant(conn, proxy_id)
+                if relative is None or grant.ended_at is not None:
                     raise ProxyError("this proxy has ended")
-                relative = conn.execute(select(t.health_status.c.id_number, t.health_status.c.name).where(
-                    t.health_status.c.subject_hash == grant.relative_hash)).first()
                 subject, name, shown_by = relative.id_number, relative.name, grant.proxy_name
             status = self._ensure_status(conn, subject, name, now)
             subject_hash = self.hash(subject)
@@ -302,7 +352,7 @@ class HealthDesk:
                 return HealthCode(binding.elicence_id, status.colour, binding.expires_at, _unb64(binding.views),
                                   proxy_id, self.authority.id)
             issued = self._issue(conn, status, device, shown_by, now,
-                                 replaces=binding.elicence_id if binding is not None else None)
+                                 replaces=binding.elicence_id if binding is not None else None, proxy_id=proxy_id)
             values = dict(device_jwk=json.dumps(device.jwk), device_kid=device.kid, elicence_id=issued.elicence_id,
                           views=_b64(issued.views), seq=status.seq, issued_at=now, expires_at=issued.expires_at)
             if binding is None:
@@ -411,18 +461,27 @@ class HealthDesk:
     def end_proxy(self, proxy_id: int, relative_id_number: str, *, by: str, now: int) -> tuple[Proxy, tuple[str, ...]]:
         """The relative ends a proxy: its code is revoked through the status list; the proxy can fetch no more."""
         touched: set[tuple[str, str]] = set()
-        revoked = []
+        revoked: list[str] = []
         with self.engine.begin() as conn:
             grant = self._proxy_row(conn, proxy_id)
             if grant is None or grant.relative_hash != self.hash(relative_id_number):
                 raise ProxyError("no such proxy of yours")
+            self._lock_subject(conn, grant.relative_hash)  # the order of fetch: citizen, then grant
+            grant = self._lock_grant(conn, proxy_id)
             if grant.ended_at is None:
                 conn.execute(update(t.health_proxies).where(t.health_proxies.c.id == proxy_id).values(
                     ended_at=now, ended_by=by[:200]))
-                for binding in conn.execute(select(t.health_codes).where(t.health_codes.c.proxy_id == proxy_id)):
-                    touched.add(store.mark_status(conn, binding.elicence_id, INVALID))
-                    revoked.append(binding.elicence_id)
-                conn.execute(t.health_codes.delete().where(t.health_codes.c.proxy_id == proxy_id))
+            # Every code fetched under this grant, bound or not (also after an earlier end: idempotent).
+            codes = {b.elicence_id for b in conn.execute(select(t.health_codes.c.elicence_id).where(
+                t.health_codes.c.proxy_id == proxy_id))}
+            codes |= {elicence_id for elicence_id, _ in self._outstanding(conn, now, proxy_id=proxy_id)}
+            for elicence_id in sorted(codes):
+                before = store.find_in(conn, elicence_id).status
+                if before != INVALID:  # suspended copies too: revocation is final
+                    touched.add(store.mark_status(conn, elicence_id, INVALID))
+                if before == VALID:
+                    revoked.append(elicence_id)  # the ones that worked until now
+            conn.execute(t.health_codes.delete().where(t.health_codes.c.proxy_id == proxy_id))
             grant = self._proxy_row(conn, proxy_id)
         self.publish_touched(touched, now)
         return self._proxy(grant), tuple(revoked)
