@@ -309,7 +309,12 @@ class HealthDesk:
             elif store.find_in(conn, elicence_id).status == VALID:
                 touched.add(store.mark_status(conn, elicence_id, SUSPENDED))
 
-    def _lock_subject(self, conn: Connection, subject_hash: str):  # noqa: ANN202
+    @staticmethod
+    def status_of(row) -> HealthStatus:  # noqa: ANN001
+        return HealthStatus(row.id_number, row.name, row.colour, row.reason, row.region, row.seq, row.updated_at,
+                            row.updated_by)
+
+    def lock_subject(self, conn: Connection, subject_hash: str):  # noqa: ANN201
         """Lock one citizen's status row. Every path that issues, suspends or revokes a citizen's codes takes this
         lock first, then (for a proxy) the grant's row: one order, so no deadlock, and a fetch, an end and a
         status change for one citizen run one after the other (SQLite serialises every writer anyway)."""
@@ -336,7 +341,7 @@ class HealthDesk:
                     raise ProxyError("no such proxy for you")
                 # The relative's row, then the grant's, locked (as end_proxy does): an end either finished before
                 # (this sees ended_at) or waits until this code is recorded (and then revokes it).
-                relative = self._lock_subject(conn, grant.relative_hash)
+                relative = self.lock_subject(conn, grant.relative_hash)
                 grant = self._lock_grant(conn, proxy_id)
                 if relative is None or grant.ended_at is not None:
                     raise ProxyError("this proxy has ended")
@@ -445,18 +450,24 @@ class HealthDesk:
         proxy = self.person(value)
         if proxy.id_number == relative.id_number:
             raise ValidationError("proxy", "a citizen cannot be their own proxy")
-        rel_hash, proxy_hash = self.hash(relative.id_number), self.hash(proxy.id_number)
         with self.engine.begin() as conn:
-            self._ensure_status(conn, relative.id_number, relative.name, now)
-            existing = conn.execute(select(t.health_proxies).where(
-                t.health_proxies.c.relative_hash == rel_hash, t.health_proxies.c.proxy_hash == proxy_hash,
-                t.health_proxies.c.ended_at.is_(None))).first()
-            if existing is not None:
-                return self._proxy(existing)
-            proxy_id = conn.execute(insert(t.health_proxies).values(
-                relative_hash=rel_hash, relative_name=relative.name, proxy_hash=proxy_hash, proxy_name=proxy.name,
-                granted_at=now, granted_via=via, recorded_by=recorded_by[:200])).inserted_primary_key[0]
-            return self._proxy(self._proxy_row(conn, proxy_id))
+            status = self._ensure_status(conn, relative.id_number, relative.name, now)
+            return self.grant_in(conn, status, proxy, via=via, recorded_by=recorded_by, now=now)
+
+    def grant_in(self, conn: Connection, relative: HealthStatus, proxy: Person, *, via: str, recorded_by: str,
+                 now: int) -> Proxy:
+        """Inside the caller's transaction, with the relative's status row locked: the active grant of ``proxy``
+        for ``relative``, made now unless one exists (idempotent)."""
+        rel_hash, proxy_hash = self.hash(relative.id_number), self.hash(proxy.id_number)
+        existing = conn.execute(select(t.health_proxies).where(
+            t.health_proxies.c.relative_hash == rel_hash, t.health_proxies.c.proxy_hash == proxy_hash,
+            t.health_proxies.c.ended_at.is_(None))).first()
+        if existing is not None:
+            return self._proxy(existing)
+        proxy_id = conn.execute(insert(t.health_proxies).values(
+            relative_hash=rel_hash, relative_name=relative.name, proxy_hash=proxy_hash, proxy_name=proxy.name,
+            granted_at=now, granted_via=via, recorded_by=recorded_by[:200])).inserted_primary_key[0]
+        return self._proxy(self._proxy_row(conn, proxy_id))
 
     def end_proxy(self, proxy_id: int, relative_id_number: str, *, by: str, now: int) -> tuple[Proxy, tuple[str, ...]]:
         """The relative ends a proxy: its code is revoked through the status list; the proxy can fetch no more."""
@@ -466,7 +477,7 @@ class HealthDesk:
             grant = self._proxy_row(conn, proxy_id)
             if grant is None or grant.relative_hash != self.hash(relative_id_number):
                 raise ProxyError("no such proxy of yours")
-            self._lock_subject(conn, grant.relative_hash)  # the order of fetch: citizen, then grant
+            self.lock_subject(conn, grant.relative_hash)  # the order of fetch: citizen, then grant
             grant = self._lock_grant(conn, proxy_id)
             if grant.ended_at is None:
                 conn.execute(update(t.health_proxies).where(t.health_proxies.c.id == proxy_id).values(
