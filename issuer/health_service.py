@@ -62,6 +62,7 @@ class ProxyError(HealthError):
 class Person:
     id_number: str
     name: str
+    phone: str | None = None  # their registered mobile number: invitations to it are theirs to answer
 
 
 class People(Protocol):

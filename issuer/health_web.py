@@ -86,7 +86,7 @@ from typing import Any, Protocol
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
-from issuer.health import INVITATION_LIFETIME, parse_person_ref
+from issuer.health import INVITATION_LIFETIME
 from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
 from issuer.ports import ISSUER_SCOPE, AccessTokens, Principal, TokenRefused, TokenRequest
 from issuer.proxy_invitations import InvitationClosed, InvitationExpired, InvitationNotFound, ProxyInvitations
@@ -322,9 +322,8 @@ def invite() -> Response:
     p = principal()
     to = body().get("to")
     w, me = web(), person_of(p)
-    parse_person_ref(to, "to")  # a malformed number is refused before it counts
-    rate_limit(w, w.desk.hash(me.id_number), request.remote_addr or "unknown")
-    invitation_id = w.invitations.invite(me, to, recorded_by=f"citizen:{p.sub}", now=now())
+    invitation_id = w.invitations.invite(me, to, recorded_by=f"citizen:{p.sub}", now=now(), admit=lambda: rate_limit(
+        w, w.desk.hash(me.id_number), request.remote_addr or "unknown"))
     response = jsonify(id=invitation_id, status="pending", expires_in=INVITATION_LIFETIME)
     response.status_code = 202
     response.headers["Location"] = f"/issuer/proxy-invitations/{invitation_id}"
@@ -337,7 +336,7 @@ def list_invitations() -> Response:
     p = principal()
     w, t = web(), now()
     response = jsonify(sent=[i.to_json() for i in w.invitations.sent(p.id_number, t)],
-                       received=[i.to_json() for i in w.invitations.received(p.id_number, t)])
+                       received=[i.to_json() for i in w.invitations.received(person_of(p), t)])
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -3,9 +3,10 @@
 Issue 8, item 3: a one-sided grant by phone or ID number answered with the owner's real name (and 404 for an
 unknown number), so any signed-in citizen could learn who owns a number. Here
 
-* ``invite`` answers the same for every well-formed number, registered or not: an opaque random id (the row is
-  written either way, keyed by a keyed hash of the person the number named, or of the number when it names
-  nobody, so the two cost the same and look the same to the inviter);
+* ``invite`` answers the same for every well-formed number, registered or not: an opaque random id. Nobody is
+  looked up: the row is keyed by a keyed hash of the number, and whoever holds that phone or ID number finds
+  it when they open their wallet (also someone who registers later), so the answer and its timing cannot
+  depend on the number's owner;
 * the invitee finds the invitation in their own wallet (``received``) with the inviter's masked name (张*) and
   what accepting allows, and accepts or declines; only then does the inviter learn the name (``sent``);
 * accepting makes the grant (``granted_via: self``) in the same transaction, the invitation's row locked, so
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,18 +99,25 @@ class ProxyInvitations:
         self.desk = desk
         self.engine = desk.engine
 
-    def _me(self, id_number: str) -> str:
-        """The invitee key of a registered citizen."""
-        return p.invitee_key(self.desk.key, self.desk.hash(id_number), "", "")
+    def _mine(self, me: Person) -> list[str]:
+        """The invitee keys of a signed-in citizen: their ID number's and their phone's."""
+        keys = [p.invitee_key(self.desk.key, "id_number", me.id_number)]
+        if me.phone:
+            keys.append(p.invitee_key(self.desk.key, "phone", me.phone))
+        return keys
 
     # -- the inviter -------------------------------------------------------------------------------------
-    def invite(self, inviter: Person, to: Any, *, recorded_by: str, now: int) -> str:
-        """Invite whoever ``to`` (phone or ID number) names; the opaque id, the same shape whoever that is."""
+    def invite(self, inviter: Person, to: Any, *, recorded_by: str, now: int,
+               admit: Callable[[], None] | None = None) -> str:
+        """Invite whoever ``to`` (phone or ID number) names; the opaque id, the same shape whoever that is.
+        ``admit`` (the web layer's rate limit) runs once the number is known to be well-formed and not the
+        inviter's own, before anything is written: refusals do not count."""
         kind, value = parse_person_ref(to, "to")
-        found = self.desk.people.find(value) if self.desk.people is not None else None
-        if found is not None and found.id_number == inviter.id_number:
-            raise ValidationError("to", "this is your own number: invite a family member")  # the caller's own
-        invitee = p.invitee_key(self.desk.key, self.desk.hash(found.id_number) if found else None, kind, value)
+        if value in (inviter.id_number, inviter.phone):  # compared with the caller's own numbers only
+            raise ValidationError("to", "this is your own number: invite a family member")
+        if admit is not None:
+            admit()
+        invitee = p.invitee_key(self.desk.key, kind, value)
         public_id = secrets.token_urlsafe(18)
         with self.engine.begin() as conn:
             self.desk._ensure_status(conn, inviter.id_number, inviter.name, now)  # the name shown when accepted
@@ -152,13 +161,14 @@ class ProxyInvitations:
                               row.decided_at, None, None)
 
     # -- the invitee -------------------------------------------------------------------------------------
-    def received(self, id_number: str, now: int) -> list[ReceivedInvitation]:
-        """Pending invitations for this citizen (expired, answered and withdrawn ones are not shown)."""
+    def received(self, me: Person, now: int) -> list[ReceivedInvitation]:
+        """Pending invitations to this citizen's numbers (expired, answered and withdrawn ones are not shown)."""
         inv, status = p.health_invitations, t.health_status
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(inv, status.c.name).join(status, status.c.subject_hash == inv.c.inviter_hash)
-                .where(inv.c.invitee_hash == self._me(id_number), inv.c.state == "pending", inv.c.expires_at > now)
+                .where(inv.c.invitee_hash.in_(self._mine(me)), inv.c.inviter_hash != self.desk.hash(me.id_number),
+                       inv.c.state == "pending", inv.c.expires_at > now)
                 .order_by(inv.c.id.desc()).limit(LIST_LIMIT)).all()
         return [self._received(r.public_id, r.name, "pending", r.created_at, r.expires_at) for r in rows]
 
@@ -173,7 +183,8 @@ class ProxyInvitations:
         answer = parse_answer(answer)
         with self.engine.begin() as conn:
             row = self._locked(conn, public_id)
-            if row is None or row.invitee_hash != self._me(invitee.id_number):
+            if (row is None or row.invitee_hash not in self._mine(invitee)
+                    or row.inviter_hash == self.desk.hash(invitee.id_number)):
                 raise InvitationNotFound("no such invitation for you")
             if row.state != "pending" and row.state != answer:
                 raise InvitationClosed(f"this invitation was already {row.state}")

@@ -7,9 +7,9 @@ also one whose binding was lost (issue 8: a fetch racing an end once left such a
 
 ``health_invitations``: the two-sided consent of a family proxy. Personal data kept to the minimum: the
 inviter by the same keyed hash as ``health_status`` (their name is read from there when it is needed), the
-invitee by a keyed hash of the person the number resolved to (or of the number itself when it belongs to
-nobody, so both look alike), plus a masked form of the number as typed (``138****8000``) for the inviter's
-own list. No raw phone or ID number is stored. Rows are purged 30 days after they expire.
+invitee by a keyed hash of the number as typed (``invitee_key``: whoever holds that phone or ID number when
+answering finds it), plus a masked form of the number (``138****8000``) for the inviter's own list. No raw
+phone or ID number is stored, and nobody is looked up when inviting. Rows are purged 30 days after they expire.
 """
 
 from __future__ import annotations
@@ -50,11 +50,9 @@ health_invitations = Table(
 )
 
 
-def invitee_key(key: bytes, subject_hash: str | None, kind: str, value: str) -> str:
-    """Who an invitation is for: the registered person's subject hash, hashed again under its own label; for a
-    number that belongs to nobody, a keyed hash of the number (never equal to a person's)."""
-    label = f"invitee:person:{subject_hash}" if subject_hash else f"invitee:number:{kind}:{value}"
-    return hmac.new(key, label.encode(), hashlib.sha256).hexdigest()
+def invitee_key(key: bytes, kind: str, value: str) -> str:
+    """Whom an invitation is for: a keyed hash of the (normalised) phone or ID number it was sent to."""
+    return hmac.new(key, f"health-invitee:{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 __all__ = ["health_invitations", "health_issued", "invitee_key"]
