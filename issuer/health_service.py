@@ -3,8 +3,14 @@ proxies, staff roles and the resumable bulk re-issue.
 
 Every status change, in one transaction: the status row, an audit row, and for each device the citizen's
 code is bound to (their own, and each active proxy's), a new code issued and the previous one SUSPENDED
-(Token Status List value 2); after the commit the touched status lists are re-signed. A wallet's next
-fetch returns the new code. Ending a proxy REVOKES (value 1) the proxy's code.
+(Token Status List value 2), and every other code of the citizen still valid (found in the issued-code log,
+``issuer.proxy_store.health_issued``) suspended too, an ended proxy's revoked; after the commit the touched
+status lists are re-signed. A wallet's next fetch returns the new code. Ending a proxy REVOKES (value 1) every
+code fetched under it.
+
+Locks (issue 8: an end racing a fetch once left a valid code for 24 h): fetching, ending a proxy and changing
+a status all lock the citizen's ``health_status`` row first, then (for a proxy) the grant's row, in that
+order; so they run one after the other for one citizen, and whichever comes second sees what the first wrote.
 
 Ports: ``People`` resolves a username (ID number or phone) to a person (the service wires it to the
 identity provider's accounts); nothing here imports ``idp``.
@@ -444,7 +450,9 @@ class HealthDesk:
 
     # -- family proxies -------------------------------------------------------------------------------
     def grant_proxy(self, relative: Person, proxy_ref: str, *, via: str, recorded_by: str, now: int) -> Proxy:
-        """``relative`` lets the person ``proxy_ref`` (ID number or phone) fetch and show their health code."""
+        """``relative`` lets the person ``proxy_ref`` (ID number or phone) fetch and show their health code, at
+        once: for the counter (``tongban proxies add``, staff saw both in person). Citizens invite instead
+        (``issuer.proxy_invitations``): this names the person, so it is no endpoint of theirs."""
         if via not in ("self", "counter"):
             raise ValidationError("granted_via", "must be self or counter")
         kind, value = parse_person_ref(proxy_ref)
