@@ -428,6 +428,8 @@ class HealthDesk:
     def finish_run(self, run_id: int, now: int, touched: set[tuple[str, str]]) -> None:
         self.publish_touched(touched, now)
         with self.engine.begin() as conn:
+            # the issued-code log need only name codes that could still be shown: expired ones go (daily run)
+            conn.execute(proxy_store.health_issued.delete().where(proxy_store.health_issued.c.expires_at <= now))
             conn.execute(update(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id,
                                                              t.health_reissue_runs.c.finished_at.is_(None))
                          .values(finished_at=now, open_slot=None))

@@ -147,3 +147,24 @@ def test_ending_a_proxy_revokes_its_unbound_codes(health_world):
     assert revoked == (code.elicence_id,)
     w.sync(now)
     assert w.check(code.views["proxy-code"], device, now).reasons == ("revoked",)
+
+
+def test_the_daily_run_forgets_expired_codes_only(health_world):
+    from sqlalchemy import func, select
+
+    from issuer import proxy_store
+
+    desk, now = health_world.desk, int(time.time())
+    desk.fetch(ZHANG, "张三", keys.generate().public, now=now)
+    desk.fetch(LI, "李四", keys.generate().public, now=now)
+
+    def logged() -> set[int]:
+        with desk.engine.connect() as conn:
+            return {r[0] for r in conn.execute(select(proxy_store.health_issued.c.expires_at))}
+
+    assert logged() == {now + desk.policy.lifetime}
+    later = now + 2 * 24 * 3600  # both codes expired a day ago; the daily run re-issues them
+    desk.reissue_all(later)
+    assert logged() == {later + desk.policy.lifetime}
+    with desk.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(proxy_store.health_issued)).scalar_one() == 2
