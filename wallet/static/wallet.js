@@ -10,6 +10,7 @@ import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 import * as tb from "./tb-format.js";
 import * as session from "./session.js";
 import * as scan from "./scan.js";
+import * as family from "./family.js";
 
 const REFRESH_SECONDS = 30;
 const ORIGIN = location.origin;
@@ -583,6 +584,7 @@ async function renderFamily() {
       el("span", { class: "en" }, g.granted_via === "counter" ? "recorded at a counter, " : "allowed by you, "), clock(g.granted_at)),
     endButton(g)))
     : [el("li", { class: "hint" }, "您还没有授权任何家人。 ", el("span", { class: "en" }, "Nobody may show your code yet."))]));
+  await family.renderInvitations();  // invitations for me, and the ones I sent (family.js)
 }
 
 // Ending takes two taps (no pop-up): the first asks, the second ends.
@@ -609,19 +611,6 @@ function endButton(grantee) {
       : "未能结束授权，请联网后重试。 / Could not end it; try again when online.", !r.ok);
   });
   return button;
-}
-
-async function grant(event) {
-  event.preventDefault();
-  const input = $("proxy-ref");
-  const r = await api("POST", "/issuer/proxies", { proxy: input.value.trim() }).catch(() => null);
-  if (!r) return say("无法连接，请联网后重试。 / No connection; try again when online.", true);
-  if (r.status === 401) return signIn("family");
-  if (r.ok) input.value = "";
-  await renderFamily();
-  if (r.ok) say(`已授权 ${r.data.proxy_name} 代您出示健康码。 / ${r.data.proxy_name} may now show your health code.`);
-  else if (r.status === 404) say("没有找到使用这个号码的通办用户，请家人先注册。 / Nobody with that number uses tongban; they need to register first.", true);
-  else say("未能授权：" + (r.data.error_description || r.status) + " / Not allowed.", true);
 }
 
 // ---------------------------------------------------------------------------------------------- staying signed in
@@ -677,7 +666,7 @@ async function main() {
     return presenting && refresh();
   });
   $("history-export").addEventListener("click", exportHistory);
-  $("grant-form").addEventListener("submit", grant);
+  family.init({ api, say, el, signIn, refresh: renderFamily });  // the invite form and the invitation lists
   $("health-update").addEventListener("click", async () => {
     const slot = presenting?.slot;
     if (slot && navigator.onLine && !await session.signedIn()) return signIn("health:" + slot);
