@@ -16,11 +16,13 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
+from issuer import pii_migrate
 from issuer.errors import IssuerError
 from issuer.health import COLOURS, HealthPolicy
 from issuer.health_service import HealthDesk, People, Person
 from issuer.health_store import load_lookup_key
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
+from issuer.pii import Vault, load_issuer_secret, open_vault
 from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
@@ -31,12 +33,21 @@ _engines: dict[str, Engine] = {}
 
 
 def engine_for(settings: Any) -> Engine:
-    """One engine per database URL per process, tables created on first use."""
+    """One engine per database URL per process, tables created and personal data sealed on first use."""
     if settings.database_url not in _engines:
         engine = make_engine(settings.database_url)
         create_all(engine)
+        pii_migrate.upgrade(engine, load_issuer_secret(settings.data_dir))
         _engines[settings.database_url] = engine
     return _engines[settings.database_url]
+
+
+def vault_for(settings: Any) -> Vault:
+    return open_vault(engine_for(settings), load_issuer_secret(settings.data_dir))
+
+
+def records_for(settings: Any) -> Records:
+    return Records(engine_for(settings), vault_for(settings))
 
 
 def issuer_for(settings: Any) -> Issuer:
@@ -83,7 +94,7 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     echo(f"{count} status list(s) published under {settings.data_dir / 'status'}")
     if not getattr(settings, "demo", True):
         return  # registers are filled with `tongban records import` in production
-    seeded = seed_demo_records(hub, Records(engine_for(settings)), now)
+    seeded = seed_demo_records(hub, records_for(settings), now)
     echo(f"{seeded} demo licence record(s) added to the authorities' registers" if seeded
          else "demo licence records already on the authorities' registers")
 
@@ -134,7 +145,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
             raise click.BadParameter(f"{csv_file} is not UTF-8 text", param_hint="CSV_FILE") from exc
         settings = settings_from(data_dir)
         authority = Hub(settings.data_dir).owner_of(licence_type)
-        count = Records(engine_for(settings)).import_csv(licence_type, authority.id, text, now=int(time.time()))
+        count = records_for(settings).import_csv(licence_type, authority.id, text, now=int(time.time()))
         click.echo(f"imported {count} {licence_type} record(s) into the register of {authority.name} ({authority.id})")
 
     @main.group("keys")
