@@ -109,15 +109,18 @@ def issue_from_records(svc: Service, who: str) -> list[str]:
     return issued
 
 
-def run_the_service(data: Path, url: str, tmp_path: Path) -> Service:
-    env = {"DATABASE_URL": url, "TONGBAN_DEV_PLAINTEXT_KEYS": "1", "TONGBAN_ISSUER_SECRET": ""}
-    cli(env, "init", "--data", str(data))
-    (tmp_path / "wang.csv").write_text(csv_of(WANG), encoding="utf-8")
-    (tmp_path / "biz.csv").write_text(csv_of(BUSINESS), encoding="utf-8")
-    cli(env, "records", "import", "resident-id", str(tmp_path / "wang.csv"), "--data", str(data))
-    cli(env, "records", "import", "business-licence", str(tmp_path / "biz.csv"), "--data", str(data))
-    cli(env, "health", "set", "--data", str(data), "--id-number", "440304198512124569", "--colour", "yellow",
-        "--reason", REASONS[0], "--name", "李四")
+def run_the_service(data: Path, url: str, tmp_path: Path, *, commands: bool = True) -> Service:
+    """``tongban init``, two records imports and a ``health set`` (each its own process), then the service on a
+    loopback port with the demo citizens' accounts and the health officer. ``commands=False``: the service only."""
+    if commands:
+        env = {"DATABASE_URL": url, "TONGBAN_DEV_PLAINTEXT_KEYS": "1", "TONGBAN_ISSUER_SECRET": ""}
+        cli(env, "init", "--data", str(data))
+        (tmp_path / "wang.csv").write_text(csv_of(WANG), encoding="utf-8")
+        (tmp_path / "biz.csv").write_text(csv_of(BUSINESS), encoding="utf-8")
+        cli(env, "records", "import", "resident-id", str(tmp_path / "wang.csv"), "--data", str(data))
+        cli(env, "records", "import", "business-licence", str(tmp_path / "biz.csv"), "--data", str(data))
+        cli(env, "health", "set", "--data", str(data), "--id-number", "440304198512124569", "--colour", "yellow",
+            "--reason", REASONS[0], "--name", "李四")
     settings = replace(Settings.from_env(data, env={"DATABASE_URL": url}), issuer_url="http://127.0.0.1:1")
     app = create_app(settings)
     provider = app.extensions["tongban.idp"]
@@ -136,38 +139,57 @@ def run_the_service(data: Path, url: str, tmp_path: Path) -> Service:
     return svc
 
 
+def exercise(svc: Service) -> None:
+    """Licences from the registers over the web, a health code, a family proxy and its code, a status set on the
+    /admin page with a reason."""
+    assert len(issue_from_records(svc, "zhang")) == 2  # driving licence and resident ID from the registers
+    assert fetch(svc, "zhang", keys.generate()).status_code == 200  # health code
+    r = requests.post(svc.url + "/issuer/proxies", json={"proxy": "13700137000"},
+                      headers=auth(token_for(svc, "zhang")), timeout=5)
+    assert r.status_code == 201, r.text
+    assert fetch(svc, "li", keys.generate(), proxy_id=r.json()["id"]).status_code == 200
+    browser = admin_browser(svc, "officer")  # the /admin page sets a status with a reason
+    browser.go(svc.url + "/admin/search", "POST",
+               {**admin_form(browser, "/admin/search"), "id_number": CITIZENS["zhang"][1]})
+    browser.go(svc.url + "/admin/status", "POST",
+               {**admin_form(browser, "/admin/status"), "colour": "red", "reason": REASONS[1]})
+    assert browser.page.status_code == 200 and "已保存" in browser.page.text
+
+
+def reads_back(svc: Service) -> None:
+    """Callers still get every value in clear through the store modules."""
+    status = svc.desk().status(CITIZENS["zhang"][1])
+    assert (status.name, status.id_number, status.reason) == ("张三", CITIZENS["zhang"][1], REASONS[1])
+    assert REASONS[1] in [e.reason for e in svc.desk().audit(CITIZENS["zhang"][1])]
+    assert REASONS[0] in [e.reason for e in svc.desk().audit(CITIZENS["li"][1])]
+    assert svc.desk().proxies(CITIZENS["zhang"][1])["granted"][0].proxy_name == "李四"
+    records = svc.app.extensions["tongban.vci"].records
+    assert {r.licence_type for r in records.held_by(WANG["id_number"])} == {"resident-id"}
+    [biz] = records.held_by(BUSINESS["holder_id_number"])
+    assert biz.claims["legal_representative"] == "赵敏" and biz.holder_id_number == BUSINESS["holder_id_number"]
+
+
+def clear_text_in(url: str) -> list[str]:
+    engine = make_engine(url)
+    try:
+        return leaks(engine, needles(), allowed=ALLOWED)
+    finally:
+        engine.dispose()
+
+
+def stop(svc: Service) -> None:
+    svc.server.shutdown()
+    svc.provider.engine.dispose()
+
+
 def test_no_personal_data_in_clear_anywhere_in_the_database(database, tmp_path, monkeypatch):
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
     monkeypatch.delenv("TONGBAN_ISSUER_SECRET", raising=False)
     svc = run_the_service(tmp_path / "data", database, tmp_path)
     try:
-        assert len(issue_from_records(svc, "zhang")) == 2  # driving licence and resident ID from the registers
-        assert fetch(svc, "zhang", keys.generate()).status_code == 200  # health code
-        r = requests.post(svc.url + "/issuer/proxies", json={"proxy": "13700137000"},
-                          headers=auth(token_for(svc, "zhang")), timeout=5)
-        assert r.status_code == 201, r.text
-        assert fetch(svc, "li", keys.generate(), proxy_id=r.json()["id"]).status_code == 200
-        browser = admin_browser(svc, "officer")  # the /admin page sets a status with a reason
-        browser.go(svc.url + "/admin/search", "POST",
-                   {**admin_form(browser, "/admin/search"), "id_number": CITIZENS["zhang"][1]})
-        browser.go(svc.url + "/admin/status", "POST",
-                   {**admin_form(browser, "/admin/status"), "colour": "red", "reason": REASONS[1]})
-        assert browser.page.status_code == 200 and "已保存" in browser.page.text
-        # everything still reads back in clear through the store modules
-        status = svc.desk().status(CITIZENS["zhang"][1])
-        assert (status.name, status.id_number, status.reason) == ("张三", CITIZENS["zhang"][1], REASONS[1])
-        assert [e.reason for e in svc.desk().audit(CITIZENS["zhang"][1])][-1] == REASONS[1]
-        assert svc.desk().proxies(CITIZENS["zhang"][1])["granted"][0].proxy_name == "李四"
-        records = svc.app.extensions["tongban.vci"].records
-        assert {r.licence_type for r in records.held_by(WANG["id_number"])} == {"resident-id"}
-        [biz] = records.held_by(BUSINESS["holder_id_number"])
-        assert biz.claims["legal_representative"] == "赵敏" and biz.holder_id_number == BUSINESS["holder_id_number"]
-        engine = make_engine(database)
-        try:
-            found = leaks(engine, needles(), allowed=ALLOWED)
-            assert found == [], "\n".join(found)
-        finally:
-            engine.dispose()
+        exercise(svc)
+        reads_back(svc)
+        found = clear_text_in(database)
+        assert found == [], "\n".join(found)
     finally:
-        svc.server.shutdown()
-        svc.provider.engine.dispose()
+        stop(svc)
