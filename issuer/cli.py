@@ -1,5 +1,5 @@
 """Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate | compromise | list |
-needs-reissue``, ``status publish``,
+needs-reissue``, ``status publish``, ``pii rotate | reseal``,
 and the health commission's ``health set``, ``health reissue --all``, ``proxies add|end|list``, ``authorities grant``.
 
 ``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path, and so is
@@ -147,6 +147,27 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         authority = Hub(settings.data_dir).owner_of(licence_type)
         count = records_for(settings).import_csv(licence_type, authority.id, text, now=int(time.time()))
         click.echo(f"imported {count} {licence_type} record(s) into the register of {authority.name} ({authority.id})")
+
+    @main.group("pii")
+    def pii_group() -> None:
+        """Personal data sealed at rest in the issuer's tables (data-key versions under the issuer secret)."""
+
+    @pii_group.command("rotate")
+    @data_option
+    def pii_rotate(data_dir: str | None) -> None:
+        """Add the next data-key version and re-seal every row under it; restart the service afterwards."""
+        settings = settings_from(data_dir)
+        vault = pii_migrate.rotate(engine_for(settings), load_issuer_secret(settings.data_dir), now=int(time.time()))
+        click.echo(f"personal data re-sealed under data key v{vault.version} ({vault.key_id()}); restart the "
+                   "service, then run `tongban pii reseal` once to catch rows written meanwhile")
+
+    @pii_group.command("reseal")
+    @data_option
+    def pii_reseal(data_dir: str | None) -> None:
+        """Seal every row still in clear or under an older data key (what each start-up does once)."""
+        settings = settings_from(data_dir)
+        vault = pii_migrate.upgrade(engine_for(settings), load_issuer_secret(settings.data_dir), force=True)
+        click.echo(f"every row sealed under data key v{vault.version} ({vault.key_id()})")
 
     @main.group("keys")
     def keys_group() -> None:

@@ -109,6 +109,20 @@ def test_the_cli_refuses_to_start_with_another_secret(tmp_path):
     assert result.exit_code == 2 and "签发方密钥与数据库不符" in result.output and "Traceback" not in result.output
 
 
+def test_rotate_and_reseal_commands(tmp_path):
+    env = {"TONGBAN_DEV_PLAINTEXT_KEYS": "1", "TONGBAN_DATA": str(tmp_path), "TONGBAN_ISSUER_SECRET": ""}
+    assert CliRunner(env=env).invoke(main, ["init"]).exit_code == 0
+    rotated = CliRunner(env=env).invoke(main, ["pii", "rotate"])
+    assert rotated.exit_code == 0 and "data key v2" in rotated.output, rotated.output
+    resealed = CliRunner(env=env).invoke(main, ["pii", "reseal"])
+    assert resealed.exit_code == 0 and "data key v2" in resealed.output
+    engine = make_engine(f"sqlite:///{tmp_path / 'tongban.sqlite3'}")
+    with engine.connect() as conn:
+        sealed = conn.execute(select(records.records.c.data_enc)).scalars().all()
+    engine.dispose()
+    assert len(sealed) == 3 and {version_of(v) for v in sealed} == {2}
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.one_of(st.text(max_size=80), st.builds(lambda v, k, b: f"pii.{v}.{k}.{b}", st.integers(-5, 10**7),
                                                   st.text(max_size=10), st.text(max_size=60))))
