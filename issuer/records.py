@@ -39,6 +39,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -83,6 +84,8 @@ DATA = SealedColumn(
 @event.listens_for(metadata, "after_create")
 def _add_sealed_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
     """An older database's register gets the sealed columns and the look-up's unique index."""
+    if not inspect(connection).has_table(records.name):
+        return  # a create_all of other tables only
     add_missing_columns(connection, records.name, {"holder_hash": "VARCHAR(64)", "data_enc": "TEXT"})
     connection.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS uq_issuer_record_holder_hash "
                             "ON issuer_records (licence_type, holder_hash)"))
