@@ -1,5 +1,5 @@
 """Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate | compromise | list |
-needs-reissue``, ``status publish``,
+needs-reissue``, ``status publish``, ``pii rotate | reseal``,
 and the health commission's ``health set``, ``health reissue --all``, ``proxies add|end|list``, ``authorities grant``.
 
 ``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path, and so is
@@ -16,11 +16,13 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
+from issuer import pii_migrate
 from issuer.errors import IssuerError
 from issuer.health import COLOURS, HealthPolicy
 from issuer.health_service import HealthDesk, People, Person
 from issuer.health_store import load_lookup_key
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
+from issuer.pii import Vault, load_issuer_secret, open_vault
 from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
@@ -31,12 +33,21 @@ _engines: dict[str, Engine] = {}
 
 
 def engine_for(settings: Any) -> Engine:
-    """One engine per database URL per process, tables created on first use."""
+    """One engine per database URL per process, tables created and personal data sealed on first use."""
     if settings.database_url not in _engines:
         engine = make_engine(settings.database_url)
         create_all(engine)
+        pii_migrate.upgrade(engine, load_issuer_secret(settings.data_dir))
         _engines[settings.database_url] = engine
     return _engines[settings.database_url]
+
+
+def vault_for(settings: Any) -> Vault:
+    return open_vault(engine_for(settings), load_issuer_secret(settings.data_dir))
+
+
+def records_for(settings: Any) -> Records:
+    return Records(engine_for(settings), vault_for(settings))
 
 
 def issuer_for(settings: Any) -> Issuer:
@@ -83,7 +94,7 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     echo(f"{count} status list(s) published under {settings.data_dir / 'status'}")
     if not getattr(settings, "demo", True):
         return  # registers are filled with `tongban records import` in production
-    seeded = seed_demo_records(hub, Records(engine_for(settings)), now)
+    seeded = seed_demo_records(hub, records_for(settings), now)
     echo(f"{seeded} demo licence record(s) added to the authorities' registers" if seeded
          else "demo licence records already on the authorities' registers")
 
@@ -134,8 +145,29 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
             raise click.BadParameter(f"{csv_file} is not UTF-8 text", param_hint="CSV_FILE") from exc
         settings = settings_from(data_dir)
         authority = Hub(settings.data_dir).owner_of(licence_type)
-        count = Records(engine_for(settings)).import_csv(licence_type, authority.id, text, now=int(time.time()))
+        count = records_for(settings).import_csv(licence_type, authority.id, text, now=int(time.time()))
         click.echo(f"imported {count} {licence_type} record(s) into the register of {authority.name} ({authority.id})")
+
+    @main.group("pii")
+    def pii_group() -> None:
+        """Personal data sealed at rest in the issuer's tables (data-key versions under the issuer secret)."""
+
+    @pii_group.command("rotate")
+    @data_option
+    def pii_rotate(data_dir: str | None) -> None:
+        """Add the next data-key version and re-seal every row under it; restart the service afterwards."""
+        settings = settings_from(data_dir)
+        vault = pii_migrate.rotate(engine_for(settings), load_issuer_secret(settings.data_dir), now=int(time.time()))
+        click.echo(f"personal data re-sealed under data key v{vault.version} ({vault.key_id()}); restart the "
+                   "service, then run `tongban pii reseal` once to catch rows written meanwhile")
+
+    @pii_group.command("reseal")
+    @data_option
+    def pii_reseal(data_dir: str | None) -> None:
+        """Seal every row still in clear or under an older data key (what each start-up does once)."""
+        settings = settings_from(data_dir)
+        vault = pii_migrate.upgrade(engine_for(settings), load_issuer_secret(settings.data_dir), force=True)
+        click.echo(f"every row sealed under data key v{vault.version} ({vault.key_id()})")
 
     @main.group("keys")
     def keys_group() -> None:

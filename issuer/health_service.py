@@ -170,6 +170,7 @@ class HealthDesk:
         self.issuer = issuer
         self.engine = issuer.engine
         self.key = lookup_key
+        self.vault = issuer.vault  # seals what the health tables keep of a person (issuer.pii)
         self.policy = policy or HealthPolicy()
         self.people = people
 
@@ -199,22 +200,27 @@ class HealthDesk:
         else:
             with self.engine.connect() as own:
                 row = own.execute(query).first()
-        if row is None:
-            return None
-        return HealthStatus(row.id_number, row.name, row.colour, row.reason, row.region, row.seq, row.updated_at,
+        return None if row is None else self._status_of(row)
+
+    def _status_of(self, row) -> HealthStatus:  # noqa: ANN001 - a health_status row
+        person = t.PERSON.open(self.vault, row._mapping)
+        return HealthStatus(person["id_number"], person["name"], row.colour,
+                            t.STATUS_REASON.open(self.vault, row._mapping), row.region, row.seq, row.updated_at,
                             row.updated_by)
 
     def audit(self, id_number: str) -> list[AuditEntry]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(t.health_audit).where(t.health_audit.c.subject_hash == self.hash(id_number))
                                 .order_by(t.health_audit.c.id))
-            return [AuditEntry(r.at, r.actor, r.old_colour, r.new_colour, r.reason) for r in rows]
+            return [AuditEntry(r.at, r.actor, r.old_colour, r.new_colour, t.AUDIT_REASON.open(self.vault, r._mapping))
+                    for r in rows]
 
     def _ensure_status(self, conn: Connection, id_number: str, name: str, now: int) -> HealthStatus:
         """The citizen's status row, created green on first use (a concurrent creator wins), locked."""
-        row = {"subject_hash": self.hash(id_number), "id_number": id_number, "name": name, "colour": "green",
-               "reason": parse_reason(""), "region": self.authority.region, "seq": 0, "updated_at": now,
-               "updated_by": "system"}
+        key = {"subject_hash": self.hash(id_number)}
+        row = {**key, "colour": "green", "region": self.authority.region, "seq": 0, "updated_at": now,
+               "updated_by": "system", **t.PERSON.seal(self.vault, key, {"id_number": id_number, "name": name}),
+               **t.STATUS_REASON.seal(self.vault, key, parse_reason(""))}
         dialect_insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
         conn.execute(dialect_insert(t.health_status).values(**row).on_conflict_do_nothing(
             index_elements=["subject_hash"]))
@@ -234,13 +240,14 @@ class HealthDesk:
         with self.engine.begin() as conn:
             existed = self.status(id_number, conn) is not None
             before = self._ensure_status(conn, id_number, name or "", now)
+            key = {"subject_hash": self.hash(id_number)}
             conn.execute(update(t.health_status).where(t.health_status.c.subject_hash == self.hash(id_number)).values(
-                colour=colour, reason=reason, region=region or before.region, seq=before.seq + 1, updated_at=now,
-                updated_by=actor[:200]))
+                colour=colour, region=region or before.region, seq=before.seq + 1, updated_at=now,
+                updated_by=actor[:200], **t.STATUS_REASON.seal(self.vault, key, reason)))
             conn.execute(insert(t.health_audit).values(
                 subject_hash=self.hash(id_number), at=now, actor=actor[:200],
                 old_colour=before.colour if existed else None,
-                new_colour=colour, reason=reason))
+                new_colour=colour, **t.AUDIT_REASON.seal(self.vault, {**key, "at": now}, reason)))
             after = self.status(id_number, conn)
             for binding in conn.execute(select(t.health_codes).where(
                     t.health_codes.c.subject_hash == self.hash(id_number))).all():
@@ -267,14 +274,14 @@ class HealthDesk:
                 touched.add(store.mark_status(conn, binding.elicence_id, INVALID))
                 conn.execute(t.health_codes.delete().where(t.health_codes.c.id == binding.id))
                 return None, None
-            shown_by = grant.proxy_name
+            shown_by = t.NAMES.open(self.vault, grant._mapping)["proxy_name"]
         device = PublicKey.from_jwk(json.loads(binding.device_jwk))
         issued = self._issue(conn, status, device, shown_by, now, replaces=binding.elicence_id,
                              proxy_id=binding.proxy_id)
         touched.add(store.mark_status(conn, binding.elicence_id, SUSPENDED))
         conn.execute(update(t.health_codes).where(t.health_codes.c.id == binding.id).values(
-            elicence_id=issued.elicence_id, views=_b64(issued.views), seq=status.seq, issued_at=now,
-            expires_at=issued.expires_at))
+            elicence_id=issued.elicence_id, seq=status.seq, issued_at=now, expires_at=issued.expires_at,
+            **t.VIEWS.seal(self.vault, binding._mapping, _b64(issued.views))))
         return issued.elicence_id, binding.elicence_id
 
     def _issue(self, conn: Connection, status: HealthStatus, device: PublicKey, shown_by: str | None, now: int,
@@ -316,10 +323,8 @@ class HealthDesk:
             elif store.find_in(conn, elicence_id).status == VALID:
                 touched.add(store.mark_status(conn, elicence_id, SUSPENDED))
 
-    @staticmethod
-    def status_of(row) -> HealthStatus:  # noqa: ANN001
-        return HealthStatus(row.id_number, row.name, row.colour, row.reason, row.region, row.seq, row.updated_at,
-                            row.updated_by)
+    def status_of(self, row) -> HealthStatus:  # noqa: ANN001 - a health_status row, decrypted
+        return self._status_of(row)
 
     def lock_subject(self, conn: Connection, subject_hash: str):  # noqa: ANN201
         """Lock one citizen's status row. Every path that issues, suspends or revokes a citizen's codes takes this
@@ -352,7 +357,9 @@ class HealthDesk:
                 grant = self._lock_grant(conn, proxy_id)
                 if relative is None or grant.ended_at is not None:
                     raise ProxyError("this proxy has ended")
-                subject, name, shown_by = relative.id_number, relative.name, grant.proxy_name
+                person = t.PERSON.open(self.vault, relative._mapping)
+                subject, name = person["id_number"], person["name"]
+                shown_by = t.NAMES.open(self.vault, grant._mapping)["proxy_name"]
             status = self._ensure_status(conn, subject, name, now)
             subject_hash = self.hash(subject)
             binding = conn.execute(select(t.health_codes).where(t.health_codes.c.subject_hash == subject_hash,
@@ -361,12 +368,14 @@ class HealthDesk:
             if binding is not None and not needs_new_code(
                     bound_kid=binding.device_kid, device_kid=device.kid, bound_seq=binding.seq, status_seq=status.seq,
                     current_valid=current_valid, expires_at=binding.expires_at, now=now, policy=self.policy):
-                return HealthCode(binding.elicence_id, status.colour, binding.expires_at, _unb64(binding.views),
-                                  proxy_id, self.authority.id)
+                return HealthCode(binding.elicence_id, status.colour, binding.expires_at,
+                                  _unb64(t.VIEWS.open(self.vault, binding._mapping)), proxy_id, self.authority.id)
             issued = self._issue(conn, status, device, shown_by, now,
                                  replaces=binding.elicence_id if binding is not None else None, proxy_id=proxy_id)
             values = dict(device_jwk=json.dumps(device.jwk), device_kid=device.kid, elicence_id=issued.elicence_id,
-                          views=_b64(issued.views), seq=status.seq, issued_at=now, expires_at=issued.expires_at)
+                          seq=status.seq, issued_at=now, expires_at=issued.expires_at,
+                          **t.VIEWS.seal(self.vault, {"subject_hash": subject_hash, "proxy_id": proxy_id},
+                                         _b64(issued.views)))
             if binding is None:
                 conn.execute(insert(t.health_codes).values(subject_hash=subject_hash, proxy_id=proxy_id, **values))
             else:
@@ -418,9 +427,7 @@ class HealthDesk:
             if binding is not None:
                 status = conn.execute(select(t.health_status).where(
                     t.health_status.c.subject_hash == binding.subject_hash).with_for_update()).first()
-                new_id, _ = self._reissue(conn, binding, HealthStatus(
-                    status.id_number, status.name, status.colour, status.reason, status.region, status.seq,
-                    status.updated_at, status.updated_by), now, touched)
+                new_id, _ = self._reissue(conn, binding, self._status_of(status), now, touched)
             conn.execute(update(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id).values(
                 last_id=code_id, done=t.health_reissue_runs.c.done + 1))
         return new_id
@@ -475,8 +482,9 @@ class HealthDesk:
             t.health_proxies.c.ended_at.is_(None))).first()
         if existing is not None:
             return self._proxy(existing)
+        pair = {"relative_hash": rel_hash, "proxy_hash": proxy_hash}
         proxy_id = conn.execute(insert(t.health_proxies).values(
-            relative_hash=rel_hash, relative_name=relative.name, proxy_hash=proxy_hash, proxy_name=proxy.name,
+            **pair, **t.NAMES.seal(self.vault, pair, {"relative_name": relative.name, "proxy_name": proxy.name}),
             granted_at=now, granted_via=via, recorded_by=recorded_by[:200])).inserted_primary_key[0]
         return self._proxy(self._proxy_row(conn, proxy_id))
 
@@ -518,10 +526,10 @@ class HealthDesk:
                                 .order_by(t.health_proxies.c.id)).all()
         return {"granted": [self._proxy(r) for r in granted], "held": [self._proxy(r) for r in held]}
 
-    @staticmethod
-    def _proxy(row) -> Proxy:  # noqa: ANN001
-        return Proxy(row.id, row.relative_name, row.proxy_name, row.granted_at, row.granted_via, row.recorded_by,
-                     row.ended_at)
+    def _proxy(self, row) -> Proxy:  # noqa: ANN001
+        names = t.NAMES.open(self.vault, row._mapping)
+        return Proxy(row.id, names["relative_name"], names["proxy_name"], row.granted_at, row.granted_via,
+                     row.recorded_by, row.ended_at)
 
     # -- staff ----------------------------------------------------------------------------------------
     def grant_staff(self, id_number: str, authority_id: str, role: str, now: int) -> bool:

@@ -1,10 +1,10 @@
 """Health-code state in SQL (SQLite by default, PostgreSQL by DATABASE_URL), on the shared metadata.
 
 Citizens are keyed by a keyed hash of the resident ID number (HMAC-SHA256 under the issuer's lookup
-key, ``<data>/issuer-secret``, 0600, created on first use; ``TONGBAN_ISSUER_SECRET`` overrides it). The
-number itself is kept in clear beside it, as ``issuer_credentials.claims`` already keeps it for every
-licence the issuer signs: the issuer must put it into each re-issued code, so encrypting it here alone
-would protect nothing the credential table does not already hold.
+key, ``<data>/issuer-secret``, 0600, created on first use; ``TONGBAN_ISSUER_SECRET`` overrides it). What
+the issuer must read back in clear (the number and name it puts into each re-issued code, the reasons, the
+signed codes, the proxies' names) is sealed under the same secret (``issuer.pii``: AES-GCM, each value bound
+to its table, column and the row's immutable key columns); the clear columns of older databases stay, empty.
 
 Tables: ``health_status`` (current colour per citizen, ``seq`` counts changes), ``health_audit`` (every
 change: who, when, old → new, reason), ``health_codes`` (the code last issued per citizen and holder:
@@ -19,12 +19,11 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint, event
+from sqlalchemy.engine import Connection
 
-from keys.secret_file import load_secret
-from storage.sql import metadata
-
-SECRET_ENV = "TONGBAN_ISSUER_SECRET"  # noqa: S105 - a variable name
+from issuer.pii import SECRET_ENV, SealedColumn, load_issuer_secret
+from storage.sql import add_missing_columns, metadata
 
 health_status = Table(
     "health_status", metadata,
@@ -37,6 +36,8 @@ health_status = Table(
     Column("seq", Integer, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
     Column("updated_by", String(200), nullable=False),
+    Column("person_enc", Text),  # {"id_number", "name"}, sealed; id_number and name hold ""
+    Column("reason_enc", Text),  # the reason, sealed; reason holds ""
 )
 
 health_audit = Table(
@@ -48,6 +49,7 @@ health_audit = Table(
     Column("old_colour", String(8)),
     Column("new_colour", String(8), nullable=False),
     Column("reason", String(400), nullable=False),
+    Column("reason_enc", Text),  # sealed, bound to subject_hash and at; reason holds ""
 )
 
 health_codes = Table(
@@ -62,6 +64,7 @@ health_codes = Table(
     Column("seq", Integer, nullable=False),
     Column("issued_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
+    Column("views_enc", Text),  # the signed views (they carry name and ID number), sealed; views holds ""
     UniqueConstraint("subject_hash", "proxy_id", name="uq_health_code_holder"),
 )
 
@@ -77,6 +80,7 @@ health_proxies = Table(
     Column("recorded_by", String(200), nullable=False),  # "citizen:<sub>" or the authority id
     Column("ended_at", BigInteger),
     Column("ended_by", String(200)),
+    Column("names_enc", Text),  # {"relative_name", "proxy_name"}, sealed; the name columns hold ""
     Index("ix_health_proxies_relative", "relative_hash"),
     Index("ix_health_proxies_proxy", "proxy_hash"),
 )
@@ -102,14 +106,38 @@ health_reissue_runs = Table(
 )
 
 
+# What is sealed where (issuer.pii.SealedColumn): the start-up migration (issuer.pii_migrate) seals older rows.
+PERSON = SealedColumn(health_status, "person_enc", ("subject_hash",),
+                      plain=lambda row: {"id_number": row["id_number"], "name": row["name"]},
+                      emptied=lambda _row: {"id_number": "", "name": ""})
+STATUS_REASON = SealedColumn(health_status, "reason_enc", ("subject_hash",), plain=lambda row: row["reason"],
+                             emptied=lambda _row: {"reason": ""})
+AUDIT_REASON = SealedColumn(health_audit, "reason_enc", ("subject_hash", "at"), plain=lambda row: row["reason"],
+                            emptied=lambda _row: {"reason": ""})
+VIEWS = SealedColumn(health_codes, "views_enc", ("subject_hash", "proxy_id"), plain=lambda row: row["views"],
+                     emptied=lambda _row: {"views": ""})
+NAMES = SealedColumn(health_proxies, "names_enc", ("relative_hash", "proxy_hash"),
+                     plain=lambda row: {"relative_name": row["relative_name"], "proxy_name": row["proxy_name"]},
+                     emptied=lambda _row: {"relative_name": "", "proxy_name": ""})
+SEALED = (PERSON, STATUS_REASON, AUDIT_REASON, VIEWS, NAMES)
+
+
+@event.listens_for(metadata, "after_create")
+def _add_sealed_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
+    """An older database's health tables get the sealed columns (nullable; the start-up pass fills them)."""
+    for sealed in SEALED:
+        add_missing_columns(connection, sealed.table.name, {sealed.column: "TEXT"})
+
+
 def load_lookup_key(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
     """The issuer's 32-byte HMAC key for ID-number look-ups (env hex, else a 0600 file made on first use)."""
-    return load_secret(data_dir / "issuer-secret", SECRET_ENV, env)
+    return load_issuer_secret(data_dir, env)
 
 
 def subject_hash(key: bytes, id_number: str) -> str:
     return hmac.new(key, b"health-subject:" + id_number.encode(), hashlib.sha256).hexdigest()
 
 
-__all__ = ["authority_staff", "health_audit", "health_codes", "health_proxies", "health_reissue_runs",
-           "health_status", "load_lookup_key", "subject_hash"]
+__all__ = ["AUDIT_REASON", "NAMES", "PERSON", "SEALED", "SECRET_ENV", "STATUS_REASON", "VIEWS", "authority_staff",
+           "health_audit", "health_codes", "health_proxies", "health_reissue_runs", "health_status", "load_lookup_key",
+           "subject_hash"]

@@ -47,6 +47,10 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}", re.ASCII)
 LIST_LIMIT = 50
 
 
+# The columns issuer.pii needs to open a grant's names and a status row's person (issuer.health_store).
+_GRANT_NAME_COLUMNS = ("relative_hash", "proxy_hash", "names_enc", "relative_name", "proxy_name")
+_PERSON_COLUMNS = ("subject_hash", "person_enc", "id_number", "name")
+
 class InvitationNotFound(HealthError):
     reason = "invitation_not_found"
 
@@ -132,18 +136,21 @@ class ProxyInvitations:
         inv, grants = p.health_invitations, t.health_proxies
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(inv, grants.c.proxy_name).outerjoin(grants, grants.c.id == inv.c.proxy_id)
+                select(inv, *(grants.c[c].label(f"grant_{c}") for c in _GRANT_NAME_COLUMNS))
+                .outerjoin(grants, grants.c.id == inv.c.proxy_id)
                 .where(inv.c.inviter_hash == self.desk.hash(id_number), inv.c.state != "withdrawn")
                 .order_by(inv.c.id.desc()).limit(LIST_LIMIT)).all()
         return [self._sent(r, now) for r in rows]
 
-    @staticmethod
-    def _sent(row, now: int) -> SentInvitation:  # noqa: ANN001
+    def _sent(self, row, now: int) -> SentInvitation:  # noqa: ANN001
         status = invitation_status(row.state, row.expires_at, now)
-        accepted = status == "accepted"
+        accepted = status == "accepted" and row.grant_relative_hash is not None
+        name = None
+        if accepted:  # the invitee's name, sealed in the grant (issuer.pii): opened only once they accepted
+            grant = {c: row._mapping[f"grant_{c}"] for c in _GRANT_NAME_COLUMNS}
+            name = t.NAMES.open(self.desk.vault, grant)["proxy_name"]
         return SentInvitation(row.public_id, row.invitee_hint, status, row.created_at, row.expires_at,
-                              row.decided_at, row.proxy_name if accepted else None,
-                              row.proxy_id if accepted else None)
+                              row.decided_at, name, row.proxy_id if accepted else None)
 
     def withdraw(self, public_id: Any, id_number: str, now: int) -> SentInvitation:
         """The inviter takes back a pending (or expired) invitation; idempotent; an answered one is closed."""
@@ -166,11 +173,16 @@ class ProxyInvitations:
         inv, status = p.health_invitations, t.health_status
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(inv, status.c.name).join(status, status.c.subject_hash == inv.c.inviter_hash)
+                select(inv, *(status.c[c].label(f"inviter_{c}") for c in _PERSON_COLUMNS))
+                .join(status, status.c.subject_hash == inv.c.inviter_hash)
                 .where(inv.c.invitee_hash.in_(self._mine(me)), inv.c.inviter_hash != self.desk.hash(me.id_number),
                        inv.c.state == "pending", inv.c.expires_at > now)
                 .order_by(inv.c.id.desc()).limit(LIST_LIMIT)).all()
-        return [self._received(r.public_id, r.name, "pending", r.created_at, r.expires_at) for r in rows]
+        return [self._received(r.public_id, self._inviter_name(r), "pending", r.created_at, r.expires_at) for r in rows]
+
+    def _inviter_name(self, row) -> str:  # noqa: ANN001 - a row with the inviter's status columns
+        person = {c: row._mapping[f"inviter_{c}"] for c in _PERSON_COLUMNS}
+        return t.PERSON.open(self.desk.vault, person)["name"]
 
     @staticmethod
     def _received(public_id: str, name: str, status: str, created_at: int, expires_at: int) -> ReceivedInvitation:
@@ -203,7 +215,8 @@ class ProxyInvitations:
             if row.state == "pending":
                 conn.execute(update(p.health_invitations).where(p.health_invitations.c.id == row.id).values(
                     state=answer, decided_at=now, proxy_id=grant.id if grant else None))
-        return self._received(row.public_id, relative.name, answer, row.created_at, row.expires_at), grant
+        name = self.desk.status_of(relative).name  # opened (issuer.pii): the status row keeps the name sealed
+        return self._received(row.public_id, name, answer, row.created_at, row.expires_at), grant
 
     @staticmethod
     def _locked(conn: Connection, public_id: Any):  # noqa: ANN205

@@ -11,6 +11,11 @@ itself is never changed by issuance.
 the licence is held for (the legal representative). Every row is validated before anything is
 written; the first bad row is reported by its line number and field, and then nothing is imported.
 A row for a (type, holder) already on record replaces it: an authority re-exports its register.
+
+A record's holder and claims are kept sealed in ``data_enc`` (``issuer.pii``: AES-GCM under the issuer secret,
+bound to the ``record_id``) and found by ``holder_hash``, a keyed hash of the holder's ID number. The clear
+columns of older databases stay, emptied: ``claims`` holds ``{}`` and ``holder_id_number`` a marker made from
+the record id (``~`` and its last 17 characters), so the old UNIQUE (type, holder_id_number) still holds.
 """
 
 from __future__ import annotations
@@ -22,15 +27,33 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Engine, String, Table, UniqueConstraint, insert, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
 from credentials import licence_type
 from credentials.catalogue import LicenceType
 from issuer.errors import IssuerError, ValidationError
+from issuer.pii import SealedColumn, Vault
 from issuer.validation import validate_claims
-from storage.sql import metadata
+from storage.sql import add_missing_columns, metadata
 
 HOLDER_COLUMN = "holder_id_number"
 MAX_ROWS = 100_000
@@ -40,11 +63,32 @@ records = Table(
     Column("record_id", String(40), primary_key=True),
     Column("licence_type", String(40), nullable=False),
     Column("authority_id", String(80), nullable=False),
-    Column("holder_id_number", String(18), nullable=False, index=True),
-    Column("claims", JSON, nullable=False),
+    Column("holder_id_number", String(18), nullable=False, index=True),  # "~..." marker (clear in older rows)
+    Column("claims", JSON, nullable=False),  # {} (clear in older rows)
     Column("updated_at", BigInteger, nullable=False),
+    Column("holder_hash", String(64)),  # keyed hash of the holder's ID number: the look-up
+    Column("data_enc", Text),  # {"holder": ID number, "claims": {...}}, sealed; NULL only in older rows
     UniqueConstraint("licence_type", "holder_id_number", name="uq_issuer_record_holder"),
+    Index("uq_issuer_record_holder_hash", "licence_type", "holder_hash", unique=True),
 )
+
+HOLDER_LOOKUP = "issuer-record-holder"
+DATA = SealedColumn(
+    records, "data_enc", ("record_id",),
+    plain=lambda row: {"holder": row["holder_id_number"], "claims": row["claims"]},
+    emptied=lambda row: {"holder_id_number": "~" + row["record_id"][-17:], "claims": {}},
+    hashes=lambda vault, data: {"holder_hash": vault.lookup(HOLDER_LOOKUP, data["holder"])},
+)
+
+
+@event.listens_for(metadata, "after_create")
+def _add_sealed_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
+    """An older database's register gets the sealed columns and the look-up's unique index."""
+    if not inspect(connection).has_table(records.name):
+        return  # a create_all of other tables only
+    add_missing_columns(connection, records.name, {"holder_hash": "VARCHAR(64)", "data_enc": "TEXT"})
+    connection.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS uq_issuer_record_holder_hash "
+                            "ON issuer_records (licence_type, holder_hash)"))
 
 
 # The licence most recently issued from each record: a new issue replaces it (a new phone, a reinstalled
@@ -146,22 +190,28 @@ def parse_csv(type_name: str, text: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 class Records:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, vault: Vault):
         self.engine = engine
+        self.vault = vault
+
+    def _record(self, row) -> Record:  # noqa: ANN001 - a SQLAlchemy row
+        data = DATA.open(self.vault, row._mapping)
+        return Record(row.record_id, row.licence_type, row.authority_id, data["holder"], data["claims"])
 
     def put_many(self, type_name: str, authority_id: str, rows: list[tuple[str, dict[str, Any]]], *, now: int) -> int:
         """Insert or replace validated rows in one transaction; returns how many were written."""
         t = records.c
         with self.engine.begin() as conn:
             for holder, claims in rows:
-                existing = conn.execute(select(t.record_id).where(t.licence_type == type_name,
-                                                                  t.holder_id_number == holder)).first()
-                values = {"authority_id": authority_id, "claims": claims, "updated_at": now}
+                existing = conn.execute(select(t.record_id).where(
+                    t.licence_type == type_name, t.holder_hash == self.vault.lookup(HOLDER_LOOKUP, holder))).first()
+                record_id = "rec-" + secrets.token_urlsafe(12) if existing is None else existing.record_id
+                values = {"authority_id": authority_id, "updated_at": now,
+                          **DATA.seal(self.vault, {"record_id": record_id}, {"holder": holder, "claims": claims})}
                 if existing is None:
-                    conn.execute(insert(records).values(record_id="rec-" + secrets.token_urlsafe(12),
-                                                        licence_type=type_name, holder_id_number=holder, **values))
+                    conn.execute(insert(records).values(record_id=record_id, licence_type=type_name, **values))
                 else:
-                    conn.execute(update(records).where(t.record_id == existing.record_id).values(**values))
+                    conn.execute(update(records).where(t.record_id == record_id).values(**values))
         return len(rows)
 
     def import_csv(self, type_name: str, authority_id: str, text: str, *, now: int) -> int:
@@ -176,10 +226,13 @@ class Records:
         return True
 
     def held_by(self, id_number: str) -> list[Record]:
+        if not isinstance(id_number, str):
+            return []
         t = records.c
         with self.engine.connect() as conn:
-            rows = conn.execute(select(records).where(t.holder_id_number == id_number).order_by(t.licence_type))
-            return [Record(r.record_id, r.licence_type, r.authority_id, r.holder_id_number, r.claims) for r in rows]
+            rows = conn.execute(select(records).where(t.holder_hash == self.vault.lookup(HOLDER_LOOKUP, id_number))
+                                .order_by(t.licence_type)).all()
+        return [self._record(r) for r in rows]
 
     def last_issued(self, record_id: str) -> str | None:
         with self.engine.connect() as conn:
@@ -198,7 +251,7 @@ class Records:
             return None
         with self.engine.connect() as conn:
             r = conn.execute(select(records).where(records.c.record_id == record_id)).first()
-        return None if r is None else Record(r.record_id, r.licence_type, r.authority_id, r.holder_id_number, r.claims)
+        return None if r is None else self._record(r)
 
 
 # Demo register entries for the people in the demo population registry (idp.registry.DEMO_PEOPLE).

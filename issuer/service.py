@@ -37,6 +37,7 @@ from issuer import (
 from issuer.errors import NotAuthorisedError, ValidationError
 from issuer.hub import Hub
 from issuer.issuance import build_views, credential_expiry
+from issuer.pii import Vault, load_issuer_secret, open_vault, open_vault_in
 from issuer.validation import validate_claims
 from keys import PublicKey
 
@@ -64,9 +65,23 @@ def status_path(data_dir: Path, uri: str, suffix: str) -> Path:
 
 
 class Issuer:
-    def __init__(self, hub: Hub, engine: Engine):
+    def __init__(self, hub: Hub, engine: Engine, vault: Vault | None = None):
         self.hub = hub
         self.engine = engine
+        self._vault = vault
+
+    @property
+    def vault(self) -> Vault:
+        return self.vault_in(None)
+
+    def vault_in(self, conn: Connection | None) -> Vault:
+        """Seals the personal data this issuer stores (``issuer.pii``): given, else opened on first use with the
+        issuer secret of the hub's data directory (``PiiKeyError`` when it is not the database's). Inside a
+        transaction pass its ``conn``: SQLite has one writer, a second connection would wait for this one."""
+        if self._vault is None:
+            secret = load_issuer_secret(self.hub.data_dir)
+            self._vault = open_vault(self.engine, secret) if conn is None else open_vault_in(conn, secret)
+        return self._vault
 
     def issue(
         self, type_name: str, raw_claims: Any, holder_key: PublicKey, *, now: int, authority_id: str | None = None,
@@ -110,7 +125,7 @@ class Issuer:
             # counter that synced after this issuance knows the list, and a list it does not know is invalid.
             self.publish_status_list(authority.id, uri, now=now, statuses={}, only_if_missing=True)
         store.record(
-            conn, elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
+            conn, self.vault_in(conn), elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
             holder_kid=holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
             signed_kid=signer.public.kid,  # which key: a compromise marks exactly its credentials for re-issue
             expires_at=expires_at, claims={k: v.isoformat() if hasattr(v, "isoformat") else v

@@ -9,6 +9,9 @@ Each credential records the kid of the key that signed it (``signed_kid``), so t
 compromised (``tongban keys compromise``) exactly its credentials get ``needs_reissue_at``. Databases made
 before these two columns existed get them added at start-up (``create_all``: nullable, no backfill); their
 older rows, with no ``signed_kid``, are judged by date against the key's signing period instead.
+
+A credential's claims (names, ID numbers, addresses) are kept sealed in ``claims_enc`` (``issuer.pii``: AES-GCM
+under the issuer secret, bound to the ``elicence_id``); the ``claims`` column of older databases holds ``{}``.
 """
 
 from __future__ import annotations
@@ -25,19 +28,19 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
     event,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection
 
 from credentials.status_uri import format_status_uri
 from issuer.errors import IssuerError, UnknownCredentialError
-from storage.sql import metadata
+from issuer.pii import SealedColumn, Vault
+from storage.sql import add_missing_columns, metadata
 
 LIST_CAPACITY = 1 << 17  # entries per status list: 32 KiB at 2 bits, a few hundred bytes compressed when sparse
 
@@ -62,23 +65,22 @@ issued = Table(
     Column("claims", JSON, nullable=False),
     Column("signed_kid", String(64)),  # RFC 7638 kid of the signing key; NULL in rows from before it was kept
     Column("needs_reissue_at", BigInteger),  # set when that key was withdrawn as compromised
+    Column("claims_enc", Text),  # the claims, sealed (issuer.pii); NULL only in rows older code wrote
     UniqueConstraint("status_uri", "status_idx", name="uq_issuer_status_entry"),
 )
 
-_ADDED_COLUMNS = {"signed_kid": "VARCHAR(64)", "needs_reissue_at": "BIGINT"}
+_ADDED_COLUMNS = {"signed_kid": "VARCHAR(64)", "needs_reissue_at": "BIGINT", "claims_enc": "TEXT"}
+
+# The claims, sealed under the issuer secret and bound to the credential's elicence_id (``issuer.pii``); the
+# ``claims`` column keeps {} (older rows had them in clear until the start-up pass of ``issuer.pii_migrate``).
+CLAIMS = SealedColumn(issued, "claims_enc", ("elicence_id",), plain=lambda row: row["claims"],
+                      emptied=lambda _row: {"claims": {}})
 
 
 @event.listens_for(metadata, "after_create")
 def _add_missing_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
     """``create_all`` leaves an existing table alone: add the nullable columns newer code records."""
-    if not inspect(connection).has_table(issued.name):
-        return
-    present = {c["name"] for c in inspect(connection).get_columns(issued.name)}
-    for name, sql_type in _ADDED_COLUMNS.items():
-        if name not in present:
-            # PostgreSQL: IF NOT EXISTS lets two processes start at once; SQLite's BEGIN IMMEDIATE serialises them.
-            guard = "IF NOT EXISTS " if connection.dialect.name == "postgresql" else ""
-            connection.execute(text(f"ALTER TABLE {issued.name} ADD COLUMN {guard}{name} {sql_type}"))
+    add_missing_columns(connection, issued.name, _ADDED_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,9 @@ def next_serial(conn: Connection, authority_id: str) -> int:
     return _next(conn, f"serial:{authority_id}") + 1
 
 
-def record(conn: Connection, **values: Any) -> None:
-    conn.execute(insert(issued).values(**values))
+def record(conn: Connection, vault: Vault, **values: Any) -> None:
+    """Record one issued credential; its ``claims`` are sealed with ``vault`` on the way in."""
+    conn.execute(insert(issued).values({**values, **CLAIMS.seal(vault, values, values["claims"])}))
 
 
 def find(engine: Engine, elicence_id: str) -> IssuedRecord:

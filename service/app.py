@@ -67,12 +67,16 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 
 def _issuer(settings: Settings, provider: Any) -> Any:
     """One issuer on the provider's engine (one connection pool per database; the IdP's migrations ran first)."""
+    from issuer import pii_migrate
     from issuer.hub import Hub
+    from issuer.pii import load_issuer_secret
     from issuer.service import Issuer
     from storage import create_all
 
     create_all(provider.engine)  # the issuer's tables; the IdP's exist already and are left alone
-    return Issuer(Hub(settings.data_dir), provider.engine)
+    # Personal data older versions kept in clear is sealed before the first request (issuer.pii_migrate).
+    vault = pii_migrate.upgrade(provider.engine, load_issuer_secret(settings.data_dir))
+    return Issuer(Hub(settings.data_dir), provider.engine, vault)
 
 
 def credential_issuer(settings: Settings, provider: Any, issuer: Any) -> vci.CredentialIssuer:
@@ -80,7 +84,7 @@ def credential_issuer(settings: Settings, provider: Any, issuer: Any) -> vci.Cre
     from issuer.records import Records
     from service.health import AccessTokens
 
-    return vci.CredentialIssuer(settings.issuer_url, issuer, Records(issuer.engine), provider.store,
+    return vci.CredentialIssuer(settings.issuer_url, issuer, Records(issuer.engine, issuer.vault), provider.store,
                                 AccessTokens(provider).principal_for)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from storage.errors import StorageUnavailable
@@ -47,6 +48,19 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def add_missing_columns(connection: Connection, table: str, columns: dict[str, str]) -> None:
+    """``create_all`` leaves an existing table alone: add the nullable ``columns`` (name → SQL type) newer code
+    records to a table an older version made. Call it from a ``metadata`` ``after_create`` listener."""
+    if not inspect(connection).has_table(table):
+        return
+    present = {c["name"] for c in inspect(connection).get_columns(table)}
+    for name, sql_type in columns.items():
+        if name not in present:
+            # PostgreSQL: IF NOT EXISTS lets two processes start at once; SQLite's BEGIN IMMEDIATE serialises them.
+            guard = "IF NOT EXISTS " if connection.dialect.name == "postgresql" else ""
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {guard}{name} {sql_type}"))
 
 
 def create_all(engine: Engine) -> None:

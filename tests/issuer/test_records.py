@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 from stdnum.cn import ric
 
+from issuer.pii import open_vault
 from issuer.records import DEMO_RECORDS, RecordImportError, Records, parse_csv
 from service.wiring import main
 from storage import create_all, make_engine
@@ -20,7 +21,7 @@ ROW2 = "李四,女,1985-12-12,440304198512124569,深圳市,440304198512124569,C1
 def register(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     create_all(engine)
-    return Records(engine)
+    return Records(engine, open_vault(engine, b"s" * 32))
 
 
 def test_import_parses_vehicle_classes_space_or_comma_separated(register):

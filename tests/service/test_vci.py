@@ -114,10 +114,9 @@ def test_token_and_record_checks(live, token):
     bad = requests.get(live.url + "/issuer/records", headers=bearer("nope"), timeout=5)
     assert bad.status_code == 401 and 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
     # Another citizen's record (李四's driving licence) looks like no record at all.
-    from issuer.cli import engine_for
-    from issuer.records import Records
+    from issuer.cli import records_for
 
-    [other] = Records(engine_for(live.settings)).held_by("440304198512124569")
+    [other] = records_for(live.settings).held_by("440304198512124569")
     response = requests.post(url, headers=bearer(token), timeout=10, json={
         "credential_configuration_id": "driving-licence", "record": other.record_id, "proof": proof(live, device)})
     assert response.json()["error"] == "invalid_credential_request"
