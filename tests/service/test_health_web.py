@@ -727,3 +727,18 @@ def _admin_session(svc: Service) -> dict:
         _admin_sessions[svc.url] = {"cookie": _admin_cookie(browser),
                                     "csrf": admin_form(browser, "/admin/search")["csrf_token"]}
     return _admin_sessions[svc.url]
+
+
+def test_an_officer_cannot_grant_roles_from_the_page(service):
+    """Roles are an operator's (``tongban authorities grant``): /admin has no way to grant or change one."""
+    browser = admin_browser(service, "officer")
+    csrf = admin_form(browser, "/admin/search")["csrf_token"]
+    target = CITIZENS["zhang"][1]
+    for path in ("/admin/staff", "/admin/grant", "/admin/roles", "/admin/authorities/grant"):
+        r = browser.http.post(service.url + path, timeout=5, allow_redirects=False,
+                              data={"csrf_token": csrf, "username": target, "authority": "bj-health", "role": "admin"})
+        assert r.status_code in (404, 405), path
+    r = browser.http.post(service.url + "/admin/status", timeout=5, allow_redirects=False,
+                          data={"csrf_token": csrf, "id_number": target, "colour": "green", "role": "admin"})
+    assert r.status_code == 200
+    assert service.desk().staff_role(target, "bj-health") is None
