@@ -250,8 +250,11 @@ def logout() -> Response:
     else:
         _check_csrf()
         admin().sessions.end(request.cookies.get(COOKIE))
-        metadata = admin().client().load_server_metadata()
-        end_session = metadata.get("end_session_endpoint") or base + "/logout"
+        try:
+            end_session = admin().client().load_server_metadata().get("end_session_endpoint") or base + "/logout"
+        except Exception:  # noqa: BLE001 - discovery unreachable: this service's IdP serves /logout itself
+            current_app.logger.exception("admin: no end_session_endpoint from discovery")
+            end_session = base + "/logout"
         response = redirect(end_session + "?" + urlencode({
             "id_token_hint": user.id_token, "client_id": admin().credentials()["client_id"],
             "post_logout_redirect_uri": base + "/admin/"}))

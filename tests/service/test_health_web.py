@@ -742,3 +742,15 @@ def test_an_officer_cannot_grant_roles_from_the_page(service):
                           data={"csrf_token": csrf, "id_number": target, "colour": "green", "role": "admin"})
     assert r.status_code == 200
     assert service.desk().staff_role(target, "bj-health") is None
+
+
+def test_signing_in_as_someone_else_on_the_same_browser_ends_the_last_officers_admin_session(service):
+    """A shared PC: the next person signs in at the IdP (for any app). The IdP ends the browser's previous SSO
+    session; it must say so over the back-channel, or 王芳's /admin cookie keeps working in that browser."""
+    browser = admin_browser(service, "officer")
+    cookie = _admin_cookie(browser)
+    assert _signed_in(service, cookie)
+    _name, id_number, _phone, password = CITIZENS["zhao"]
+    browser.go(service.url + "/login")
+    browser.login(username=id_number, password=password)
+    assert not _signed_in(service, cookie)
