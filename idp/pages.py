@@ -52,8 +52,12 @@ def login() -> Response:
     except IdpError as exc:
         return _page("login.html", 401, ia=ia_id, username=username, error=str(exc))
     old = current_session()
-    if old is not None:
-        p.sessions.end(old.sid)
+    if old is not None and old.sub != account.sub:
+        # Someone else signs in on this browser (a shared PC): the previous person's session ends like any
+        # other, so their apps hear of it (back-channel logout) and sign them out too.
+        end_session(p, old.sid, p.backchannel_post)
+    elif old is not None:
+        p.sessions.end(old.sid)  # the same person again: a new session id, their apps stay signed in
     amr = ["pwd", "otp"] if account.totp_enabled else ["pwd"]
     sso = p.sessions.create(account.sub, now, "real-name", amr)
     ia = load_ia(ia_id)

@@ -306,14 +306,21 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
     @data_option
     @click.option("--id-number", required=True, help="the citizen's resident ID number")
     @click.option("--colour", required=True, type=click.Choice(COLOURS), help="green | yellow | red")
-    @click.option("--reason", default="", help="why (empty: 无异常)")
+    @click.option("--reason", default="", help="why; required for yellow and red (green without one: 无异常)")
     @click.option("--region", help="GB/T 2260 division code (default: the authority's region)")
     @click.option("--name", help="the citizen's name, when they have no account")
+    @click.option("--operator", is_flag=True,
+                  help="an operator's override: change a citizen outside the authority's region (audited as "
+                       "operator:<user>)")
     def health_set(data_dir: str | None, id_number: str, colour: str, reason: str, region: str | None,
-                   name: str | None) -> None:
-        """Set a citizen's health-code colour; re-issues their codes and suspends the previous ones. Audited."""
-        result = desk(data_dir).set_status(id_number, colour, reason, actor=f"cli:{getpass.getuser()}",
-                                           now=int(time.time()), name=name, region=region)
+                   name: str | None, operator: bool) -> None:
+        """Set a citizen's health-code colour; re-issues their codes and suspends the previous ones. Audited.
+
+        Acts for the authority that owns health codes, within its region, like its staff at /admin; a citizen
+        registered elsewhere is refused (exit 2) unless --operator is given."""
+        actor = f"{'operator' if operator else 'cli'}:{getpass.getuser()}"
+        result = desk(data_dir).set_status(id_number, colour, reason, actor=actor, now=int(time.time()), name=name,
+                                           region=region, operator=operator)
         click.echo(f"{mask(result.status.id_number)}: {result.status.colour} ({result.status.reason}); "
                    f"{len(result.reissued)} code(s) re-issued, {len(result.suspended)} suspended")
 

@@ -27,6 +27,7 @@ DEFAULT_LIFETIME = 24 * 3600
 OWN_VIEWS = ("full", "code")
 PROXY_VIEWS = ("proxy-full", "proxy-code")
 _PHONE = re.compile(r"1[3-9][0-9]{9}", re.ASCII)
+REASON_REQUIRED = {"yellow": "黄码必须填写原因", "red": "红码必须填写原因"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ def parse_colour(value: Any) -> str:
 
 
 def parse_reason(value: Any) -> str:
-    """Free text for the audit trail and the code; empty means nothing is wrong (无异常)."""
+    """Free text for the audit trail and the code; empty means nothing is wrong (无异常).
+
+    Only the shape is checked here; whether a colour needs a reason is ``parse_colour_and_reason``'s rule."""
     if value is None:
         return NO_ANOMALY
     if not isinstance(value, str):
@@ -57,6 +60,53 @@ def parse_reason(value: Any) -> str:
     if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
         raise ValidationError("reason", "contains control characters")
     return value or NO_ANOMALY
+
+
+def parse_colour_and_reason(colour: Any, reason: Any) -> tuple[str, str]:
+    """The colour and its reason, as every status change must give them (form, CLI, API, ``set_status``).
+
+    Yellow and red restrict a citizen, so each needs a stated reason: the code, the counter and the audit
+    trail show it, and "黄码 — 无异常" (a restriction "because nothing is wrong") would tell nobody why. An
+    empty reason, or the words 无异常 themselves, is therefore refused for every colour but green; green with
+    no reason reads 无异常."""
+    colour = parse_colour(colour)
+    reason = parse_reason(reason)
+    if colour != "green" and reason == NO_ANOMALY:
+        raise ValidationError("reason", f"{REASON_REQUIRED[colour]} / a {colour} code needs a reason "
+                                        "(every colour but green does)")
+    return colour, reason
+
+
+def region_prefix(code: str) -> str:
+    """The digits a GB/T 2260 division code fixes: 110000 → "11" (the province), 110100 → "1101" (the city),
+    110105 → "110105" (the district). Codes below it share this prefix."""
+    code = code.strip()
+    while len(code) > 2 and code.endswith("00"):
+        code = code[:-2]
+    return code
+
+
+def region_within(code: str, area: str) -> bool:
+    """Whether the division ``code`` lies inside the division ``area`` (GB/T 2260's hierarchy by prefix)."""
+    return isinstance(code, str) and len(code) == 6 and code.isdigit() and code.startswith(region_prefix(area))
+
+
+def registered_region(id_number: str) -> str:
+    """The address code of a resident ID number (GB 11643-1999 §5.2: the first six digits, a GB/T 2260 code):
+    where the citizen's household was registered when the number was given."""
+    return id_number[:6]
+
+
+def outside_scope(area: str, *regions: str | None) -> str | None:
+    """The first of ``regions`` (None entries skipped) that does not lie within ``area``, else None.
+
+    Staff act for an authority, and an authority for its region: an officer of ``bj-health`` (110000) may
+    change only citizens registered there. The service passes every region a change touches: the ID number's
+    address code, the status row's region, and a new region if the change sets one."""
+    for region in regions:
+        if region is not None and not region_within(region, area):
+            return region
+    return None
 
 
 def parse_id_number(value: Any, field: str = "id_number") -> str:
@@ -150,6 +200,7 @@ def needs_new_code(*, bound_kid: str | None, device_kid: str, bound_seq: int | N
 __all__ = [
     "COLOURS", "DEFAULT_LIFETIME", "HEALTH_CODE", "INVITATION_ANSWERS", "INVITATION_LIFETIME", "HealthPolicy",
     "NO_ANOMALY", "OWN_VIEWS", "PROXY_VIEWS", "code_claims", "invitation_status", "mask_name", "mask_ref",
-    "needs_new_code", "parse_answer", "parse_colour", "parse_id_number", "parse_person_ref", "parse_reason",
-    "parse_region", "views_for", "what_accepting_allows",
+    "needs_new_code", "outside_scope", "parse_answer", "parse_colour", "parse_colour_and_reason", "parse_id_number",
+    "parse_person_ref", "parse_reason", "parse_region", "region_prefix", "region_within", "registered_region",
+    "views_for", "what_accepting_allows",
 ]

@@ -39,11 +39,13 @@ from issuer.health import (
     HealthPolicy,
     code_claims,
     needs_new_code,
-    parse_colour,
+    outside_scope,
+    parse_colour_and_reason,
     parse_id_number,
     parse_person_ref,
     parse_reason,
     parse_region,
+    registered_region,
     views_for,
 )
 from issuer.service import Issuer
@@ -62,6 +64,12 @@ class UnknownPerson(HealthError):
 
 class ProxyError(HealthError):
     reason = "proxy_error"
+
+
+class OutOfScope(NotAuthorisedError):
+    """A status change for a citizen outside the acting authority's region (``set_status``'s scope check)."""
+
+    reason = "out_of_region"
 
 
 @dataclass(frozen=True)
@@ -227,12 +235,19 @@ class HealthDesk:
         return self.status(id_number, conn, lock=True)
 
     def set_status(self, id_number: str, colour: str, reason: str | None, *, actor: str, now: int,
-                   name: str | None = None, region: str | None = None) -> SetResult:
-        """Change one citizen's colour; audited; their bound codes re-issued and the old ones suspended."""
-        id_number, colour, reason = parse_id_number(id_number), parse_colour(colour), parse_reason(reason)
+                   name: str | None = None, region: str | None = None, operator: bool = False) -> SetResult:
+        """Change one citizen's colour; audited; their bound codes re-issued and the old ones suspended.
+
+        Yellow and red need a reason (``health.parse_colour_and_reason``). The change is scoped to the region of
+        the authority that owns health codes: the citizen's ID-number address code, their status row's region
+        and a new ``region`` must all lie within it, else ``OutOfScope`` and nothing changes. Only an operator's
+        deliberate override (``operator=True``: ``tongban health set --operator``) is not scoped."""
+        id_number = parse_id_number(id_number)
+        colour, reason = parse_colour_and_reason(colour, reason)
         region = parse_region(region) if region is not None else None
         if not isinstance(actor, str) or not actor.strip():
             raise ValidationError("actor", "a status change must name who made it")
+        self._check_scope(operator, registered_region(id_number), region)
         if self.status(id_number) is None and name is None:
             name = self.person(id_number).name
         touched: set[tuple[str, str]] = set()
@@ -240,6 +255,7 @@ class HealthDesk:
         with self.engine.begin() as conn:
             existed = self.status(id_number, conn) is not None
             before = self._ensure_status(conn, id_number, name or "", now)
+            self._check_scope(operator, before.region)  # the row is locked: no change can move it meanwhile
             key = {"subject_hash": self.hash(id_number)}
             conn.execute(update(t.health_status).where(t.health_status.c.subject_hash == self.hash(id_number)).values(
                 colour=colour, region=region or before.region, seq=before.seq + 1, updated_at=now,
@@ -258,6 +274,16 @@ class HealthDesk:
             self._suspend_strays(conn, self.hash(id_number), set(reissued), now, touched)
         self.publish_touched(touched, now)
         return SetResult(after, tuple(reissued), tuple(suspended))
+
+    def _check_scope(self, operator: bool, *regions: str | None) -> None:
+        if operator:
+            return
+        authority = self.authority
+        outside = outside_scope(authority.region, *regions)
+        if outside is not None:
+            raise OutOfScope(f"该居民不属于{authority.name}的辖区（{outside} 不在 {authority.region} 内）/ "
+                             f"this citizen is outside the region of {authority.id} ({outside} is not within "
+                             f"{authority.region})")
 
     # -- codes --------------------------------------------------------------------------------------
     def _proxy_row(self, conn: Connection, proxy_id: int):  # noqa: ANN202
@@ -568,6 +594,12 @@ class HealthDesk:
             return conn.execute(select(t.authority_staff.c.role).where(
                 t.authority_staff.c.subject_hash == subject, t.authority_staff.c.authority_id == authority_id)).scalar()
 
+    def require_in_scope(self, id_number: str) -> None:
+        """``OutOfScope`` unless the citizen lies within the health authority's region: their ID-number address
+        code and, when they have one, their status row's region (what ``set_status`` checks before a change)."""
+        current = self.status(id_number)
+        self._check_scope(False, registered_region(id_number), current.region if current is not None else None)
+
     def require_health_staff(self, id_number: str | None) -> str:
         """Only staff of the authority that owns health-code may change statuses."""
         role = self.staff_role(id_number, self.authority.id)
@@ -581,5 +613,5 @@ def _mask(username: str) -> str:
     return text[:3] + "*" * max(0, len(text) - 7) + text[-4:] if len(text) > 7 else "***"
 
 
-__all__ = ["AuditEntry", "HealthCode", "HealthDesk", "HealthError", "HealthStatus", "People", "Person", "Proxy",
-           "ProxyError", "STAFF_ROLES", "SetResult", "UnknownPerson"]
+__all__ = ["AuditEntry", "HealthCode", "HealthDesk", "HealthError", "HealthStatus", "OutOfScope", "People", "Person",
+           "Proxy", "ProxyError", "STAFF_ROLES", "SetResult", "UnknownPerson"]

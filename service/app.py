@@ -102,4 +102,4 @@ def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any) -> 
                                                            lambda: provider.issuer, counters=provider.store)
     app.register_blueprint(health_web.bp)
     admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer),
-                       staff_names(provider))
+                       staff_names(provider), store=provider.store, jwks=provider.jwks)

@@ -4,7 +4,8 @@
 * ``AccessTokens`` — ``issuer.health_web.AccessTokens``: an IdP access token → ``Principal``.
 * ``staff_names`` — ``issuer.admin_web.StaffNames``: an IdP ``sub`` → the name shown in ``/admin``'s audit trail.
 * ``init_step`` — registers the confidential client ``tongban-admin`` for ``/admin`` (credentials kept in
-  ``<data>/admin-client.json``, 0600) and the demo health officer (an IdP account, staff of ``bj-health``).
+  ``<data>/admin-client.json``, 0600; with its back-channel logout URI, so the IdP's logouts end staff
+  sessions) and the demo health officer (an IdP account, staff of ``bj-health``).
 """
 
 from __future__ import annotations
@@ -109,13 +110,16 @@ def admin_client(provider: Any, data_dir: Path, base_url: str) -> dict:
     the service's URL changed), then read from ``<data>/admin-client.json``."""
     path = data_dir / ADMIN_CLIENT_FILE
     redirect_uri = base_url + "/admin/callback"
+    backchannel_uri = base_url + "/admin/backchannel-logout"
     if path.exists():
         saved = json.loads(path.read_text())
         client = provider.clients.get(saved.get("client_id"))
-        if client is not None and redirect_uri in client.redirect_uris:
+        if (client is not None and redirect_uri in client.redirect_uris
+                and client.backchannel_logout_uri == backchannel_uri):  # older registrations had none: re-register
             return saved
     out = provider.clients.add(ADMIN_CLIENT_NAME, [redirect_uri], scopes=["openid", "profile", "id_number"],
                                post_logout_redirect_uris=[base_url + "/admin/"],
+                               backchannel_logout_uri=backchannel_uri,  # the IdP's logouts end /admin sessions
                                subject_type="public")  # first party: staff are matched by their IdP sub
     saved = {"client_id": out["client_id"], "client_secret": out["client_secret"]}
     data_dir.mkdir(parents=True, exist_ok=True)

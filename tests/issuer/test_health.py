@@ -51,28 +51,30 @@ def test_status_change_reissues_and_suspends_the_old_code(health_world):
 
 def test_every_change_is_audited(health_world):
     desk, now = health_world.desk, int(time.time())
-    desk.set_status(LI, "yellow", "", actor="staff:a", now=now)
-    desk.set_status(LI, "red", "阳性 / positive", actor="cli:b", now=now + 1)
-    trail = [e.to_json() for e in desk.audit(LI)]
+    desk.set_status(ZHAO, "yellow", "行程 / travel", actor="staff:a", now=now)
+    desk.set_status(ZHAO, "red", "阳性 / positive", actor="cli:b", now=now + 1)
+    desk.set_status(LI, "yellow", "行程 / travel", actor="operator:c", now=now + 2, operator=True)  # Shenzhen
+    trail = [e.to_json() for e in desk.audit(ZHAO)]
     assert trail == [
-        {"at": now, "actor": "staff:a", "old_colour": None, "new_colour": "yellow", "reason": "无异常"},
+        {"at": now, "actor": "staff:a", "old_colour": None, "new_colour": "yellow", "reason": "行程 / travel"},
         {"at": now + 1, "actor": "cli:b", "old_colour": "yellow", "new_colour": "red", "reason": "阳性 / positive"},
     ]
-    status = desk.status(LI)
-    assert (status.colour, status.name, status.seq) == ("red", "李四", 2)
+    status = desk.status(ZHAO)
+    assert (status.colour, status.name, status.seq) == ("red", "赵敏", 2)
+    assert [e.actor for e in desk.audit(LI)] == ["operator:c"]
     assert desk.audit(WANG) == []
 
 
 def test_unknown_citizen_and_bad_values_are_refused(health_world):
     desk, now = health_world.desk, int(time.time())
     with pytest.raises(UnknownPerson):
-        desk.set_status("11010519491231002X", "red", "", actor="x", now=now)
+        desk.set_status("11010519491231002X", "red", "x", actor="x", now=now)
     with pytest.raises(ValidationError, match="colour"):
-        desk.set_status(ZHANG, "purple", "", actor="x", now=now)
+        desk.set_status(ZHANG, "purple", "x", actor="x", now=now)
     with pytest.raises(ValidationError, match="id_number"):
-        desk.set_status("110101199003071234", "red", "", actor="x", now=now)
+        desk.set_status("110101199003071234", "red", "x", actor="x", now=now)
     with pytest.raises(ValidationError, match="region"):
-        desk.set_status(ZHANG, "red", "", actor="x", now=now, region="119900")
+        desk.set_status(ZHANG, "red", "x", actor="x", now=now, region="119900")
     assert desk.audit(ZHANG) == []
 
 
@@ -101,7 +103,7 @@ def test_proxy_fetches_the_relatives_code_then_the_relative_ends_it(health_world
     assert shown.valid and shown.claims == {"name": "张三", "colour": "green", "reason": "无异常", "region": "110000",
                                          "shown_by": "李四"}
     # a status change reaches the proxy's copy too
-    changed = w.desk.set_status(ZHANG, "yellow", "", actor="staff:t", now=now)
+    changed = w.desk.set_status(ZHANG, "yellow", "行程 / travel", actor="staff:t", now=now)
     assert len(changed.reissued) == 2
     code = w.desk.fetch(LI, "李四", proxy_phone.public, now=now, proxy_id=grant.id, requester_id_number=LI)
     assert code.colour == "yellow"

@@ -32,7 +32,7 @@ def world_rows(world) -> None:  # noqa: ANN001
     """Rows in every sealed table: statuses with reasons, codes bound to devices, a proxy, records, credentials."""
     desk, now = world.desk, int(time.time())
     desk.set_status(ZHANG, "yellow", "密接核查", actor="test", now=now)
-    desk.set_status(LI, "green", "复核无异常", actor="test", now=now)
+    desk.set_status(LI, "green", "复核无异常", actor="test", now=now, operator=True)  # 李四 lives outside 110000
     desk.fetch(ZHANG, "张三", keys.generate().public, now=now)
     grant = desk.grant_proxy(desk.person(ZHANG), LI, via="self", recorded_by="test", now=now)
     desk.fetch(LI, "李四", keys.generate().public, now=now, proxy_id=grant.id, requester_id_number=LI)

@@ -98,6 +98,32 @@ def test_health_set_bad_input_is_one_line_exit_2(data, args):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("colour", ["yellow", "red"])
+def test_health_set_yellow_or_red_needs_a_reason(data, colour):
+    for reason in ((), ("--reason", ""), ("--reason", "无异常")):
+        result = run("health", "set", "--data", str(data), "--id-number", "110101199003071233", "--colour", colour,
+                     *reason, code=2)
+        assert "必须填写原因" in result.output and "needs a reason" in result.output
+        assert "Traceback" not in result.output
+    assert _desk(data).audit("110101199003071233") == []
+
+
+def test_health_set_outside_the_authoritys_region_needs_operator(data):
+    """The CLI acts for bj-health (110000) like its staff; a Shenzhen resident needs the operator's override."""
+    li = "440304198512124569"
+    result = run("health", "set", "--data", str(data), "--id-number", li, "--name", "李四", "--colour", "red",
+                 "--reason", "密接 / close contact", code=2)
+    assert "440304 is not within 110000" in result.output and "Traceback" not in result.output
+    result = run("health", "set", "--data", str(data), "--id-number", "110101199003071233", "--colour", "red",
+                 "--reason", "密接", "--region", "440304", code=2)  # nor stamp another region on a Beijing resident
+    assert "440304 is not within 110000" in result.output
+    assert _desk(data).audit(li) == [] and _desk(data).audit("110101199003071233") == []
+    out = run("health", "set", "--data", str(data), "--id-number", li, "--name", "李四", "--colour", "red",
+              "--reason", "密接 / close contact", "--operator").output
+    assert "440304********4569: red" in out
+    assert _desk(data).audit(li)[0].actor.startswith("operator:")
+
+
 def test_proxies_and_authorities_commands(data):
     out = run("proxies", "add", "--data", str(data), "--relative", "110101199003071233", "--proxy", "13900139000",
               "--recorded-by", "bj-health").output

@@ -399,7 +399,7 @@ def admin_browser(svc: Service, who: str) -> Browser:
     out = browser.login(username=id_number, password=password)
     if out is None and 'action="/consent"' in browser.page.text:
         out = browser.submit("/consent", decision="allow", consent_id_number="yes")
-    assert out is None, out
+    assert out is None and browser.page.status_code in (200, 403), (out, browser.page.text[:300])
     return browser
 
 
@@ -420,9 +420,9 @@ def test_admin_requires_sign_in(service):
 def test_staff_officer_sets_a_status_through_the_page(service):
     browser = admin_browser(service, "officer")
     assert browser.page.status_code == 200 and "查询" in browser.page.text and "王芳" in browser.page.text
-    target = CITIZENS["li"][1]
+    target = CITIZENS["zhao"][1]  # a Beijing resident: within bj-health's region
     browser.go(service.url + "/admin/search", "POST", {**admin_form(browser, "/admin/search"), "id_number": target})
-    assert browser.page.status_code == 200 and "440304********4569" in browser.page.text
+    assert browser.page.status_code == 200 and "110105********2214" in browser.page.text
     form = admin_form(browser, "/admin/status")
     browser.go(service.url + "/admin/status", "POST", {**form, "colour": "yellow", "reason": "<b>行程</b>"})
     assert browser.page.status_code == 200 and "已保存" in browser.page.text
@@ -482,10 +482,283 @@ def test_admin_callback_with_a_forged_state_is_refused(service):
 
 
 def test_admin_sign_in_expires(service, monkeypatch):
-    from issuer import admin_web
-
+    """30 minutes idle, or 8 hours after sign-in however active (issuer.admin_sessions), by the admin's clock."""
+    admin = service.app.extensions["tongban.admin"]
+    offset = {"s": 0}
+    monkeypatch.setattr(admin, "clock", lambda: time.time() + offset["s"])
     browser = admin_browser(service, "officer")
     assert "查询" in browser.page.text
-    monkeypatch.setattr(admin_web, "SESSION_MAX_AGE", 0)
-    browser.go(service.url + "/admin/")
-    assert 'href="/admin/login"' in browser.page.text
+    offset["s"] = 29 * 60
+    assert "查询" in browser.http.get(service.url + "/admin/", timeout=5).text  # 29 min idle: still signed in
+    offset["s"] = 29 * 60 + 31 * 60
+    assert 'href="/admin/login"' in browser.http.get(service.url + "/admin/", timeout=5).text  # 31 min idle: gone
+    offset["s"] = 0
+    browser = admin_browser(service, "officer")  # active all day: every 20 minutes a page
+    for minutes in range(20, 8 * 60, 20):
+        offset["s"] = minutes * 60
+        assert "查询" in browser.http.get(service.url + "/admin/", timeout=5).text, minutes
+    offset["s"] = 8 * 3600 + 1
+    assert 'href="/admin/login"' in browser.http.get(service.url + "/admin/", timeout=5).text
+
+
+# -- /admin sessions: sign-out, the IdP's logout, fixation (issue 8 §5) -------------------------------------------------
+ADMIN_COOKIE = "tb_admin"
+
+
+def _admin_cookie(browser: Browser) -> str:
+    return browser.http.cookies.get(ADMIN_COOKIE, path="/admin")
+
+
+def _idp_sid(browser: Browser) -> str:
+    from idp.web import SID_COOKIE
+
+    return browser.http.cookies.get(SID_COOKIE)
+
+
+def _signed_in(svc: Service, cookie: str) -> bool:
+    page = requests.get(svc.url + "/admin/", cookies={ADMIN_COOKIE: cookie}, timeout=5)
+    return "查询" in page.text and 'href="/admin/login"' not in page.text
+
+
+def _sign_out(svc: Service, browser: Browser) -> None:
+    browser.go(svc.url + "/admin/")
+    browser.go(svc.url + "/admin/logout", "POST", admin_form(browser, "/admin/logout"))
+
+
+def test_a_copied_admin_cookie_stops_working_after_sign_out(service):
+    browser = admin_browser(service, "officer")
+    stolen, csrf = _admin_cookie(browser), admin_form(browser, "/admin/search")["csrf_token"]
+    assert stolen and _signed_in(service, stolen)
+    _sign_out(service, browser)
+    assert 'href="/admin/login"' in browser.page.text and _admin_cookie(browser) is None
+    assert not _signed_in(service, stolen)
+    target = CITIZENS["zhang"][1]
+    before = service.desk().audit(target)
+    r = requests.post(service.url + "/admin/status", cookies={ADMIN_COOKIE: stolen}, timeout=5, allow_redirects=False,
+                      data={"csrf_token": csrf, "id_number": target, "colour": "red", "reason": "x"})
+    assert r.status_code == 400 and service.desk().audit(target) == before
+
+
+def test_admin_sign_out_also_ends_the_idp_session(service):
+    """On a shared office PC the next person clicking 'sign in' must not find 王芳's IdP session open."""
+    browser = admin_browser(service, "officer")
+    sid = _idp_sid(browser)
+    assert sid and service.provider.sessions.get(sid) is not None
+    _sign_out(service, browser)
+    assert service.provider.sessions.get(sid) is None  # RP-initiated logout with id_token_hint: no question asked
+    assert 'href="/admin/login"' in browser.page.text  # and back at /admin/ (post_logout_redirect_uri)
+    r = browser.http.get(service.url + "/account", allow_redirects=False, timeout=5)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    assert browser.go(service.url + "/admin/login") is None and 'name="password"' in browser.page.text
+
+
+def test_the_idps_back_channel_logout_ends_the_admin_session(service):
+    from idp.logout import end_session
+
+    browser = admin_browser(service, "officer")
+    cookie, sid = _admin_cookie(browser), _idp_sid(browser)
+    other = admin_browser(service, "officer")  # another PC: another IdP session, untouched
+    assert _signed_in(service, cookie) and _signed_in(service, _admin_cookie(other))
+    client_id = service.app.extensions["tongban.admin"].credentials()["client_id"]
+    assert service.provider.clients.get(client_id).backchannel_logout_uri == service.url + "/admin/backchannel-logout"
+    assert end_session(service.provider, sid, service.provider.backchannel_post) == [client_id]  # a real HTTP POST
+    assert not _signed_in(service, cookie)
+    assert _signed_in(service, _admin_cookie(other))
+    # ended from the citizen's own account page (a lost phone, a shared PC) too
+    other.go(service.url + "/account")
+    other.go(service.url + "/account/sessions/end", "POST",
+             {**other.form("/account/sessions/end"), "sid": _idp_sid(other)})
+    assert not _signed_in(service, _admin_cookie(other) or "gone")
+
+
+def test_staff_sign_in_always_asks_for_the_password(service, monkeypatch):
+    """prompt=login on the way out, and auth_time checked on the way back: removing prompt=login from the
+    authorization request in the browser does not sign anyone in on an IdP session left open."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    from issuer import admin_web
+
+    _name, id_number, _phone, password = CITIZENS["officer"]
+    browser = _BrowserOf(service)
+    browser.go(service.url + "/login")
+    browser.login(username=id_number, password=password)  # 王芳 signed in at the IdP (e.g. for another app)
+    assert browser.go(service.url + "/admin/login") is None and 'name="password"' in browser.page.text
+    r = browser.http.get(service.url + "/admin/login", allow_redirects=False, timeout=5)
+    params = dict(parse_qsl(urlsplit(r.headers["Location"]).query))
+    assert params["prompt"] == "login" and params["max_age"] == "300"
+    stripped = {k: v for k, v in params.items() if k not in ("prompt", "max_age")}
+    monkeypatch.setattr(admin_web, "AUTH_TIME_SKEW", 0)
+    time.sleep(1.1)  # auth_time is in whole seconds: the IdP sign-in is now strictly older than this attempt
+    r = browser.http.get(service.url + "/admin/login", allow_redirects=False, timeout=5)
+    stripped = {k: v for k, v in dict(parse_qsl(urlsplit(r.headers["Location"]).query)).items()
+                if k not in ("prompt", "max_age")}
+    out = browser.go(service.url + "/authorize?" + urlencode(stripped))
+    if out is None and 'action="/consent"' in browser.page.text:
+        out = browser.submit("/consent", decision="allow", consent_id_number="yes")
+    assert out is None and browser.page.status_code == 400, (out, browser.page.text[:300])
+    assert "must enter their password" in browser.page.text and _admin_cookie(browser) is None
+
+
+def test_the_session_id_is_new_at_every_sign_in(service):
+    """Fixation: a session id planted in the browser before sign-in is never the signed-in one."""
+    browser = _BrowserOf(service)
+    browser.http.cookies.set(ADMIN_COOKIE, "planted-by-the-attacker", path="/admin", domain="127.0.0.1")
+    name, id_number, _phone, password = CITIZENS["officer"]
+    browser.go(service.url + "/admin/login")
+    out = browser.login(username=id_number, password=password)
+    if out is None and 'action="/consent"' in browser.page.text:
+        browser.submit("/consent", decision="allow", consent_id_number="yes")
+    first = _admin_cookie(browser)
+    assert first and first != "planted-by-the-attacker" and _signed_in(service, first)
+    assert not _signed_in(service, "planted-by-the-attacker")
+    browser.go(service.url + "/admin/login")
+    browser.login(username=id_number, password=password)
+    second = _admin_cookie(browser)
+    assert second != first and _signed_in(service, second) and not _signed_in(service, first)
+
+
+def _signed_logout_token(svc: Service, claims: dict, key=None) -> str:
+    from joserfc import jwt as jose
+
+    key = key or svc.provider.signing_key("ES256")
+    return jose.encode({"alg": "ES256", "kid": key.kid, "typ": "logout+jwt"}, claims, key, algorithms=["ES256"])
+
+
+def test_forged_replayed_and_expired_logout_tokens_are_refused_and_end_nothing(service):
+    from joserfc.jwk import ECKey
+
+    from idp.logout import EVENT, logout_token
+
+    browser = admin_browser(service, "officer")
+    cookie, sid = _admin_cookie(browser), _idp_sid(browser)
+    client_id = service.app.extensions["tongban.admin"].credentials()["client_id"]
+    sub = service.provider.accounts.find(DEMO_OFFICER["id_number"]).sub
+    url, now = service.url + "/admin/backchannel-logout", int(time.time())
+    base = {"iss": service.url, "aud": client_id, "iat": now, "exp": now + 120, "sub": sub, "sid": sid,
+            "events": {EVENT: {}}}
+
+    def post(token):
+        return requests.post(url, data={"logout_token": token}, timeout=5)
+
+    # a sub-only token, used once while nobody is signed in through it... then replayed at this session
+    sub_only = _signed_logout_token(service, {k: v for k, v in base.items() if k != "sid"} | {"jti": "once"})
+    assert requests.post(url, data={"logout_token": _signed_logout_token(
+        service, {**base, "sub": "someone-else", "sid": "no-such-sid", "jti": "once"})}, timeout=5).status_code == 200
+    stranger = ECKey.generate_key("P-256", parameters={"kid": service.provider.signing_key("ES256").kid})
+    refused = [
+        _signed_logout_token(service, {**base, "jti": "f1"}, key=stranger),  # forged: not the IdP's key
+        sub_only,  # replayed jti
+        _signed_logout_token(service, {**base, "jti": "e1", "iat": now - 3600, "exp": now - 3480}),  # expired
+        _signed_logout_token(service, {**base, "jti": "a1", "aud": "another-client"}),
+        _signed_logout_token(service, {**base, "jti": "i1", "iss": "http://127.0.0.1:9"}),
+        _signed_logout_token(service, {**base, "jti": "n1", "nonce": "x"}),
+        browser_id_token(service, cookie),  # an ID token is not a logout token
+        "", "not.a.jwt",
+    ]
+    for token in refused:
+        r = post(token)
+        assert r.status_code == 400 and r.json()["error"] == "invalid_request", (token[:40], r.text)
+        assert r.headers["Cache-Control"] == "no-store"
+        assert _signed_in(service, cookie)
+    assert requests.post(url, data={}, timeout=5).status_code == 400
+    assert requests.post(url, json={"logout_token": sub_only}, timeout=5).status_code == 400
+    real = logout_token(service.provider, client_id, sub, sid, int(time.time()))
+    assert post(real).status_code == 200 and not _signed_in(service, cookie)
+    assert post(real).status_code == 400  # the real one, replayed
+
+
+def browser_id_token(svc: Service, cookie: str) -> str:
+    sessions = svc.app.extensions["tongban.admin"].sessions
+    return sessions.get(cookie, int(time.time())).id_token
+
+
+# -- region scope and reasons at /admin (issue 8 §11, §13) ---------------------------------------------------------------
+def test_an_officer_cannot_see_or_change_a_citizen_of_another_region(service):
+    browser = admin_browser(service, "officer")
+    target = CITIZENS["li"][1]  # registered in Shenzhen (440304): not bj-health's
+    form = admin_form(browser, "/admin/search")
+    browser.go(service.url + "/admin/search", "POST", {**form, "id_number": target})
+    assert browser.page.status_code == 403 and "不属于北京市卫生健康委员会的辖区" in browser.page.text
+    assert "440304********4569" not in browser.page.text
+    before = service.desk().status(target)
+    browser.go(service.url + "/admin/status", "POST",  # the form forged with the page's own CSRF token
+               {"csrf_token": form["csrf_token"], "id_number": target, "colour": "red", "reason": "密接"})
+    assert browser.page.status_code == 403 and "outside the region of bj-health" in browser.page.text
+    assert service.desk().status(target) == before
+    assert all(e.reason != "密接" for e in service.desk().audit(target))
+
+
+@pytest.mark.parametrize("colour", ["yellow", "red"])
+def test_yellow_or_red_without_a_reason_is_refused_at_the_page(service, colour):
+    browser = admin_browser(service, "officer")
+    target = CITIZENS["zhao"][1]
+    browser.go(service.url + "/admin/search", "POST", {**admin_form(browser, "/admin/search"), "id_number": target})
+    before = service.desk().audit(target)
+    for reason in ("", "   ", "无异常"):
+        browser.go(service.url + "/admin/status", "POST",
+                   {**admin_form(browser, "/admin/status"), "colour": colour, "reason": reason})
+        assert browser.page.status_code == 400
+        assert "必须填写原因" in browser.page.text and "needs a reason" in browser.page.text
+        assert service.desk().audit(target) == before
+
+
+_ADMIN_FIELD = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(
+    [CITIZENS["zhao"][1], CITIZENS["li"][1], CITIZENS["zhao"][1].lower(), "11010519491231002x", "green", "yellow",
+     "red", "RED", "无异常", "\x00", "a" * 300, " " * 18]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(action=st.sampled_from(["/admin/search", "/admin/status", "/admin/logout-no"]),
+       csrf=st.sampled_from(["valid", "missing", "wrong"]), id_number=_ADMIN_FIELD, colour=_ADMIN_FIELD,
+       reason=_ADMIN_FIELD, extra=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=2))
+def test_any_admin_form_gets_a_page_never_a_500(service, action, csrf, id_number, colour, reason, extra):
+    browser = _admin_session(service)
+    data = {**extra, "id_number": id_number, "colour": colour, "reason": reason}
+    if csrf != "missing":
+        data["csrf_token"] = browser["csrf"] if csrf == "valid" else "x" + browser["csrf"]
+    data = {k: v for k, v in data.items() if v is not None}
+    path = "/admin/status" if action == "/admin/logout-no" else action
+    r = requests.post(service.url + path, data=data, cookies={ADMIN_COOKIE: browser["cookie"]}, timeout=10,
+                      allow_redirects=False)
+    assert r.status_code in (200, 302, 400, 403), (r.status_code, r.text[:300])
+    assert "Traceback" not in r.text
+    if csrf != "valid":
+        assert r.status_code == 400
+
+
+_admin_sessions: dict = {}
+
+
+def _admin_session(svc: Service) -> dict:
+    if svc.url not in _admin_sessions:
+        browser = admin_browser(svc, "officer")
+        _admin_sessions[svc.url] = {"cookie": _admin_cookie(browser),
+                                    "csrf": admin_form(browser, "/admin/search")["csrf_token"]}
+    return _admin_sessions[svc.url]
+
+
+def test_an_officer_cannot_grant_roles_from_the_page(service):
+    """Roles are an operator's (``tongban authorities grant``): /admin has no way to grant or change one."""
+    browser = admin_browser(service, "officer")
+    csrf = admin_form(browser, "/admin/search")["csrf_token"]
+    target = CITIZENS["zhang"][1]
+    for path in ("/admin/staff", "/admin/grant", "/admin/roles", "/admin/authorities/grant"):
+        r = browser.http.post(service.url + path, timeout=5, allow_redirects=False,
+                              data={"csrf_token": csrf, "username": target, "authority": "bj-health", "role": "admin"})
+        assert r.status_code in (404, 405), path
+    r = browser.http.post(service.url + "/admin/status", timeout=5, allow_redirects=False,
+                          data={"csrf_token": csrf, "id_number": target, "colour": "green", "role": "admin"})
+    assert r.status_code == 200
+    assert service.desk().staff_role(target, "bj-health") is None
+
+
+def test_signing_in_as_someone_else_on_the_same_browser_ends_the_last_officers_admin_session(service):
+    """A shared PC: the next person signs in at the IdP (for any app). The IdP ends the browser's previous SSO
+    session; it must say so over the back-channel, or 王芳's /admin cookie keeps working in that browser."""
+    browser = admin_browser(service, "officer")
+    cookie = _admin_cookie(browser)
+    assert _signed_in(service, cookie)
+    _name, id_number, _phone, password = CITIZENS["zhao"]
+    browser.go(service.url + "/login")
+    browser.login(username=id_number, password=password)
+    assert not _signed_in(service, cookie)

@@ -120,7 +120,7 @@ def run_the_service(data: Path, url: str, tmp_path: Path, *, commands: bool = Tr
         cli(env, "records", "import", "resident-id", str(tmp_path / "wang.csv"), "--data", str(data))
         cli(env, "records", "import", "business-licence", str(tmp_path / "biz.csv"), "--data", str(data))
         cli(env, "health", "set", "--data", str(data), "--id-number", "440304198512124569", "--colour", "yellow",
-            "--reason", REASONS[0], "--name", "李四")
+            "--reason", REASONS[0], "--name", "李四", "--operator")  # 李四 (440304) lives outside bj-health's region
     settings = replace(Settings.from_env(data, env={"DATABASE_URL": url}), issuer_url="http://127.0.0.1:1")
     app = create_app(settings)
     provider = app.extensions["tongban.idp"]
