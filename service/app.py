@@ -44,10 +44,11 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.register_blueprint(bp)
     issuer = _issuer(settings, provider)
     app.extensions["tongban.issuer"] = issuer  # service.counter_app.start_status_refresher re-signs its lists
-    app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer)
+    nonces = c_nonces(settings, provider)
+    app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer, nonces)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
-    _wire_health(app, settings, provider, issuer)
+    _wire_health(app, settings, provider, issuer, nonces)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
     from service.counter_app import mount_counter
@@ -75,16 +76,24 @@ def _issuer(settings: Settings, provider: Any) -> Any:
     return Issuer(Hub(settings.data_dir), provider.engine)
 
 
-def credential_issuer(settings: Settings, provider: Any, issuer: Any) -> vci.CredentialIssuer:
+def c_nonces(settings: Settings, provider: Any) -> Any:
+    """One stateless c_nonce minter (``issuer.nonces``) for both nonce endpoints, keyed from the issuer secret."""
+    from issuer.health_store import load_lookup_key
+    from issuer.nonces import CNonces, nonce_key
+
+    return CNonces(nonce_key(load_lookup_key(settings.data_dir)), provider.store)
+
+
+def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: Any) -> vci.CredentialIssuer:
     """The issuer's credential endpoint, authorised by this service's IdP through the ``principal_for`` port."""
     from issuer.records import Records
     from service.health import AccessTokens
 
     return vci.CredentialIssuer(settings.issuer_url, issuer, Records(issuer.engine), provider.store,
-                                AccessTokens(provider).principal_for)
+                                AccessTokens(provider).principal_for, nonces)
 
 
-def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any) -> None:
+def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any) -> None:
     """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
     from issuer import admin_web, health_web
     from issuer.health import HealthPolicy
@@ -94,7 +103,7 @@ def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any) -> 
 
     desk = HealthDesk(issuer, load_lookup_key(settings.data_dir),
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
-    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
+    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), nonces,
                                                            lambda: provider.issuer)
     app.register_blueprint(health_web.bp)
     admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer),
