@@ -6,14 +6,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from issuer import vci
-from service.config import Settings
+from service import production
+from service.config import Proxy, Settings
 from service.headers import install_json_errors, install_security_headers
 
 
@@ -24,14 +24,14 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     redact.install()
 
     settings = settings or Settings.from_env()
+    production.check_files(settings)  # TONGBAN_DEMO=0: no demo history, no http:// (before any key is read)
     app = Flask("tongban")
-    hops = os.environ.get("TONGBAN_PROXY_HOPS", "0")
-    if not hops.isdigit():
-        raise ValueError("TONGBAN_PROXY_HOPS must be the number of trusted reverse proxies (0 without one)")
-    if int(hops):  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(hops), x_proto=int(hops), x_host=int(hops))
+    proxy = Proxy.from_env()
+    if proxy.hops:  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy.hops, x_proto=proxy.hops, x_host=proxy.hops)
     provider = Provider.from_settings(settings, **idp_overrides)
-    secure = settings.issuer_url.startswith("https://")
+    production.check_accounts(settings, provider)  # TONGBAN_DEMO=0: no account with a documented password
+    secure = settings.issuer_url.startswith("https://") or proxy.tls_terminated
     app.config.update(
         SECRET_KEY=provider.secrets.session_key,
         SESSION_COOKIE_NAME="tb_csrf",
