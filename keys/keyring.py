@@ -141,14 +141,15 @@ class KeyRingStore:
 
     def reseal(self) -> list[str]:
         """Re-save every ring that holds a plaintext private key under this store's policy (which must have a
-        passphrase); returns their owners. Already encrypted keys are opened with the passphrase (so a wrong
-        one fails here) and left as they are."""
+        passphrase); returns their owners. Every ring is opened first, so a passphrase that does not open the
+        already encrypted keys fails before anything is written."""
         if self.policy.passphrase is None:
             raise KeyAtRestError(f"set {PASSPHRASE_ENV} to encrypt the private keys in {self.directory}")
         owners = self.plaintext_owners()
         opener = KeyRingStore(self.directory, AtRestPolicy(self.policy.passphrase, allow_plaintext=True))
+        rings = {owner: opener.load(owner) for owner in self.owners()}  # all: a wrong passphrase fails before any write
         for owner in owners:
-            self.save(opener.load(owner))
+            self.save(rings[owner])
         return owners
 
     def load(self, owner: str) -> KeyRing:

@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 
     settings = settings or Settings.from_env()
     production.check_files(settings)  # TONGBAN_DEMO=0: no demo history, no http:// (before any key is read)
+    production.check_passphrase_before_sealing(settings)  # a plaintext secret is about to be sealed: right passphrase?
     app = Flask("tongban")
     proxy = Proxy.from_env()
     if proxy.hops:  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For

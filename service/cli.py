@@ -74,6 +74,7 @@ def init(data_dir: str | None) -> None:
 
     settings = Settings.from_env(data_dir)
     production.check_files(settings)  # TONGBAN_DEMO=0 on a demo directory: refuse before anything is written
+    production.check_passphrase_before_sealing(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.data_dir.chmod(0o700)  # keys, secrets and the SQLite file: the service's user only
     for step in INIT_STEPS:

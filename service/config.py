@@ -76,7 +76,7 @@ class Proxy:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Proxy:
         env = os.environ if env is None else env
         hops = env.get("TONGBAN_PROXY_HOPS") or DEFAULTS["TONGBAN_PROXY_HOPS"]
-        if not hops.isdigit() or int(hops) > 16:
+        if not (hops.isascii() and hops.isdigit()) or int(hops) > 16:
             raise ConfigError("TONGBAN_PROXY_HOPS must be the number of trusted reverse proxies (0 without one), "
                               f"not {hops!r}")
         tls = env.get("TONGBAN_TLS_TERMINATED_BY_PROXY") or DEFAULTS["TONGBAN_TLS_TERMINATED_BY_PROXY"]

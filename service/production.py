@@ -95,6 +95,22 @@ def account_problems(provider: Any) -> list[str]:
             "run `tongban demo-data remove`"]
 
 
+def check_passphrase_before_sealing(settings: Settings, env: Mapping[str, str] | None = None) -> None:
+    """A plaintext secret is sealed under whatever passphrase is set (``keys.secret_file``): before that happens,
+    open every key ring with it, so a mistyped passphrase fails here (``KeyAtRestError``) instead of sealing the
+    secrets under a passphrase nothing else uses."""
+    env = os.environ if env is None else env
+    if not env.get(PASSPHRASE_ENV):
+        return
+    pending = [p for p, name in secret_files(settings.data_dir).items() if p.exists() and not env.get(name)
+               and not is_sealed(p)]
+    if pending:
+        key_dir = settings.data_dir / "keys"
+        store = KeyRingStore(key_dir, AtRestPolicy(env[PASSPHRASE_ENV].encode(), allow_plaintext=True))
+        for owner in store.owners():
+            store.load(owner)
+
+
 def refuse(problems: list[str]) -> None:
     if problems:
         raise ProductionRefused("refusing to start with TONGBAN_DEMO=0: " + "; ".join(problems))
@@ -118,7 +134,7 @@ def seal(settings: Settings, echo: Callable[[str], None], env: Mapping[str, str]
     if not passphrase:
         raise ConfigError(f"set {PASSPHRASE_ENV}: `tongban keys seal` encrypts the keys under it")
     key_dir = settings.data_dir / "keys"
-    owners = KeyRingStore(key_dir, AtRestPolicy(passphrase.encode())).reseal()
+    owners = KeyRingStore(key_dir, AtRestPolicy(passphrase.encode())).reseal()  # opens every ring: checks the passphrase
     echo(f"keys: {len(owners)} key ring(s) encrypted under {PASSPHRASE_ENV}" + (f" ({', '.join(owners)})" if owners else ""))
     for path, env_name in secret_files(settings.data_dir).items():
         if path.exists() and not is_sealed(path):

@@ -11,13 +11,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from idp.cli import DEMO_CITIZEN
 from idp.provider import Provider
 from idp.registry import TableRegistry
+from keys import KeyAtRestError
 from keys.secret_file import is_sealed
 from service.app import create_app
-from service.config import Settings
+from service.config import ConfigError, Proxy, Settings
 from service.health import DEMO_OFFICER
 from service.production import ProductionRefused, file_problems
 from service.wiring import main
@@ -212,3 +215,30 @@ def test_https_production_starts_and_bad_proxy_settings_are_config_errors(produc
     assert create_app(Settings.from_env(production_dir)).config["SESSION_COOKIE_SECURE"] is True
     monkeypatch.setenv("TONGBAN_TLS_TERMINATED_BY_PROXY", "yes")
     assert "TONGBAN_TLS_TERMINATED_BY_PROXY must be 0 or 1" in run("init", "--data", str(production_dir), code=2)
+
+
+def test_a_wrong_passphrase_seals_nothing(production_dir, monkeypatch):
+    """The secrets must not end up sealed under a mistyped passphrase that opens none of the keys."""
+    plain = "ab" * 32
+    (production_dir / "idp-secret").write_text(plain)
+    monkeypatch.setenv("TONGBAN_KEY_PASSPHRASE", "a mistyped passphrase")
+    with pytest.raises(KeyAtRestError):
+        create_app(Settings.from_env(production_dir))
+    assert "cannot decrypt" in run("keys", "seal", "--data", str(production_dir), code=2)
+    assert (production_dir / "idp-secret").read_text() == plain
+    monkeypatch.delenv("TONGBAN_KEY_PASSPHRASE")
+    assert "set TONGBAN_KEY_PASSPHRASE" in run("keys", "seal", "--data", str(production_dir), code=2)
+    monkeypatch.setenv("TONGBAN_KEY_PASSPHRASE", PASSPHRASE)
+    create_app(Settings.from_env(production_dir))
+    assert is_sealed(production_dir / "idp-secret")
+
+
+@settings(max_examples=200, deadline=None)
+@given(hops=st.text(max_size=8), tls=st.text(max_size=4))
+def test_proxy_settings_parse_or_name_the_variable(hops, tls):
+    try:
+        proxy = Proxy.from_env({"TONGBAN_PROXY_HOPS": hops, "TONGBAN_TLS_TERMINATED_BY_PROXY": tls})
+    except ConfigError as exc:
+        assert "TONGBAN_PROXY_HOPS" in str(exc) or "TONGBAN_TLS_TERMINATED_BY_PROXY" in str(exc)
+        return
+    assert 0 <= proxy.hops <= 16 and proxy.tls_terminated in (True, False)
