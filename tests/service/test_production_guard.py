@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from idp.cli import DEMO_CITIZEN
@@ -235,6 +235,7 @@ def test_a_wrong_passphrase_seals_nothing(production_dir, monkeypatch):
 
 @settings(max_examples=200, deadline=None)
 @given(hops=st.text(max_size=8), tls=st.text(max_size=4))
+@example(hops="²", tls="1")  # str.isdigit() is true for it, int() refuses it
 def test_proxy_settings_parse_or_name_the_variable(hops, tls):
     try:
         proxy = Proxy.from_env({"TONGBAN_PROXY_HOPS": hops, "TONGBAN_TLS_TERMINATED_BY_PROXY": tls})
