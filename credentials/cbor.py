@@ -15,7 +15,9 @@ of this format -- all keys of one major type -- that is the same order as RFC 89
 order, which the browser wallet's encoder uses.
 
 Every integer is bounded at parse time: CBOR's own range (−2^64 ≤ n < 2^64); a bignum (tags 2/3)
-beyond it is refused, so no later step (arithmetic, ``str()``, JSON) sees a 20,000-digit number.
+beyond it is refused, so no later step (arithmetic, ``str()``, JSON) sees a 20,000-digit number. Only a
+bignum can exceed that range, and its head is the byte 0xc2 or 0xc3: input without either byte cannot
+hold one, so the walk over the decoded value runs only where it can find something.
 Times get a tighter bound where they are read (``check_time``).
 """
 
@@ -63,7 +65,8 @@ def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBO
         raise StructureError(f"{what} is not well-formed CBOR", "malformed_cbor") from exc
     if stream.tell() != len(data):
         raise StructureError(f"{what} has trailing bytes after its CBOR item", "malformed_cbor")
-    _check_bounds(value, what)
+    if b"\xc2" in data or b"\xc3" in data or len(data) > 4096:  # a bignum (tags 2, 3) may hide in here
+        _check_bounds(value, what)
     try:
         canonical = dumps(value, ordered=ordered)
     except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError) as exc:

@@ -1,7 +1,12 @@
-"""COSE_Sign1 (RFC 9052 §4.2) through pycose, with the algorithm fixed by the key, never by the message.
+"""COSE_Sign1 (RFC 9052 §4.2), the one parser and signer for every COSE message tongban reads or writes.
 
-Untrusted bytes are first parsed strictly here (tag 18, four members of the right types, known
-header labels) so that pycose only ever sees a well-formed structure.
+The algorithm is fixed by the key, never by the message. Untrusted bytes are parsed strictly here
+(deterministic CBOR, tag 18, four members of the right types, only the header labels a role allows);
+the Sig_structure (§4.4) is built from the parsed protected header and payload with the project's
+deterministic CBOR encoder, and ``keys`` makes and checks the signature (r||s for ES256, RFC 9053 §2.1).
+No COSE library runs in production: the one the project used (pycose) is unmaintained and called a
+private method for this; it remains a test dependency, as the independent implementation our messages
+must verify in (tests/credentials/test_cose_interop.py).
 """
 
 from __future__ import annotations
@@ -10,18 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import cbor2
-from pycose.algorithms import EdDSA, Es256
-from pycose.headers import KID, Algorithm
-from pycose.messages import Sign1Message
 
-from credentials.cbor import loads_strict
+from credentials.cbor import dumps, loads_strict
 from credentials.errors import StructureError
 from keys import PrivateKey, PublicKey
 
 COSE_ALG = {"ES256": -7, "EdDSA": -8}  # RFC 9053 §2.1, §2.2
-_PYCOSE_ALG = {"ES256": Es256, "EdDSA": EdDSA}
-_SIGN1_TAG = 18
-_HDR_ALG, _HDR_KID = 1, 4
+SIGN1_TAG = 18
+HDR_ALG, HDR_KID, HDR_TYP = 1, 4, 16  # RFC 9052 §3.1; typ: RFC 9596
+
+# Where a role's kid may appear (RFC 9052 §3.1 allows either bucket; a format may fix one):
+KID_ANYWHERE = "anywhere"  # foreign formats (the EU DCC puts it in either)
+KID_UNPROTECTED = "unprotected"  # tongban credentials: protected {alg}, unprotected exactly {kid}
+NO_KID = "none"  # holder proofs: protected {alg}, unprotected empty (the key comes from the credential's cnf)
 
 
 @dataclass(frozen=True)
@@ -33,40 +39,38 @@ class Sign1:
     kid: bytes | None
     payload: bytes
     protected: bytes = b""
+    signature: bytes = b""
+    headers: dict[int, Any] | None = None  # the protected header, decoded
 
 
-# Where a role's kid may appear (RFC 9052 §3.1 allows either bucket; a format may fix one):
-KID_ANYWHERE = "anywhere"  # foreign formats (the EU DCC puts it in either)
-KID_UNPROTECTED = "unprotected"  # tongban credentials: protected {alg}, unprotected exactly {kid}
-NO_KID = "none"  # holder proofs: protected {alg}, unprotected empty (the key comes from the credential's cnf)
+def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
+    """RFC 9052 §4.4: ``["Signature1", body_protected, external_aad, payload]``, the bytes that are signed."""
+    return dumps(["Signature1", protected, external_aad, payload])
 
 
-def sign1(payload: bytes, key: PrivateKey, *, kid: bytes | None = None, external_aad: bytes = b"") -> bytes:
-    """pycose builds the Sig_structure (RFC 9052 §4.4) and the message; ``keys`` makes the signature.
-
-    pycose's own ES256 path runs the pure-Python ``ecdsa`` package (slow, not side-channel hardened),
-    so the signature itself comes from ``cryptography`` through ``keys.PrivateKey.sign``, which returns
-    the fixed-width r||s form COSE requires (RFC 9053 §2.1).
-    """
-    message = Sign1Message(
-        phdr={Algorithm: _PYCOSE_ALG[key.alg]}, uhdr={KID: kid} if kid else {}, payload=payload,
-        external_aad=external_aad,
-    )
-    message.signature = key.sign(message._create_sig_structure())  # noqa: SLF001 - pycose's Sig_structure builder
-    return message.encode(tag=True, sign=False)
+def sign1(payload: bytes, key: PrivateKey, *, kid: bytes | None = None, external_aad: bytes = b"",
+          protected_extra: dict[int, Any] | None = None, ordered: bool = True) -> bytes:
+    """A tagged COSE_Sign1 over ``payload``: protected ``{alg (, extra)}``, unprotected ``{kid}`` when given."""
+    protected = dumps({HDR_ALG: COSE_ALG[key.alg], **(protected_extra or {})}, ordered=ordered)
+    signature = key.sign(sig_structure(protected, payload, external_aad))
+    return dumps(cbor2.CBORTag(SIGN1_TAG, [protected, {HDR_KID: kid} if kid else {}, payload, signature]))
 
 
-def parse_sign1(raw: bytes, what: str, *, kid: str = KID_ANYWHERE) -> Sign1:
+def parse_sign1(raw: bytes, what: str, *, kid: str = KID_ANYWHERE, extra_protected: frozenset[int] = frozenset(),
+                max_bytes: int | None = None, ordered: bool = True) -> Sign1:
     """Parse a tagged COSE_Sign1 strictly; ``kid`` fixes where this role's key id may be.
 
     The unprotected header is not signed (RFC 9052 §4.4): anything in it is a way to change a message's
-    bytes without its key. So tongban's own roles allow exactly what they need there and nothing else.
+    bytes without its key. So tongban's own roles allow exactly what they need there and nothing else;
+    ``extra_protected`` names the further protected labels a role understands (e.g. ``typ``). Everything
+    else, ``crit`` and counter signatures included, is refused, never ignored.
     """
-    value = loads_strict(raw, what)
-    if not isinstance(value, cbor2.CBORTag) or value.tag != _SIGN1_TAG:
+    limits = {} if max_bytes is None else {"max_bytes": max_bytes}
+    value = loads_strict(raw, what, **limits)
+    if not isinstance(value, cbor2.CBORTag) or value.tag != SIGN1_TAG:
         raise StructureError(f"{what} is not a tagged COSE_Sign1", "malformed_structure")
     parts = value.value
-    if not isinstance(parts, list) or len(parts) != 4:
+    if not isinstance(parts, list | tuple) or len(parts) != 4:
         raise StructureError(f"{what} must have four members", "malformed_structure")
     protected_raw, unprotected, payload, signature = parts
     if not (isinstance(protected_raw, bytes) and isinstance(unprotected, dict) and isinstance(payload, bytes)
@@ -74,21 +78,22 @@ def parse_sign1(raw: bytes, what: str, *, kid: str = KID_ANYWHERE) -> Sign1:
         raise StructureError(f"{what} members have the wrong types", "malformed_structure")
     if protected_raw == b"\xa0":  # RFC 9052 §3: an empty protected header is the empty byte string
         raise StructureError(f"{what} protected header: an empty map must be sent as h''", "malformed_cbor")
-    protected = loads_strict(protected_raw, f"{what} protected header") if protected_raw else {}
-    # Only alg and kid are understood; anything else (crit, counter signatures, ...) is refused, not ignored.
-    if not isinstance(protected, dict) or set(protected) - {_HDR_ALG, _HDR_KID}:
-        raise StructureError(f"{what} protected header may hold only alg and kid", "malformed_structure")
-    if set(unprotected) - {_HDR_KID} or (_HDR_KID in protected and _HDR_KID in unprotected):
+    protected = loads_strict(protected_raw, f"{what} protected header", ordered=ordered) if protected_raw else {}
+    known = {HDR_ALG, HDR_KID} | extra_protected
+    if not isinstance(protected, dict) or set(protected) - known:
+        raise StructureError(f"{what} protected header may hold only {sorted(known)}", "malformed_structure")
+    if set(unprotected) - {HDR_KID} or (HDR_KID in protected and HDR_KID in unprotected):
         raise StructureError(f"{what} unprotected header may hold only kid, once", "malformed_structure")
-    if kid != KID_ANYWHERE and (set(protected) != {_HDR_ALG}
-                                or set(unprotected) != ({_HDR_KID} if kid == KID_UNPROTECTED else set())):
+    if kid != KID_ANYWHERE and (set(protected) - extra_protected != {HDR_ALG}
+                                or set(unprotected) != ({HDR_KID} if kid == KID_UNPROTECTED else set())):
         where = "only its kid" if kid == KID_UNPROTECTED else "nothing"
         raise StructureError(f"{what}: the protected header holds only alg, the unprotected header {where}",
                              "malformed_structure")
-    alg, key_id = protected.get(_HDR_ALG), protected.get(_HDR_KID, unprotected.get(_HDR_KID))
+    alg, key_id = protected.get(HDR_ALG), protected.get(HDR_KID, unprotected.get(HDR_KID))
     if not isinstance(alg, int) or isinstance(alg, bool) or (key_id is not None and not isinstance(key_id, bytes)):
         raise StructureError(f"{what} header values have the wrong types", "malformed_structure")
-    return Sign1(raw=raw, alg=alg, kid=key_id, payload=payload, protected=protected_raw)
+    return Sign1(raw=raw, alg=alg, kid=key_id, payload=payload, protected=protected_raw, signature=signature,
+                 headers=protected)
 
 
 def algorithm_matches(message: Sign1, key: PublicKey) -> bool:
@@ -100,10 +105,4 @@ def verify_sign1(message: Sign1, key: PublicKey, *, external_aad: bytes = b"") -
     """True only if ``key``'s own algorithm produced the signature (no algorithm confusion)."""
     if not algorithm_matches(message, key):
         return False
-    try:
-        decoded: Any = Sign1Message.decode(message.raw)
-        decoded.external_aad = external_aad
-        to_be_signed = decoded._create_sig_structure()  # noqa: SLF001 - pycose's Sig_structure builder
-    except Exception:  # noqa: BLE001 - pycose raises many types on odd input; all mean "invalid"
-        return False
-    return key.verify(decoded.signature, to_be_signed)
+    return key.verify(message.signature, sig_structure(message.protected, message.payload, external_aad))

@@ -9,11 +9,15 @@ Decompression is bounded: more than 64 KiB of output is refused before it is pro
 
 from __future__ import annotations
 
+import struct
 import zlib
 
 import base45
 
 from credentials.errors import FramingError
+
+_B45_ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_VALUES = bytes.maketrans(_B45_ALPHABET, bytes(range(45)))
 
 SCHEME = "TB"
 VERSION = "1"
@@ -43,13 +47,38 @@ def unframe(text: str) -> bytes:
         raise FramingError("this is a counter's own code (TBC1:), for the wallet to scan, not a licence", "counter_code")
     if head != f"{SCHEME}{VERSION}":
         raise FramingError(f"unsupported format version {head[len(SCHEME):]!r}: this verifier reads TB1", "unsupported_version")
-    try:
-        raw = base45.b45decode(body)
-    except (ValueError, TypeError) as exc:
-        raise FramingError("the QR text is not valid base45", "malformed_encoding") from exc
+    raw = b45decode(body)
     if not raw:
         raise FramingError("the QR code is empty after its prefix", "malformed_encoding")
     return inflate(raw) if raw[0] == _ZLIB_FIRST_BYTE else raw
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 §4.2, table-driven: a 45-entry translation table and one pass over the triples.
+
+    The ``base45`` package decodes character by character in Python (about a sixth of a verification); this
+    is the same arithmetic on whole arrays. Refused as RFC 9285 §6 requires: characters outside the alphabet,
+    a dangling single character, and triples or pairs whose value does not fit 16 or 8 bits.
+    """
+    try:
+        data = text.encode("ascii")
+    except UnicodeEncodeError as exc:
+        raise FramingError("the QR text is not valid base45", "malformed_encoding") from exc
+    if data.translate(None, _B45_ALPHABET) or len(data) % 3 == 1:
+        raise FramingError("the QR text is not valid base45", "malformed_encoding")
+    values = data.translate(_B45_VALUES)
+    full = len(values) - len(values) % 3
+    triples = iter(values[:full])
+    words = [c + d * 45 + e * 2025 for c, d, e in zip(triples, triples, triples, strict=True)]
+    if words and max(words) > 0xFFFF:
+        raise FramingError("the QR text is not valid base45", "malformed_encoding")
+    out = struct.pack(f">{len(words)}H", *words)
+    if full < len(values):
+        last = values[full] + values[full + 1] * 45
+        if last > 0xFF:
+            raise FramingError("the QR text is not valid base45", "malformed_encoding")
+        out += bytes([last])
+    return out
 
 
 def inflate(raw: bytes) -> bytes:

@@ -3,7 +3,7 @@
 §4.1 the compressed byte array: ``bits`` in {1, 2, 4, 8}, entries packed from the least significant bit,
 ZLIB (RFC 1950) DEFLATE at the highest level; inflating is bounded. §4.2 / §4.3 the Status List as JSON
 (base64url ``lst``) or CBOR. §5.1 the Status List Token as a JWT, §5.2 as a CWT (COSE_Sign1_Tagged through
-pycose, never the CWT tag 61). §6.2 / §6.3 the Referenced Token's ``status`` claim. §7.1 the status values.
+``credentials.cose``, never the CWT tag 61). §6.2 / §6.3 the Referenced Token's ``status`` claim. §7.1 the status values.
 
 Verifying fixes the algorithm and key (never taken from the token) and takes ``now`` from the caller
 (§8.3 step 4c): nothing here reads the clock or the network. Every refusal is a ``StatusListError``
@@ -21,12 +21,9 @@ from typing import Any
 
 import cbor2
 import jwt
-from pycose import exceptions as cose_errors
-from pycose.algorithms import EdDSA, Es256
-from pycose.headers import KID, Algorithm
-from pycose.messages import Sign1Message
 
 from credentials.cbor import loads_strict
+from credentials.cose import COSE_ALG, parse_sign1, sig_structure, sign1
 from credentials.errors import CredentialError, StructureError
 from keys import PrivateKey, PublicKey
 
@@ -37,11 +34,8 @@ MAX_TOKEN_BYTES = 16 * 1024 * 1024  # a signed token is never larger than the li
 JWT_TYP = "statuslist+jwt"  # §5.1
 CWT_TYP = "application/statuslist+cwt"  # §5.2
 # Asymmetric algorithms only (§11.6 allows MACs; a counter verifying offline must not share a secret).
-_ALGS: dict[str, tuple[Any, int]] = {"ES256": (Es256, -7), "EdDSA": (EdDSA, -8)}  # RFC 9053 §2.1, §2.2
-_COSE_SIGN1_TAG, _CWT_TAG = 18, 61
+_ALGS: dict[str, tuple[str, int]] = {name: (name, COSE_ALG[name]) for name in ("ES256", "EdDSA")}  # RFC 9053 §2.1-2.2
 _HDR_ALG, _HDR_KID, _HDR_TYP = 1, 4, 16
-# pycose's exceptions share no base class beyond Exception.
-_COSE_ERRORS = tuple(getattr(cose_errors, n) for n in dir(cose_errors) if n.startswith("Cose"))
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]*")  # RFC 3986 §3: a scheme, no whitespace
 
@@ -286,14 +280,12 @@ def _checked_key(key: Any, alg: str, kind: type) -> Any:
 
 def sign_status_list_cwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
                          ttl: int | None, signing_key: Any, kid: str | bytes, alg: str) -> bytes:
-    """§5.2: a COSE_Sign1_Tagged CWT; pycose builds it, ``keys`` signs."""
-    pycose_alg, _ = _alg(alg)
+    """§5.2: a COSE_Sign1_Tagged CWT (``credentials.cose``), typ in the protected header, claims in the draft's order."""
+    _alg(alg)
     claims = _claim_set(_CWT_NAMES, status_list.to_cbor_obj(), subject_uri, issued_at, expires_at, ttl)
     key = _checked_key(signing_key, alg, PrivateKey)
-    message = Sign1Message(phdr={Algorithm: pycose_alg, _HDR_TYP: CWT_TYP},
-                           uhdr={KID: kid.encode() if isinstance(kid, str) else kid}, payload=cbor2.dumps(claims))
-    message.signature = key.sign(message._create_sig_structure())  # noqa: SLF001 - pycose's Sig_structure builder
-    return message.encode(tag=True, sign=False)
+    return sign1(cbor2.dumps(claims), key, kid=kid.encode() if isinstance(kid, str) else kid,
+                 protected_extra={_HDR_TYP: CWT_TYP})
 
 
 def _cbor_loads(data: bytes, what: str) -> Any:
@@ -307,37 +299,29 @@ def _cbor_loads(data: bytes, what: str) -> Any:
 def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, expected_subject: str | None = None,
                            leeway: int = 0, require_exp: bool = True,
                            max_bytes: int = MAX_DECOMPRESSED_BYTES) -> StatusListToken:
-    """§5.2 and §8.3: the structure is checked here first, so pycose only verifies a well-formed COSE_Sign1."""
+    """§5.2 and §8.3, through the project's one COSE_Sign1 parser (``credentials.cose``): strict structure first,
+    then alg and typ, then the signature with the caller's key."""
     _, alg_id = _alg(alg)
     if not isinstance(token, bytes | bytearray):
         raise StatusListError("a CWT must be bytes")
-    outer = _cbor_loads(bytes(token), "the Status List Token")
-    if isinstance(outer, cbor2.CBORTag) and outer.tag == _CWT_TAG:
+    token = bytes(token)
+    if token[:2] == b"\xd8\x3d":  # the head of tag 61
         raise StatusListError("§5.2: a Status List Token must not carry the CWT tag 61")
-    if not isinstance(outer, cbor2.CBORTag) or outer.tag != _COSE_SIGN1_TAG:
-        raise StatusListError("§5.2: a Status List Token must be a COSE_Sign1_Tagged (18)")
-    parts = outer.value
-    if not isinstance(parts, list) or len(parts) != 4 or not isinstance(parts[1], dict) \
-            or not all(isinstance(parts[i], bytes) for i in (0, 2, 3)):
-        raise StatusListError("COSE_Sign1 must be [protected bstr, unprotected map, payload bstr, signature bstr]")
-    protected_raw, _, payload_raw, signature = parts
-    protected = _cbor_loads(protected_raw, "the protected header") if protected_raw else {}
-    # Only the labels §5.2 needs (and a kid): nothing critical, nothing pycose would interpret on its own.
-    if not isinstance(protected, dict) or set(protected) - {_HDR_ALG, _HDR_KID, _HDR_TYP} \
-            or not isinstance(protected.get(_HDR_KID, b""), bytes):
-        raise StatusListError("the protected header may hold only alg, typ and a byte-string kid")
-    if protected.get(_HDR_ALG) != alg_id:
-        raise StatusListError(f"the token is not signed with the expected {alg}", "status_list_alg")
-    if protected.get(_HDR_TYP) != CWT_TYP:
-        raise StatusListError(f"CWT typ must be {CWT_TYP}", "status_list_typ")
     try:
-        # The unprotected header is not signed (RFC 9052 §4.4) and not needed: pycose never parses it.
-        message = Sign1Message.from_cose_obj([protected_raw, {}, payload_raw, signature], True)
-        valid = _checked_key(public_key, alg, PublicKey).verify(signature, message._create_sig_structure())  # noqa: SLF001
-    except (*_COSE_ERRORS, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise StatusListError(f"the COSE_Sign1 cannot be verified: {exc}", "status_list_signature") from exc
-    if not valid:
+        # Only the labels §5.2 needs (and a kid): nothing critical, nothing this parser would not check.
+        message = parse_sign1(token, "the Status List Token", extra_protected=frozenset({_HDR_TYP}),
+                              max_bytes=MAX_TOKEN_BYTES, ordered=False)
+    except StructureError as exc:
+        raise StatusListError(f"§5.2: {exc}") from exc
+    if message.alg != alg_id:
+        raise StatusListError(f"the token is not signed with the expected {alg}", "status_list_alg")
+    if message.headers.get(_HDR_TYP) != CWT_TYP:
+        raise StatusListError(f"CWT typ must be {CWT_TYP}", "status_list_typ")
+    # The unprotected header is not signed (RFC 9052 §4.4) and not needed here.
+    signed = sig_structure(message.protected, message.payload)
+    if not _checked_key(public_key, alg, PublicKey).verify(message.signature, signed):
         raise StatusListError("the Status List Token's signature does not verify", "status_list_signature")
+    payload_raw = message.payload
     return _token(_cbor_loads(payload_raw, "the CWT claims"), _CWT_NAMES, StatusList.from_cbor_obj, now=now,
                   leeway=leeway, expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes)
 

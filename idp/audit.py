@@ -21,9 +21,11 @@ class Audit:
                 detail=json.dumps(detail, ensure_ascii=False) if detail else None,
             ))
 
-    def events(self, sub: str | None = None, limit: int = 50) -> list[dict]:
+    def events(self, sub: str | None = None, limit: int = 50, kinds: tuple[str, ...] | None = None) -> list[dict]:
         q = select(models.audit_events).order_by(models.audit_events.c.id.desc()).limit(limit)
         if sub is not None:
             q = q.where(models.audit_events.c.sub == sub)
+        if kinds is not None:
+            q = q.where(models.audit_events.c.kind.in_(kinds))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from joserfc.jwk import KeySet
 
 from idp.accounts import acr_rank
 from idp.consents import SCOPE_TEXT
+from idp.disclosures import disclosures, export
 from idp.errors import IdpError, InvalidInput, LockedOut, SecondFactorRequired
 from idp.logout import end_session
 from idp.web import EXPIRED, _error_page, _save_ia, bp, check_csrf, current_session, load_ia, open_hint, provider, set_sid_cookie
@@ -141,7 +143,22 @@ def account() -> Response:
     names = {c: (p.clients.get(c).name if p.clients.get(c) else c) for s in sessions for c in s.clients}
     return _page("account.html", account=acct, masked=masked, current=sso, sessions=sessions, names=names,
                  when=lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)),
-                 consents=p.consents.list(acct.sub), text=SCOPE_TEXT, totp=request.args.get("totp"))
+                 consents=p.consents.list(acct.sub), text=SCOPE_TEXT, totp=request.args.get("totp"),
+                 disclosures=disclosures(p.audit, p.clients, acct.sub, limit=50))
+
+
+@bp.get("/account/disclosures.json")
+def disclosures_export() -> Response:
+    """The citizen's own copy of what apps received (PIPL art. 45), as a file to keep."""
+    sso, out = _require_session()
+    if out:
+        return out
+    p = provider()
+    body = export(disclosures(p.audit, p.clients, sso.sub), now=int(time.time()))
+    response = Response(json.dumps(body, ensure_ascii=False, indent=1), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="tongban-disclosures.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/account/sessions/end")

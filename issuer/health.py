@@ -84,6 +84,46 @@ def parse_region(value: Any) -> str:
     return region_code(value)
 
 
+# -- family-proxy invitations (two-sided consent) -----------------------------------------------------------
+INVITATION_LIFETIME = 7 * 24 * 3600  # a pending invitation expires after 7 days
+INVITATION_ANSWERS = {"accepted", "declined"}
+
+
+def mask_name(name: str) -> str:
+    """First and last character kept, the middle masked (as ``verifier.display.mask_name``): 张三 → 张*, 张三丰 → 张*丰."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def mask_ref(kind: str, value: str) -> str:
+    """The number as the inviter typed it, masked for their own list: 138****8000, 110***********1233."""
+    return value[:3] + "*" * (len(value) - 7) + value[-4:] if kind == "phone" else value[:3] + "*" * 11 + value[-4:]
+
+
+def invitation_status(state: str, expires_at: int, now: int) -> str:
+    """What an invitation is now: pending | accepted | declined | withdrawn | expired (pending for 7 days)."""
+    return "expired" if state == "pending" and expires_at <= now else state
+
+
+def parse_answer(value: Any) -> str:
+    """The invitee's answer, ``{"status": "accepted" | "declined"}``."""
+    if not isinstance(value, str) or value not in INVITATION_ANSWERS:
+        raise ValidationError("status", "must be accepted or declined")
+    return value
+
+
+def what_accepting_allows(inviter: str) -> str:
+    """The invitee's plain words (``inviter`` already masked), Chinese first, English beside."""
+    return (f"接受后，您可以在自己的手机上领取并出示{inviter}的健康码，码上会注明由您代为出示；"
+            f"对方会看到您的姓名，并可随时结束代办。 / If you accept, you can get and show {inviter}'s health code on "
+            f"your own phone; the code says you show it on their behalf. They will see your name and can end it "
+            f"at any time.")
+
+
 def code_claims(*, name: str, id_number: str, colour: str, reason: str, region: str,
                 shown_by: str | None = None) -> dict[str, str]:
     """The claims of one health code (validated again by ``issuer.validation`` when issued)."""
@@ -108,7 +148,8 @@ def needs_new_code(*, bound_kid: str | None, device_kid: str, bound_seq: int | N
 
 
 __all__ = [
-    "COLOURS", "DEFAULT_LIFETIME", "HEALTH_CODE", "HealthPolicy", "NO_ANOMALY", "OWN_VIEWS", "PROXY_VIEWS",
-    "code_claims", "needs_new_code", "parse_colour", "parse_id_number", "parse_person_ref", "parse_reason",
-    "parse_region", "views_for",
+    "COLOURS", "DEFAULT_LIFETIME", "HEALTH_CODE", "INVITATION_ANSWERS", "INVITATION_LIFETIME", "HealthPolicy",
+    "NO_ANOMALY", "OWN_VIEWS", "PROXY_VIEWS", "code_claims", "invitation_status", "mask_name", "mask_ref",
+    "needs_new_code", "parse_answer", "parse_colour", "parse_id_number", "parse_person_ref", "parse_reason",
+    "parse_region", "views_for", "what_accepting_allows",
 ]

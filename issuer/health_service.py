@@ -3,8 +3,14 @@ proxies, staff roles and the resumable bulk re-issue.
 
 Every status change, in one transaction: the status row, an audit row, and for each device the citizen's
 code is bound to (their own, and each active proxy's), a new code issued and the previous one SUSPENDED
-(Token Status List value 2); after the commit the touched status lists are re-signed. A wallet's next
-fetch returns the new code. Ending a proxy REVOKES (value 1) the proxy's code.
+(Token Status List value 2), and every other code of the citizen still valid (found in the issued-code log,
+``issuer.proxy_store.health_issued``) suspended too, an ended proxy's revoked; after the commit the touched
+status lists are re-signed. A wallet's next fetch returns the new code. Ending a proxy REVOKES (value 1) every
+code fetched under it.
+
+Locks (issue 8: an end racing a fetch once left a valid code for 24 h): fetching, ending a proxy and changing
+a status all lock the citizen's ``health_status`` row first, then (for a proxy) the grant's row, in that
+order; so they run one after the other for one citizen, and whichever comes second sees what the first wrote.
 
 Ports: ``People`` resolves a username (ID number or phone) to a person (the service wires it to the
 identity provider's accounts); nothing here imports ``idp``.
@@ -26,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from credentials import licence_type, parse_credential
 from credentials.status_list import INVALID, SUSPENDED, VALID
 from issuer import health_store as t
-from issuer import store
+from issuer import proxy_store, store
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
 from issuer.health import (
     HEALTH_CODE,
@@ -62,6 +68,7 @@ class ProxyError(HealthError):
 class Person:
     id_number: str
     name: str
+    phone: str | None = None  # their registered mobile number: invitations to it are theirs to answer
 
 
 class People(Protocol):
@@ -241,6 +248,7 @@ class HealthDesk:
                 if new_id:
                     reissued.append(new_id)
                     suspended.append(old_id)
+            self._suspend_strays(conn, self.hash(id_number), set(reissued), now, touched)
         self.publish_touched(touched, now)
         return SetResult(after, tuple(reissued), tuple(suspended))
 
@@ -255,10 +263,14 @@ class HealthDesk:
         if binding.proxy_id:
             grant = self._proxy_row(conn, binding.proxy_id)
             if grant is None or grant.ended_at is not None:
-                return None, None  # an ended proxy gets nothing (its code was revoked when it ended)
+                # An ended proxy gets nothing, and a code still bound to it is revoked now (never skipped).
+                touched.add(store.mark_status(conn, binding.elicence_id, INVALID))
+                conn.execute(t.health_codes.delete().where(t.health_codes.c.id == binding.id))
+                return None, None
             shown_by = grant.proxy_name
         device = PublicKey.from_jwk(json.loads(binding.device_jwk))
-        issued = self._issue(conn, status, device, shown_by, now, replaces=binding.elicence_id)
+        issued = self._issue(conn, status, device, shown_by, now, replaces=binding.elicence_id,
+                             proxy_id=binding.proxy_id)
         touched.add(store.mark_status(conn, binding.elicence_id, SUSPENDED))
         conn.execute(update(t.health_codes).where(t.health_codes.c.id == binding.id).values(
             elicence_id=issued.elicence_id, views=_b64(issued.views), seq=status.seq, issued_at=now,
@@ -266,11 +278,59 @@ class HealthDesk:
         return issued.elicence_id, binding.elicence_id
 
     def _issue(self, conn: Connection, status: HealthStatus, device: PublicKey, shown_by: str | None, now: int,
-               replaces: str | None = None):  # noqa: ANN202
+               replaces: str | None = None, proxy_id: int = 0):  # noqa: ANN202
+        """Sign one code and log it (``health_issued``), so that every code still outstanding can be found."""
         claims = code_claims(name=status.name, id_number=status.id_number, colour=status.colour, reason=status.reason,
                              region=status.region, shown_by=shown_by)
-        return self.issuer.issue(HEALTH_CODE, claims, device, now=now, views=views_for(shown_by is not None),
-                                 lifetime=self.policy.lifetime, conn=conn, replaces=replaces)
+        issued = self.issuer.issue(HEALTH_CODE, claims, device, now=now, views=views_for(shown_by is not None),
+                                   lifetime=self.policy.lifetime, conn=conn, replaces=replaces)
+        conn.execute(insert(proxy_store.health_issued).values(
+            elicence_id=issued.elicence_id, subject_hash=self.hash(status.id_number), proxy_id=proxy_id,
+            expires_at=issued.expires_at))
+        return issued
+
+    def _outstanding(self, conn: Connection, now: int, *, subject_hash: str | None = None,
+                     proxy_id: int | None = None) -> list[tuple[str, int]]:
+        """(e-licence id, proxy id) of every logged code not revoked and not expired, of one citizen or one grant."""
+        log, issued = proxy_store.health_issued, store.issued
+        query = (select(log.c.elicence_id, log.c.proxy_id)
+                 .join(issued, issued.c.elicence_id == log.c.elicence_id)
+                 .where(log.c.expires_at > now, issued.c.status != INVALID))
+        if subject_hash is not None:
+            query = query.where(log.c.subject_hash == subject_hash)
+        if proxy_id is not None:
+            query = query.where(log.c.proxy_id == proxy_id)
+        return [(r.elicence_id, r.proxy_id) for r in conn.execute(query.order_by(log.c.elicence_id))]
+
+    def _suspend_strays(self, conn: Connection, subject_hash: str, keep: set[str], now: int,
+                        touched: set[tuple[str, str]]) -> None:
+        """After a status change re-issued the bound codes (``keep``): every other code of the citizen still
+        valid is suspended, one of an ended proxy revoked. Nothing of an older colour stays valid."""
+        ended = {r.id for r in conn.execute(select(t.health_proxies.c.id).where(
+            t.health_proxies.c.relative_hash == subject_hash, t.health_proxies.c.ended_at.is_not(None)))}
+        for elicence_id, proxy_id in self._outstanding(conn, now, subject_hash=subject_hash):
+            if elicence_id in keep:
+                continue
+            if proxy_id in ended:
+                touched.add(store.mark_status(conn, elicence_id, INVALID))
+            elif store.find_in(conn, elicence_id).status == VALID:
+                touched.add(store.mark_status(conn, elicence_id, SUSPENDED))
+
+    @staticmethod
+    def status_of(row) -> HealthStatus:  # noqa: ANN001
+        return HealthStatus(row.id_number, row.name, row.colour, row.reason, row.region, row.seq, row.updated_at,
+                            row.updated_by)
+
+    def lock_subject(self, conn: Connection, subject_hash: str):  # noqa: ANN201
+        """Lock one citizen's status row. Every path that issues, suspends or revokes a citizen's codes takes this
+        lock first, then (for a proxy) the grant's row: one order, so no deadlock, and a fetch, an end and a
+        status change for one citizen run one after the other (SQLite serialises every writer anyway)."""
+        return conn.execute(select(t.health_status).where(t.health_status.c.subject_hash == subject_hash)
+                            .with_for_update()).first()
+
+    def _lock_grant(self, conn: Connection, proxy_id: int):  # noqa: ANN202
+        return conn.execute(select(t.health_proxies).where(t.health_proxies.c.id == proxy_id)
+                            .with_for_update()).first()
 
     def fetch(self, id_number: str, name: str, device: PublicKey, *, now: int, proxy_id: int = 0,
               requester_id_number: str | None = None) -> HealthCode:
@@ -286,10 +346,12 @@ class HealthDesk:
                 if (grant is None or requester_id_number is None
                         or grant.proxy_hash != self.hash(requester_id_number)):
                     raise ProxyError("no such proxy for you")
-                if grant.ended_at is not None:
+                # The relative's row, then the grant's, locked (as end_proxy does): an end either finished before
+                # (this sees ended_at) or waits until this code is recorded (and then revokes it).
+                relative = self.lock_subject(conn, grant.relative_hash)
+                grant = self._lock_grant(conn, proxy_id)
+                if relative is None or grant.ended_at is not None:
                     raise ProxyError("this proxy has ended")
-                relative = conn.execute(select(t.health_status.c.id_number, t.health_status.c.name).where(
-                    t.health_status.c.subject_hash == grant.relative_hash)).first()
                 subject, name, shown_by = relative.id_number, relative.name, grant.proxy_name
             status = self._ensure_status(conn, subject, name, now)
             subject_hash = self.hash(subject)
@@ -302,7 +364,7 @@ class HealthDesk:
                 return HealthCode(binding.elicence_id, status.colour, binding.expires_at, _unb64(binding.views),
                                   proxy_id, self.authority.id)
             issued = self._issue(conn, status, device, shown_by, now,
-                                 replaces=binding.elicence_id if binding is not None else None)
+                                 replaces=binding.elicence_id if binding is not None else None, proxy_id=proxy_id)
             values = dict(device_jwk=json.dumps(device.jwk), device_kid=device.kid, elicence_id=issued.elicence_id,
                           views=_b64(issued.views), seq=status.seq, issued_at=now, expires_at=issued.expires_at)
             if binding is None:
@@ -366,6 +428,8 @@ class HealthDesk:
     def finish_run(self, run_id: int, now: int, touched: set[tuple[str, str]]) -> None:
         self.publish_touched(touched, now)
         with self.engine.begin() as conn:
+            # the issued-code log need only name codes that could still be shown: expired ones go (daily run)
+            conn.execute(proxy_store.health_issued.delete().where(proxy_store.health_issued.c.expires_at <= now))
             conn.execute(update(t.health_reissue_runs).where(t.health_reissue_runs.c.id == run_id,
                                                              t.health_reissue_runs.c.finished_at.is_(None))
                          .values(finished_at=now, open_slot=None))
@@ -388,41 +452,58 @@ class HealthDesk:
 
     # -- family proxies -------------------------------------------------------------------------------
     def grant_proxy(self, relative: Person, proxy_ref: str, *, via: str, recorded_by: str, now: int) -> Proxy:
-        """``relative`` lets the person ``proxy_ref`` (ID number or phone) fetch and show their health code."""
+        """``relative`` lets the person ``proxy_ref`` (ID number or phone) fetch and show their health code, at
+        once: for the counter (``tongban proxies add``, staff saw both in person). Citizens invite instead
+        (``issuer.proxy_invitations``): this names the person, so it is no endpoint of theirs."""
         if via not in ("self", "counter"):
             raise ValidationError("granted_via", "must be self or counter")
         kind, value = parse_person_ref(proxy_ref)
         proxy = self.person(value)
         if proxy.id_number == relative.id_number:
             raise ValidationError("proxy", "a citizen cannot be their own proxy")
-        rel_hash, proxy_hash = self.hash(relative.id_number), self.hash(proxy.id_number)
         with self.engine.begin() as conn:
-            self._ensure_status(conn, relative.id_number, relative.name, now)
-            existing = conn.execute(select(t.health_proxies).where(
-                t.health_proxies.c.relative_hash == rel_hash, t.health_proxies.c.proxy_hash == proxy_hash,
-                t.health_proxies.c.ended_at.is_(None))).first()
-            if existing is not None:
-                return self._proxy(existing)
-            proxy_id = conn.execute(insert(t.health_proxies).values(
-                relative_hash=rel_hash, relative_name=relative.name, proxy_hash=proxy_hash, proxy_name=proxy.name,
-                granted_at=now, granted_via=via, recorded_by=recorded_by[:200])).inserted_primary_key[0]
-            return self._proxy(self._proxy_row(conn, proxy_id))
+            status = self._ensure_status(conn, relative.id_number, relative.name, now)
+            return self.grant_in(conn, status, proxy, via=via, recorded_by=recorded_by, now=now)
+
+    def grant_in(self, conn: Connection, relative: HealthStatus, proxy: Person, *, via: str, recorded_by: str,
+                 now: int) -> Proxy:
+        """Inside the caller's transaction, with the relative's status row locked: the active grant of ``proxy``
+        for ``relative``, made now unless one exists (idempotent)."""
+        rel_hash, proxy_hash = self.hash(relative.id_number), self.hash(proxy.id_number)
+        existing = conn.execute(select(t.health_proxies).where(
+            t.health_proxies.c.relative_hash == rel_hash, t.health_proxies.c.proxy_hash == proxy_hash,
+            t.health_proxies.c.ended_at.is_(None))).first()
+        if existing is not None:
+            return self._proxy(existing)
+        proxy_id = conn.execute(insert(t.health_proxies).values(
+            relative_hash=rel_hash, relative_name=relative.name, proxy_hash=proxy_hash, proxy_name=proxy.name,
+            granted_at=now, granted_via=via, recorded_by=recorded_by[:200])).inserted_primary_key[0]
+        return self._proxy(self._proxy_row(conn, proxy_id))
 
     def end_proxy(self, proxy_id: int, relative_id_number: str, *, by: str, now: int) -> tuple[Proxy, tuple[str, ...]]:
         """The relative ends a proxy: its code is revoked through the status list; the proxy can fetch no more."""
         touched: set[tuple[str, str]] = set()
-        revoked = []
+        revoked: list[str] = []
         with self.engine.begin() as conn:
             grant = self._proxy_row(conn, proxy_id)
             if grant is None or grant.relative_hash != self.hash(relative_id_number):
                 raise ProxyError("no such proxy of yours")
+            self.lock_subject(conn, grant.relative_hash)  # the order of fetch: citizen, then grant
+            grant = self._lock_grant(conn, proxy_id)
             if grant.ended_at is None:
                 conn.execute(update(t.health_proxies).where(t.health_proxies.c.id == proxy_id).values(
                     ended_at=now, ended_by=by[:200]))
-                for binding in conn.execute(select(t.health_codes).where(t.health_codes.c.proxy_id == proxy_id)):
-                    touched.add(store.mark_status(conn, binding.elicence_id, INVALID))
-                    revoked.append(binding.elicence_id)
-                conn.execute(t.health_codes.delete().where(t.health_codes.c.proxy_id == proxy_id))
+            # Every code fetched under this grant, bound or not (also after an earlier end: idempotent).
+            codes = {b.elicence_id for b in conn.execute(select(t.health_codes.c.elicence_id).where(
+                t.health_codes.c.proxy_id == proxy_id))}
+            codes |= {elicence_id for elicence_id, _ in self._outstanding(conn, now, proxy_id=proxy_id)}
+            for elicence_id in sorted(codes):
+                before = store.find_in(conn, elicence_id).status
+                if before != INVALID:  # suspended copies too: revocation is final
+                    touched.add(store.mark_status(conn, elicence_id, INVALID))
+                if before == VALID:
+                    revoked.append(elicence_id)  # the ones that worked until now
+            conn.execute(t.health_codes.delete().where(t.health_codes.c.proxy_id == proxy_id))
             grant = self._proxy_row(conn, proxy_id)
         self.publish_touched(touched, now)
         return self._proxy(grant), tuple(revoked)

@@ -34,13 +34,40 @@ Errors are ``{"error": code, "error_description": text}``.
         → 200 {"granted": [proxy…], "held": [proxy…]}; proxy = {"id", "relative_name", "proxy_name",
                "granted_at", "granted_via": "self" | "counter", "ended_at", "active"}
 
-    POST /issuer/proxies            {"proxy": "<ID number or mobile phone of the family member>"}
-        → 201 proxy   (granted_via "self": the relative, signed in, consents by making this call)
-        Errors: 400 invalid_request (bad reference, yourself), 404 unknown_person (no such registered citizen).
+    POST /issuer/proxies
+        → 410 invitation_required: a proxy needs the family member's consent, by invitation (below). (This once
+        granted at once and answered with the family member's real name, or 404 for an unknown number.)
 
     DELETE /issuer/proxies/<id>     (the relative only)
-        → 200 {"proxy": proxy, "revoked": ["<e-licence id>", …]}: the proxy's code is revoked in the status
-        list; counters refuse it ("revoked") after their next sync, and the proxy can fetch no more.
+        → 200 {"proxy": proxy, "revoked": ["<e-licence id>", …]}: every code fetched under the proxy is revoked in
+        the status list (the ones still valid are listed); counters refuse it ("revoked") after their next sync,
+        and the proxy can fetch no more (ending and fetching take the same locks: no fetch outlives the end).
+
+    Family proxies by invitation (``issuer.proxy_invitations``): the citizen invites a family member to show
+    the citizen's health code; the family member accepts in their own wallet.
+
+    POST /issuer/proxy-invitations  {"to": "<mobile phone or ID number of the family member>"}
+        → 202 {"id": "<opaque>", "status": "pending", "expires_in": 604800}, Location: /issuer/proxy-invitations/<id>
+        The same status and body (apart from the random id) whether or not the number belongs to anybody; the
+        name is told only after acceptance. Errors: 400 invalid_request (not a phone or ID number; your own),
+        429 too_many_invitations with Retry-After (10 per account a day, 30 per address an hour).
+
+    GET /issuer/proxy-invitations
+        → 200 {"sent": [{"id", "to": "138****8000", "status": "pending" | "accepted" | "declined" | "expired",
+                         "created_at", "expires_at", "decided_at", "name": the family member's name once accepted
+                         else null, "proxy_id": the grant once accepted else null}…],
+               "received": [{"id", "inviter": "张*", "status": "pending", "created_at", "expires_at",
+                             "allows": "<what accepting allows, in plain words>"}…]}   (newest first, at most 50)
+
+    PATCH /issuer/proxy-invitations/<id>   {"status": "accepted" | "declined"}   (the invitee only)
+        → 200 {"invitation": received-invitation, "proxy": proxy (accepted) | null}. Accepting makes the grant
+        (granted_via "self"); the same answer again returns the same result.
+        Errors: 404 invitation_not_found (no such invitation for you), 409 invitation_closed (already answered
+        otherwise or withdrawn), 410 invitation_expired (pending for 7 days), 400 invalid_request.
+
+    DELETE /issuer/proxy-invitations/<id>  (the inviter only)
+        → 200 {"invitation": sent-invitation with status "withdrawn"}; idempotent.
+        Errors: 404 invitation_not_found, 409 invitation_closed (already answered: end the proxy instead).
 
 The access-token port is ``AccessTokens.principal_for(token) -> Principal | None`` (``service.app`` injects
 the IdP's implementation), the same shape as the OpenID4VCI endpoint's port.
@@ -52,21 +79,33 @@ import binascii
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
+from issuer.health import INVITATION_LIFETIME
 from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
 from issuer.nonces import NONCE_TTL, CNonces
 from issuer.ports import ISSUER_SCOPE, AccessTokens, Principal, TokenRefused, TokenRequest
+from issuer.proxy_invitations import InvitationClosed, InvitationExpired, InvitationNotFound, ProxyInvitations
 from keys import KeyFormatError, PublicKey, b64url_decode
+from storage.kv import MemoryStore
 
 PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_MAX_AGE = 300
 
 bp = Blueprint("health", __name__)
+
+
+# Invitations: (counter, limit, window in seconds). A fixed window per key (``incr`` with a TTL, as idp.throttle).
+INVITE_LIMITS = (("account", 10, 24 * 3600), ("address", 30, 3600))
+
+
+class Counters(Protocol):
+    def incr(self, key: str, ttl: int) -> int: ...
+    def ttl(self, key: str) -> int | None: ...
 
 
 @dataclass
@@ -75,12 +114,18 @@ class HealthWeb:
     tokens: AccessTokens
     nonces: CNonces  # shared with issuer.vci's nonce endpoint
     audience: Callable[[], str]
+    counters: Counters = field(default_factory=MemoryStore)  # rate limits: the service passes its key-value store
+    invitations: ProxyInvitations = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.invitations = ProxyInvitations(self.desk)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, description: str):
+    def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None):
         super().__init__(description)
         self.status, self.error, self.description = status, error, description
+        self.headers = headers or {}
 
 
 def web() -> HealthWeb:
@@ -164,12 +209,18 @@ def _api_error(exc: ApiError) -> Response:
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = f'DPoP error="{exc.error}", Bearer error="{exc.error}"'
     response.headers["Cache-Control"] = "no-store"
+    response.headers.update(exc.headers)
     return response
+
+
+_INVITATION_ERRORS = {InvitationNotFound: 404, InvitationClosed: 409, InvitationExpired: 410}
 
 
 @bp.errorhandler(IssuerError)
 def _issuer_error(exc: IssuerError) -> Response:
-    if isinstance(exc, UnknownPerson):
+    if type(exc) in _INVITATION_ERRORS:
+        status, error = _INVITATION_ERRORS[type(exc)], exc.reason
+    elif isinstance(exc, UnknownPerson):
         status, error = 404, "unknown_person"
     elif isinstance(exc, ProxyError | NotAuthorisedError):
         status, error = 403, "access_denied"
@@ -232,10 +283,10 @@ def list_proxies() -> Response:
 
 @bp.post("/issuer/proxies")
 def grant_proxy() -> Response:
-    p = principal()
-    ref = body().get("proxy")
-    grant = web().desk.grant_proxy(person_of(p), ref, via="self", recorded_by=f"citizen:{p.sub}", now=now())
-    return jsonify(grant.to_json()), 201
+    principal()
+    raise ApiError(410, "invitation_required",
+                   "家人代办需要对方同意：请发送邀请（POST /issuer/proxy-invitations）。 / A family proxy needs the "
+                   "family member's consent: send an invitation (POST /issuer/proxy-invitations).")
 
 
 @bp.delete("/issuer/proxies/<int:proxy_id>")
@@ -245,4 +296,54 @@ def end_proxy(proxy_id: int) -> Response:
     return jsonify(proxy=grant.to_json(), revoked=list(revoked))
 
 
-__all__ = ["AccessTokens", "ApiError", "HealthWeb", "Principal", "bp", "verify_proof"]
+# -- family proxies by invitation ------------------------------------------------------------------------
+def rate_limit(w: HealthWeb, account: str, address: str) -> None:
+    """Count one invitation against the account and the address; 429 with Retry-After past a limit."""
+    for (kind, limit, window), key in zip(INVITE_LIMITS, (account, address), strict=True):
+        name = f"proxy-invite:{kind}:{key}"
+        if w.counters.incr(name, window) > limit:
+            retry = w.counters.ttl(name) or window
+            raise ApiError(429, "too_many_invitations",
+                           f"邀请过于频繁，请{max(1, (retry + 59) // 60)}分钟后再试。 / Too many invitations: try again "
+                           f"in {max(1, (retry + 59) // 60)} minute(s).", headers={"Retry-After": str(retry)})
+
+
+@bp.post("/issuer/proxy-invitations")
+def invite() -> Response:
+    p = principal()
+    to = body().get("to")
+    w, me = web(), person_of(p)
+    invitation_id = w.invitations.invite(me, to, recorded_by=f"citizen:{p.sub}", now=now(), admit=lambda: rate_limit(
+        w, w.desk.hash(me.id_number), request.remote_addr or "unknown"))
+    response = jsonify(id=invitation_id, status="pending", expires_in=INVITATION_LIFETIME)
+    response.status_code = 202
+    response.headers["Location"] = f"/issuer/proxy-invitations/{invitation_id}"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/issuer/proxy-invitations")
+def list_invitations() -> Response:
+    p = principal()
+    w, t = web(), now()
+    response = jsonify(sent=[i.to_json() for i in w.invitations.sent(p.id_number, t)],
+                       received=[i.to_json() for i in w.invitations.received(person_of(p), t)])
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.patch("/issuer/proxy-invitations/<invitation_id>")
+def answer_invitation(invitation_id: str) -> Response:
+    p = principal()
+    answer = body().get("status")
+    invitation, grant = web().invitations.answer(invitation_id, person_of(p), answer, now())
+    return jsonify(invitation=invitation.to_json(), proxy=grant.to_json() if grant else None)
+
+
+@bp.delete("/issuer/proxy-invitations/<invitation_id>")
+def withdraw_invitation(invitation_id: str) -> Response:
+    p = principal()
+    return jsonify(invitation=web().invitations.withdraw(invitation_id, p.id_number, now()).to_json())
+
+
+__all__ = ["AccessTokens", "ApiError", "HealthWeb", "Principal", "bp", "rate_limit", "verify_proof"]

@@ -31,6 +31,7 @@ from credentials.status_list import (
 from credentials.status_uri import status_file
 from issuer import (
     health_store,  # noqa: F401 - registers the health tables on the shared metadata
+    proxy_store,  # noqa: F401 - and the invitation and issued-code tables
     store,
 )
 from issuer.errors import NotAuthorisedError, ValidationError

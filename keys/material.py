@@ -7,7 +7,7 @@ Key ids are RFC 7638 JWK thumbprints; the 8-byte ``short_kid`` (its first 8 byte
 credentials carry, the way the EU DCC carries 8 bytes of its certificate hash.
 
 RS256 is for the identity provider's ID tokens only (OIDC Discovery §3 requires it), never for QR
-credentials: RSA keys have no COSE form here, so ``to_cose_key`` and ``pycose_key`` raise
+credentials: RSA keys have no COSE form here, so ``to_cose_key`` raises
 ``KeyFormatError`` for them, and ``PublicKey.from_jwk`` reads an RSA JWK only when its caller asks for
 RS256 explicitly (the IdP's key rings), so a device or authority key given as JWK can never be RSA.
 """
@@ -18,14 +18,13 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
-from pycose.keys import EC2Key, OKPKey
-from pycose.keys.curves import P256, Ed25519
 
 from keys.errors import KeyAtRestError, KeyFormatError
 
@@ -118,7 +117,12 @@ class PublicKey:
                     )
                 except ValueError as exc:
                     raise KeyFormatError("COSE_Key x is not on P-256") from exc
-                y = point.public_numbers().y.to_bytes(32, "big")
+                # The point is decompressed and on the curve already: keep it, no second construction.
+                jwk = {"kty": "EC", "crv": "P-256", "x": b64url(x),
+                       "y": b64url(point.public_numbers().y.to_bytes(32, "big"))}
+                key = cls(alg="ES256", jwk=jwk, kid=jwk_thumbprint(jwk))
+                key.__dict__["_crypto_object"] = point
+                return key
             if not isinstance(y, bytes) or len(y) != 32:
                 raise KeyFormatError("COSE_Key y must be 32 bytes or a sign bit")
             return cls.from_jwk({"kty": "EC", "crv": "P-256", "x": b64url(x), "y": b64url(y)})
@@ -144,6 +148,12 @@ class PublicKey:
         return {**self.jwk, "kid": self.kid, "alg": self.alg, "use": "sig"}
 
     def _crypto(self) -> Any:
+        # Built once per key object: a trust list's keys verify thousands of codes (functools.cached_property
+        # writes the instance dict, which a frozen dataclass allows).
+        return self._crypto_object
+
+    @cached_property
+    def _crypto_object(self) -> Any:
         try:
             if self.jwk["kty"] == "OKP":
                 return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(self.jwk["x"]))
@@ -162,14 +172,6 @@ class PublicKey:
     def crypto_key(self) -> Any:
         """The ``cryptography`` key object, for PyJWT."""
         return self._crypto()
-
-    def pycose_key(self) -> Any:
-        """This key as a pycose ``CoseKey`` for COSE_Sign1 verification."""
-        self._no_cose()
-        x = b64url_decode(self.jwk["x"])
-        if self.jwk["kty"] == "OKP":
-            return OKPKey(crv=Ed25519, x=x)
-        return EC2Key(crv=P256, x=x, y=b64url_decode(self.jwk["y"]))
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Check a raw signature (r||s for ES256, RFC 7518 §3.4; 64 bytes for EdDSA; PKCS#1 v1.5 for RS256)."""
@@ -216,19 +218,6 @@ class PrivateKey:
 
     def crypto_key(self) -> Any:
         return self._key
-
-    def pycose_key(self) -> Any:
-        """This key as a pycose ``CoseKey`` for COSE_Sign1 signing."""
-        self.public._no_cose()
-        if self.alg == "EdDSA":
-            d = self._key.private_bytes(
-                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-            )
-            return OKPKey(crv=Ed25519, x=b64url_decode(self.public.jwk["x"]), d=d)
-        d = self._key.private_numbers().private_value.to_bytes(32, "big")
-        return EC2Key(
-            crv=P256, x=b64url_decode(self.public.jwk["x"]), y=b64url_decode(self.public.jwk["y"]), d=d
-        )
 
     def to_pem(self, passphrase: bytes | None) -> bytes:
         encryption = (

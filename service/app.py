@@ -105,7 +105,7 @@ def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, non
     desk = HealthDesk(issuer, load_lookup_key(settings.data_dir),
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
     app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), nonces,
-                                                           lambda: provider.issuer)
+                                                           lambda: provider.issuer, counters=provider.store)
     app.register_blueprint(health_web.bp)
     admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer),
                        staff_names(provider))

@@ -32,7 +32,7 @@ class AccountPeople:
         account = self.provider.accounts.find(username) if isinstance(username, str) else None
         if account is None:
             return None
-        return Person(self.provider.accounts.id_number(account), account.name)
+        return Person(self.provider.accounts.id_number(account), account.name, account.phone)
 
 
 def staff_names(provider: Any):  # noqa: ANN201 - issuer.admin_web.StaffNames

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+# The vectors live in the repository (tests/vectors, with their licences), so a clean clone runs them.
+_IN_REPO = Path(__file__).resolve().parent / "vectors"
+SHARED_VECTORS = _IN_REPO if _IN_REPO.is_dir() else Path(__file__).resolve().parents[2] / "shared" / "vectors"
 REQUIRE_SERVERS = os.environ.get("TONGBAN_REQUIRE_SERVERS") == "1"
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -51,3 +53,37 @@ def vectors(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared vectors not present at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def app_template(tmp_path_factory) -> Path:
+    """A data directory ``create_app`` has already filled once (ES256 and 3072-bit RSA key rings, the service
+    secret, the SQLite tables): a test copies it (``copy_template``) instead of generating its own RSA key."""
+    from dataclasses import replace
+
+    from service.app import create_app
+    from service.config import Settings
+
+    data = tmp_path_factory.mktemp("app-template")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+        app = create_app(replace(Settings.from_env(data, env={}), issuer_url="http://127.0.0.1:1"))
+        app.extensions["tongban.idp"].engine.dispose()
+    return data
+
+
+def copy_template(template: Path, target: Path) -> Path:
+    import shutil
+
+    shutil.copytree(template, target, dirs_exist_ok=True)
+    return target
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that talks to PostgreSQL or Redis ``servers``, so ``-m "not browser and not servers"`` is a
+    fast inner loop (the fixtures name the servers; a parametrised ``servers`` mode counts too)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        modes = {v for v in params.values() if isinstance(v, str)}
+        if {"postgres_url", "redis_url"} & set(getattr(item, "fixturenames", ())) or {"servers", "postgres", "redis"} & modes:
+            item.add_marker(pytest.mark.servers)

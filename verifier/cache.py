@@ -22,6 +22,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,7 @@ from typing import Protocol
 from credentials.status_list import StatusList, StatusListError, verify_status_list_cwt
 from credentials.status_uri import parse_status_uri, status_file, status_files
 from keys import PublicKey, TrustList, TrustListError, verify_trust_list
+from keys.trust_list import CLOCK_SKEW as TRUST_CLOCK_SKEW
 from verifier.errors import VerifierError
 from verifier.ports import StatusLookup
 
@@ -166,38 +168,72 @@ class SyncReport:
     failed: dict[str, str] = field(default_factory=dict)  # status-list URI → reason code (SYNC_REASONS)
 
 
+class _Parsed:
+    """What a file parses to, kept until the file changes (its size and modification time, in ns).
+
+    A counter verifies every scan against the same trust list and status lists: re-verifying the trust
+    list's signature and re-decoding a 44 KB status list per scan cost more than the scan itself. Sync
+    replaces files atomically (a new inode, a new mtime), so a changed file is always seen.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[Path, tuple[tuple[int, int], object]] = {}
+
+    def get(self, path: Path, parse: Callable[[Path], object]) -> object:
+        try:
+            stat = path.stat()
+        except OSError:
+            self._held.pop(path, None)
+            return None
+        key = (stat.st_mtime_ns, stat.st_size)
+        held = self._held.get(path)
+        if held is None or held[0] != key:
+            held = (key, parse(path))
+            self._held[path] = held
+        return held[1]
+
+
 class VerifierCache:
     def __init__(self, directory: Path):
         self.directory = directory
+        self._parsed = _Parsed()
 
     # -- reading (verify time) --------------------------------------------------------------------
     def root(self) -> PublicKey | None:
-        path = self.directory / "root.jwk"
-        return PublicKey.from_jwk(json.loads(path.read_text())) if path.exists() else None
+        return self._parsed.get(self.directory / "root.jwk", lambda p: PublicKey.from_jwk(json.loads(p.read_text())))
 
     def trust_list(self, now: int) -> TrustList | None:
-        path, root = self.directory / "trust-list.jwt", self.root()
-        if root is None or not path.exists():
+        root = self.root()
+        if root is None:
             return None
-        try:
-            # Expiry is the pipeline's decision (reason trust_list_expired), reported per presentation.
-            return verify_trust_list(path.read_text(), root, now=now, allow_expired=True)
-        except TrustListError:
+
+        def verified(path: Path) -> TrustList | None:
+            try:
+                # Expiry is the pipeline's decision (reason trust_list_expired), reported per presentation.
+                # ``now`` far ahead: the not-yet-valid check is made per call below, with the caller's clock.
+                return verify_trust_list(path.read_text(), root, now=2**52, allow_expired=True)
+            except TrustListError:
+                return None
+
+        trust = self._parsed.get(self.directory / "trust-list.jwt", verified)
+        # The one time-dependent check of verify_trust_list, against the caller's now.
+        if trust is None or trust.issued_at > now + TRUST_CLOCK_SKEW:
             return None
+        return trust
 
     def lookup(self, uri: str, idx: int, now: int) -> StatusLookup:
         parsed = parse_status_uri(uri)
         if parsed is None:
             return StatusLookup(None, detail=f"{uri!r} is not a tongban status-list URI", reason=INVALID_REFERENCE)
-        entry = _read_entry(self._status_path(uri))
+        path = self._status_path(uri)
+        entry = self._parsed.get(path, _decoded_entry) if path is not None else None
         if entry is None:
             listing = self.last_sync() or {}
             if isinstance(listing.get("lists"), list) and uri not in listing["lists"]:
                 return StatusLookup(None, parsed[0], f"the source had no status list {uri} when last synced",
                                     INVALID_REFERENCE, as_of=int(listing["synced_at"]) - LISTING_MARGIN)
             return StatusLookup(None, parsed[0], f"no status list {uri} cached")
-        status_list = StatusList.from_bytes(entry["bits"], base64.b64decode(entry["bytes"]))
-        return answer(uri, status_list, entry["iat"], entry["exp"], idx, now)
+        return answer(uri, entry["list"], entry["iat"], entry["exp"], idx, now)
 
     def _entries(self) -> list[dict]:
         found = (_read_entry(path) for path in status_files(self.directory / "status", "json").values())
@@ -329,6 +365,17 @@ class VerifierCache:
             _write_atomic(path, json.dumps(entry))
         stale = token.ttl is not None and now >= token.issued_at + token.ttl
         return True, "status_list_stale" if stale else None
+
+
+def _decoded_entry(path: Path) -> dict | None:
+    """A cached list with its status list decoded (``list``), or None when absent or unreadable."""
+    entry = _read_entry(path)
+    if entry is None:
+        return None
+    try:
+        return {**entry, "list": StatusList.from_bytes(entry["bits"], base64.b64decode(entry["bytes"]))}
+    except (StatusListError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _read_entry(path: Path | None) -> dict | None:

@@ -62,7 +62,8 @@ def _sign1(raw: bytes) -> Sign1:
     except CredentialError:
         outer = cbor2.loads(raw)
         headers = {**outer.value[1], **(cbor2.loads(outer.value[0]) if outer.value[0] else {})}
-        return Sign1(raw=raw, alg=headers.get(1), kid=headers.get(4), payload=outer.value[2])
+        return Sign1(raw=raw, alg=headers.get(1), kid=headers.get(4), payload=outer.value[2], protected=outer.value[0],
+                     signature=outer.value[3])
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import base64
 import json
 import re
 import zlib
-from pathlib import Path
 
 import cbor2
 import jwt
@@ -39,8 +38,9 @@ from credentials.status_list import (
     verify_status_list_cwt,
     verify_status_list_jwt,
 )
+from tests.conftest import SHARED_VECTORS
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "status-list"
+VECTORS = SHARED_VECTORS / "status-list"
 EXAMPLES = VECTORS / "examples"
 
 # Status assignments of the draft's Appendix C (every other entry is 0); list size 2^20 in each.
@@ -558,10 +558,10 @@ def test_jwt_typ_equivalent_forms_are_accepted(typ, es256):
     assert verify("jwt", token, es256).subject == SUB
 
 
-def pycose_sign(key: keys.PrivateKey, claims, phdr=None, *, tag: bool = True) -> bytes:
+def pycose_sign(key: keys.PrivateKey, claims, phdr=None, *, tag: bool = True, uhdr=None) -> bytes:
     numbers = key.crypto_key().private_numbers()
     message = Sign1Message(phdr=phdr if phdr is not None else {Algorithm: Es256, 16: "application/statuslist+cwt"},
-                           uhdr={KID: b"k1"}, payload=cbor2.dumps(claims))
+                           uhdr={KID: b"k1"} if uhdr is None else uhdr, payload=cbor2.dumps(claims))
     message.key = EC2Key(crv=P256, x=numbers.public_numbers.x.to_bytes(32, "big"),
                          y=numbers.public_numbers.y.to_bytes(32, "big"), d=numbers.private_value.to_bytes(32, "big"))
     return message.encode(tag=tag)
@@ -576,7 +576,9 @@ def cwt_claims(**overrides):
 def test_cwt_built_independently_verifies(es256):
     assert verify("cwt", pycose_sign(es256, cwt_claims()), es256).status_list == small_list()
     protected_kid = {Algorithm: Es256, 16: "application/statuslist+cwt", KID: b"k1"}
-    assert verify("cwt", pycose_sign(es256, cwt_claims(), protected_kid), es256).subject == SUB
+    assert verify("cwt", pycose_sign(es256, cwt_claims(), protected_kid, uhdr={}), es256).subject == SUB
+    with refused():  # RFC 9052 §3: a label in both buckets (here the kid) is malformed
+        verify("cwt", pycose_sign(es256, cwt_claims(), protected_kid), es256)
 
 
 @pytest.mark.parametrize("phdr", [

@@ -21,6 +21,7 @@ from service.app import create_app
 from service.config import Settings
 from storage.kv import RedisStore
 from storage.sql import normalise_url
+from tests.conftest import copy_template
 
 
 @dataclass
@@ -63,9 +64,9 @@ def server_storage(pg_url: str, redis_url: str):
 
 
 @pytest.fixture(params=["embedded", "servers"])
-def idp(request, tmp_path, monkeypatch) -> Idp:
+def idp(request, tmp_path, monkeypatch, app_template) -> Idp:
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-    settings = Settings.from_env(tmp_path, env={})
+    settings = Settings.from_env(copy_template(app_template, tmp_path), env={})
     overrides, cleanup = {}, []
     if request.param == "servers":
         overrides, drop = server_storage(request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url"))
@@ -74,7 +75,7 @@ def idp(request, tmp_path, monkeypatch) -> Idp:
     provider = app.extensions["tongban.idp"]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     provider.issuer = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.01), daemon=True)
     thread.start()
     TableRegistry(provider.engine, provider.secrets).add(DEMO_PEOPLE)
     c = DEMO_CITIZEN
@@ -142,7 +143,7 @@ class BackchannelReceiver:
 
         self.server = HTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}/backchannel"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=lambda: self.server.serve_forever(poll_interval=0.01), daemon=True).start()
 
     def close(self):
         self.server.shutdown()

@@ -98,7 +98,7 @@ def live(tmp_path_factory):
         step(settings, lambda _line: None)
     app = create_app(settings)
     server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.01), daemon=True)
     thread.start()
     yield Live(settings.issuer_url, data, app, settings)
     server.shutdown()

@@ -3,9 +3,10 @@
 (a) the officer 王芳 signs in at /admin through the real login form and sets 张三 red → 张三's wallet shows the
     red code with its words and the reason → the QR, read back from a screenshot with zxing-cpp, typed into the
     counter's scanner field → the counter fills the screen red with the words and the reason.
-(b) 张三 lets 王芳 show his code (family proxy) → 王芳's wallet shows 张三's code marked 代为出示 → valid at the
-    counter → 张三 ends the proxy → after the counter re-syncs, 王芳's next code is refused (revoked), and her
-    wallet says the proxy has ended.
+(b) 张三 invites 王芳 to show his code (family proxy, by her phone number; a number nobody uses gets the same
+    words) → 王芳's wallet shows the invitation from 张* → she accepts (two taps) → 张三 sees her name among his
+    proxies → 王芳's wallet shows 张三's code marked 代为出示 → valid at the counter → 张三 ends the proxy → after
+    the counter re-syncs, 王芳's next code is refused (revoked), and her wallet says the proxy has ended.
 Screenshots (390x844, normal and elderly) go to $TONGBAN_SCREENSHOT_DIR (default: the test's tmp directory).
 """
 
@@ -185,22 +186,53 @@ def test_family_proxy_shown_then_ended_then_refused(live, chromium, shots):
     proxy = open_wallet(chromium, live)      # 王芳, a citizen too
     counter = CounterTab(chromium, live)
     try:
-        # 张三 lets 王芳 show his code: he types her phone number.
+        # 张三 invites 王芳 to show his code: he types her phone number. A number nobody uses gets the same words.
         rp = relative.page
         rp.click("#family")
         relative.sign_in(DEMO_CITIZEN["id_number"], DEMO_CITIZEN["password"])
         rp.wait_for_selector("#family-section:not([hidden])")
         assert "代为出示" in rp.inner_text("#family-section") and "随时" in rp.inner_text("#family-section")
-        rp.fill("#proxy-ref", OFFICER["phone"])
-        rp.click("#grant-form button[type=submit]")
-        rp.locator("#granted li[data-granted]", has_text="王芳").wait_for()
-        assert "已授权 王芳" in rp.inner_text("#status")
-        rp.screenshot(path=shots / "family-1-granted.png", full_page=True)
+        said = []
+        for number in ("13900000002", OFFICER["phone"]):
+            rp.fill("#proxy-ref", number)
+            rp.click("#grant-form button[type=submit]")
+            rp.locator("#status", has_text="已发送邀请").wait_for()
+            said.append(rp.inner_text("#status"))
+            rp.evaluate("document.getElementById('status').textContent = ''")
+        assert said[0] == said[1] and "已发送邀请，对方确认后生效" in said[0], said
+        assert "Invitation sent; it takes effect when they accept" in said[0]
+        sent = rp.locator("#sent-invites li[data-status=pending]", has_text="139****9000")
+        sent.wait_for()
+        assert "等待对方确认" in sent.inner_text() and "王芳" not in rp.inner_text("#family-section")
+        assert rp.locator("#granted li[data-granted]").count() == 0  # nothing yet: she has not accepted
+        rp.screenshot(path=shots / "family-1-invited.png", full_page=True)
 
-        # 王芳 sees 张三 among the relatives and shows his code on his behalf.
+        # 王芳 sees the invitation from 张* in her own wallet, with what accepting allows, and accepts (two taps).
         pp = proxy.page
         pp.click("#family")
         proxy.sign_in(OFFICER["id_number"], OFFICER["password"])
+        invitation = pp.locator("#invites li[data-invitation]", has_text="张*")
+        invitation.wait_for()
+        words = invitation.inner_text()
+        assert "张* 邀请您代为出示其健康码" in words and "代为出示" in words and "张三" not in words
+        elderly(proxy, True)
+        pp.screenshot(path=shots / "family-1a-invitation-elderly.png", full_page=True)
+        elderly(proxy, False)
+        accept = invitation.locator("button[data-answer=accepted]")
+        accept.click()
+        assert "再点一次" in accept.inner_text()  # two taps, no pop-up
+        accept.click()
+        pp.locator("#status", has_text="已接受").wait_for()
+        assert pp.locator("#invites li[data-invitation]").count() == 0
+
+        # 张三 now sees her name among the family members who may show his code.
+        rp.click("#family-section button.back")
+        rp.click("#family")
+        rp.locator("#granted li[data-granted]", has_text="王芳").wait_for()
+        assert rp.locator("#sent-invites li", has_text="139****9000").count() == 0  # accepted: listed as a proxy
+        rp.screenshot(path=shots / "family-1-granted.png", full_page=True)
+
+        # 王芳 sees 张三 among the relatives and shows his code on his behalf.
         held = pp.locator("#held button[data-proxy]", has_text="张三")
         held.wait_for()
         pp.screenshot(path=shots / "family-1b-proxy-list.png", full_page=True)

@@ -166,6 +166,10 @@ def test_counter_code_scanned_by_the_wallet_then_verified_here_and_refused_next_
         wallet.wait_for_selector("#qr[data-audience='bj-dongcheng-3']", timeout=20_000)
         assert wallet.is_hidden("#scan-box"), "the camera closes once the code is read"
         assert "For counter bj-dongcheng-3 only" in wallet.inner_text("#bound"), "it says which counter it is for"
+        wallet.click("#show button.back")  # the phone's own record says where the licence was shown
+        assert "bj-dongcheng-3" in wallet.inner_text("#history")
+        wallet.click("#cards button.card")
+        wallet.wait_for_selector("#qr[data-audience='bj-dongcheng-3']")
         # The camera goes off when the holder leaves the QR screen with it on (a blank camera this time, so that
         # it stays on until then: the fake one would read the counter's code again at once).
         wallet.evaluate("""() => {

@@ -9,6 +9,7 @@ Screenshots go to $TONGBAN_SCREENSHOT_DIR (default: the test's tmp directory).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -132,6 +133,12 @@ def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
     assert sizes["font"] >= 18 and sizes["tap"] >= 60, sizes
     page.screenshot(path=shots / "8-elderly-home.png", full_page=True)
     assert page.locator("#history li").count() >= 3  # driving, age, driving
+    # The citizen's own copy of what this phone showed (PIPL art. 45), as a file.
+    with page.expect_download() as download:
+        page.click("#history-export")
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [item["view"] for item in exported["shown"]][:4] == ["driving", "age", "full", "driving"]
+    assert all(item["claims"] and item["at"] for item in exported["shown"])
 
     # Offline from the start: the service worker serves the page, IndexedDB the licence and the key.
     assert page.evaluate("async () => Boolean(await navigator.serviceWorker.ready)")

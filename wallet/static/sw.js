@@ -1,9 +1,9 @@
 // Service worker for /wallet/: the page and its scripts stay available offline (network first, cache as
 // fallback, so updates arrive whenever the phone is online). Licences and keys live in IndexedDB, not here.
-const CACHE = "tongban-wallet-v3";
+const CACHE = "tongban-wallet-v4";
 const ASSETS = ["/wallet/", "/wallet/static/wallet.js", "/wallet/static/session.js", "/wallet/static/tb-format.js",
   "/wallet/static/wallet.css", "/wallet/static/icon.svg", "/wallet/static/vendor/qrcode-generator-2.0.4.mjs",
-  "/wallet/static/scan.js", "/wallet/static/vendor/jsqr-1.4.0.js"];
+  "/wallet/static/scan.js", "/wallet/static/vendor/jsqr-1.4.0.js", "/wallet/static/family.js"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));

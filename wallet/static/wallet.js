@@ -10,6 +10,7 @@ import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 import * as tb from "./tb-format.js";
 import * as session from "./session.js";
 import * as scan from "./scan.js";
+import * as family from "./family.js";
 
 const REFRESH_SECONDS = 30;
 const ORIGIN = location.origin;
@@ -241,7 +242,21 @@ async function renderHistory() {
     el("time", { datetime: new Date(h.at).toISOString() }, new Date(h.at).toLocaleString("zh-CN", { hour12: false })),
     el("span", {}, h.label.split(" / ")[0], " · ", h.view_label.split(" / ")[0], "："),
     el("span", {}, h.claims.map((c) => (CLAIM_LABELS[c] || [c])[0]).join("、")),
+    h.counter ? el("span", { class: "line" }, "柜台 ", el("span", { class: "en" }, "counter "), h.counter) : null,
   )));
+}
+
+// The citizen's own copy of where what was shown (PIPL art. 45): everything this phone recorded, as a file.
+async function exportHistory() {
+  const items = (await dbAll("history")).sort((a, b) => a.at - b.at).map((h) => ({
+    at: new Date(h.at).toISOString(), licence: h.label, elicence_id: h.elicence_id, view: h.view,
+    view_label: h.view_label, claims: h.claims, counter: h.counter || null }));
+  const body = JSON.stringify({ generated_at: new Date().toISOString(),
+    note: "出示记录，仅保存在本机 / What this phone showed, kept on this phone only", shown: items }, null, 1);
+  const link = el("a", { href: URL.createObjectURL(new Blob([body], { type: "application/json" })),
+    download: "tongban-shown.json" });
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
 // ---------------------------------------------------------------------------------------------- presenting
@@ -569,6 +584,7 @@ async function renderFamily() {
       el("span", { class: "en" }, g.granted_via === "counter" ? "recorded at a counter, " : "allowed by you, "), clock(g.granted_at)),
     endButton(g)))
     : [el("li", { class: "hint" }, "您还没有授权任何家人。 ", el("span", { class: "en" }, "Nobody may show your code yet."))]));
+  await family.renderInvitations();  // invitations for me, and the ones I sent (family.js)
 }
 
 // Ending takes two taps (no pop-up): the first asks, the second ends.
@@ -595,19 +611,6 @@ function endButton(grantee) {
       : "未能结束授权，请联网后重试。 / Could not end it; try again when online.", !r.ok);
   });
   return button;
-}
-
-async function grant(event) {
-  event.preventDefault();
-  const input = $("proxy-ref");
-  const r = await api("POST", "/issuer/proxies", { proxy: input.value.trim() }).catch(() => null);
-  if (!r) return say("无法连接，请联网后重试。 / No connection; try again when online.", true);
-  if (r.status === 401) return signIn("family");
-  if (r.ok) input.value = "";
-  await renderFamily();
-  if (r.ok) say(`已授权 ${r.data.proxy_name} 代您出示健康码。 / ${r.data.proxy_name} may now show your health code.`);
-  else if (r.status === 404) say("没有找到使用这个号码的通办用户，请家人先注册。 / Nobody with that number uses tongban; they need to register first.", true);
-  else say("未能授权：" + (r.data.error_description || r.status) + " / Not allowed.", true);
 }
 
 // ---------------------------------------------------------------------------------------------- staying signed in
@@ -651,8 +654,19 @@ async function main() {
   await renderCards();
   await renderHistory();
   $("family").addEventListener("click", openFamily);
-  scan.init(() => presenting && refresh());
-  $("grant-form").addEventListener("submit", grant);
+  scan.init(async () => {
+    const bound = scan.binding();
+    if (presenting && bound) {  // the next codes are for this counter: the history says where it was shown
+      await dbPut("history", { at: Date.now(), elicence_id: presenting.credential.elicence_id,
+        label: presenting.credential.label, view: presenting.view, counter: bound.counterId,
+        view_label: presenting.credential.view_info[presenting.view].label,
+        claims: presenting.credential.view_info[presenting.view].claims });
+      renderHistory();
+    }
+    return presenting && refresh();
+  });
+  $("history-export").addEventListener("click", exportHistory);
+  family.init({ api, say, el, signIn, refresh: renderFamily });  // the invite form and the invitation lists
   $("health-update").addEventListener("click", async () => {
     const slot = presenting?.slot;
     if (slot && navigator.onLine && !await session.signedIn()) return signIn("health:" + slot);
