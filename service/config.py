@@ -90,7 +90,7 @@ def _flag(name: str, value: str) -> bool:
 
 
 def _seconds(name: str, value: str) -> int:
-    if not value.strip().isdigit() or not 300 <= int(value) <= 7 * 24 * 3600:
+    if not (value.strip().isascii() and value.strip().isdigit()) or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
 

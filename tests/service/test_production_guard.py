@@ -243,3 +243,8 @@ def test_proxy_settings_parse_or_name_the_variable(hops, tls):
         assert "TONGBAN_PROXY_HOPS" in str(exc) or "TONGBAN_TLS_TERMINATED_BY_PROXY" in str(exc)
         return
     assert 0 <= proxy.hops <= 16 and proxy.tls_terminated in (True, False)
+
+
+def test_a_non_ascii_digit_in_the_health_code_ttl_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="TONGBAN_HEALTH_CODE_TTL"):
+        Settings.from_env(tmp_path, env={"TONGBAN_HEALTH_CODE_TTL": "³"})
