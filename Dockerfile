@@ -3,6 +3,9 @@
 # Run:    docker run -p 8000:8000 -v tongban-data:/var/lib/tongban \
 #           -e TONGBAN_ISSUER_URL=https://id.example.gov.cn -e TONGBAN_KEY_PASSPHRASE=... \
 #           -e DATABASE_URL=postgresql://tongban@db/tongban -e REDIS_URL=redis://cache:6379/0 tongban
+# TONGBAN_DEMO=0: start-up refuses an http:// issuer URL (unless TONGBAN_TLS_TERMINATED_BY_PROXY=1 with
+# TONGBAN_PROXY_HOPS >= 1), plaintext keys or secrets and the demo accounts (`tongban keys seal`,
+# `tongban demo-data remove` clear a volume that was initialised in demo mode).
 # The counter alone (offline, from a synced cache):
 #         docker run -p 8100:8100 -v counter-cache:/cache tongban \
 #           tongban verifier serve --cache /cache --host 0.0.0.0 --port 8100

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp import models
@@ -134,6 +134,23 @@ class Accounts:
             self._set_password_hash(account.sub, HASHER.hash(password))
         self.audit.record("login", sub=account.sub, now=now)
         return account
+
+    def password_is(self, account: Account, password: str) -> bool:
+        """Whether ``password`` opens ``account``, with no throttling and no audit: for the production start-up
+        check that the demo accounts' documented passwords no longer work (``service.production``)."""
+        try:
+            return HASHER.verify(self._password_hash(account.sub), password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def delete(self, sub: str, now: int) -> bool:
+        """Remove an account; its consents and refresh tokens go with it (ON DELETE CASCADE), its SSO
+        sessions end, and its access tokens stop working (they no longer resolve to an account)."""
+        with self.engine.begin() as conn:
+            removed = conn.execute(delete(models.accounts).where(models.accounts.c.sub == sub)).rowcount
+        if removed:
+            self.audit.record("account_deleted", sub=sub, now=now)
+        return bool(removed)
 
     def _password_hash(self, sub: str) -> str:
         with self.engine.connect() as conn:

@@ -10,7 +10,7 @@ from flask import Response, g, jsonify, request
 
 from idp.clients import SCOPES
 from idp.server import DictRequest
-from idp.web import PAR_PREFIX, PAR_TTL, _oauth_api, _printable, _single_params, bp, now, provider
+from idp.web import PAR_PREFIX, PAR_TTL, SEALED_HINT, _oauth_api, _printable, _single_params, bp, now, provider, seal_hint
 
 
 # -- discovery (OIDC Discovery §3, RFC 8414 §2) and JWKS -------------------------------------------
@@ -128,5 +128,9 @@ def par() -> Response:
     except Err as exc:
         return jsonify(error=exc.error, error_description=exc.get_error_description()), 400
     ref = secrets.token_urlsafe(24)
+    params.pop(SEALED_HINT, None)  # only this endpoint writes it
+    hint = params.pop("login_hint", None)
+    if hint:  # it may be an ID number: stored sealed, as the interaction keeps it (idp.web.seal_hint)
+        params[SEALED_HINT] = seal_hint(hint)
     p.store.put("par:" + ref, json.dumps(params), PAR_TTL)
     return jsonify(request_uri=PAR_PREFIX + ref, expires_in=PAR_TTL), 201

@@ -23,6 +23,7 @@ class Interaction:
     consented: list[str] | None = None  # scopes the citizen allowed in this interaction
     hint_sub: str | None = None  # subject of a verified id_token_hint
     browser: str | None = None  # binds the interaction to the browser that started it
+    login_hint: str | None = None  # the client's login_hint sealed (idp.secrets.encrypt): it may be an ID number
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from idp.consents import SCOPE_TEXT
 from idp.disclosures import disclosures, export
 from idp.errors import IdpError, InvalidInput, LockedOut, SecondFactorRequired
 from idp.logout import end_session
-from idp.web import EXPIRED, _error_page, _save_ia, bp, check_csrf, current_session, load_ia, provider, set_sid_cookie
+from idp.web import EXPIRED, _error_page, _save_ia, bp, check_csrf, current_session, load_ia, open_hint, provider, set_sid_cookie
 
 REGISTER_ATTEMPTS = 10  # per source address per hour
 REGISTER_WINDOW = 3600
@@ -35,7 +35,7 @@ def login() -> Response:
     ia_id = request.values.get("ia", "")
     if request.method == "GET":
         ia = load_ia(ia_id)
-        hint = (ia.params.get("login_hint") or "")[:64] if ia else ""
+        hint = open_hint(ia.login_hint) if ia else ""
         return _page("login.html", ia=ia_id, username=hint, registered=request.args.get("registered") == "1")
     check_csrf()
     p, now = provider(), int(time.time())

@@ -20,7 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from idp import models
@@ -59,6 +59,13 @@ class TableRegistry:
                 stmt = insert(table).values(**row)
                 conn.execute(stmt.on_conflict_do_update(index_elements=["id_hash"], set_={"name": row["name"]}))
         return len(rows)
+
+    def remove(self, id_numbers: list[str]) -> int:
+        """Delete people by ID number; returns how many rows went."""
+        hashes = [self.secrets.lookup_hash(i) for i in id_numbers]
+        with self.engine.begin() as conn:
+            table = models.registry_people
+            return conn.execute(delete(table).where(table.c.id_hash.in_(hashes))).rowcount
 
 
 def parse_csv(text: str) -> list[tuple[str, str]]:

@@ -20,6 +20,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from idp.errors import IdpError
 from idp.interaction import Interaction, decide
 from idp.server import DictRequest
 
@@ -28,6 +29,7 @@ INTERACTION_TTL = 600
 SID_COOKIE = "tb_sid"
 PAR_PREFIX = "urn:ietf:params:oauth:request_uri:"
 PAR_TTL = 60
+SEALED_HINT = "tb_login_hint"  # a pushed request's login_hint, sealed while it waits in the store
 EXPIRED = "登录请求已过期，请返回应用重新登录。 / The sign-in request expired; start again from the app."
 
 
@@ -66,7 +68,7 @@ def current_session():  # noqa: ANN201
 
 
 def set_sid_cookie(response: Response, sid: str | None) -> Response:
-    secure = provider().issuer.startswith("https://")
+    secure = bool(current_app.config.get("SESSION_COOKIE_SECURE"))  # https, or TLS ended at a trusted proxy
     if sid is None:
         response.delete_cookie(SID_COOKIE, path="/", secure=secure, httponly=True, samesite="Lax")
     else:
@@ -154,11 +156,16 @@ def authorize() -> Response:
         pushed = json.loads(raw) if raw else None
         if pushed is None or pushed.get("client_id") != params.get("client_id"):
             return _error_page("request_uri 无效或已过期。 / The request_uri is invalid or expired.")
+        sealed_hint = pushed.pop(SEALED_HINT, None)
         params = pushed
+    else:
+        sealed_hint = seal_hint(params.get("login_hint"))
     validated = _validate(params)
     if isinstance(validated, Response):
         return validated
-    ia = Interaction(params, browser=_browser())
+    # login_hint may be an ID number: it waits in the store sealed, never in the params (issue 8, item 6).
+    params = {k: v for k, v in params.items() if k != "login_hint"}
+    ia = Interaction(params, browser=_browser(), login_hint=sealed_hint)
     hint = params.get("id_token_hint")
     if hint:
         try:
@@ -169,6 +176,20 @@ def authorize() -> Response:
     ia_id = secrets.token_urlsafe(18)
     _save_ia(ia_id, ia)
     return _resume(ia_id, ia)
+
+
+def seal_hint(hint: str | None) -> str | None:
+    """A login_hint as it may be stored: Fernet under the IdP's secret (``idp.secrets``), at most 64 characters."""
+    return provider().secrets.encrypt(hint[:64]) if hint else None
+
+
+def open_hint(sealed: str | None) -> str:
+    if not sealed:
+        return ""
+    try:
+        return provider().secrets.decrypt(sealed)
+    except IdpError:  # sealed under a secret since replaced: no pre-filled field, nothing else lost
+        return ""
 
 
 def _save_ia(ia_id: str, ia: Interaction) -> None:

@@ -7,8 +7,8 @@ Errors are ``{"error": code, "error_description": text}``.
 
     POST /issuer/health-code/nonce
         → 200 {"c_nonce": "…", "c_nonce_expires_in": 300}
-        A one-time nonce for the proof below (OpenID4VCI §7). Nonces share the key-value namespace of the
-        OpenID4VCI nonce endpoint (``vci-nonce:``), so a ``c_nonce`` from ``POST /issuer/nonce`` works too.
+        A one-time nonce for the proof below (OpenID4VCI §7): signed and stored nowhere (``issuer.nonces``),
+        the same kind as ``POST /issuer/nonce`` gives, so a ``c_nonce`` from either works here.
 
     POST /issuer/health-code
         {"proof": {"proof_type": "jwt", "jwt": "<openid4vci-proof+jwt>"}, "proxy_id": 7 (optional)}
@@ -77,7 +77,6 @@ from __future__ import annotations
 
 import binascii
 import json
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -88,13 +87,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
 from issuer.health import INVITATION_LIFETIME
 from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
+from issuer.nonces import NONCE_TTL, CNonces
 from issuer.ports import ISSUER_SCOPE, AccessTokens, Principal, TokenRefused, TokenRequest
 from issuer.proxy_invitations import InvitationClosed, InvitationExpired, InvitationNotFound, ProxyInvitations
 from keys import KeyFormatError, PublicKey, b64url_decode
 from storage.kv import MemoryStore
 
-NONCE_TTL = 300
-NONCE_PREFIX = "vci-nonce:"  # shared with issuer.vci's nonce endpoint
 PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_MAX_AGE = 300
 
@@ -103,11 +101,6 @@ bp = Blueprint("health", __name__)
 
 # Invitations: (counter, limit, window in seconds). A fixed window per key (``incr`` with a TTL, as idp.throttle).
 INVITE_LIMITS = (("account", 10, 24 * 3600), ("address", 30, 3600))
-
-
-class NonceStore(Protocol):
-    def put(self, key: str, value: str, ttl: int) -> None: ...
-    def consume(self, key: str) -> str | None: ...
 
 
 class Counters(Protocol):
@@ -119,7 +112,7 @@ class Counters(Protocol):
 class HealthWeb:
     desk: HealthDesk
     tokens: AccessTokens
-    nonces: NonceStore
+    nonces: CNonces  # shared with issuer.vci's nonce endpoint
     audience: Callable[[], str]
     counters: Counters = field(default_factory=MemoryStore)  # rate limits: the service passes its key-value store
     invitations: ProxyInvitations = field(init=False)
@@ -245,9 +238,7 @@ def now() -> int:
 # -- endpoints ----------------------------------------------------------------------------------------
 @bp.post("/issuer/health-code/nonce")
 def nonce() -> Response:
-    value = secrets.token_urlsafe(24)
-    web().nonces.put(f"{NONCE_PREFIX}{value}", "1", NONCE_TTL)
-    response = jsonify(c_nonce=value, c_nonce_expires_in=NONCE_TTL)
+    response = jsonify(c_nonce=web().nonces.issue(now()), c_nonce_expires_in=NONCE_TTL)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -264,7 +255,7 @@ def health_code() -> Response:
         raise ApiError(400, "invalid_request", "proxy_id must be a proxy's id (an integer)")
     w, t = web(), now()
     device = verify_proof(proof.get("jwt"), audience=w.audience(), now=t,
-                          consume_nonce=lambda n: w.nonces.consume(f"{NONCE_PREFIX}{n}") is not None)
+                          consume_nonce=lambda n: w.nonces.consume(n, t))
     me = person_of(p)
     code = w.desk.fetch(me.id_number, me.name, device, now=t, proxy_id=proxy_id, requester_id_number=me.id_number)
     response = jsonify(code.to_json(w.desk.issuer.hub.authority(code.authority_id).name))

@@ -5,6 +5,10 @@
     GET /status/<authority>/<n>      one Token Status List: CWT by default, JWT on ``Accept: application/statuslist+jwt``
     GET /status/index.json           every status list URI (tbsl:<authority>/<n>) with its URLs
 
+The index is cached publicly, so its URLs are built from the configured base URL (``TONGBAN_ISSUER_URL``),
+never from the request's ``Host`` or ``X-Forwarded-Host``: a forged header would otherwise be stored by a
+shared cache and served to every verifier (web cache poisoning). Without a base URL they are root-relative.
+
 Token Status List (draft-ietf-oauth-status-list) §8.1: the status list is fetched with HTTP GET from its
 URI and the response is content-negotiated between ``application/statuslist+jwt`` and
 ``application/statuslist+cwt``; §13.7 (caching): ``Cache-Control: max-age`` follows the token's ``ttl``, counted
@@ -19,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask import Blueprint, Response, abort, jsonify, request
 
 from credentials.status_list import peek_times
 from credentials.status_uri import format_status_uri, parse_status_uri, status_file, status_files
@@ -61,8 +65,10 @@ def status_max_age(cwt: bytes, now: int) -> int:
     return max(0, min(ttl, until - now))
 
 
-def publication_blueprint(data_dir: Path, *, clock: Callable[[], float] = time.time) -> Blueprint:
+def publication_blueprint(data_dir: Path, *, base_url: str = "", clock: Callable[[], float] = time.time) -> Blueprint:
+    """The endpoints over ``data_dir``; ``base_url`` (the service's public URL) prefixes the index's URLs."""
     bp = Blueprint("publication", __name__)
+    base = base_url.rstrip("/")
 
     @bp.get("/trust/hub-root.jwk")
     def hub_root() -> Response:
@@ -75,12 +81,11 @@ def publication_blueprint(data_dir: Path, *, clock: Callable[[], float] = time.t
     @bp.get("/status/index.json")
     def index() -> Response:
         lists = [
-            {"uri": uri, "url": url_for("publication.status_list", authority=authority, list_no=str(n), _external=True)}
-            for uri, authority, n in status_lists(data_dir)
+            {"uri": uri, "url": f"{base}/status/{authority}/{n}"} for uri, authority, n in status_lists(data_dir)
         ]
         response = jsonify(
-            trust_list=url_for("publication.trust_list", _external=True),
-            hub_root=url_for("publication.hub_root", _external=True),
+            trust_list=f"{base}/trust/trust-list.jwt",
+            hub_root=f"{base}/trust/hub-root.jwk",
             status_lists=lists,
         )
         response.headers["Cache-Control"] = f"public, max-age={TRUST_LIST_MAX_AGE}"

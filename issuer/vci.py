@@ -3,8 +3,9 @@
 Endpoints (paths relative to the service's issuer URL):
 
 * ``GET /.well-known/openid-credential-issuer`` — Credential Issuer Metadata (§12.2).
-* ``POST /issuer/nonce`` — Nonce Endpoint (§7): a ``c_nonce``, single use, ``NONCE_TTL`` seconds, kept in
-  the key-value store and consumed atomically by the credential request.
+* ``POST /issuer/nonce`` — Nonce Endpoint (§7): a ``c_nonce``, single use, ``NONCE_TTL`` seconds, signed and
+  stored nowhere (``issuer.nonces``: an unauthenticated endpoint must not write per call); the credential
+  request records it as used, for its remaining life, once a valid proof carries it.
 * ``GET /issuer/records`` (DPoP or Bearer, ``issuer.ports``) — tongban's own: the licences the authorities' registers hold for the
   token's citizen (type, label, authority, validity; no claims, never the ID number).
 * ``POST /issuer/credential`` (DPoP or Bearer) — Credential Endpoint (§8) with a ``jwt`` key proof (§8.2.1.1,
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +48,7 @@ from credentials import licence_type
 from credentials.catalogue import LICENCE_TYPES
 from issuer.errors import IssuerError
 from issuer.health import HEALTH_CODE
+from issuer.nonces import NONCE_TTL, CNonces
 from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 from issuer.records import Records
 from issuer.service import Issuer
@@ -56,7 +57,6 @@ from storage.kv import KeyValueStore
 
 SCOPE = ISSUER_SCOPE
 FORMAT = "tongban-cose"
-NONCE_TTL = 300
 PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_MAX_AGE = 300
 MAX_PROOF_CHARS = 4096
@@ -73,6 +73,7 @@ class CredentialIssuer:
     records: Records
     store: KeyValueStore
     principal_for: Callable[[TokenRequest], Principal]  # raises TokenRefused (issuer.ports)
+    nonces: CNonces
     clock: Callable[[], int] = field(default=lambda: int(time.time()))
 
 
@@ -144,9 +145,8 @@ def metadata() -> Response:
 # -- nonce (§7) -----------------------------------------------------------------------------------
 @bp.post("/issuer/nonce")
 def nonce() -> Response:
-    value = secrets.token_urlsafe(24)
-    _ctx().store.put(f"vci-nonce:{value}", "1", NONCE_TTL)
-    return _no_store(jsonify(c_nonce=value))
+    ctx = _ctx()
+    return _no_store(jsonify(c_nonce=ctx.nonces.issue(ctx.clock()), c_nonce_expires_in=NONCE_TTL))
 
 
 # -- the citizen's register entries ---------------------------------------------------------------
@@ -194,7 +194,7 @@ def _check_proof(proof: object, ctx: CredentialIssuer, now: int) -> PublicKey | 
     if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > PROOF_MAX_AGE:
         return _error(400, "invalid_proof", "the proof's iat is not within five minutes of now")
     nonce_value = claims["nonce"]
-    if not isinstance(nonce_value, str) or len(nonce_value) > 128 or ctx.store.consume(f"vci-nonce:{nonce_value}") is None:
+    if not ctx.nonces.consume(nonce_value, now):  # last: only a valid proof uses up its nonce
         return _error(400, "invalid_nonce", "the c_nonce is unknown, used or expired; fetch a new one")
     return holder_key
 

@@ -41,7 +41,7 @@ class AtRestPolicy:
         return key.to_pem(self.passphrase)
 
     def open(self, pem: bytes) -> PrivateKey:
-        if pem.lstrip().startswith(_PLAINTEXT_HEADER):
+        if is_plaintext_pem(pem):
             if not self.allow_plaintext:
                 raise KeyAtRestError(
                     f"refusing a plaintext private key on disk: re-encrypt it, or set {DEV_FLAG_ENV}=1 "
@@ -51,6 +51,11 @@ class AtRestPolicy:
         if self.passphrase is None:
             raise KeyAtRestError(f"the private key is encrypted: set {PASSPHRASE_ENV}")
         return PrivateKey.from_pem(pem, self.passphrase)
+
+
+def is_plaintext_pem(pem: bytes) -> bool:
+    """An unencrypted PKCS#8 private key (what ``seal`` writes without a passphrase)."""
+    return pem.lstrip().startswith(_PLAINTEXT_HEADER)
 
 
 def mark_development(directory: Path) -> Path:

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from keys.at_rest import AtRestPolicy
-from keys.errors import KeyFormatError, NoSigningKeyError
+from keys.at_rest import PASSPHRASE_ENV, AtRestPolicy, is_plaintext_pem
+from keys.errors import KeyAtRestError, KeyFormatError, NoSigningKeyError
 from keys.material import PrivateKey, PublicKey, generate
 from keys.trust_list import TrustedKey
 
@@ -118,6 +118,39 @@ class KeyRingStore:
 
     def exists(self, owner: str) -> bool:
         return self._path(owner).exists()
+
+    def owners(self) -> list[str]:
+        """Every key ring in the directory, by owner."""
+        if not self.directory.is_dir():
+            return []
+        names = (p.stem for p in self.directory.glob("*.json"))
+        return sorted(n for n in names if n.replace("-", "").replace("_", "").isalnum())
+
+    def plaintext_owners(self) -> list[str]:
+        """Owners whose ring file holds a private key in plaintext PEM (read as text: nothing is decrypted)."""
+        found = []
+        for owner in self.owners():
+            try:
+                doc = json.loads(self._path(owner).read_text())
+                pems = [k.get("pem") or "" for k in doc.get("keys", [])]
+            except (OSError, ValueError, AttributeError, TypeError):
+                continue  # not a ring file: load() reports it when the ring is used
+            if any(isinstance(p, str) and is_plaintext_pem(p.encode()) for p in pems):
+                found.append(owner)
+        return found
+
+    def reseal(self) -> list[str]:
+        """Re-save every ring that holds a plaintext private key under this store's policy (which must have a
+        passphrase); returns their owners. Every ring is opened first, so a passphrase that does not open the
+        already encrypted keys fails before anything is written."""
+        if self.policy.passphrase is None:
+            raise KeyAtRestError(f"set {PASSPHRASE_ENV} to encrypt the private keys in {self.directory}")
+        owners = self.plaintext_owners()
+        opener = KeyRingStore(self.directory, AtRestPolicy(self.policy.passphrase, allow_plaintext=True))
+        rings = {owner: opener.load(owner) for owner in self.owners()}  # all: a wrong passphrase fails before any write
+        for owner in owners:
+            self.save(rings[owner])
+        return owners
 
     def load(self, owner: str) -> KeyRing:
         path = self._path(owner)

@@ -6,14 +6,14 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from issuer import vci
-from service.config import Settings
+from service import production
+from service.config import Proxy, Settings
 from service.headers import install_json_errors, install_security_headers
 
 
@@ -24,14 +24,15 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     redact.install()
 
     settings = settings or Settings.from_env()
+    production.check_files(settings)  # TONGBAN_DEMO=0: no demo history, no http:// (before any key is read)
+    production.check_passphrase_before_sealing(settings)  # a plaintext secret is about to be sealed: right passphrase?
     app = Flask("tongban")
-    hops = os.environ.get("TONGBAN_PROXY_HOPS", "0")
-    if not hops.isdigit():
-        raise ValueError("TONGBAN_PROXY_HOPS must be the number of trusted reverse proxies (0 without one)")
-    if int(hops):  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(hops), x_proto=int(hops), x_host=int(hops))
+    proxy = Proxy.from_env()
+    if proxy.hops:  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy.hops, x_proto=proxy.hops, x_host=proxy.hops)
     provider = Provider.from_settings(settings, **idp_overrides)
-    secure = settings.issuer_url.startswith("https://")
+    production.check_accounts(settings, provider)  # TONGBAN_DEMO=0: no account with a documented password
+    secure = settings.issuer_url.startswith("https://") or proxy.tls_terminated
     app.config.update(
         SECRET_KEY=provider.secrets.session_key,
         SESSION_COOKIE_NAME="tb_csrf",
@@ -44,10 +45,11 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.register_blueprint(bp)
     issuer = _issuer(settings, provider)
     app.extensions["tongban.issuer"] = issuer  # service.counter_app.start_status_refresher re-signs its lists
-    app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer)
+    nonces = c_nonces(settings, provider)
+    app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer, nonces)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
-    _wire_health(app, settings, provider, issuer)
+    _wire_health(app, settings, provider, issuer, nonces)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
     from service.counter_app import mount_counter
@@ -79,16 +81,24 @@ def _issuer(settings: Settings, provider: Any) -> Any:
     return Issuer(Hub(settings.data_dir), provider.engine, vault)
 
 
-def credential_issuer(settings: Settings, provider: Any, issuer: Any) -> vci.CredentialIssuer:
+def c_nonces(settings: Settings, provider: Any) -> Any:
+    """One stateless c_nonce minter (``issuer.nonces``) for both nonce endpoints, keyed from the issuer secret."""
+    from issuer.health_store import load_lookup_key
+    from issuer.nonces import CNonces, nonce_key
+
+    return CNonces(nonce_key(load_lookup_key(settings.data_dir)), provider.store)
+
+
+def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: Any) -> vci.CredentialIssuer:
     """The issuer's credential endpoint, authorised by this service's IdP through the ``principal_for`` port."""
     from issuer.records import Records
     from service.health import AccessTokens
 
     return vci.CredentialIssuer(settings.issuer_url, issuer, Records(issuer.engine, issuer.vault), provider.store,
-                                AccessTokens(provider).principal_for)
+                                AccessTokens(provider).principal_for, nonces)
 
 
-def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any) -> None:
+def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any) -> None:
     """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
     from issuer import admin_web, health_web
     from issuer.health import HealthPolicy
@@ -98,7 +108,7 @@ def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any) -> 
 
     desk = HealthDesk(issuer, load_lookup_key(settings.data_dir),
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
-    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), provider.store,
+    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), nonces,
                                                            lambda: provider.issuer, counters=provider.store)
     app.register_blueprint(health_web.bp)
     admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer),

@@ -69,9 +69,17 @@ INIT_STEPS: list = []
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default $TONGBAN_DATA)")
 def init(data_dir: str | None) -> None:
     """Create (or complete) a demo hub: authorities, keys, trust list, demo people. Idempotent."""
+    from service import production
     from service.config import Settings
 
     settings = Settings.from_env(data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    production.check_files(settings)  # TONGBAN_DEMO=0 on a demo directory: refuse before anything is written
+    production.check_passphrase_before_sealing(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings.data_dir.chmod(0o700)  # keys, secrets and the SQLite file: the service's user only
     for step in INIT_STEPS:
         step(settings, click.echo)
+    if not settings.demo:
+        from idp.provider import Provider
+
+        production.check_accounts(settings, Provider.from_settings(settings, load_keys=False))

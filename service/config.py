@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,11 @@ DEFAULTS = {
     # 1: the counter at /counter runs two-way: it shows its own code (柜台码) and takes only presentations made for it.
     "TONGBAN_COUNTER_TWO_WAY": "0",
     "TONGBAN_COUNTER_ID": "",  # its id in two-way mode; empty: the host name and a digest of the cache path
+    # Reverse proxies in front that the client address and scheme may be taken from (X-Forwarded-For/-Proto).
+    "TONGBAN_PROXY_HOPS": "0",
+    # 1: TLS ends at that proxy, so an http:// TONGBAN_ISSUER_URL is accepted in production (needs hops >= 1)
+    # and cookies are still Secure.
+    "TONGBAN_TLS_TERMINATED_BY_PROXY": "0",
 }
 
 
@@ -59,6 +65,24 @@ class Settings:
         )
 
 
+@dataclass(frozen=True)
+class Proxy:
+    """The deployment's reverse proxies, read from the process environment by ``create_app``."""
+
+    hops: int = 0
+    tls_terminated: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Proxy:
+        env = os.environ if env is None else env
+        hops = env.get("TONGBAN_PROXY_HOPS") or DEFAULTS["TONGBAN_PROXY_HOPS"]
+        if not (hops.isascii() and hops.isdigit()) or int(hops) > 16:
+            raise ConfigError("TONGBAN_PROXY_HOPS must be the number of trusted reverse proxies (0 without one), "
+                              f"not {hops!r}")
+        tls = env.get("TONGBAN_TLS_TERMINATED_BY_PROXY") or DEFAULTS["TONGBAN_TLS_TERMINATED_BY_PROXY"]
+        return cls(int(hops), _flag("TONGBAN_TLS_TERMINATED_BY_PROXY", tls))
+
+
 def _flag(name: str, value: str) -> bool:
     if value.strip() not in ("0", "1"):
         raise ConfigError(f"{name} must be 0 or 1, not {value!r}")
@@ -66,7 +90,7 @@ def _flag(name: str, value: str) -> bool:
 
 
 def _seconds(name: str, value: str) -> int:
-    if not value.strip().isdigit() or not 300 <= int(value) <= 7 * 24 * 3600:
+    if not (value.strip().isascii() and value.strip().isdigit()) or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
 

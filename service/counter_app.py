@@ -148,7 +148,7 @@ class _TrustListOnly:
 def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
     """Publication endpoints and the counter inside the main app: trust list cached in ``<data>/counter-cache``,
     status lists read from the published files at each verdict (``verifier.published.PublishedStatus``)."""
-    app.register_blueprint(publication_blueprint(settings.data_dir, clock=clock))
+    app.register_blueprint(publication_blueprint(settings.data_dir, base_url=settings.issuer_url, clock=clock))
     cache = VerifierCache(settings.data_dir / "counter-cache")
     source = _TrustListOnly(DirectorySource(settings.data_dir))
     published = PublishedStatus(settings.data_dir / "status", cache.trust_list)

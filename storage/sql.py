@@ -7,6 +7,7 @@ switches to PostgreSQL through psycopg 3. Packages declare their tables on ``met
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
@@ -30,9 +31,26 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'tongban.sqlite3').resolve()}"
 
 
+def private_sqlite_file(url: str) -> None:
+    """The SQLite file holds accounts and registers: create it 0600 (its directory 0700 when made here) and take
+    group and other bits off an existing one, before SQLite opens it. SQLite gives its ``-wal`` and ``-shm``
+    files the database file's permissions, so they follow."""
+    path = url.removeprefix("sqlite:///").split("?", 1)[0]
+    if not url.startswith("sqlite:///") or not path or path == ":memory:" or path.startswith("file:"):
+        return
+    file = Path(path)
+    if not file.parent.exists():
+        file.parent.mkdir(parents=True, mode=0o700)
+    os.close(os.open(file, os.O_RDWR | os.O_CREAT, 0o600))
+    mode = file.stat().st_mode & 0o777
+    if mode & 0o077:
+        file.chmod(mode & 0o700)
+
+
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

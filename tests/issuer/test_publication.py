@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,6 +20,7 @@ from service.app import create_app
 from service.config import Settings
 from tests.counter_world import make_world
 
+HUB = "https://hub.example.gov.cn"
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -30,7 +32,7 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def client(world):
     app = Flask("publication-test")
-    app.register_blueprint(publication_blueprint(world.data))
+    app.register_blueprint(publication_blueprint(world.data, base_url=HUB))
     return app.test_client()
 
 
@@ -102,10 +104,33 @@ def test_index_lists_every_published_status_list(world, client):
     uris = {entry["uri"]: entry["url"] for entry in doc["status_lists"]}
     assert set(uris) == {f"tbsl:{a}/1" for a in ("bj-traffic-police", "bj-public-security", "bj-market-regulation",
                                                     "bj-health")}
-    assert uris["tbsl:bj-health/1"] == "http://localhost/status/bj-health/1"
-    assert doc["trust_list"] == "http://localhost/trust/trust-list.jwt"
+    assert uris["tbsl:bj-health/1"] == HUB + "/status/bj-health/1"
+    assert doc["trust_list"] == HUB + "/trust/trust-list.jwt" and doc["hub_root"] == HUB + "/trust/hub-root.jwk"
     for url in uris.values():
-        assert client.get(url.removeprefix("http://localhost")).status_code == 200
+        assert client.get(url.removeprefix(HUB)).status_code == 200
+
+
+def test_index_without_a_base_url_is_relative():
+    """Nothing absolute is ever built from the request: without a configured base URL, paths."""
+    app = Flask("relative")
+    app.register_blueprint(publication_blueprint(Path("/nonexistent")))
+    doc = app.test_client().get("/status/index.json", headers={"Host": "evil.example"}).get_json()
+    assert doc["trust_list"] == "/trust/trust-list.jwt" and doc["hub_root"] == "/trust/hub-root.jwk"
+
+
+@pytest.mark.parametrize("hops", ["0", "1"])
+def test_a_forged_host_cannot_poison_the_cached_index(world, monkeypatch, hops):
+    """Issue 8, item 10: index.json is cached publicly, so its URLs come from TONGBAN_ISSUER_URL, never Host."""
+    monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+    monkeypatch.setenv("TONGBAN_PROXY_HOPS", hops)
+    app = create_app(replace(Settings.from_env(world.data, env={}), issuer_url=HUB))
+    forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}
+    response = app.test_client().get("/status/index.json", headers=forged)
+    assert response.status_code == 200 and "public" in response.headers["Cache-Control"]
+    assert "evil.example" not in response.get_data(as_text=True)
+    doc = response.get_json()
+    urls = [doc["trust_list"], doc["hub_root"], *(e["url"] for e in doc["status_lists"])]
+    assert urls and all(u.startswith(HUB + "/") for u in urls)
 
 
 @pytest.mark.parametrize("path", [

@@ -13,6 +13,7 @@ from service.wiring import main
 
 def test_without_a_passphrase_production_init_refuses(tmp_path, monkeypatch):
     monkeypatch.setenv("TONGBAN_DEMO", "0")
+    monkeypatch.setenv("TONGBAN_ISSUER_URL", "https://id.example.gov.cn")  # production refuses http:// first
     monkeypatch.delenv("TONGBAN_KEY_PASSPHRASE", raising=False)
     result = CliRunner().invoke(main, ["init", "--data", str(tmp_path / "d")])
     assert result.exit_code == 2 and "TONGBAN_KEY_PASSPHRASE" in result.output, result.output
@@ -21,6 +22,7 @@ def test_without_a_passphrase_production_init_refuses(tmp_path, monkeypatch):
 
 def test_production_init_seeds_no_demo_people_and_encrypts_keys(tmp_path, monkeypatch):
     monkeypatch.setenv("TONGBAN_DEMO", "0")
+    monkeypatch.setenv("TONGBAN_ISSUER_URL", "https://id.example.gov.cn")  # production refuses http://
     monkeypatch.setenv("TONGBAN_KEY_PASSPHRASE", "correct horse battery staple")
     data = tmp_path / "d"
     result = CliRunner().invoke(main, ["init", "--data", str(data)])
