@@ -134,12 +134,12 @@ async function proxyEnded(slot, relative = "您的家人") {
 function healthCard(slot, code, title, proxy) {
   const gone = code && code.expires_at * 1000 <= Date.now();
   const colour = code && !gone ? code.colour : "none";
-  const [zh, en] = !code ? ["点击获取", "Tap to get it"] : gone ? ["已过期，点击更新", "Expired; tap to renew"]
+  const [zh, english] = !code ? ["点击获取", "Tap to get it"] : gone ? ["已过期，点击更新", "Expired; tap to renew"]
     : colourWords(colour);
   return el("li", {}, el("button", { type: "button", class: "card health-card " + colour, "data-slot": slot,
     onclick: () => openHealth(slot) },
   el("strong", {}, ...bilingual(title)),
-  el("span", { class: "line big" }, zh + " ", en(en)),
+  el("span", { class: "line big" }, zh + " ", en(english)),
   code && !gone && staleSlots.has(slot) ? el("span", { class: "line stale" }, ...staleWords(code)) : null,
   proxy ? el("span", { class: "line" }, "代为出示 ", en("shown on their behalf")) : null));
 }

@@ -5,7 +5,7 @@ const NONE = { claims: {}, colours: {}, no_anomaly: "" };
 const words = await fetch("/wallet/words.json").then((r) => (r.ok ? r.json() : NONE)).catch(() => NONE);
 
 export const claimLabel = (name) => words.claims[name] || [name, name];  // [zh, en]
-export function colourWords(colour) {  // [zh, en]: "绿码 · 无异常", "Green · no anomaly"
+export function colourWords(colour) {  // [zh, en]: the words of the counter's colour band
   const w = words.colours[colour];
   return w ? [w.zh, w.en] : [colour, colour];
 }
