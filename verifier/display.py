@@ -2,9 +2,10 @@
 
 Pure: a ``Decision`` in, a JSON-ready dict out. Names leave the counter server masked (张*三), so neither
 the screen nor the page's data shows a full name to someone looking over the clerk's shoulder.
-The words come from ``credentials.words``, the wallet's too. Handled generically, for licence types added later: any claim ``colour`` (green / yellow / red) is
+Handled generically, for licence types added later: any claim ``colour`` (green / yellow / red) is
 shown as a health-code colour (with its ``reason`` when there is one); a claim ``shown_by`` (the proxy's
 name, as the health-code type carries it), ``on_behalf_of`` or ``proxy`` marks a code shown on someone's behalf.
+The words for claims and colours come from ``credentials.words``, as the wallet's do (``/wallet/words.json``).
 """
 
 from __future__ import annotations
