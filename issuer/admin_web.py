@@ -46,6 +46,8 @@ from flask import (
     session,
 )
 
+from credentials.catalogue import HEALTH_COLOURS
+from credentials.words import colour_name
 from issuer.admin_sessions import AdminSession, AdminSessions
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
 from issuer.health import parse_id_number
@@ -53,8 +55,8 @@ from issuer.health_service import HealthDesk
 from issuer.logout_token import LogoutTokenError, verify_logout_token
 from storage.kv import KeyValueStore, MemoryStore
 
-bp = Blueprint("admin", __name__, template_folder="templates")
-COLOURS = {"green": "绿码 / green", "yellow": "黄码 / yellow", "red": "红码 / red"}
+bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static")
+COLOURS = {c: colour_name(c) for c in HEALTH_COLOURS}  # credentials.words: the counter's and the wallet's words
 SCOPE = "openid profile id_number"
 COOKIE = "tb_admin"
 STAFF_MAX_AGE = 300  # max_age sent with prompt=login: staff authenticate afresh for every /admin sign-in

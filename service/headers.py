@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
 
-# Content-Security-Policy (CSP Level 3): no framing (clickjacking), no plugins, same-origin everything.
-CSP = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; "
+# Content-Security-Policy (CSP Level 3): no framing (clickjacking), no plugins, same-origin everything. Styles come
+# only from the apps' CSS files (no 'unsafe-inline': no style="" attribute, no <style> block; tests/service/
+# test_markup.py), so markup slipped into a page cannot restyle it, e.g. hide a warning or fake a green band.
+CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'")
 # The counter page asks for the camera; nothing may ask for anything else.
 PERMISSIONS = "camera=(self), microphone=(), geolocation=()"

@@ -5,6 +5,7 @@ the screen nor the page's data shows a full name to someone looking over the cle
 Handled generically, for licence types added later: any claim ``colour`` (green / yellow / red) is
 shown as a health-code colour (with its ``reason`` when there is one); a claim ``shown_by`` (the proxy's
 name, as the health-code type carries it), ``on_behalf_of`` or ``proxy`` marks a code shown on someone's behalf.
+The words for claims and colours come from ``credentials.words``, as the wallet's do (``/wallet/words.json``).
 """
 
 from __future__ import annotations
@@ -12,36 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from credentials import licence_type
+from credentials.words import CLAIM_LABELS, COLOURS
 from verifier.pipeline import Decision
 from verifier.reasons import VALID, explain
-
-CLAIM_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("姓名", "Name"),
-    "sex": ("性别", "Sex"),
-    "ethnicity": ("民族", "Ethnicity"),
-    "birth_date": ("出生日期", "Date of birth"),
-    "id_number": ("公民身份号码", "ID number"),
-    "address": ("住址", "Address"),
-    "licence_number": ("证号", "Licence number"),
-    "vehicle_classes": ("准驾车型", "Vehicle classes"),
-    "first_issue_date": ("初次领证日期", "First issued"),
-    "valid_from": ("有效期起", "Valid from"),
-    "valid_until": ("有效期至", "Valid until"),
-    "issuing_authority": ("签发机关", "Issuing authority"),
-    "age_over_18": ("已满 18 周岁", "Aged 18 or over"),
-    "uscc": ("统一社会信用代码", "Unified social credit code"),
-    "legal_representative": ("法定代表人", "Legal representative"),
-    "entity_type": ("类型", "Entity type"),
-    "registered_capital": ("注册资本", "Registered capital"),
-    "established_on": ("成立日期", "Established on"),
-    "business_scope": ("经营范围", "Business scope"),
-    "registration_authority": ("登记机关", "Registration authority"),
-    "colour": ("健康码", "Health code"),
-    "on_behalf_of": ("代为出示", "Shown on behalf of"),
-    "shown_by": ("代为出示人", "Shown by"),
-    "reason": ("原因", "Reason"),
-    "region": ("地区", "Region"),
-}
 
 # Claims holding a natural person's name. ``name`` of an entity (a business licence) is not a person's name.
 PERSON_NAME_CLAIMS = frozenset({"name", "legal_representative", "holder_name", "on_behalf_of", "proxy_name", "shown_by"})
@@ -49,13 +23,6 @@ ENTITY_TYPES = frozenset({"business-licence"})
 PROXY_BY = ("shown_by", "proxy_name")  # who showed it
 PROXY_FOR = ("on_behalf_of",)  # whom it was shown for
 PROXY_FLAGS = ("proxy", "shown_on_behalf")
-
-# Colour → (words, words in English, what to do, what to do in English).
-COLOURS: dict[str, tuple[str, str, str, str]] = {
-    "green": ("绿码 · 无异常", "Green · no anomaly", "", ""),
-    "yellow": ("黄码 · 需核查", "Yellow · check required", "请按规定核查后放行", "Check as the rules require before admitting"),
-    "red": ("红码 · 有异常", "Red · anomaly", "禁止通行，请按规定处置", "Do not admit; follow the rules"),
-}
 
 # GB/T 2260 province-level codes (the first two digits of a region code).
 PROVINCES = {
@@ -117,9 +84,10 @@ def health_colour(claims: dict[str, Any]) -> dict[str, str] | None:
     colour = claims.get("colour")
     if not isinstance(colour, str) or colour.lower() not in COLOURS:
         return None
-    zh, en, advice_zh, advice_en = COLOURS[colour.lower()]
+    words = COLOURS[colour.lower()]
     reason, region = claims.get("reason"), claims.get("region")
-    return {"code": colour.lower(), "zh": zh, "en": en, "advice_zh": advice_zh, "advice_en": advice_en,
+    return {"code": colour.lower(), "zh": words.zh, "en": words.en, "advice_zh": words.advice_zh,
+            "advice_en": words.advice_en,
             "reason": reason if isinstance(reason, str) else "",
             "region": region_label(region) if isinstance(region, str) else ""}
 

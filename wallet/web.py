@@ -6,14 +6,17 @@ token kept on the phone, DPoP-bound and rotated: ``static/session.js``), a
 non-extractable WebCrypto P-256 device key in IndexedDB, licences fetched from ``issuer.vci`` and kept
 in IndexedDB, and presentations built and signed on the phone in exactly the format of
 ``credentials.presentation`` (``static/tb-format.js``), so showing a licence needs no network.
-The server only hands out these files; it never sees the device key or a presentation.
+The words for claims and colours come from the server (``/wallet/words.json``, from ``credentials.words``)
+so the wallet and the counter say the same. The server only hands out these files; it never sees the device key or a presentation.
 """
 
 from __future__ import annotations
 
 import mimetypes
 
-from flask import Blueprint, Response, render_template, send_from_directory
+from flask import Blueprint, Response, jsonify, render_template, send_from_directory
+
+from credentials.words import words_json
 
 mimetypes.add_type("text/javascript", ".mjs")  # module scripts need a JavaScript MIME type; not every OS maps .mjs
 
@@ -35,5 +38,14 @@ def page() -> str:
 def service_worker() -> Response:
     """Served from /wallet/ so its scope is the wallet, and never cached by HTTP (the worker updates itself)."""
     response = send_from_directory(bp.static_folder, "sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/words.json")
+def words() -> Response:
+    """Claim labels and colour words, the counter's own (``credentials.words``); the service worker keeps a copy
+    for offline use, and ``no-cache`` makes the browser ask again whenever it is online (the words may change)."""
+    response = jsonify(words_json())
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -14,7 +14,7 @@
     message.className = ok ? "message ok" : "message";
     message.textContent = "";
     message.append(zh);
-    if (en) { const s = document.createElement("span"); s.className = "en"; s.textContent = " / " + en; message.append(s); }
+    if (en) { const s = document.createElement("span"); s.className = "en"; s.lang = "en"; s.textContent = " / " + en; message.append(s); }
     show(message, true);
   }
 
@@ -72,7 +72,7 @@
     for (const c of d.claims) {
       const dt = document.createElement("dt"), dd = document.createElement("dd"), en = document.createElement("span");
       dt.textContent = c.zh;
-      en.className = "en"; en.textContent = c.en; dt.append(en);
+      en.className = "en"; en.lang = "en"; en.textContent = c.en; dt.append(en);
       dd.textContent = c.value;
       claims.append(dt, dd);
     }

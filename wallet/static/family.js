@@ -20,7 +20,7 @@ export function init(helpers) {
 }
 
 const day = (seconds) => new Date(seconds * 1000).toLocaleDateString("zh-CN", { month: "numeric", day: "numeric" });
-const words = (zh, en) => [zh + " ", ui.el("span", { class: "en" }, en)];
+const words = (zh, en) => [zh + " ", ui.el("span", { class: "en", lang: "en" }, en)];
 
 async function invite(event) {
   event.preventDefault();
@@ -64,7 +64,7 @@ function receivedItem(invitation) {
   const path = "/issuer/proxy-invitations/" + invitation.id;
   return ui.el("li", { class: "record", "data-invitation": invitation.id },
     ui.el("strong", {}, ...words(invitation.inviter + " 邀请您代为出示其健康码", invitation.inviter + " asks you to show their health code")),
-    ui.el("span", { class: "line" }, zh, " ", ui.el("span", { class: "en" }, en || "")),
+    ui.el("span", { class: "line" }, zh, " ", ui.el("span", { class: "en", lang: "en" }, en || "")),
     ui.el("span", { class: "line" }, ...words("有效至 " + day(invitation.expires_at), "open until " + day(invitation.expires_at))),
     twoTaps("primary", "accepted", ["接受", "Accept"], ["再点一次，接受", "Tap again to accept"], async () => {
       const r = await ui.api("PATCH", path, { status: "accepted" });

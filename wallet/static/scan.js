@@ -55,7 +55,7 @@ function paint() {
 }
 
 function strong(text) { const s = document.createElement("strong"); s.textContent = text; return s; }
-function span(text) { const s = document.createElement("span"); s.className = "en"; s.textContent = text; return s; }
+function span(text) { const s = document.createElement("span"); s.className = "en"; s.lang = "en"; s.textContent = text; return s; }
 
 // Any decoded text: a counter code binds; anything else is ignored (camera) or reported (picture).
 function accept(texts) {

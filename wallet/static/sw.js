@@ -1,9 +1,12 @@
 // Service worker for /wallet/: the page and its scripts stay available offline (network first, cache as
 // fallback, so updates arrive whenever the phone is online). Licences and keys live in IndexedDB, not here.
-const CACHE = "tongban-wallet-v4";
-const ASSETS = ["/wallet/", "/wallet/static/wallet.js", "/wallet/static/session.js", "/wallet/static/tb-format.js",
-  "/wallet/static/wallet.css", "/wallet/static/icon.svg", "/wallet/static/vendor/qrcode-generator-2.0.4.mjs",
-  "/wallet/static/scan.js", "/wallet/static/vendor/jsqr-1.4.0.js", "/wallet/static/family.js"];
+const CACHE = "tongban-wallet-v5";
+// wallet.js and the modules it imports (one per section), the shared libraries, and the words (credentials/words.py).
+const MODULES = ["wallet", "ui", "db", "words", "signin", "records", "presenting", "history", "health", "health-view",
+  "family-proxies", "family", "elderly", "session", "tb-format", "scan"];
+const ASSETS = ["/wallet/", "/wallet/words.json", "/wallet/static/wallet.css", "/wallet/static/icon.svg",
+  "/wallet/static/vendor/qrcode-generator-2.0.4.mjs", "/wallet/static/vendor/jsqr-1.4.0.js",
+  ...MODULES.map((name) => `/wallet/static/${name}.js`)];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));
