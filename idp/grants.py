@@ -36,7 +36,7 @@ class ClientView:
     client_id: str
 
 
-class RefreshReused(Exception):  # noqa: N818 - a condition, handled inside idp.server
+class RefreshReused(Exception):  # noqa: N818 - a condition, handled inside idp.authorization_server
     """A refresh token lost the race to rotate: it was used concurrently."""
 
 

@@ -1,4 +1,5 @@
-"""The citizen's pages on the idp Blueprint: sign-in, registration, step-up, account, logout. zh-CN first."""
+"""The citizen's pages: sign-in, registration, step-up, account, logout (OIDC RP-Initiated Logout 1.0). zh-CN
+first. ``idp.web`` routes them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,18 @@ from idp.consents import SCOPE_TEXT
 from idp.disclosures import disclosures, export
 from idp.errors import IdpError, InvalidInput, LockedOut, SecondFactorRequired
 from idp.logout import end_session
-from idp.web import EXPIRED, _error_page, _save_ia, bp, check_csrf, current_session, load_ia, open_hint, provider, set_sid_cookie
+from idp.provider import ID_TOKEN_ALGS
+from idp.web_helpers import (
+    EXPIRED,
+    check_csrf,
+    current_session,
+    error_page,
+    load_ia,
+    open_hint,
+    provider,
+    save_ia,
+    set_sid_cookie,
+)
 
 REGISTER_ATTEMPTS = 10  # per source address per hour
 REGISTER_WINDOW = 3600
@@ -30,7 +42,6 @@ def _page(template: str, status: int = 200, **context) -> Response:
     return Response(render_template(template, **context), status=status)
 
 
-@bp.route("/login", methods=["GET", "POST"])
 def login() -> Response:
     ia_id = request.values.get("ia", "")
     if request.method == "GET":
@@ -63,14 +74,13 @@ def login() -> Response:
     ia = load_ia(ia_id)
     if ia is not None:
         ia.fresh_login = True
-        _save_ia(ia_id, ia)
+        save_ia(ia_id, ia)
         response = redirect("/authorize/resume?" + urlencode({"ia": ia_id}))
     else:
         response = redirect("/account")
     return set_sid_cookie(response, sso.sid)
 
 
-@bp.route("/register", methods=["GET", "POST"])
 def register() -> Response:
     ia_id = request.values.get("ia", "")
     if request.method == "GET":
@@ -91,19 +101,18 @@ def register() -> Response:
     return redirect("/login?" + urlencode({"ia": ia_id, "registered": "1"}))
 
 
-@bp.route("/stepup", methods=["GET", "POST"])
 def stepup() -> Response:
     """Raise the session to real-person with the liveness adapter (step-up for ``acr_values``)."""
     ia_id = request.values.get("ia", "")
     ia, sso = load_ia(ia_id), current_session()
     if ia is None or sso is None:
-        return _error_page(EXPIRED)
+        return error_page(EXPIRED)
     if request.method == "GET":
         return _page("stepup.html", ia=ia_id)
     check_csrf()
     p = provider()
     ia.stepup_tried = True
-    _save_ia(ia_id, ia)
+    save_ia(ia_id, ia)
     if request.form.get("decision") == "verify" and p.liveness.check(sso.sub, request.form.get("challenge", "")):
         account = p.accounts.get(sso.sub)
         level = "counter-verified" if account and account.assurance == "counter-verified" else "real-person"
@@ -132,7 +141,6 @@ def _require_session():  # noqa: ANN202
     return sso, (None if sso else redirect("/login"))
 
 
-@bp.get("/account")
 def account() -> Response:
     sso, out = _require_session()
     if out:
@@ -151,7 +159,6 @@ def account() -> Response:
                  disclosures=disclosures(p.audit, p.clients, acct.sub, limit=50))
 
 
-@bp.get("/account/disclosures.json")
 def disclosures_export() -> Response:
     """The citizen's own copy of what apps received (PIPL art. 45), as a file to keep."""
     sso, out = _require_session()
@@ -165,7 +172,6 @@ def disclosures_export() -> Response:
     return response
 
 
-@bp.post("/account/sessions/end")
 def end_other_session() -> Response:
     """End one of the citizen's sessions (e.g. on a lost phone), with back-channel logout to its apps."""
     check_csrf()
@@ -179,7 +185,6 @@ def end_other_session() -> Response:
     return redirect("/account" if sid != sso.sid else "/login")
 
 
-@bp.post("/account/consents/withdraw")
 def withdraw_consent() -> Response:
     check_csrf()
     sso, out = _require_session()
@@ -193,7 +198,6 @@ def withdraw_consent() -> Response:
     return redirect("/account")
 
 
-@bp.post("/account/totp")
 def totp() -> Response:
     check_csrf()
     sso, out = _require_session()
@@ -221,10 +225,9 @@ def totp() -> Response:
         except InvalidInput:
             return redirect("/account?totp=wrong")
         return redirect("/account?totp=off")
-    return _error_page("未知操作。 / Unknown action.")
+    return error_page("未知操作。 / Unknown action.")
 
 
-@bp.route("/logout", methods=["GET", "POST"])
 def logout() -> Response:
     """RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2-3); asks the citizen unless the RP proved who it is."""
     p = provider()
@@ -234,17 +237,17 @@ def logout() -> Response:
     hint_claims = None
     if hint:
         try:
-            hint_claims = jwt.decode(hint, KeySet.import_key_set(p.jwks()), algorithms=["ES256", "RS256"]).claims
+            hint_claims = jwt.decode(hint, KeySet.import_key_set(p.jwks()), algorithms=list(ID_TOKEN_ALGS)).claims
         except (JoseError, ValueError, TypeError):
-            return _error_page("id_token_hint 无效。 / The id_token_hint is not valid.")
+            return error_page("id_token_hint 无效。 / The id_token_hint is not valid.")
         aud = hint_claims.get("aud")
         aud_id = aud[0] if isinstance(aud, list) and aud else aud
         if client_id and client_id != aud_id:
-            return _error_page("client_id 与 id_token_hint 不一致。 / client_id does not match the id_token_hint.")
+            return error_page("client_id 与 id_token_hint 不一致。 / client_id does not match the id_token_hint.")
         client_id = aud_id
     client = p.clients.get(client_id) if client_id else None
     if post_uri and (client is None or post_uri not in client.post_logout_redirect_uris):
-        return _error_page("post_logout_redirect_uri 未注册。 / The post_logout_redirect_uri is not registered.")
+        return error_page("post_logout_redirect_uri 未注册。 / The post_logout_redirect_uri is not registered.")
     sso = current_session()
     confirmed = request.method == "POST" and request.form.get("decision") == "logout"
     if confirmed:
