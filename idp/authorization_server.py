@@ -78,10 +78,11 @@ class Server(AuthorizationServer):
     def query_client(self, client_id: str) -> Client | None:
         return self.provider.clients.get(client_id)
 
-    def create_oauth2_request(self, request) -> OAuth2Request:  # noqa: ANN001 - a Flask request, ours, or None
+    def create_oauth2_request(self, request: object) -> OAuth2Request:
+        """Our own ``DictRequest`` as it is; a Flask request (or None: the current one) wrapped by Authlib."""
         return request if isinstance(request, OAuth2Request) else super().create_oauth2_request(request)
 
-    def save_token(self, token: dict, request) -> None:  # noqa: ANN001 - Authlib's OAuth2Request
+    def save_token(self, token: dict, request: OAuth2Request) -> None:
         """Store the tokens of a code exchange or a refresh; DPoP-bound when the request carried a proof."""
         grants, now = self.provider.grants, int(time.time())
         jkt = g.get("dpop_jkt")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
@@ -50,7 +50,8 @@ class CodeGrant(grants.AuthorizationCodeGrant):
 
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
 
-    def save_authorization_code(self, code: str, request) -> None:  # noqa: ANN001 - an OAuth2Request with ``tb``
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+        """``request`` is an ``idp.authorization_server.DictRequest``: ``tb`` holds the interaction's outcome."""
         ctx = request.tb
         data = request.payload.data
         self.server.provider.grants.save_code(code, Code(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oidc.core import OpenIDCode, UserInfo
 from joserfc.jwk import ECKey, RSAKey
 
@@ -46,7 +47,7 @@ class IdToken(OpenIDCode):
         claims["sid"] = authorization_code.sid  # OIDC Front/Back-Channel Logout §2.1
         return claims
 
-    def encode_id_token(self, token: dict, request) -> str:  # noqa: ANN001 - Authlib's OAuth2Request
+    def encode_id_token(self, token: dict, request: OAuth2Request) -> str:
         request.user = ClientView(request.user.sub, request.client.get_client_id())  # the sub this client knows
         return super().encode_id_token(token, request)
 

@@ -136,7 +136,7 @@ def _qr_data_uri(text: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def _require_session():  # noqa: ANN202
+def _require_session():
     sso = current_session()
     return sso, (None if sso else redirect("/login"))
 

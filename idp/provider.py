@@ -108,7 +108,7 @@ class Provider:
         self.server: Server = build_server(self)
 
     @classmethod
-    def from_settings(cls, settings, *, load_keys: bool = True, **overrides) -> Provider:  # noqa: ANN001
+    def from_settings(cls, settings, *, load_keys: bool = True, **overrides) -> Provider:
         """Choose adapters from ``settings``; ``load_keys`` loads (or creates) the signing key now, so a key
         policy problem stops start-up instead of failing a request later."""
         engine = overrides.pop("engine", None) or make_engine(settings.database_url)

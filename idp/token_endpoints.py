@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 def _query_token(provider: Provider, token_string: str, hint: str | None) -> Token | None:
     """The access or refresh token ``token_string``, with its client; ``hint`` only orders the look-ups (RFC 7009 §2.1)."""
     token = None
-    if hint != "refresh_token":  # noqa: S105 - a token type name
+    if hint != "refresh_token":  # a token type name, not a secret
         token = provider.grants.access_token(token_string)
     if token is None:
         token = provider.grants.refresh_token(token_string, rotate=False, now=int(time.time()))
@@ -39,9 +40,9 @@ class Revocation(RevocationEndpoint):
     def query_token(self, token_string: str, token_type_hint: str | None) -> Token | None:
         return _query_token(self.server.provider, token_string, token_type_hint)
 
-    def revoke_token(self, token: Token, request) -> None:  # noqa: ANN001 - Authlib's OAuth2Request
+    def revoke_token(self, token: Token, request: OAuth2Request) -> None:
         grants = self.server.provider.grants
-        if token.kind == "refresh_token":  # noqa: S105
+        if token.kind == "refresh_token":
             grants.revoke_family(token.family_id, "revoked_by_client", int(time.time()))
         else:
             grants.revoke_access_token(request.form["token"])
@@ -60,7 +61,7 @@ class Introspection(IntrospectionEndpoint):
 
     def introspect_token(self, token: Token) -> dict:
         p = self.server.provider
-        kind = ("DPoP" if token.jkt else "Bearer") if token.kind == "access_token" else "refresh_token"  # noqa: S105
+        kind = ("DPoP" if token.jkt else "Bearer") if token.kind == "access_token" else "refresh_token"
         out = {"active": True, "client_id": token.client_id, "token_type": kind, "scope": token.scope,
                "sub": p.subject_for(token.client_id, token.sub), "exp": token.expires_at, "iat": token.issued_at,
                "iss": p.issuer}

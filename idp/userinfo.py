@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InvalidTokenError
 from authlib.oidc.core import UserInfo, UserInfoEndpoint
 from flask import g
@@ -49,7 +50,7 @@ class DpopValidator(BearerValidator):
 
     TOKEN_TYPE = "dpop"  # noqa: S105
 
-    def validate_request(self, request) -> None:  # noqa: ANN001 - Authlib's OAuth2Request
+    def validate_request(self, request: OAuth2Request) -> None:
         """RFC 9449 §7: the proof must match this request and carry ``ath`` for the presented token."""
         p = self.provider
         proofs = request.headers.get("DPoP")
