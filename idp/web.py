@@ -3,7 +3,7 @@
 Every route is listed here, once, in ``ROUTES`` (node-oidc-provider's habit: the endpoints in one table).
 The views live in modules by job: the authorization endpoint and consent (``idp.authorize``), the
 machine-facing endpoints (``idp.endpoints``), discovery (``idp.discovery``) and the citizen's pages
-(``idp.pages``). What they share (provider, SSO cookie, CSRF, parameter checks, interaction state) is
+(``idp.pages``, ``idp.account_pages``). What they share (provider, SSO cookie, CSRF, parameter checks, interaction state) is
 ``idp.web_helpers``, which imports none of them: this module imports them all, none imports it.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response
 
-from idp import authorize, discovery, endpoints, pages
+from idp import account_pages, authorize, discovery, endpoints, pages
 from idp.web_helpers import csrf_token
 
 # (rule, methods, view); the Blueprint endpoint is the view's name ("idp.token", ...), as url_for expects.
@@ -35,11 +35,11 @@ ROUTES: list[tuple[str, list[str], Callable[[], Response]]] = [
     ("/login", ["GET", "POST"], pages.login),
     ("/register", ["GET", "POST"], pages.register),
     ("/stepup", ["GET", "POST"], pages.stepup),
-    ("/account", ["GET"], pages.account),
-    ("/account/disclosures.json", ["GET"], pages.disclosures_export),
-    ("/account/sessions/end", ["POST"], pages.end_other_session),
-    ("/account/consents/withdraw", ["POST"], pages.withdraw_consent),
-    ("/account/totp", ["POST"], pages.totp),
+    ("/account", ["GET"], account_pages.account),
+    ("/account/disclosures.json", ["GET"], account_pages.disclosures_export),
+    ("/account/sessions/end", ["POST"], account_pages.end_other_session),
+    ("/account/consents/withdraw", ["POST"], account_pages.withdraw_consent),
+    ("/account/totp", ["POST"], account_pages.totp),
     ("/logout", ["GET", "POST"], pages.logout),
 ]
 

@@ -1,8 +1,9 @@
 """What the identity provider's route modules share: the provider of this app, the SSO session and its
 cookie, CSRF protection, parameter checks, error pages and the in-progress authorization request.
 
-``idp.authorize``, ``idp.endpoints``, ``idp.discovery`` and ``idp.pages`` import this module; it imports none
-of them, and ``idp.web`` (the Blueprint) imports them all, so the web layer has no import loop.
+``idp.authorize``, ``idp.endpoints``, ``idp.discovery``, ``idp.pages`` and ``idp.account_pages`` import this
+module; it imports none of them, and ``idp.web`` (the Blueprint) imports them all, so the web layer has no
+import loop (``tests/test_architecture.py`` checks it).
 """
 
 from __future__ import annotations
@@ -76,7 +77,16 @@ def set_sid_cookie(response: Response, sid: str | None) -> Response:
     return response
 
 
-# -- parameters and errors ---------------------------------------------------------------------------
+# -- pages, parameters and errors ---------------------------------------------------------------------
+def page(template: str, status: int = 200, **context) -> Response:
+    return Response(render_template(template, **context), status=status)
+
+
+def source_address() -> str:
+    """The client's address (behind ``TONGBAN_PROXY_HOPS`` trusted proxies: ``service`` applies ProxyFix)."""
+    return request.remote_addr or "unknown"
+
+
 def error_page(message: str, status: int = 400) -> Response:
     return Response(render_template("message.html", title="请求无效 / Invalid request", message=message),
                     status=status)
