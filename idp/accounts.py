@@ -16,6 +16,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp import models
+from idp.audit import Audit
 from idp.errors import AccountExists, BadCredentials, InvalidInput, RegistryMismatch, SecondFactorRequired
 from idp.identity import check_password, normalise_id_number, normalise_name, normalise_phone, username_kind
 from idp.registry import PopulationRegistry
@@ -45,7 +46,7 @@ class Account:
 
 class Accounts:
     def __init__(self, engine: Engine, store: KeyValueStore, secrets_: Secrets, registry: PopulationRegistry,
-                 throttle: Throttle, audit):  # noqa: ANN001 - audit is idp.audit.Audit
+                 throttle: Throttle, audit: Audit):
         self.engine, self.store, self.secrets, self.registry = engine, store, secrets_, registry
         self.throttle, self.audit = throttle, audit
         self._dummy_hash = HASHER.hash(secrets.token_hex(16))
@@ -78,7 +79,7 @@ class Accounts:
         return self.get(sub)
 
     # -- look-ups -----------------------------------------------------------------------------
-    def _row(self, where) -> Account | None:  # noqa: ANN001
+    def _row(self, where) -> Account | None:
         with self.engine.connect() as conn:
             r = conn.execute(select(models.accounts).where(where)).first()
         if r is None:

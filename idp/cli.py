@@ -12,13 +12,13 @@ import click
 from idp.errors import IdpError
 
 DEMO_CITIZEN = {"name": "张三", "id_number": "110101199003071233", "phone": "13800138000",
-                "password": "tongban-demo-2024"}  # noqa: S105 - the documented demo password
+                "password": "tongban-demo-2024"}  # the documented demo password
 
 
 _settings_from_env = None  # set by ``attach``: the composition root's Settings.from_env
 
 
-def _provider(data_dir: str | None):  # noqa: ANN202
+def _provider(data_dir: str | None):
     from idp.provider import Provider
 
     return Provider.from_settings(_settings_from_env(data_dir), load_keys=False)
@@ -119,7 +119,7 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], public: bool, scopes:
     click.echo(json.dumps(out, ensure_ascii=False, indent=1))
 
 
-def init_step(settings, echo) -> None:  # noqa: ANN001
+def init_step(settings, echo) -> None:
     """Seed the demo population registry and the demo citizen; create the idp signing keys (ES256 and RS256,
     adding the RS256 ring to an older data directory). Idempotent."""
     import keys
@@ -145,7 +145,7 @@ def init_step(settings, echo) -> None:  # noqa: ANN001
         echo("idp: demo registry and citizen already present")
 
 
-def attach(main: click.Group, init_steps: list, register, settings_from_env) -> None:  # noqa: ANN001
+def attach(main: click.Group, init_steps: list, register, settings_from_env) -> None:
     """Hang the idp commands on ``main``; ``settings_from_env(data_dir)`` builds the service settings."""
     global _settings_from_env
     _settings_from_env = settings_from_env

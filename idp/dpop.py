@@ -22,6 +22,7 @@ from idp.errors import IdpError
 ALGORITHMS = ["ES256", "EdDSA", "PS256", "RS256"]  # asymmetric only (§4.3 check 4)
 MAX_AGE = 300  # seconds a proof's iat may be in the past
 SKEW = 30  # seconds it may be in the future
+JTI_TTL = 600  # seconds a proof's jti is remembered against replay (§11.1): longer than MAX_AGE + SKEW
 
 
 class InvalidDpopProof(IdpError):

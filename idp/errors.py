@@ -1,6 +1,7 @@
 """The identity provider's one exception root; each error carries a stable reason code.
 
-HTTP status and OAuth error mapping happen only in ``idp.web``; the CLI prints ``str(exc)``.
+HTTP status and OAuth error mapping happen only in the web layer (the modules ``idp.web`` routes); the CLI
+prints ``str(exc)``.
 Messages are for people: they say what happened and what to do, in Chinese and English.
 """
 

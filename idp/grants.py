@@ -17,6 +17,7 @@ from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
 from sqlalchemy import Engine, insert, select, update
 
 from idp import models
+from idp.audit import Audit
 from storage.kv import KeyValueStore
 
 CODE_TTL = 60
@@ -36,7 +37,7 @@ class ClientView:
     client_id: str
 
 
-class RefreshReused(Exception):  # noqa: N818 - a condition, handled inside idp.server
+class RefreshReused(Exception):  # a condition (hence no Error suffix), handled in idp.authorization_server
     """A refresh token lost the race to rotate: it was used concurrently."""
 
 
@@ -95,7 +96,7 @@ class Token(TokenMixin):
     token_hash: str | None = None
     jkt: str | None = None  # DPoP key thumbprint the token is bound to (RFC 9449 §6)
 
-    def check_client(self, client) -> bool:  # noqa: ANN001
+    def check_client(self, client) -> bool:
         return client.get_client_id() == self.client_id
 
     def get_scope(self) -> str:
@@ -115,12 +116,12 @@ class Token(TokenMixin):
     def get_user(self) -> ClientView:
         return ClientView(self.sub, self.client_id)  # the token's citizen, as its client sees them (OIDC Core §8)
 
-    def get_client(self):  # noqa: ANN201
+    def get_client(self):
         return self.client
 
 
 class Grants:
-    def __init__(self, engine: Engine, store: KeyValueStore, audit):  # noqa: ANN001
+    def __init__(self, engine: Engine, store: KeyValueStore, audit: Audit):
         self.engine, self.store, self.audit = engine, store, audit
 
     # -- authorization codes ------------------------------------------------------------------

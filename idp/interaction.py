@@ -34,6 +34,10 @@ class Next:
     scopes: list[str] = field(default_factory=list)  # for "consent": the scopes to ask about; "issue": to grant
 
 
+PROMPTS = ("none", "login", "consent")  # the prompt values acted on (advertised in discovery)
+ACCEPTED_PROMPTS = (*PROMPTS, "select_account")  # select_account is accepted and ignored: one account per citizen
+
+
 def prompts(params: dict[str, str]) -> set[str]:
     return set((params.get("prompt") or "").split())
 
@@ -41,7 +45,7 @@ def prompts(params: dict[str, str]) -> set[str]:
 def check_params(params: dict[str, str]) -> Next | None:
     """Reject malformed interaction parameters (OIDC Core §3.1.2.1) before anything else."""
     p = prompts(params)
-    if p - {"none", "login", "consent", "select_account"}:
+    if p - set(ACCEPTED_PROMPTS):
         return Next("error", "invalid_request", "unsupported prompt value")
     if "none" in p and len(p) > 1:
         return Next("error", "invalid_request", "prompt=none cannot be combined with other values")

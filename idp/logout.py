@@ -10,14 +10,18 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from joserfc import jwt
+
+if TYPE_CHECKING:
+    from idp.provider import Provider
 
 log = logging.getLogger(__name__)
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
 
-def logout_token(provider, client_id: str, sub: str, sid: str, now: int) -> str:  # noqa: ANN001
+def logout_token(provider: Provider, client_id: str, sub: str, sid: str, now: int) -> str:
     """§2.4: iss, aud, iat, exp, jti, sub and/or sid, events; no nonce; ``typ`` logout+jwt (§2.4).
 
     Signed like the client's ID tokens (§2.4: "the same way as an ID Token"): its
@@ -39,7 +43,7 @@ def http_post(url: str, token: str) -> int:
         return response.status
 
 
-def end_session(provider, sid: str, post: Callable[[str, str], int] = http_post) -> list[str]:  # noqa: ANN001
+def end_session(provider: Provider, sid: str, post: Callable[[str, str], int] = http_post) -> list[str]:
     """End one SSO session: revoke its token families and notify its clients. Returns clients notified."""
     now = int(time.time())
     session = provider.sessions.end(sid)

@@ -17,7 +17,7 @@ from storage.errors import StorageUnavailable
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _config(connection) -> Config:  # noqa: ANN001
+def _config(connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -21,6 +21,7 @@ import keys
 from idp import migrate
 from idp.accounts import Accounts
 from idp.audit import Audit
+from idp.authorization_server import Server, build_server
 from idp.clients import Clients
 from idp.consents import Consents
 from idp.grants import Grants
@@ -36,6 +37,9 @@ from storage.sql import create_all, make_engine
 KEY_OWNER = "idp"  # the ES256 ring (the default ID token algorithm)
 KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm -> key ring owner
 ID_TOKEN_ALGS = tuple(KEY_OWNERS)
+# The claims each scope releases at UserInfo (OIDC Core §5.4; ``id_number`` is tongban's): ``Provider.claims``
+# releases exactly these, discovery advertises them.
+SCOPE_CLAIMS = {"profile": ("name",), "phone": ("phone_number", "phone_number_verified"), "id_number": ("id_number",)}
 
 
 def load_key_ring(key_dir: Path, now: int, alg: str = "ES256") -> keys.KeyRing:
@@ -101,12 +105,10 @@ class Provider:
         self.grants = Grants(self.engine, self.store, self.audit)
         self.sessions = Sessions(self.store)
         self.backchannel_post = http_post  # replaceable transport for back-channel logout tokens
-        from idp.server import build_server
-
-        self.server = build_server(self)
+        self.server: Server = build_server(self)
 
     @classmethod
-    def from_settings(cls, settings, *, load_keys: bool = True, **overrides) -> Provider:  # noqa: ANN001
+    def from_settings(cls, settings, *, load_keys: bool = True, **overrides) -> Provider:
         """Choose adapters from ``settings``; ``load_keys`` loads (or creates) the signing key now, so a key
         policy problem stops start-up instead of failing a request later."""
         engine = overrides.pop("engine", None) or make_engine(settings.database_url)
@@ -149,6 +151,7 @@ class Provider:
         return self.secrets.pairwise_sub(client.sector, sub)
 
     def claims(self, sub: object, scope: str, client_id: str | None = None) -> UserInfo:
+        """The UserInfo claims of ``scope`` (``SCOPE_CLAIMS``), with the ``sub`` ``client_id`` knows."""
         account = self.accounts.get(sub if isinstance(sub, str) else sub.sub)
         info = UserInfo(sub=self.subject_for(client_id, account.sub) if client_id else account.sub)
         scopes = set(scope.split())

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 import time
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -53,6 +52,7 @@ from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
 from issuer.health import parse_id_number
 from issuer.health_service import HealthDesk
 from issuer.logout_token import LogoutTokenError, verify_logout_token
+from keys import csrf_token_matches
 from storage.kv import KeyValueStore, MemoryStore
 
 bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static", static_url_path="/admin/static")
@@ -132,7 +132,7 @@ def _csrf() -> str:
 
 def _check_csrf() -> None:
     user, sent = _user(), request.form.get("csrf_token", "")
-    if user is None or not secrets.compare_digest(str(sent).encode(), user.csrf.encode()):
+    if not csrf_token_matches(sent, user.csrf if user is not None else None):
         abort(Response("请求已失效，请返回重试。 / The form expired or was not sent from this site.", status=400))
 
 

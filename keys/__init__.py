@@ -1,6 +1,7 @@
 """Key lifecycle: key material, key rings with rotation, keys at rest, JWKS and the signed trust list."""
 
 from keys.at_rest import AtRestPolicy, mark_development
+from keys.csrf import csrf_token_matches, new_csrf_token
 from keys.errors import KeyAtRestError, KeyFormatError, KeysError, NoSigningKeyError, TrustListError
 from keys.keyring import KeyRing, KeyRingStore, ManagedKey
 from keys.material import (
@@ -23,6 +24,6 @@ def jwks(keys: list[ManagedKey], now: int | None = None) -> dict:
 __all__ = [
     "AtRestPolicy", "Authority", "KeyAtRestError", "KeyFormatError", "KeyRing", "KeyRingStore", "KeysError",
     "ManagedKey", "NoSigningKeyError", "PrivateKey", "PublicKey", "TrustList", "TrustListError", "TrustedKey",
-    "b64url", "b64url_decode", "generate", "jwk_thumbprint", "jwks", "mark_development", "private_from_jwk",
-    "sign_trust_list", "verify_trust_list",
+    "b64url", "b64url_decode", "csrf_token_matches", "generate", "jwk_thumbprint", "jwks", "mark_development",
+    "new_csrf_token", "private_from_jwk", "sign_trust_list", "verify_trust_list",
 ]

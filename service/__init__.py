@@ -1,1 +1,2 @@
-"""Composition root: configuration, the command-line group and (later) the Flask application factory."""
+"""Composition root: configuration, the Flask application factory (``service.app.create_app``), the
+command-line group and the WSGI entry."""

@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     install_security_headers(app, https=secure, no_store_paths=("/token", "/userinfo", "/introspect", "/par"))
 
     @app.errorhandler(errors.IdpError)
-    def _idp_error(exc: errors.IdpError):  # noqa: ANN202
+    def _idp_error(exc: errors.IdpError):
         return jsonify(error=exc.reason, error_description=str(exc)), 400
 
     install_json_errors(app)

@@ -23,14 +23,14 @@ class SafeGroup(click.Group):
     what is wrong and where to look, instead of click's three-line usage block.
     """
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+    def invoke(self, ctx: click.Context):  # click's signature
         try:
             return super().invoke(ctx)
         except USAGE_ERRORS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001, ANN201
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:

@@ -45,7 +45,7 @@ def issue(licence_type: str, data_dir: str | None, wallet_dir: Path, claims_file
 @click.option("--dir", "demo_dir", default="tongban-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path))
 def demo(demo_dir: Path) -> None:
     """Run the whole command-line flow once and say what happened at each step."""
-    from service.cli import main  # noqa: PLC0415 - the root group, to run the real commands
+    from service.cli import main  # the root group, to run the real commands
 
     data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"
 

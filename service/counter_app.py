@@ -66,7 +66,7 @@ def every(seconds: float, job: Callable[[], object], name: str) -> threading.Eve
         while not stop.wait(seconds):
             try:
                 job()
-            except Exception:  # noqa: BLE001 - a background job must outlive one failure
+            except Exception:  # a background job must outlive one failure
                 log.exception("%s failed", name)
 
     threading.Thread(target=loop, name=name, daemon=True).start()
@@ -127,7 +127,7 @@ def start_status_refresher(app: Flask, poll: float = REFRESH_POLL,
     issuer = app.extensions["tongban.issuer"]
     try:
         issuer.refresh_due(now=int(clock()))  # at once: lists may have expired while the hub was down
-    except Exception:  # noqa: BLE001 - the timer below tries again; the app must start
+    except Exception:  # the timer below tries again; the app must start
         log.exception("status lists not re-signed at start-up")
     return every(poll, lambda: issuer.refresh_due(now=int(clock())), "status-refresher")
 

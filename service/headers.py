@@ -37,7 +37,7 @@ def install_json_errors(app: Flask) -> None:
     @app.errorhandler(404)
     @app.errorhandler(405)
     @app.errorhandler(413)
-    def _http_error(exc):  # noqa: ANN001, ANN202
+    def _http_error(exc):
         if getattr(exc, "response", None) is not None:
             return exc.response
         return jsonify(error=exc.name.lower().replace(" ", "_"), error_description=exc.description), exc.code

@@ -22,7 +22,7 @@ from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 ADMIN_CLIENT_NAME = "tongban-admin"
 ADMIN_CLIENT_FILE = "admin-client.json"
 DEMO_OFFICER = {"name": "王芳", "id_number": "310104199206157893", "phone": "13900139000",
-                "password": "tongban-health-2024"}  # noqa: S105 - the documented demo password
+                "password": "tongban-health-2024"}  # the documented demo password
 
 
 class AccountPeople:
@@ -36,7 +36,7 @@ class AccountPeople:
         return Person(self.provider.accounts.id_number(account), account.name, account.phone)
 
 
-def staff_names(provider: Any):  # noqa: ANN201 - issuer.admin_web.StaffNames
+def staff_names(provider: Any):  # -> issuer.admin_web.StaffNames
     """``/admin``'s audit trail: an IdP ``sub`` → the account's real name."""
 
     def name(sub: str) -> str | None:

@@ -33,7 +33,7 @@ def _wire() -> None:
     main.add_command(production.demo_data_group)
 
 
-def wallet_client_step(settings: Settings, echo) -> None:  # noqa: ANN001 - click.echo
+def wallet_client_step(settings: Settings, echo) -> None:  # echo: click.echo
     """Register the web wallet as a public OIDC client of this service's IdP (idempotent)."""
     from idp.provider import Provider
     from wallet import web

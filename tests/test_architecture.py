@@ -4,6 +4,7 @@
 
 A package may import itself and any package strictly below it; the four middle packages may not
 import each other, nor may ``credentials`` and ``storage``. Imports inside functions count too.
+A package's modules import each other without loops (``if TYPE_CHECKING:`` imports aside).
 Pure cores import no framework or I/O library (also not through the project modules they import),
 and only ``keys/`` touches ``cryptography.hazmat``.
 """
@@ -11,6 +12,7 @@ and only ``keys/`` touches ``cryptography.hazmat``.
 from __future__ import annotations
 
 import ast
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -189,3 +191,120 @@ def test_hazmat_allowlist_names_only_files_that_still_need_it():
     stale = [rel for rel in sorted(HAZMAT_ALLOWLIST_TO_BE_REMOVED)
              if not (ROOT / rel).is_file() or not any(_is_under(module, HAZMAT) for module, _line in _imports(rel))]
     assert not stale, f"hazmat allowlist names files that no longer import {HAZMAT}, remove them: {stale}"
+
+
+# -- no import loops inside a package ------------------------------------------------------------------
+# Loops that exist today outside the package being restructured, each to be broken by its owner (empty: keep
+# it that way). A key is the loop's files, sorted and joined by " ".
+IMPORT_LOOPS_TO_BE_REMOVED: set[str] = set()
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    test = node.test if isinstance(node, ast.If) else None
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _runtime_import_nodes(tree: ast.AST):
+    """Every import statement that can run, in functions too; not the ``if TYPE_CHECKING:`` ones."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        children = list(ast.iter_child_nodes(node))
+        if _is_type_checking(node):
+            children = list(node.orelse)
+        stack.extend(children)
+
+
+@cache
+def _module_edges(rel: str) -> tuple[tuple[str, int], ...]:
+    """The project files ``rel`` imports at run time, with the line: ``from pkg import submodule`` points at the
+    submodule, ``from pkg import name`` at the package's ``__init__``."""
+    tree = ast.parse((ROOT / rel).read_text(encoding="utf-8"), filename=rel)
+    edges: list[tuple[str, int]] = []
+    for node in _runtime_import_nodes(tree):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        else:
+            module = _resolve_relative(rel, node) if node.level else node.module or ""
+            targets = [f"{module}.{a.name}" if _project_file(f"{module}.{a.name}") else module for a in node.names]
+        edges.extend((f, node.lineno) for t in targets if (f := _project_file(t)) and f != rel)
+    return tuple(edges)
+
+
+def _import_loops(package: str) -> list[list[str]]:
+    """The strongly connected components (Tarjan) of ``package``'s module graph that are loops."""
+    files = [_rel(p) for p in _files() if _rel(p).startswith(package + "/")]
+    graph = {f: sorted({t for t, _ in _module_edges(f) if t.startswith(package + "/")}) for f in files}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    loops: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                loops.append(sorted(component))
+
+    for f in files:
+        if f not in index:
+            visit(f)
+    return loops
+
+
+def test_no_import_loops_inside_a_package():
+    """ARCHITECTURE.md principle 13: a package's modules form a hierarchy. Imports inside functions count (a
+    deferred import is a loop hidden, not removed); ``if TYPE_CHECKING:`` imports do not (they never run)."""
+    offences = []
+    for package in PACKAGES:
+        for loop in _import_loops(package):
+            key = " ".join(loop)
+            if key in IMPORT_LOOPS_TO_BE_REMOVED:
+                continue
+            detail = [f"{f}:{line} imports {t}" for f in loop for t, line in _module_edges(f) if t in loop]
+            offences.append(f"{key}\n    " + "\n    ".join(detail))
+    assert not offences, _report("import loops inside a package (move what both sides need into a lower module)",
+                                 offences)
+
+
+def test_import_loop_allowlist_names_only_loops_that_still_exist():
+    current = {" ".join(loop) for package in PACKAGES for loop in _import_loops(package)}
+    stale = sorted(IMPORT_LOOPS_TO_BE_REMOVED - current)
+    assert not stale, f"import-loop allowlist names loops that are gone, remove them: {stale}"
+
+
+def test_the_import_loop_check_sees_a_loop(tmp_path, monkeypatch):
+    """The checker itself: two modules importing each other, one only inside a function, are one loop."""
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "__init__.py").write_text("")
+    (tmp_path / "keys" / "a.py").write_text("from keys.b import f\n")
+    (tmp_path / "keys" / "b.py").write_text("def f():\n    from keys import a\n")
+    (tmp_path / "keys" / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from keys import a\n")
+    (tmp_path / "keys" / "d.py").write_text("from keys import c\n")
+    this = sys.modules[__name__]
+    monkeypatch.setattr(this, "ROOT", tmp_path)
+    monkeypatch.setattr(this, "_files", lambda: sorted((tmp_path / "keys").glob("*.py")))
+    _module_edges.cache_clear()
+    try:
+        assert _import_loops("keys") == [["keys/a.py", "keys/b.py"]]
+    finally:
+        _module_edges.cache_clear()

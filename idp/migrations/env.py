@@ -12,7 +12,7 @@ from storage.sql import metadata
 _ = models  # registers the idp tables on the shared metadata
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001, ANN201
+def include_object(obj, name, type_, reflected, compare_to):
     if type_ == "table":
         return name.startswith("idp_") and name != "idp_alembic_version"
     return True

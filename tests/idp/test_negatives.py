@@ -170,6 +170,11 @@ def test_missing_csrf_token_is_refused(idp):
                                                          "password": DEMO_CITIZEN["password"]},
                               allow_redirects=False)
     assert wrong.status_code == 400
+    # A non-ASCII token is a mismatch like any other (keys.csrf), not a 500 from secrets.compare_digest.
+    foreign = browser.http.post(idp.url + "/login", data={"username": DEMO_CITIZEN["id_number"], "csrf_token": "令牌",
+                                                           "password": DEMO_CITIZEN["password"]},
+                                allow_redirects=False)
+    assert foreign.status_code == 400 and "tb_sid" not in foreign.cookies
 
 
 def test_repeated_failures_make_this_address_wait_for_this_account(idp):

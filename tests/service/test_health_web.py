@@ -510,7 +510,7 @@ def _admin_cookie(browser: Browser) -> str:
 
 
 def _idp_sid(browser: Browser) -> str:
-    from idp.web import SID_COOKIE
+    from idp.web_helpers import SID_COOKIE
 
     return browser.http.cookies.get(SID_COOKIE)
 
