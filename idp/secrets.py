@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from idp.errors import IdpError
+from keys import b64url
 from keys.errors import KeyFormatError
 from keys.secret_file import load_secret
 
@@ -41,7 +42,7 @@ class Secrets:
         """OIDC Core §8.1: a per-sector ``sub``, stable for that sector, unlinkable across sectors without the
         secret (HMAC-SHA256 over sector and local id, as §8.1's hash-based example, with a derived key)."""
         digest = hmac.new(self._derive("pairwise-sub"), f"{sector}\x00{sub}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return b64url(digest)
 
     def _fernet(self) -> Fernet:
         return Fernet(base64.urlsafe_b64encode(self._derive("fernet")))
