@@ -57,8 +57,9 @@ class Secrets:
             raise IdpError("stored ciphertext does not open with this service secret") from exc
 
 
-def load_secrets(data_dir: Path, env: dict[str, str] | None = None) -> Secrets:
+def load_secrets(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> Secrets:
+    """The IdP secrets: ``value`` (the configured ``TONGBAN_IDP_SECRET``), else the file, sealed under ``passphrase``."""
     try:
-        return Secrets(load_secret(data_dir / "idp-secret", SECRET_ENV, env))
+        return Secrets(load_secret(data_dir / "idp-secret", SECRET_ENV, value=value, passphrase=passphrase))
     except KeyFormatError as exc:
         raise IdpError(str(exc)) from exc

@@ -59,10 +59,13 @@ DEMO_AUTHORITIES = (
 
 
 class Hub:
-    def __init__(self, data_dir: Path, policy: AtRestPolicy | None = None):
+    def __init__(self, data_dir: Path, policy: AtRestPolicy | None = None, secret: str = ""):
+        """``policy``: how the key rings are kept at rest (default: the directory's own marker, no passphrase);
+        ``secret``: the configured issuer secret (hex; empty: the file in the data directory)."""
         self.data_dir = data_dir
         self.keys_dir = data_dir / "keys"
-        self.rings = KeyRingStore(self.keys_dir, policy or AtRestPolicy.from_env(self.keys_dir))
+        self.rings = KeyRingStore(self.keys_dir, policy or AtRestPolicy.for_directory(self.keys_dir))
+        self.secret = secret
         self.config_path = data_dir / "hub.json"
         self.trust_list_path = data_dir / "trust-list.jwt"
         self.root_jwk_path = data_dir / "hub-root.jwk"

@@ -80,7 +80,8 @@ class Issuer:
         issuer secret of the hub's data directory (``PiiKeyError`` when it is not the database's). Inside a
         transaction pass its ``conn``: SQLite has one writer, a second connection would wait for this one."""
         if self._vault is None:
-            secret = load_issuer_secret(self.hub.data_dir)
+            secret = load_issuer_secret(self.hub.data_dir, value=self.hub.secret,
+                                        passphrase=self.hub.rings.policy.passphrase)
             self._vault = open_vault(self.engine, secret) if conn is None else open_vault_in(conn, secret)
         return self._vault
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -74,7 +73,7 @@ def every(seconds: float, job: Callable[[], object], name: str) -> threading.Eve
 
 
 def create_counter_app(
-    cache_dir: Path, *, redis_url: str | None = None, source_url: str | None = None,
+    cache_dir: Path, *, redis_url: str = "", source_url: str | None = None,
     clock: Callable[[], float] = time.time, replay: ReplayCache | None = None, sync_every: int | None = None,
     two_way: bool = False, counter_id: str | None = None, challenges: ChallengeStore | None = None,
 ) -> Flask:
@@ -85,8 +84,6 @@ def create_counter_app(
     cache = VerifierCache(cache_dir)
     if cache.root() is None:
         raise VerifierError(f"no synced verifier cache at {cache_dir}: run `tongban verifier sync` first")
-    if redis_url is None:
-        redis_url = os.environ.get("REDIS_URL", "")
     resync = _resync(cache, HttpSource(source_url), clock=clock) if source_url else None
     app = Flask("tongban.counter")
     if resync is not None:
@@ -199,8 +196,8 @@ def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None,
             check_counter_id(counter_id)
         except CounterCodeError as exc:
             raise click.BadParameter(str(exc), param_hint="--counter-id") from exc
-    app = create_counter_app(cache_dir, source_url=source_url, sync_every=sync_every or None, two_way=two_way,
-                             counter_id=counter_id)
+    app = create_counter_app(cache_dir, redis_url=Settings.from_env().redis_url, source_url=source_url,
+                             sync_every=sync_every or None, two_way=two_way, counter_id=counter_id)
     if source_url and sync_every != 0:
         start_autosync(app)
         autosync = app.extensions["tongban.autosync"]

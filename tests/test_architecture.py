@@ -189,3 +189,40 @@ def test_hazmat_allowlist_names_only_files_that_still_need_it():
     stale = [rel for rel in sorted(HAZMAT_ALLOWLIST_TO_BE_REMOVED)
              if not (ROOT / rel).is_file() or not any(_is_under(module, HAZMAT) for module, _line in _imports(rel))]
     assert not stale, f"hazmat allowlist names files that no longer import {HAZMAT}, remove them: {stale}"
+
+
+ENVIRONMENT_READER = "service/config.py"  # ``Settings.from_env``: every other package takes values as parameters
+
+
+def _reads_environment(tree: ast.AST) -> list[int]:
+    """Lines naming ``os.environ`` / ``os.getenv`` / ``os.environb`` (or importing them from ``os``)."""
+    names = {"environ", "getenv", "environb"}
+    lines = [node.lineno for node in ast.walk(tree)
+             if isinstance(node, ast.Attribute) and node.attr in names
+             and isinstance(node.value, ast.Name) and node.value.id == "os"]
+    lines += [node.lineno for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module == "os"
+              and any(alias.name in names for alias in node.names)]
+    return sorted(lines)
+
+
+def test_only_the_settings_read_the_environment():
+    """ARCHITECTURE.md principle 8, one configuration path: one table of variables, one reader."""
+    offences = []
+    for path in _files():
+        rel = _rel(path)
+        if rel != ENVIRONMENT_READER:
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=rel)
+            offences.extend(f"{rel}:{line} reads the environment" for line in _reads_environment(tree))
+    assert not offences, _report(f"only {ENVIRONMENT_READER} reads the environment: add the variable to "
+                                 "service.config.VARIABLES and pass the value down", offences)
+
+
+def test_every_variable_the_settings_read_is_in_the_table():
+    from service.config import DEFAULTS, VARIABLES
+
+    assert len(DEFAULTS) == len(VARIABLES)
+    source = (ROOT / ENVIRONMENT_READER).read_text(encoding="utf-8")
+    for name in ("TONGBAN_KEY_PASSPHRASE", "TONGBAN_DEV_PLAINTEXT_KEYS", "TONGBAN_IDP_SECRET", "TONGBAN_ISSUER_SECRET",
+                 "REDIS_URL", "TONGBAN_PROXY_HOPS", "TONGBAN_TLS_TERMINATED_BY_PROXY"):
+        assert name in DEFAULTS, name
+    assert "os.environ" in source
