@@ -115,7 +115,7 @@ class Provider:
         create_all(engine)  # other packages' tables (a no-op for the migrated idp tables)
         secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase)
         store = overrides.pop("store", None) or make_store(settings.redis_url)
-        key_dir = settings.data_dir / "keys"
+        key_dir = keys.Layout(settings.data_dir).keys
         ring = KeyRingCache(key_dir, settings.key_policy(key_dir))
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)
         if load_keys:

@@ -18,6 +18,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from idp.errors import IdpError
 from keys import b64url
 from keys.errors import KeyFormatError
+from keys.layout import Layout
 from keys.secret_file import load_secret
 
 SECRET_ENV = "TONGBAN_IDP_SECRET"  # noqa: S105 - variable name
@@ -60,6 +61,6 @@ class Secrets:
 def load_secrets(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> Secrets:
     """The IdP secrets: ``value`` (the configured ``TONGBAN_IDP_SECRET``), else the file, sealed under ``passphrase``."""
     try:
-        return Secrets(load_secret(data_dir / "idp-secret", SECRET_ENV, value=value, passphrase=passphrase))
+        return Secrets(load_secret(Layout(data_dir).idp_secret, SECRET_ENV, value=value, passphrase=passphrase))
     except KeyFormatError as exc:
         raise IdpError(str(exc)) from exc

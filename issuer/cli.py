@@ -27,6 +27,7 @@ from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
+from keys.layout import Layout
 from storage import create_all, make_engine
 
 _engines: dict[str, Engine] = {}
@@ -54,7 +55,7 @@ def key_policy_for(settings: Any, directory: Path) -> AtRestPolicy:
 
 
 def hub_for(settings: Any) -> Hub:
-    keys_dir = settings.data_dir / "keys"
+    keys_dir = Layout(settings.data_dir).keys
     return Hub(settings.data_dir, key_policy_for(settings, keys_dir), getattr(settings, "issuer_secret", ""))
 
 
@@ -111,7 +112,7 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
         trust_list = hub.publish_trust_list(now)
         echo(f"trust list version {trust_list.version} signed by the hub root, valid 7 days")
     count = Issuer(hub, engine_for(settings)).publish_all(now=now)
-    echo(f"{count} status list(s) published under {settings.data_dir / 'status'}")
+    echo(f"{count} status list(s) published under {Layout(settings.data_dir).status}")
     if not getattr(settings, "demo", True):
         return  # registers are filled with `tongban records import` in production
     seeded = seed_demo_records(hub, records_for(settings), now)
@@ -292,10 +293,10 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         peer = Path(peer_dir)
         try:
             root = PublicKey.from_jwk(json.loads(Path(peer_root).read_text()))
-            token = (peer / "trust-list.jwt").read_text()
+            token = Layout(peer).trust_list.read_text()
         except (OSError, ValueError) as exc:
             raise IssuerError(f"cannot read the peer region: {exc}") from exc
-        lists = {uri: path.read_bytes() for uri, path in status_files(peer / "status", "cwt").items()}
+        lists = {uri: path.read_bytes() for uri, path in status_files(Layout(peer).status, "cwt").items()}
         now = int(time.time())
         hub = hub_for(settings)
         result = recognise(hub, root=root, trust_list_token=token, status_lists=lists, now=now)

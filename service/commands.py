@@ -48,7 +48,7 @@ def demo(demo_dir: Path) -> None:
     """Run the whole command-line flow once and say what happened at each step."""
     from service.cli import main  # noqa: PLC0415 - the root group, to run the real commands
 
-    data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"
+    data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"  # the demo's own tree
 
     def run(*args: str) -> None:
         click.secho(f"\n$ tongban {' '.join(args)}", fg="cyan")

@@ -30,6 +30,7 @@ from flask import Flask, Response
 from credentials.counter_code import CounterCodeError, check_counter_id
 from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
+from keys.layout import Layout
 from service.config import Settings
 from service.headers import install_json_errors, install_security_headers
 from verifier.autosync import AutoSync
@@ -146,15 +147,16 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
     """Publication endpoints and the counter inside the main app: trust list cached in ``<data>/counter-cache``,
     status lists read from the published files at each verdict (``verifier.published.PublishedStatus``)."""
     app.register_blueprint(publication_blueprint(settings.data_dir, base_url=settings.issuer_url, clock=clock))
-    cache = VerifierCache(settings.data_dir / "counter-cache")
+    layout = Layout(settings.data_dir)
+    cache = VerifierCache(layout.counter_cache)
     source = _TrustListOnly(DirectorySource(settings.data_dir))
-    published = PublishedStatus(settings.data_dir / "status", cache.trust_list)
+    published = PublishedStatus(layout.status, cache.trust_list)
 
     def resync() -> SyncReport:
         root = None
         if cache.root() is None:
             try:
-                root = PublicKey.from_jwk(json.loads((settings.data_dir / "hub-root.jwk").read_text()))
+                root = PublicKey.from_jwk(json.loads(layout.hub_root_jwk.read_text()))
             except (OSError, ValueError, KeysError) as exc:
                 raise VerifierError(f"no hub root key in {settings.data_dir}: run `tongban init` first") from exc
         now = int(clock())

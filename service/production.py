@@ -25,7 +25,8 @@ from typing import Any
 import click
 
 from keys import AtRestPolicy, KeyRingStore
-from keys.at_rest import DEV_FLAG_ENV, DEV_MARKER, PASSPHRASE_ENV
+from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
+from keys.layout import Layout
 from keys.secret_file import is_sealed, load_secret
 from service.config import ConfigError, Settings
 
@@ -43,7 +44,8 @@ def secret_files(data_dir: Path) -> dict[Path, str]:
     from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
     from issuer.health_store import SECRET_ENV as ISSUER_SECRET_ENV
 
-    return {data_dir / "idp-secret": IDP_SECRET_ENV, data_dir / "issuer-secret": ISSUER_SECRET_ENV}
+    layout = Layout(data_dir)
+    return {layout.idp_secret: IDP_SECRET_ENV, layout.issuer_secret: ISSUER_SECRET_ENV}
 
 
 def _configured_secrets(settings: Settings) -> dict[str, str]:
@@ -65,11 +67,12 @@ def file_problems(settings: Settings) -> list[str]:
         elif proxy.hops < 1:
             problems.append("TONGBAN_TLS_TERMINATED_BY_PROXY=1 needs TONGBAN_PROXY_HOPS (the number of reverse "
                             "proxies in front, at least 1)")
-    key_dir = settings.data_dir / "keys"
+    layout = Layout(settings.data_dir)
+    key_dir = layout.keys
     if settings.dev_plaintext_keys:
         problems.append(f"{DEV_FLAG_ENV}=1 allows plaintext private keys: unset it")
-    if (key_dir / DEV_MARKER).exists():
-        problems.append(f"{key_dir / DEV_MARKER} allows plaintext private keys (a demo directory): {SEAL}")
+    if layout.dev_marker.exists():
+        problems.append(f"{layout.dev_marker} allows plaintext private keys (a demo directory): {SEAL}")
     plain = KeyRingStore(key_dir, AtRestPolicy(None)).plaintext_owners()
     if plain:
         problems.append(f"plaintext private keys in {key_dir} ({', '.join(plain)}): {SEAL}")
@@ -112,7 +115,7 @@ def check_passphrase_before_sealing(settings: Settings) -> None:
     pending = [p for p, name in secret_files(settings.data_dir).items() if p.exists() and not configured[name]
                and not is_sealed(p)]
     if pending:
-        key_dir = settings.data_dir / "keys"
+        key_dir = Layout(settings.data_dir).keys
         store = KeyRingStore(key_dir, AtRestPolicy(settings.key_passphrase.encode(), allow_plaintext=True))
         for owner in store.owners():
             store.load(owner)
@@ -139,14 +142,14 @@ def seal(settings: Settings, echo: Callable[[str], None]) -> None:
     passphrase = settings.key_passphrase
     if not passphrase:
         raise ConfigError(f"set {PASSPHRASE_ENV}: `tongban keys seal` encrypts the keys under it")
-    key_dir = settings.data_dir / "keys"
+    key_dir = Layout(settings.data_dir).keys
     owners = KeyRingStore(key_dir, AtRestPolicy(passphrase.encode())).reseal()  # opens every ring: checks the passphrase
     echo(f"keys: {len(owners)} key ring(s) encrypted under {PASSPHRASE_ENV}" + (f" ({', '.join(owners)})" if owners else ""))
     for path, env_name in secret_files(settings.data_dir).items():
         if path.exists() and not is_sealed(path):
             load_secret(path, env_name, passphrase=passphrase)  # seals a plaintext file in place
             echo(f"keys: {path.name} sealed")
-    marker = key_dir / DEV_MARKER
+    marker = Layout(settings.data_dir).dev_marker
     if marker.exists():
         marker.unlink()
         echo(f"keys: {marker} removed; plaintext private keys are refused from now on")
