@@ -126,8 +126,9 @@ def init_step(settings, echo) -> None:
     from idp.provider import Provider
     from idp.registry import DEMO_PEOPLE, TableRegistry
 
-    key_dir = settings.data_dir / "keys"
-    if not keys.AtRestPolicy.from_env(key_dir).passphrase and not (key_dir / "DEV-PLAINTEXT-KEYS").exists():
+    layout = keys.Layout(settings.data_dir)
+    key_dir = layout.keys
+    if not settings.key_policy(key_dir).passphrase and not layout.dev_marker.exists():
         if not getattr(settings, "demo", True):
             raise keys.KeyAtRestError("set TONGBAN_KEY_PASSPHRASE: outside demo mode private keys are encrypted at rest")
         keys.mark_development(key_dir)

@@ -7,7 +7,6 @@ passed in. Server-provided nonces (§8) are not used.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import import_key
 
 from idp.errors import IdpError
+from keys import b64url
 
 ALGORITHMS = ["ES256", "EdDSA", "PS256", "RS256"]  # asymmetric only (§4.3 check 4)
 MAX_AGE = 300  # seconds a proof's iat may be in the past
@@ -37,7 +37,7 @@ def _htu(url: str) -> str:
 
 def access_token_hash(token: str) -> str:
     """``ath``: base64url SHA-256 of the access token (§4.2)."""
-    return base64.urlsafe_b64encode(hashlib.sha256(token.encode()).digest()).rstrip(b"=").decode()
+    return b64url(hashlib.sha256(token.encode()).digest())
 
 
 def verify_proof(proof: object, *, method: str, url: str, now: int, first_use: Callable[[str], bool],

@@ -42,14 +42,14 @@ ID_TOKEN_ALGS = tuple(KEY_OWNERS)
 SCOPE_CLAIMS = {"profile": ("name",), "phone": ("phone_number", "phone_number_verified"), "id_number": ("id_number",)}
 
 
-def load_key_ring(key_dir: Path, now: int, alg: str = "ES256") -> keys.KeyRing:
+def load_key_ring(key_dir: Path, now: int, alg: str = "ES256", policy: keys.AtRestPolicy | None = None) -> keys.KeyRing:
     """Load the idp key ring for ``alg``, creating it on first use (encrypted at rest by ``AtRestPolicy``).
 
     A data directory made before RS256 existed gains its RS256 ring here, at the next start. A file lock
     makes concurrent first starts (gunicorn workers) agree on one key.
     """
     owner = KEY_OWNERS[alg]
-    store = keys.KeyRingStore(key_dir, keys.AtRestPolicy.from_env(key_dir))
+    store = keys.KeyRingStore(key_dir, policy or keys.AtRestPolicy.for_directory(key_dir))
     if store.exists(owner):
         return store.load(owner)
     key_dir.mkdir(parents=True, exist_ok=True)
@@ -67,8 +67,9 @@ class KeyRingCache:
     """The idp key rings (one per ID token algorithm), loaded on first use and reloaded when a ring's file
     changes (after a rotation)."""
 
-    def __init__(self, key_dir: Path):
+    def __init__(self, key_dir: Path, policy: keys.AtRestPolicy | None = None):
         self.key_dir = key_dir
+        self.policy = policy or keys.AtRestPolicy.for_directory(key_dir)
         self._rings: dict[str, tuple[keys.KeyRing, float]] = {}
 
     def get(self, alg: str = "ES256") -> keys.KeyRing:
@@ -76,7 +77,7 @@ class KeyRingCache:
         mtime = path.stat().st_mtime if path.exists() else None
         cached = self._rings.get(alg)
         if cached is None or mtime != cached[1]:
-            ring = load_key_ring(self.key_dir, int(time.time()), alg)
+            ring = load_key_ring(self.key_dir, int(time.time()), alg, self.policy)
             self._rings[alg] = cached = (ring, path.stat().st_mtime)
         return cached[0]
 
@@ -114,9 +115,10 @@ class Provider:
         engine = overrides.pop("engine", None) or make_engine(settings.database_url)
         migrate.upgrade(engine)  # the idp tables, through Alembic
         create_all(engine)  # other packages' tables (a no-op for the migrated idp tables)
-        secrets_ = load_secrets(settings.data_dir)
+        secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase)
         store = overrides.pop("store", None) or make_store(settings.redis_url)
-        ring = KeyRingCache(settings.data_dir / "keys")
+        key_dir = keys.Layout(settings.data_dir).keys
+        ring = KeyRingCache(key_dir, settings.key_policy(key_dir))
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)
         if load_keys:
             ring.all()

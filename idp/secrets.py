@@ -16,7 +16,9 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken
 
 from idp.errors import IdpError
+from keys import b64url
 from keys.errors import KeyFormatError
+from keys.layout import Layout
 from keys.secret_file import load_secret
 
 SECRET_ENV = "TONGBAN_IDP_SECRET"  # noqa: S105 - variable name
@@ -41,7 +43,7 @@ class Secrets:
         """OIDC Core §8.1: a per-sector ``sub``, stable for that sector, unlinkable across sectors without the
         secret (HMAC-SHA256 over sector and local id, as §8.1's hash-based example, with a derived key)."""
         digest = hmac.new(self._derive("pairwise-sub"), f"{sector}\x00{sub}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return b64url(digest)
 
     def _fernet(self) -> Fernet:
         return Fernet(base64.urlsafe_b64encode(self._derive("fernet")))
@@ -56,8 +58,9 @@ class Secrets:
             raise IdpError("stored ciphertext does not open with this service secret") from exc
 
 
-def load_secrets(data_dir: Path, env: dict[str, str] | None = None) -> Secrets:
+def load_secrets(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> Secrets:
+    """The IdP secrets: ``value`` (the configured ``TONGBAN_IDP_SECRET``), else the file, sealed under ``passphrase``."""
     try:
-        return Secrets(load_secret(data_dir / "idp-secret", SECRET_ENV, env))
+        return Secrets(load_secret(Layout(data_dir).idp_secret, SECRET_ENV, value=value, passphrase=passphrase))
     except KeyFormatError as exc:
         raise IdpError(str(exc)) from exc

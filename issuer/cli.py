@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -20,13 +21,13 @@ from issuer import pii_migrate
 from issuer.errors import IssuerError
 from issuer.health import COLOURS, HealthPolicy
 from issuer.health_service import HealthDesk, People, Person
-from issuer.health_store import load_lookup_key
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
 from issuer.pii import Vault, load_issuer_secret, open_vault
 from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
+from keys.layout import Layout
 from storage import create_all, make_engine
 
 _engines: dict[str, Engine] = {}
@@ -37,13 +38,31 @@ def engine_for(settings: Any) -> Engine:
     if settings.database_url not in _engines:
         engine = make_engine(settings.database_url)
         create_all(engine)
-        pii_migrate.upgrade(engine, load_issuer_secret(settings.data_dir))
+        pii_migrate.upgrade(engine, issuer_secret_for(settings))
         _engines[settings.database_url] = engine
     return _engines[settings.database_url]
 
 
 def vault_for(settings: Any) -> Vault:
-    return open_vault(engine_for(settings), load_issuer_secret(settings.data_dir))
+    return open_vault(engine_for(settings), issuer_secret_for(settings))
+
+
+def key_policy_for(settings: Any, directory: Path) -> AtRestPolicy:
+    """The settings' key policy for ``directory`` (``service.config.Settings.key_policy``; a bare settings
+    object without one gets the directory's own marker and no passphrase)."""
+    policy = getattr(settings, "key_policy", None)
+    return policy(directory) if policy is not None else AtRestPolicy.for_directory(directory)
+
+
+def hub_for(settings: Any) -> Hub:
+    keys_dir = Layout(settings.data_dir).keys
+    return Hub(settings.data_dir, key_policy_for(settings, keys_dir), getattr(settings, "issuer_secret", ""))
+
+
+def issuer_secret_for(settings: Any) -> bytes:
+    """The issuer secret under the settings (``TONGBAN_ISSUER_SECRET``, else the file, sealed under the passphrase)."""
+    return load_issuer_secret(settings.data_dir, value=getattr(settings, "issuer_secret", ""),
+                              passphrase=getattr(settings, "key_passphrase", ""))
 
 
 def records_for(settings: Any) -> Records:
@@ -51,21 +70,23 @@ def records_for(settings: Any) -> Records:
 
 
 def issuer_for(settings: Any) -> Issuer:
-    return Issuer(Hub(settings.data_dir), engine_for(settings))
+    return Issuer(hub_for(settings), engine_for(settings))
 
 
 def desk_for(settings: Any, people: People | None = None) -> HealthDesk:
     policy = HealthPolicy(lifetime=getattr(settings, "health_code_ttl", HealthPolicy.lifetime))
-    return HealthDesk(issuer_for(settings), load_lookup_key(settings.data_dir), policy=policy, people=people)
+    return HealthDesk(issuer_for(settings), issuer_secret_for(settings), policy=policy, people=people)
 
 
 def mask(id_number: str) -> str:
     return id_number[:6] + "********" + id_number[-4:] if len(id_number) == 18 else "***"
 
 
-def ensure_key_policy(directory, echo: Callable[[str], None], *, demo: bool = True) -> None:  # noqa: ANN001 - a Path
+def ensure_key_policy(directory: Path, echo: Callable[[str], None], *, demo: bool = True,
+                      policy: AtRestPolicy | None = None) -> None:
     """No passphrase configured: in demo mode mark the directory for plaintext keys and say so; else refuse."""
-    if AtRestPolicy.from_env(directory).passphrase is None and not AtRestPolicy.from_env(directory).allow_plaintext:
+    policy = policy or AtRestPolicy.for_directory(directory)
+    if policy.passphrase is None and not policy.allow_plaintext:
         if not demo:
             raise KeyAtRestError(f"set {PASSPHRASE_ENV}: outside demo mode (TONGBAN_DEMO=0) private keys are "
                                  "always encrypted at rest")
@@ -76,9 +97,9 @@ def ensure_key_policy(directory, echo: Callable[[str], None], *, demo: bool = Tr
 
 def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     now = int(time.time())
-    hub = Hub(settings.data_dir)
-    ensure_key_policy(hub.keys_dir, echo, demo=getattr(settings, "demo", True))
-    hub = Hub(settings.data_dir)  # re-read the policy after marking
+    hub = hub_for(settings)
+    ensure_key_policy(hub.keys_dir, echo, demo=getattr(settings, "demo", True), policy=hub.rings.policy)
+    hub = hub_for(settings)  # re-read the policy after marking
     changed = hub.ensure_root(now)
     if changed:
         echo(f"hub root key created; verifiers pin {hub.root_jwk_path}")
@@ -91,7 +112,7 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
         trust_list = hub.publish_trust_list(now)
         echo(f"trust list version {trust_list.version} signed by the hub root, valid 7 days")
     count = Issuer(hub, engine_for(settings)).publish_all(now=now)
-    echo(f"{count} status list(s) published under {settings.data_dir / 'status'}")
+    echo(f"{count} status list(s) published under {Layout(settings.data_dir).status}")
     if not getattr(settings, "demo", True):
         return  # registers are filled with `tongban records import` in production
     seeded = seed_demo_records(hub, records_for(settings), now)
@@ -144,7 +165,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         except UnicodeDecodeError as exc:
             raise click.BadParameter(f"{csv_file} is not UTF-8 text", param_hint="CSV_FILE") from exc
         settings = settings_from(data_dir)
-        authority = Hub(settings.data_dir).owner_of(licence_type)
+        authority = hub_for(settings).owner_of(licence_type)
         count = records_for(settings).import_csv(licence_type, authority.id, text, now=int(time.time()))
         click.echo(f"imported {count} {licence_type} record(s) into the register of {authority.name} ({authority.id})")
 
@@ -157,7 +178,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
     def pii_rotate(data_dir: str | None) -> None:
         """Add the next data-key version and re-seal every row under it; restart the service afterwards."""
         settings = settings_from(data_dir)
-        vault = pii_migrate.rotate(engine_for(settings), load_issuer_secret(settings.data_dir), now=int(time.time()))
+        vault = pii_migrate.rotate(engine_for(settings), issuer_secret_for(settings), now=int(time.time()))
         click.echo(f"personal data re-sealed under data key v{vault.version} ({vault.key_id()}); restart the "
                    "service, then run `tongban pii reseal` once to catch rows written meanwhile")
 
@@ -166,7 +187,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
     def pii_reseal(data_dir: str | None) -> None:
         """Seal every row still in clear or under an older data key (what each start-up does once)."""
         settings = settings_from(data_dir)
-        vault = pii_migrate.upgrade(engine_for(settings), load_issuer_secret(settings.data_dir), force=True)
+        vault = pii_migrate.upgrade(engine_for(settings), issuer_secret_for(settings), force=True)
         click.echo(f"every row sealed under data key v{vault.version} ({vault.key_id()})")
 
     @main.group("keys")
@@ -180,7 +201,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
     def rotate(data_dir: str | None, alg: str, owner: str) -> None:
         """Make a new signing key for OWNER (an authority id); older keys verify until their window ends."""
         settings = settings_from(data_dir)
-        hub = Hub(settings.data_dir)
+        hub = hub_for(settings)
         if owner != ROOT_OWNER:
             hub.authority(owner)
         now = int(time.time())
@@ -220,7 +241,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         """OWNER's keys (an authority id or hub-root): kid, 8-byte kid in hex, state and times (UTC)."""
         import datetime as dt
 
-        hub = Hub(settings_from(data_dir).data_dir)
+        hub = hub_for(settings_from(data_dir))
         if owner != ROOT_OWNER:
             hub.authority(owner)
         now = int(time.time())
@@ -245,7 +266,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
 
         settings = settings_from(data_dir)
         if authority is not None:
-            Hub(settings.data_dir).authority(authority)
+            hub_for(settings).authority(authority)
         for row in store.needing_reissue(engine_for(settings), now=int(time.time()), authority_id=authority):
             click.echo(json.dumps(row.to_json(), ensure_ascii=False))
 
@@ -272,12 +293,12 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         peer = Path(peer_dir)
         try:
             root = PublicKey.from_jwk(json.loads(Path(peer_root).read_text()))
-            token = (peer / "trust-list.jwt").read_text()
+            token = Layout(peer).trust_list.read_text()
         except (OSError, ValueError) as exc:
             raise IssuerError(f"cannot read the peer region: {exc}") from exc
-        lists = {uri: path.read_bytes() for uri, path in status_files(peer / "status", "cwt").items()}
+        lists = {uri: path.read_bytes() for uri, path in status_files(Layout(peer).status, "cwt").items()}
         now = int(time.time())
-        hub = Hub(settings.data_dir)
+        hub = hub_for(settings)
         result = recognise(hub, root=root, trust_list_token=token, status_lists=lists, now=now)
         version = hub.publish_trust_list(now).version
         click.echo(f"recognised {len(result.authorities)} authorities of region(s) {', '.join(result.region_ids)}; "

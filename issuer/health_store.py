@@ -129,9 +129,9 @@ def _add_sealed_columns(target, connection: Connection, **_kw) -> None:  # noqa:
         add_missing_columns(connection, sealed.table.name, {sealed.column: "TEXT"})
 
 
-def load_lookup_key(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
-    """The issuer's 32-byte HMAC key for ID-number look-ups (env hex, else a 0600 file made on first use)."""
-    return load_issuer_secret(data_dir, env)
+def load_lookup_key(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> bytes:
+    """The issuer's 32-byte HMAC key for ID-number look-ups (the configured hex, else a 0600 file)."""
+    return load_issuer_secret(data_dir, value=value, passphrase=passphrase)
 
 
 def subject_hash(key: bytes, id_number: str) -> str:

@@ -27,6 +27,7 @@ from keys import (
     verify_trust_list,
 )
 from keys.errors import KeyFormatError
+from keys.layout import Layout
 
 ROOT_OWNER = "hub-root"
 TRUST_LIST_LIFETIME = 7 * 24 * 3600
@@ -59,13 +60,17 @@ DEMO_AUTHORITIES = (
 
 
 class Hub:
-    def __init__(self, data_dir: Path, policy: AtRestPolicy | None = None):
+    def __init__(self, data_dir: Path, policy: AtRestPolicy | None = None, secret: str = ""):
+        """``policy``: how the key rings are kept at rest (default: the directory's own marker, no passphrase);
+        ``secret``: the configured issuer secret (hex; empty: the file in the data directory)."""
         self.data_dir = data_dir
-        self.keys_dir = data_dir / "keys"
-        self.rings = KeyRingStore(self.keys_dir, policy or AtRestPolicy.from_env(self.keys_dir))
-        self.config_path = data_dir / "hub.json"
-        self.trust_list_path = data_dir / "trust-list.jwt"
-        self.root_jwk_path = data_dir / "hub-root.jwk"
+        self.layout = Layout(data_dir)
+        self.keys_dir = self.layout.keys
+        self.rings = KeyRingStore(self.keys_dir, policy or AtRestPolicy.for_directory(self.keys_dir))
+        self.secret = secret
+        self.config_path = self.layout.hub_config
+        self.trust_list_path = self.layout.trust_list
+        self.root_jwk_path = self.layout.hub_root_jwk
 
     # -- configuration ---------------------------------------------------------------------------
     def _load(self) -> dict:
@@ -156,13 +161,13 @@ class Hub:
 
     def _key_event(self, event: str, owner: str, kid: str, now: int, actor: str, **extra: str | None) -> None:
         line = json.dumps({"event": event, "owner": owner, "kid": kid, "at": now, "actor": actor, **extra})
-        with open(self.data_dir / "key-events.jsonl", "a", encoding="utf-8") as log:
+        with open(self.layout.key_events, "a", encoding="utf-8") as log:
             log.write(line + "\n")
 
     # -- recognised regions (互通互认) ------------------------------------------------------------
     @property
     def peers_dir(self) -> Path:
-        return self.data_dir / "peers"
+        return self.layout.peers
 
     def peer_authorities(self, now: int, exclude: set[str] = frozenset()) -> list[Authority]:
         """Authorities of every recognised region whose own signed trust list is still valid at ``now``."""

@@ -16,12 +16,13 @@ anyway. The store then grows only with valid proofs, which need an access token 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Protocol
+
+from keys import KeysError, b64url, b64url_decode
 
 NONCE_TTL = 300  # seconds a c_nonce is valid
 USED_PREFIX = "vci-nonce-used:"  # key-value records of consumed nonces
@@ -41,10 +42,6 @@ def nonce_key(master: bytes) -> bytes:
     return hmac.new(master, b"tongban openid4vci c_nonce v1", hashlib.sha256).digest()
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
-
-
 @dataclass(frozen=True)
 class CNonces:
     key: bytes
@@ -57,17 +54,17 @@ class CNonces:
     def issue(self, now: int) -> str:
         """A new c_nonce valid for ``ttl`` seconds from ``now``; nothing is stored."""
         body = (int(now) + self.ttl).to_bytes(_EXP, "big") + secrets.token_bytes(_RAND)
-        return _b64(body + self._tag(body))
+        return b64url(body + self._tag(body))
 
     def expiry(self, value: object, now: int) -> int | None:
         """The expiry of a genuine, unexpired c_nonce; None for anything else (no store access)."""
         if not isinstance(value, str) or not 0 < len(value) <= MAX_CHARS or not value.isascii():
             return None
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        except ValueError:
+            raw = b64url_decode(value)
+        except KeysError:
             return None
-        if len(raw) != _LENGTH or _b64(raw) != value:  # one encoding per nonce: no re-encoded twins
+        if len(raw) != _LENGTH or b64url(raw) != value:  # one encoding per nonce: no re-encoded twins
             return None
         body, tag = raw[:-_TAG], raw[-_TAG:]
         if not hmac.compare_digest(tag, self._tag(body)):
@@ -80,6 +77,6 @@ class CNonces:
         exp = self.expiry(value, now)
         if exp is None:
             return False
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        raw = b64url_decode(value)
         used = USED_PREFIX + raw[_EXP:_EXP + _RAND].hex()
         return self.store.incr(used, exp - now) == 1

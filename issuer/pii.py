@@ -70,9 +70,9 @@ class PiiUnreadable(PiiError):
     reason = "pii_unreadable"
 
 
-def load_issuer_secret(data_dir: Path, env: dict[str, str] | None = None) -> bytes:
-    """The issuer's 32-byte master secret (env hex, else a 0600 file made on first use)."""
-    return load_secret(data_dir / SECRET_FILE, SECRET_ENV, env)
+def load_issuer_secret(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> bytes:
+    """The issuer's 32-byte master secret (``value``: the configured hex, else a 0600 file made on first use)."""
+    return load_secret(data_dir / SECRET_FILE, SECRET_ENV, value=value, passphrase=passphrase)
 
 
 @lru_cache(maxsize=64)

@@ -27,6 +27,7 @@ from flask import Blueprint, Response, abort, jsonify, request
 
 from credentials.status_list import peek_times
 from credentials.status_uri import format_status_uri, parse_status_uri, status_file, status_files
+from keys.layout import Layout
 
 CWT_TYPE = "application/statuslist+cwt"
 JWT_TYPE = "application/statuslist+jwt"
@@ -52,7 +53,7 @@ def _read(path: Path) -> bytes:
 
 def status_lists(data_dir: Path) -> list[tuple[str, str, int]]:
     """(uri, authority, list number) of every status list published in ``data_dir``, sorted."""
-    return sorted((uri, *parse_status_uri(uri)) for uri in status_files(data_dir / "status", "cwt"))
+    return sorted((uri, *parse_status_uri(uri)) for uri in status_files(Layout(data_dir).status, "cwt"))
 
 
 def status_max_age(cwt: bytes, now: int) -> int:
@@ -72,11 +73,11 @@ def publication_blueprint(data_dir: Path, *, base_url: str = "", clock: Callable
 
     @bp.get("/trust/hub-root.jwk")
     def hub_root() -> Response:
-        return _cached(_read(data_dir / "hub-root.jwk"), "application/jwk+json", ROOT_MAX_AGE)
+        return _cached(_read(Layout(data_dir).hub_root_jwk), "application/jwk+json", ROOT_MAX_AGE)
 
     @bp.get("/trust/trust-list.jwt")
     def trust_list() -> Response:
-        return _cached(_read(data_dir / "trust-list.jwt"), "application/jwt", TRUST_LIST_MAX_AGE)
+        return _cached(_read(Layout(data_dir).trust_list), "application/jwt", TRUST_LIST_MAX_AGE)
 
     @bp.get("/status/index.json")
     def index() -> Response:
@@ -100,8 +101,8 @@ def publication_blueprint(data_dir: Path, *, base_url: str = "", clock: Callable
         # §8.1: the JWT only when asked for it (and preferred); the compact CWT otherwise.
         best = request.accept_mimetypes.best_match([CWT_TYPE, JWT_TYPE], default=CWT_TYPE)
         suffix = "jwt" if best == JWT_TYPE else "cwt"
-        body = _read(status_file(data_dir / "status", uri, suffix))
-        cwt = body if suffix == "cwt" else _read(status_file(data_dir / "status", uri, "cwt"))
+        body = _read(status_file(Layout(data_dir).status, uri, suffix))
+        cwt = body if suffix == "cwt" else _read(status_file(Layout(data_dir).status, uri, "cwt"))
         response = _cached(body, JWT_TYPE if suffix == "jwt" else CWT_TYPE, status_max_age(cwt, int(clock())))
         response.vary.add("Accept")
         return response

@@ -41,6 +41,7 @@ from issuer.issuance import build_views, credential_expiry
 from issuer.pii import Vault, load_issuer_secret, open_vault, open_vault_in
 from issuer.validation import validate_claims
 from keys import PublicKey
+from keys.layout import Layout
 
 STATUS_BITS = 2
 # ttl and exp of a list come from the catalogue, per licence type (credentials.catalogue.StatusValidity):
@@ -59,7 +60,7 @@ class IssuedLicence:
 
 
 def status_path(data_dir: Path, uri: str, suffix: str) -> Path:
-    path = status_file(data_dir / "status", uri, suffix)
+    path = status_file(Layout(data_dir).status, uri, suffix)
     if path is None:
         raise ValidationError("status_uri", f"{uri!r} is not a tongban status-list URI")
     return path
@@ -80,7 +81,8 @@ class Issuer:
         issuer secret of the hub's data directory (``PiiKeyError`` when it is not the database's). Inside a
         transaction pass its ``conn``: SQLite has one writer, a second connection would wait for this one."""
         if self._vault is None:
-            secret = load_issuer_secret(self.hub.data_dir)
+            secret = load_issuer_secret(self.hub.data_dir, value=self.hub.secret,
+                                        passphrase=self.hub.rings.policy.passphrase)
             self._vault = open_vault(self.engine, secret) if conn is None else open_vault_in(conn, secret)
         return self._vault
 

@@ -35,7 +35,6 @@ Where this departs from OpenID4VCI 1.0, and why:
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from collections.abc import Callable
@@ -52,7 +51,7 @@ from issuer.nonces import NONCE_TTL, CNonces
 from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 from issuer.records import Records
 from issuer.service import Issuer
-from keys import KeyFormatError, PublicKey
+from keys import KeyFormatError, PublicKey, b64url
 from storage.kv import KeyValueStore
 
 SCOPE = ISSUER_SCOPE
@@ -236,7 +235,7 @@ def credential() -> Response:
     except IssuerError as exc:
         current_app.logger.warning("issuing record %s failed: %s", record.record_id, exc)
         return _error(400, "invalid_credential_request", "the authority's record cannot be issued; contact the authority")
-    views = {name: base64.urlsafe_b64encode(raw).rstrip(b"=").decode() for name, raw in issued.views.items()}
+    views = {name: b64url(raw) for name, raw in issued.views.items()}
     authority = ctx.issuer.hub.authority(issued.authority_id)
     current_app.logger.info("issued %s to %s", issued.elicence_id, json.dumps(principal.sub))
     return _no_store(jsonify({

@@ -3,11 +3,13 @@
 A plaintext private key is refused, for reading and for writing, unless development mode is on:
 ``TONGBAN_DEV_PLAINTEXT_KEYS=1`` or a ``DEV-PLAINTEXT-KEYS`` marker file in the key directory
 (``tongban init`` writes it for the demo and says so).
+
+This module reads no environment: the passphrase and the development flag are parameters, read once by
+the composition root (``service.config.Settings``). The variable names stay here for messages.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +28,13 @@ class AtRestPolicy:
     allow_plaintext: bool = False
 
     @classmethod
-    def from_env(cls, directory: Path | None = None, env: dict[str, str] | None = None) -> AtRestPolicy:
-        env = os.environ if env is None else env
-        passphrase = env.get(PASSPHRASE_ENV) or None
-        dev = env.get(DEV_FLAG_ENV, "") == "1" or bool(directory and (directory / DEV_MARKER).exists())
-        return cls(passphrase.encode() if passphrase else None, allow_plaintext=dev)
+    def for_directory(cls, directory: Path | None = None, *, passphrase: str | bytes | None = None,
+                      dev_plaintext: bool = False) -> AtRestPolicy:
+        """The policy for keys in ``directory``: sealed under ``passphrase`` (``TONGBAN_KEY_PASSPHRASE``);
+        plaintext allowed with ``dev_plaintext`` (``TONGBAN_DEV_PLAINTEXT_KEYS=1``) or the directory's marker."""
+        secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
+        dev = dev_plaintext or bool(directory and (directory / DEV_MARKER).exists())
+        return cls(secret or None, allow_plaintext=dev)
 
     def seal(self, key: PrivateKey) -> bytes:
         if self.passphrase is None and not self.allow_plaintext:

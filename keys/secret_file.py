@@ -1,4 +1,4 @@
-"""Service secrets (HMAC and encryption master keys): from an environment variable, else a 0600 file.
+"""Service secrets (HMAC and encryption master keys): a configured value, else a 0600 file.
 
 The file is made on first use with 32 random bytes; several processes starting together agree on one
 value because the first ``link`` wins. A value from the environment must be hex of at least 32 bytes.
@@ -10,6 +10,9 @@ n=2^15, r=8, p=1, a fresh 16-byte salt per file). A plaintext hex file found whi
 sealed in place (an atomic replace; concurrent starts write the same value), so a data directory made before
 sealing existed migrates at its next start. Without a passphrase the file stays hex (demo mode); production
 start-up refuses that (``service.production``).
+
+Nothing here reads the environment: the configured value and the passphrase are parameters
+(``service.config.Settings`` reads the variables); ``env_name`` only names the variable in messages.
 """
 
 from __future__ import annotations
@@ -32,17 +35,19 @@ _SALT_BYTES = 16
 _MAX_FILE_CHARS = 4096
 
 
-def load_secret(path: Path, env_name: str, env: dict[str, str] | None = None) -> bytes:
-    env = os.environ if env is None else env
-    if env.get(env_name):
+def load_secret(path: Path, env_name: str, *, value: str | None = None,
+                passphrase: str | bytes | None = None) -> bytes:
+    """The secret: ``value`` (hex, from the variable ``env_name``) when given, else the file at ``path``
+    (made on first use; sealed under ``passphrase`` when one is given)."""
+    if value:
         try:
-            value = bytes.fromhex(env[env_name])
+            configured = bytes.fromhex(value)
         except ValueError as exc:
             raise KeyFormatError(f"{env_name} must be hex") from exc
-        if len(value) < MIN_BYTES:
+        if len(configured) < MIN_BYTES:
             raise KeyFormatError(f"{env_name} must hold at least {MIN_BYTES} bytes ({2 * MIN_BYTES} hex digits)")
-        return value
-    passphrase = (env.get(PASSPHRASE_ENV) or "").encode() or None
+        return configured
+    passphrase = (passphrase.encode() if isinstance(passphrase, str) else passphrase) or None
     if not path.exists():
         value = secrets.token_bytes(MIN_BYTES)
         _write(path, _seal(value, passphrase) if passphrase else value.hex(), first_wins=True)

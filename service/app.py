@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from issuer import vci
 from service import production
-from service.config import Proxy, Settings
+from service.config import Settings
 from service.headers import install_json_errors, install_security_headers
 
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     production.check_files(settings)  # TONGBAN_DEMO=0: no demo history, no http:// (before any key is read)
     production.check_passphrase_before_sealing(settings)  # a plaintext secret is about to be sealed: right passphrase?
     app = Flask("tongban")
-    proxy = Proxy.from_env()
+    proxy = settings.proxy
     if proxy.hops:  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy.hops, x_proto=proxy.hops, x_host=proxy.hops)
     provider = Provider.from_settings(settings, **idp_overrides)
@@ -70,23 +70,22 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 def _issuer(settings: Settings, provider: Any) -> Any:
     """One issuer on the provider's engine (one connection pool per database; the IdP's migrations ran first)."""
     from issuer import pii_migrate
-    from issuer.hub import Hub
-    from issuer.pii import load_issuer_secret
+    from issuer.cli import hub_for, issuer_secret_for
     from issuer.service import Issuer
     from storage import create_all
 
     create_all(provider.engine)  # the issuer's tables; the IdP's exist already and are left alone
     # Personal data older versions kept in clear is sealed before the first request (issuer.pii_migrate).
-    vault = pii_migrate.upgrade(provider.engine, load_issuer_secret(settings.data_dir))
-    return Issuer(Hub(settings.data_dir), provider.engine, vault)
+    vault = pii_migrate.upgrade(provider.engine, issuer_secret_for(settings))
+    return Issuer(hub_for(settings), provider.engine, vault)
 
 
 def c_nonces(settings: Settings, provider: Any) -> Any:
     """One stateless c_nonce minter (``issuer.nonces``) for both nonce endpoints, keyed from the issuer secret."""
-    from issuer.health_store import load_lookup_key
+    from issuer.cli import issuer_secret_for
     from issuer.nonces import CNonces, nonce_key
 
-    return CNonces(nonce_key(load_lookup_key(settings.data_dir)), provider.store)
+    return CNonces(nonce_key(issuer_secret_for(settings)), provider.store)
 
 
 def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: Any) -> vci.CredentialIssuer:
@@ -101,12 +100,12 @@ def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: An
 def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any) -> None:
     """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
     from issuer import admin_web, health_web
+    from issuer.cli import issuer_secret_for
     from issuer.health import HealthPolicy
     from issuer.health_service import HealthDesk
-    from issuer.health_store import load_lookup_key
     from service.health import AccessTokens, AccountPeople, admin_client, staff_names
 
-    desk = HealthDesk(issuer, load_lookup_key(settings.data_dir),
+    desk = HealthDesk(issuer, issuer_secret_for(settings),
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
     app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), nonces,
                                                            lambda: provider.issuer, counters=provider.store)

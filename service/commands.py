@@ -35,8 +35,9 @@ def issue(licence_type: str, data_dir: str | None, wallet_dir: Path, claims_file
         now = parse_instant(now_text) if now_text else int(time.time())
     except ValueError as exc:
         raise click.BadParameter(f"{now_text!r} is not an ISO 8601 time", param_hint="--now") from exc
-    wallet = Wallet(wallet_dir)
-    issued = issuer_for(Settings.from_env(data_dir)).issue(licence_type, raw, wallet.public_key(), now=now)
+    settings = Settings.from_env(data_dir)
+    wallet = Wallet(wallet_dir, settings.key_policy(wallet_dir))
+    issued = issuer_for(settings).issue(licence_type, raw, wallet.public_key(), now=now)
     wallet.store(StoredCredential(issued.elicence_id, issued.licence_type, issued.authority_id, issued.views))
     click.echo(issued.elicence_id)
 
@@ -47,21 +48,22 @@ def demo(demo_dir: Path) -> None:
     """Run the whole command-line flow once and say what happened at each step."""
     from service.cli import main  # the root group, to run the real commands
 
-    data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"
+    data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"  # the demo's own tree
 
     def run(*args: str) -> None:
         click.secho(f"\n$ tongban {' '.join(args)}", fg="cyan")
         main.main(list(args), standalone_mode=False)
 
     run("init", "--data", str(data))
-    if not Wallet(wallet_dir).exists():
+    settings = Settings.from_env(data)
+    if not Wallet(wallet_dir, settings.key_policy(wallet_dir)).exists():
         run("wallet", "init", "--wallet", str(wallet_dir))
     examples = Path(__file__).resolve().parents[1] / "examples"
     claims_file = examples / "driving-licence.json"
     click.secho(f"\n$ tongban issue driving-licence --data {data} --wallet {wallet_dir} --claims {claims_file}", fg="cyan")
     raw = json.loads(claims_file.read_text(encoding="utf-8"))
-    wallet = Wallet(wallet_dir)
-    issued = issuer_for(Settings.from_env(data)).issue("driving-licence", raw, wallet.public_key(), now=int(time.time()))
+    wallet = Wallet(wallet_dir, settings.key_policy(wallet_dir))
+    issued = issuer_for(settings).issue("driving-licence", raw, wallet.public_key(), now=int(time.time()))
     wallet.store(StoredCredential(issued.elicence_id, issued.licence_type, issued.authority_id, issued.views))
     click.echo(issued.elicence_id)
     run("verifier", "sync", "--data", str(data), "--cache", str(cache))

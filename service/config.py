@@ -4,30 +4,55 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from credentials.counter_code import is_counter_id
+from keys import AtRestPolicy
+from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
 from storage.sql import sqlite_url
 
-DEFAULTS = {
-    "TONGBAN_DATA": "./tongban-data",  # data directory: key rings, trust list, SQLite database, status lists
-    "DATABASE_URL": "",  # empty: SQLite in the data directory; postgresql://... for PostgreSQL
-    "REDIS_URL": "",  # empty: in-process ephemeral store; redis://... for Redis
-    "TONGBAN_ISSUER_URL": "http://127.0.0.1:8000",  # public base URL of the service
-    "TONGBAN_HEALTH_CODE_TTL": "86400",  # seconds a health code is valid (300 .. 604800)
-    # 1: `tongban init` seeds demo people, accounts with documented passwords, and licence records.
-    # Set 0 in production (the Dockerfile does): known passwords must never exist there.
-    "TONGBAN_DEMO": "1",
-    # 1: the counter at /counter runs two-way: it shows its own code (柜台码) and takes only presentations made for it.
-    "TONGBAN_COUNTER_TWO_WAY": "0",
-    "TONGBAN_COUNTER_ID": "",  # its id in two-way mode; empty: the host name and a digest of the cache path
-    # Reverse proxies in front that the client address and scheme may be taken from (X-Forwarded-For/-Proto).
-    "TONGBAN_PROXY_HOPS": "0",
-    # 1: TLS ends at that proxy, so an http:// TONGBAN_ISSUER_URL is accepted in production (needs hops >= 1)
-    # and cookies are still Secure.
-    "TONGBAN_TLS_TERMINATED_BY_PROXY": "0",
-}
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: its name, its default (as the environment would spell it) and what it does."""
+
+    name: str
+    default: str
+    doc: str
+    secret: bool = False  # never shown or logged
+
+
+# Every variable the service reads, the one table (the README's configuration table says the same).
+# ``Settings.from_env`` is the only place that reads them; every package below takes the values as parameters.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("TONGBAN_DATA", "./tongban-data",
+             "data directory: key rings, trust list, SQLite database, status lists (``keys.Layout``)"),
+    Variable("DATABASE_URL", "", "empty: SQLite in the data directory; postgresql://... for PostgreSQL"),
+    Variable("REDIS_URL", "", "empty: in-process ephemeral store; redis://... for Redis"),
+    Variable("TONGBAN_ISSUER_URL", "http://127.0.0.1:8000", "public base URL of the service"),
+    Variable("TONGBAN_HEALTH_CODE_TTL", "86400", "seconds a health code is valid (300 .. 604800)"),
+    Variable("TONGBAN_DEMO", "1",
+             "1: `tongban init` seeds demo people, accounts with documented passwords, and licence records. "
+             "Set 0 in production (the Dockerfile does): known passwords must never exist there."),
+    Variable("TONGBAN_COUNTER_TWO_WAY", "0",
+             "1: the counter at /counter runs two-way: it shows its own code (柜台码) and takes only "
+             "presentations made for it."),
+    Variable("TONGBAN_COUNTER_ID", "", "its id in two-way mode; empty: the host name and a digest of the cache path"),
+    Variable("TONGBAN_PROXY_HOPS", "0",
+             "reverse proxies in front that the client address and scheme may be taken from (X-Forwarded-For/-Proto)"),
+    Variable("TONGBAN_TLS_TERMINATED_BY_PROXY", "0",
+             "1: TLS ends at that proxy, so an http:// TONGBAN_ISSUER_URL is accepted in production (needs hops >= 1) "
+             "and cookies are still Secure."),
+    Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
+             secret=True),
+    Variable(DEV_FLAG_ENV, "", "1 allows plaintext private keys (development only)"),
+    Variable("TONGBAN_IDP_SECRET", "", "hex, >= 32 bytes: the IdP master secret; empty: the file idp-secret",
+             secret=True),
+    Variable("TONGBAN_ISSUER_SECRET", "", "hex, >= 32 bytes: the issuer master secret; empty: the file issuer-secret",
+             secret=True),
+)
+DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
 
 class ConfigError(ValueError):
@@ -36,6 +61,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """The service's configuration, read once from the environment (``from_env``) and passed down."""
+
     data_dir: Path
     database_url: str
     redis_url: str
@@ -44,15 +71,22 @@ class Settings:
     demo: bool = True
     counter_two_way: bool = False
     counter_id: str = ""
+    proxy_hops: int = 0
+    tls_terminated_by_proxy: bool = False
+    key_passphrase: str = field(default="", repr=False)
+    dev_plaintext_keys: bool = False
+    idp_secret: str = field(default="", repr=False)
+    issuer_secret: str = field(default="", repr=False)
 
     @classmethod
-    def from_env(cls, data_dir: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
 
         def get(name: str) -> str:
             return env.get(name) or DEFAULTS[name]
 
         directory = Path(data_dir or get("TONGBAN_DATA"))
+        proxy = Proxy.from_env(env)
         return cls(
             data_dir=directory,
             database_url=get("DATABASE_URL") or sqlite_url(directory),
@@ -62,12 +96,27 @@ class Settings:
             demo=_flag("TONGBAN_DEMO", env.get("TONGBAN_DEMO", DEFAULTS["TONGBAN_DEMO"])),
             counter_two_way=_flag("TONGBAN_COUNTER_TWO_WAY", get("TONGBAN_COUNTER_TWO_WAY")),
             counter_id=_counter_id(get("TONGBAN_COUNTER_ID")),
+            proxy_hops=proxy.hops,
+            tls_terminated_by_proxy=proxy.tls_terminated,
+            key_passphrase=get(PASSPHRASE_ENV),
+            dev_plaintext_keys=get(DEV_FLAG_ENV) == "1",
+            idp_secret=get("TONGBAN_IDP_SECRET"),
+            issuer_secret=get("TONGBAN_ISSUER_SECRET"),
         )
+
+    @property
+    def proxy(self) -> Proxy:
+        return Proxy(self.proxy_hops, self.tls_terminated_by_proxy)
+
+    def key_policy(self, directory: Path) -> AtRestPolicy:
+        """How private keys in ``directory`` are kept at rest (``keys.at_rest``), under these settings."""
+        return AtRestPolicy.for_directory(directory, passphrase=self.key_passphrase,
+                                          dev_plaintext=self.dev_plaintext_keys)
 
 
 @dataclass(frozen=True)
 class Proxy:
-    """The deployment's reverse proxies, read from the process environment by ``create_app``."""
+    """The deployment's reverse proxies (part of ``Settings``; ``from_env`` parses the two variables)."""
 
     hops: int = 0
     tls_terminated: bool = False

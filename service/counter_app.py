@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from flask import Flask, Response
 from credentials.counter_code import CounterCodeError, check_counter_id
 from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
+from keys.layout import Layout
 from service.config import Settings
 from service.headers import install_json_errors, install_security_headers
 from verifier.autosync import AutoSync
@@ -74,7 +74,7 @@ def every(seconds: float, job: Callable[[], object], name: str) -> threading.Eve
 
 
 def create_counter_app(
-    cache_dir: Path, *, redis_url: str | None = None, source_url: str | None = None,
+    cache_dir: Path, *, redis_url: str = "", source_url: str | None = None,
     clock: Callable[[], float] = time.time, replay: ReplayCache | None = None, sync_every: int | None = None,
     two_way: bool = False, counter_id: str | None = None, challenges: ChallengeStore | None = None,
 ) -> Flask:
@@ -85,8 +85,6 @@ def create_counter_app(
     cache = VerifierCache(cache_dir)
     if cache.root() is None:
         raise VerifierError(f"no synced verifier cache at {cache_dir}: run `tongban verifier sync` first")
-    if redis_url is None:
-        redis_url = os.environ.get("REDIS_URL", "")
     resync = _resync(cache, HttpSource(source_url), clock=clock) if source_url else None
     app = Flask("tongban.counter")
     if resync is not None:
@@ -149,15 +147,16 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
     """Publication endpoints and the counter inside the main app: trust list cached in ``<data>/counter-cache``,
     status lists read from the published files at each verdict (``verifier.published.PublishedStatus``)."""
     app.register_blueprint(publication_blueprint(settings.data_dir, base_url=settings.issuer_url, clock=clock))
-    cache = VerifierCache(settings.data_dir / "counter-cache")
+    layout = Layout(settings.data_dir)
+    cache = VerifierCache(layout.counter_cache)
     source = _TrustListOnly(DirectorySource(settings.data_dir))
-    published = PublishedStatus(settings.data_dir / "status", cache.trust_list)
+    published = PublishedStatus(layout.status, cache.trust_list)
 
     def resync() -> SyncReport:
         root = None
         if cache.root() is None:
             try:
-                root = PublicKey.from_jwk(json.loads((settings.data_dir / "hub-root.jwk").read_text()))
+                root = PublicKey.from_jwk(json.loads(layout.hub_root_jwk.read_text()))
             except (OSError, ValueError, KeysError) as exc:
                 raise VerifierError(f"no hub root key in {settings.data_dir}: run `tongban init` first") from exc
         now = int(clock())
@@ -199,8 +198,8 @@ def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None,
             check_counter_id(counter_id)
         except CounterCodeError as exc:
             raise click.BadParameter(str(exc), param_hint="--counter-id") from exc
-    app = create_counter_app(cache_dir, source_url=source_url, sync_every=sync_every or None, two_way=two_way,
-                             counter_id=counter_id)
+    app = create_counter_app(cache_dir, redis_url=Settings.from_env().redis_url, source_url=source_url,
+                             sync_every=sync_every or None, two_way=two_way, counter_id=counter_id)
     if source_url and sync_every != 0:
         start_autosync(app)
         autosync = app.extensions["tongban.autosync"]

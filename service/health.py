@@ -18,9 +18,9 @@ from typing import Any
 
 from issuer.health_service import Person
 from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
+from keys.layout import Layout
 
 ADMIN_CLIENT_NAME = "tongban-admin"
-ADMIN_CLIENT_FILE = "admin-client.json"
 DEMO_OFFICER = {"name": "王芳", "id_number": "310104199206157893", "phone": "13900139000",
                 "password": "tongban-health-2024"}  # the documented demo password
 
@@ -108,7 +108,7 @@ def people_from(settings: Any) -> AccountPeople:
 def admin_client(provider: Any, data_dir: Path, base_url: str) -> dict:
     """The ``tongban-admin`` client's id and secret for ``base_url``: registered on first use (and again when
     the service's URL changed), then read from ``<data>/admin-client.json``."""
-    path = data_dir / ADMIN_CLIENT_FILE
+    path = Layout(data_dir).admin_client
     redirect_uri = base_url + "/admin/callback"
     backchannel_uri = base_url + "/admin/backchannel-logout"
     if path.exists():

@@ -17,18 +17,18 @@ names the problem and the command that fixes it:
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from keys import AtRestPolicy, KeyRingStore
-from keys.at_rest import DEV_FLAG_ENV, DEV_MARKER, PASSPHRASE_ENV
+from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
+from keys.layout import Layout
 from keys.secret_file import is_sealed, load_secret
-from service.config import ConfigError, Proxy, Settings
+from service.config import ConfigError, Settings
 
 SEAL = f"set {PASSPHRASE_ENV} and run `tongban keys seal`"
 
@@ -44,14 +44,22 @@ def secret_files(data_dir: Path) -> dict[Path, str]:
     from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
     from issuer.health_store import SECRET_ENV as ISSUER_SECRET_ENV
 
-    return {data_dir / "idp-secret": IDP_SECRET_ENV, data_dir / "issuer-secret": ISSUER_SECRET_ENV}
+    layout = Layout(data_dir)
+    return {layout.idp_secret: IDP_SECRET_ENV, layout.issuer_secret: ISSUER_SECRET_ENV}
 
 
-def file_problems(settings: Settings, env: Mapping[str, str] | None = None) -> list[str]:
+def _configured_secrets(settings: Settings) -> dict[str, str]:
+    """The configured value of each secret's variable (empty: the file is used)."""
+    from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
+    from issuer.health_store import SECRET_ENV as ISSUER_SECRET_ENV
+
+    return {IDP_SECRET_ENV: settings.idp_secret, ISSUER_SECRET_ENV: settings.issuer_secret}
+
+
+def file_problems(settings: Settings) -> list[str]:
     """What production refuses in the settings and the data directory (nothing is created or changed)."""
-    env = os.environ if env is None else env
     problems = []
-    proxy = Proxy.from_env(env)
+    proxy = settings.proxy
     if not settings.issuer_url.startswith("https://"):
         if not proxy.tls_terminated:
             problems.append(f"TONGBAN_ISSUER_URL {settings.issuer_url} is not https:// (cookies would lose Secure): "
@@ -59,17 +67,19 @@ def file_problems(settings: Settings, env: Mapping[str, str] | None = None) -> l
         elif proxy.hops < 1:
             problems.append("TONGBAN_TLS_TERMINATED_BY_PROXY=1 needs TONGBAN_PROXY_HOPS (the number of reverse "
                             "proxies in front, at least 1)")
-    key_dir = settings.data_dir / "keys"
-    if env.get(DEV_FLAG_ENV, "") == "1":
+    layout = Layout(settings.data_dir)
+    key_dir = layout.keys
+    if settings.dev_plaintext_keys:
         problems.append(f"{DEV_FLAG_ENV}=1 allows plaintext private keys: unset it")
-    if (key_dir / DEV_MARKER).exists():
-        problems.append(f"{key_dir / DEV_MARKER} allows plaintext private keys (a demo directory): {SEAL}")
+    if layout.dev_marker.exists():
+        problems.append(f"{layout.dev_marker} allows plaintext private keys (a demo directory): {SEAL}")
     plain = KeyRingStore(key_dir, AtRestPolicy(None)).plaintext_owners()
     if plain:
         problems.append(f"plaintext private keys in {key_dir} ({', '.join(plain)}): {SEAL}")
-    if not env.get(PASSPHRASE_ENV):
+    configured = _configured_secrets(settings)
+    if not settings.key_passphrase:
         for path, env_name in secret_files(settings.data_dir).items():
-            if path.exists() and not env.get(env_name) and not is_sealed(path):
+            if path.exists() and not configured[env_name] and not is_sealed(path):
                 problems.append(f"{path} is a plaintext secret: set {PASSPHRASE_ENV} (the next start seals it) "
                                 f"or give {env_name}")
     return problems
@@ -95,18 +105,18 @@ def account_problems(provider: Any) -> list[str]:
             "run `tongban demo-data remove`"]
 
 
-def check_passphrase_before_sealing(settings: Settings, env: Mapping[str, str] | None = None) -> None:
+def check_passphrase_before_sealing(settings: Settings) -> None:
     """A plaintext secret is sealed under whatever passphrase is set (``keys.secret_file``): before that happens,
     open every key ring with it, so a mistyped passphrase fails here (``KeyAtRestError``) instead of sealing the
     secrets under a passphrase nothing else uses."""
-    env = os.environ if env is None else env
-    if not env.get(PASSPHRASE_ENV):
+    if not settings.key_passphrase:
         return
-    pending = [p for p, name in secret_files(settings.data_dir).items() if p.exists() and not env.get(name)
+    configured = _configured_secrets(settings)
+    pending = [p for p, name in secret_files(settings.data_dir).items() if p.exists() and not configured[name]
                and not is_sealed(p)]
     if pending:
-        key_dir = settings.data_dir / "keys"
-        store = KeyRingStore(key_dir, AtRestPolicy(env[PASSPHRASE_ENV].encode(), allow_plaintext=True))
+        key_dir = Layout(settings.data_dir).keys
+        store = KeyRingStore(key_dir, AtRestPolicy(settings.key_passphrase.encode(), allow_plaintext=True))
         for owner in store.owners():
             store.load(owner)
 
@@ -116,9 +126,9 @@ def refuse(problems: list[str]) -> None:
         raise ProductionRefused("refusing to start with TONGBAN_DEMO=0: " + "; ".join(problems))
 
 
-def check_files(settings: Settings, env: Mapping[str, str] | None = None) -> None:
+def check_files(settings: Settings) -> None:
     if not settings.demo:
-        refuse(file_problems(settings, env))
+        refuse(file_problems(settings))
 
 
 def check_accounts(settings: Settings, provider: Any) -> None:
@@ -127,20 +137,19 @@ def check_accounts(settings: Settings, provider: Any) -> None:
 
 
 # -- the commands that clear a demo history ----------------------------------------------------------------
-def seal(settings: Settings, echo: Callable[[str], None], env: Mapping[str, str] | None = None) -> None:
+def seal(settings: Settings, echo: Callable[[str], None]) -> None:
     """Encrypt every plaintext private key and service secret under the passphrase; drop the demo marker."""
-    env = os.environ if env is None else env
-    passphrase = env.get(PASSPHRASE_ENV)
+    passphrase = settings.key_passphrase
     if not passphrase:
         raise ConfigError(f"set {PASSPHRASE_ENV}: `tongban keys seal` encrypts the keys under it")
-    key_dir = settings.data_dir / "keys"
+    key_dir = Layout(settings.data_dir).keys
     owners = KeyRingStore(key_dir, AtRestPolicy(passphrase.encode())).reseal()  # opens every ring: checks the passphrase
     echo(f"keys: {len(owners)} key ring(s) encrypted under {PASSPHRASE_ENV}" + (f" ({', '.join(owners)})" if owners else ""))
     for path, env_name in secret_files(settings.data_dir).items():
         if path.exists() and not is_sealed(path):
-            load_secret(path, env_name, {PASSPHRASE_ENV: passphrase})  # seals a plaintext file in place
+            load_secret(path, env_name, passphrase=passphrase)  # seals a plaintext file in place
             echo(f"keys: {path.name} sealed")
-    marker = key_dir / DEV_MARKER
+    marker = Layout(settings.data_dir).dev_marker
     if marker.exists():
         marker.unlink()
         echo(f"keys: {marker} removed; plaintext private keys are refused from now on")

@@ -23,7 +23,7 @@ def _wire() -> None:
     INIT_STEPS.append(wallet_client_step)
     INIT_STEPS.append(health.init_step)  # after both: the admin client and the demo health officer
     register(ConfigError)
-    wallet_cli.attach(main, register)
+    wallet_cli.attach(main, register, lambda directory: Settings.from_env().key_policy(directory))
     verifier_cli.attach(main, register)
     verifier_cli.verifier_group.add_command(serve_counter)  # `tongban verifier serve`: needs the composition root
     main.add_command(commands.issue)

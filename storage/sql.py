@@ -14,6 +14,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from keys.layout import Layout
 from storage.errors import StorageUnavailable
 
 metadata = MetaData()
@@ -28,7 +29,7 @@ def normalise_url(url: str) -> str:
 
 
 def sqlite_url(data_dir: Path) -> str:
-    return f"sqlite:///{(data_dir / 'tongban.sqlite3').resolve()}"
+    return f"sqlite:///{Layout(data_dir).database.resolve()}"
 
 
 def private_sqlite_file(url: str) -> None:

@@ -67,7 +67,7 @@ def app_template(tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("app-template")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-        app = create_app(replace(Settings.from_env(data, env={}), issuer_url="http://127.0.0.1:1"))
+        app = create_app(replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://127.0.0.1:1"))
         app.extensions["tongban.idp"].engine.dispose()
     return data
 

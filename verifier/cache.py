@@ -30,7 +30,9 @@ from typing import Protocol
 from credentials.status_list import StatusList, StatusListError, verify_status_list_cwt
 from credentials.status_uri import parse_status_uri, status_file, status_files
 from keys import PublicKey, TrustList, TrustListError, verify_trust_list
+from keys.layout import Layout
 from keys.trust_list import CLOCK_SKEW as TRUST_CLOCK_SKEW
+from verifier.cache_layout import CacheLayout
 from verifier.errors import VerifierError
 from verifier.ports import StatusLookup
 
@@ -76,18 +78,19 @@ class DirectorySource:
 
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
+        self.layout = Layout(data_dir)
 
     def trust_list(self) -> str:
-        path = self.data_dir / "trust-list.jwt"
+        path = self.layout.trust_list
         if not path.exists():
             raise VerifierError(f"no trust list in {self.data_dir}: run `tongban init --data {self.data_dir}`")
         return path.read_text()
 
     def status_lists(self) -> dict[str, bytes]:
-        return {uri: path.read_bytes() for uri, path in status_files(self.data_dir / "status", "cwt").items()}
+        return {uri: path.read_bytes() for uri, path in status_files(self.layout.status, "cwt").items()}
 
     def root_key(self) -> dict:
-        return json.loads((self.data_dir / "hub-root.jwk").read_text())
+        return json.loads(self.layout.hub_root_jwk.read_text())
 
 
 class HttpSource:
@@ -196,11 +199,12 @@ class _Parsed:
 class VerifierCache:
     def __init__(self, directory: Path):
         self.directory = directory
+        self.layout = CacheLayout(directory)
         self._parsed = _Parsed()
 
     # -- reading (verify time) --------------------------------------------------------------------
     def root(self) -> PublicKey | None:
-        return self._parsed.get(self.directory / "root.jwk", lambda p: PublicKey.from_jwk(json.loads(p.read_text())))
+        return self._parsed.get(self.layout.root_jwk, lambda p: PublicKey.from_jwk(json.loads(p.read_text())))
 
     def trust_list(self, now: int) -> TrustList | None:
         root = self.root()
@@ -215,7 +219,7 @@ class VerifierCache:
             except TrustListError:
                 return None
 
-        trust = self._parsed.get(self.directory / "trust-list.jwt", verified)
+        trust = self._parsed.get(self.layout.trust_list, verified)
         # The one time-dependent check of verify_trust_list, against the caller's now.
         if trust is None or trust.issued_at > now + TRUST_CLOCK_SKEW:
             return None
@@ -236,7 +240,7 @@ class VerifierCache:
         return answer(uri, entry["list"], entry["iat"], entry["exp"], idx, now)
 
     def _entries(self) -> list[dict]:
-        found = (_read_entry(path) for path in status_files(self.directory / "status", "json").values())
+        found = (_read_entry(path) for path in status_files(self.layout.status, "json").values())
         return [entry for entry in found if entry is not None]
 
     def status_current_until(self) -> int | None:
@@ -255,7 +259,7 @@ class VerifierCache:
         return min((entry["ttl"] for entry in self._entries() if entry["ttl"]), default=None)
 
     def _status_path(self, uri: str) -> Path | None:
-        return status_file(self.directory / "status", uri, "json")
+        return status_file(self.layout.status, uri, "json")
 
     # -- writing (sync time) ----------------------------------------------------------------------
     def sync(self, source: Source, *, now: int, root: PublicKey | None = None) -> SyncReport:
@@ -289,10 +293,10 @@ class VerifierCache:
         except TrustListError as exc:
             raise VerifierError(f"trust list refused ({exc.reason}): {exc}", exc.reason) from exc
         if pinned_now:
-            _write_atomic(self.directory / "root.jwk", json.dumps(root.public_jwk()))
+            _write_atomic(self.layout.root_jwk, json.dumps(root.public_jwk()))
         updated = current is None or incoming.version > current.version
         if updated:
-            _write_atomic(self.directory / "trust-list.jwt", token)
+            _write_atomic(self.layout.trust_list, token)
         trust = incoming if updated else current
         offered = source.status_lists()
         count, failed = 0, {}
@@ -304,7 +308,7 @@ class VerifierCache:
             count += current_now
             if problem is not None:
                 failed[uri] = problem
-        _write_atomic(self.directory / "sync.json", json.dumps(
+        _write_atomic(self.layout.sync, json.dumps(
             {"synced_at": now, "trust_list_version": trust.version, "status_lists": count, "lists": sorted(offered),
              "failed": failed}))
         return SyncReport(trust.version, updated, count, pinned_now, failed)
@@ -313,20 +317,20 @@ class VerifierCache:
         """What the last sync that reached the source recorded: ``synced_at``, ``trust_list_version``,
         ``status_lists`` (how many are current), ``lists`` (every URI the source offered), ``failed``."""
         try:
-            return json.loads((self.directory / "sync.json").read_text())
+            return json.loads(self.layout.sync.read_text())
         except (OSError, ValueError):
             return None
 
     def last_attempt(self) -> dict | None:
         """The last sync attempt: ``at``, ``ok``, ``reason`` (the first failure's code), ``failed`` (per list)."""
         try:
-            return json.loads((self.directory / "attempt.json").read_text())
+            return json.loads(self.layout.attempt.read_text())
         except (OSError, ValueError):
             return None
 
     def _record_attempt(self, now: int, reason: str | None, failed: dict[str, str]) -> None:
         if self.directory.is_dir():
-            _write_atomic(self.directory / "attempt.json", json.dumps(
+            _write_atomic(self.layout.attempt, json.dumps(
                 {"at": now, "ok": reason is None, "reason": reason, "failed": failed}))
 
     def _store_status(self, trust: TrustList, uri: str, raw: bytes, now: int) -> tuple[bool, str | None]:

@@ -17,7 +17,9 @@ import click
 from credentials.counter_code import CounterCodeError, parse_counter_code
 from credentials.instant import parse_instant
 from keys import KeysError, PublicKey
+from keys.layout import Layout
 from verifier.cache import DirectorySource, HttpSource, VerifierCache
+from verifier.cache_layout import CacheLayout
 from verifier.errors import VerifierError
 from verifier.image import read_qr
 from verifier.pipeline import verify
@@ -63,7 +65,7 @@ def sync_command(data_dir: Path | None, base_url: str | None, cache_dir: Path, r
             raise click.UsageError(
                 f"this cache has no pinned hub root yet: pass --root FILE with the hub root key you obtained out of band "
                 f"(compare it with {base_url.rstrip('/')}/trust/hub-root.jwk yourself before trusting it)")
-        root_path = data_dir / "hub-root.jwk"
+        root_path = Layout(data_dir).hub_root_jwk
     root = None
     if root_path is not None:
         try:
@@ -117,7 +119,7 @@ def verify_command(cache_dir: Path, now_text: str | None, image: Path | None, fr
     policy = Policy(freshness_window=freshness, accept_status_unknown=accept_status_unknown,
                     challenge=challenge.encode() if challenge else None, **two_way)
     decision = verify(payload, trust=cache.trust_list(now), status=cache,
-                      replay=SqliteReplayCache(cache_dir / "replay.sqlite3"), now=now, policy=policy)
+                      replay=SqliteReplayCache(CacheLayout(cache_dir).replay), now=now, policy=policy)
     click.echo(json.dumps(decision.to_json(), ensure_ascii=False, indent=1))
     sys.exit(0 if decision.valid else 1)
 

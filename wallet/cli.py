@@ -19,6 +19,10 @@ from wallet.holder import Wallet
 from wallet.presenter import choose_view
 from wallet.qr import terminal, write_png
 
+# How the device key is kept at rest: set by ``attach`` from the composition root's settings
+# (TONGBAN_KEY_PASSPHRASE, TONGBAN_DEV_PLAINTEXT_KEYS); the wallet reads no environment itself.
+_key_policy: Callable[[Path], AtRestPolicy] = AtRestPolicy.for_directory
+
 wallet_option = click.option("--wallet", "wallet_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 
 
@@ -32,11 +36,12 @@ def wallet_group() -> None:
 @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
 def init(wallet_dir: Path, alg: str) -> None:
     """Create a holder with a new device key; prints its public key as a JWK."""
-    if AtRestPolicy.from_env(wallet_dir).passphrase is None and not AtRestPolicy.from_env(wallet_dir).allow_plaintext:
+    policy = _key_policy(wallet_dir)
+    if policy.passphrase is None and not policy.allow_plaintext:
         mark_development(wallet_dir)
         click.echo(f"DEVELOPMENT MODE: the device key in {wallet_dir} is stored unencrypted; "
                    f"set {PASSPHRASE_ENV} to encrypt it", err=True)
-    public = Wallet(wallet_dir).create(int(time.time()), alg)
+    public = Wallet(wallet_dir, _key_policy(wallet_dir)).create(int(time.time()), alg)
     click.echo(json.dumps(public.public_jwk()))
 
 
@@ -44,7 +49,7 @@ def init(wallet_dir: Path, alg: str) -> None:
 @wallet_option
 def list_command(wallet_dir: Path) -> None:
     """List the credentials held, with their views."""
-    for cred in Wallet(wallet_dir).list():
+    for cred in Wallet(wallet_dir, _key_policy(wallet_dir)).list():
         click.echo(f"{cred.elicence_id}  {cred.licence_type}  views: {', '.join(sorted(cred.views))}")
 
 
@@ -74,7 +79,7 @@ def present(wallet_dir: Path, elicence_id: str, disclose: str | None, png: Path 
         now = parse_instant(now_text) if now_text else int(time.time())
     except ValueError as exc:
         raise click.BadParameter(f"{now_text!r} is not an ISO 8601 time") from exc
-    wallet = Wallet(wallet_dir)
+    wallet = Wallet(wallet_dir, _key_policy(wallet_dir))
     stored = wallet.load(elicence_id)
     view = choose_view(licence_type(stored.licence_type), disclose.split(",") if disclose else None, stored.views)
     text = make_presentation(stored.views[view.name], wallet.device_key(now), now=now, challenge=nonce,
@@ -87,6 +92,10 @@ def present(wallet_dir: Path, elicence_id: str, disclose: str | None, png: Path 
     click.echo(text)
 
 
-def attach(main: click.Group, register: Callable) -> None:
+def attach(main: click.Group, register: Callable, key_policy: Callable[[Path], AtRestPolicy] | None = None) -> None:
+    """Hang ``tongban wallet`` on ``main``; ``key_policy(directory)`` comes from the service settings."""
+    global _key_policy
+    if key_policy is not None:
+        _key_policy = key_policy
     main.add_command(wallet_group)
     register(WalletError)

@@ -30,7 +30,7 @@ class StoredCredential:
 class Wallet:
     def __init__(self, directory: Path, policy: AtRestPolicy | None = None):
         self.directory = directory
-        self.rings = KeyRingStore(directory, policy or AtRestPolicy.from_env(directory))
+        self.rings = KeyRingStore(directory, policy or AtRestPolicy.for_directory(directory))
 
     def exists(self) -> bool:
         return self.rings.exists(DEVICE)

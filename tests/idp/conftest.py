@@ -66,7 +66,7 @@ def server_storage(pg_url: str, redis_url: str):
 @pytest.fixture(params=["embedded", "servers"])
 def idp(request, tmp_path, monkeypatch, app_template) -> Idp:
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-    settings = Settings.from_env(copy_template(app_template, tmp_path), env={})
+    settings = Settings.from_env(copy_template(app_template, tmp_path), env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"})
     overrides, cleanup = {}, []
     if request.param == "servers":
         overrides, drop = server_storage(request.getfixturevalue("postgres_url"), request.getfixturevalue("redis_url"))

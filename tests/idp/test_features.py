@@ -164,7 +164,7 @@ def test_rotated_key_stays_published_and_old_tokens_verify(idp, tmp_path):
     browser = Browser(idp)
     old_token = exchange(idp, client, get_code(idp, browser, client)).json()["id_token"]
     key_dir = idp.provider.key_cache.key_dir
-    store = keys.KeyRingStore(key_dir, keys.AtRestPolicy.from_env(key_dir))
+    store = keys.KeyRingStore(key_dir, idp.provider.key_cache.policy)
     ring = store.load("idp")
     ring.rotate(int(time.time()))
     store.save(ring)

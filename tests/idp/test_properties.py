@@ -60,7 +60,7 @@ def client(tmp_path_factory):
     import os
     os.environ["TONGBAN_DEV_PLAINTEXT_KEYS"] = "1"
     data = tmp_path_factory.mktemp("props")
-    app = create_app(replace(Settings.from_env(data, env={}), issuer_url="http://localhost"))
+    app = create_app(replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://localhost"))
     provider = app.extensions["tongban.idp"]
     TableRegistry(provider.engine, provider.secrets).add(DEMO_PEOPLE)
     provider.clients.add("fuzz", ["http://127.0.0.1:9/cb"])

@@ -102,7 +102,7 @@ def test_rs256_rotation_keeps_the_old_key_published(idp):
     browser = Browser(idp)
     old_token = id_token(idp, client, browser)
     key_dir = idp.provider.key_cache.key_dir
-    store = keys.KeyRingStore(key_dir, keys.AtRestPolicy.from_env(key_dir))
+    store = keys.KeyRingStore(key_dir, idp.provider.key_cache.policy)
     ring = store.load(KEY_OWNERS["RS256"])
     ring.rotate(int(time.time()), "RS256")
     store.save(ring)
@@ -121,13 +121,12 @@ def test_rs256_rotation_keeps_the_old_key_published(idp):
         idp.provider.signing_key("RS256")
 
 
-def test_existing_data_dir_gains_an_rs256_key_on_start(tmp_path, monkeypatch):
+def test_existing_data_dir_gains_an_rs256_key_on_start(tmp_path):
     from service.config import Settings
 
-    monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-    settings = Settings.from_env(tmp_path, env={})
+    settings = Settings.from_env(tmp_path, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"})
     key_dir = settings.data_dir / "keys"
-    store = keys.KeyRingStore(key_dir, keys.AtRestPolicy.from_env(key_dir))
+    store = keys.KeyRingStore(key_dir, settings.key_policy(key_dir))
     old = keys.KeyRing("idp")  # a data directory from before RS256: only the ES256 ring
     es = old.rotate(int(time.time()), "ES256").public
     store.save(old)

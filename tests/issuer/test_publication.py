@@ -123,7 +123,7 @@ def test_a_forged_host_cannot_poison_the_cached_index(world, monkeypatch, hops):
     """Issue 8, item 10: index.json is cached publicly, so its URLs come from TONGBAN_ISSUER_URL, never Host."""
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
     monkeypatch.setenv("TONGBAN_PROXY_HOPS", hops)
-    app = create_app(replace(Settings.from_env(world.data, env={}), issuer_url=HUB))
+    app = create_app(replace(Settings.from_env(world.data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url=HUB))
     forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}
     response = app.test_client().get("/status/index.json", headers=forged)
     assert response.status_code == 200 and "public" in response.headers["Cache-Control"]
@@ -169,7 +169,7 @@ def test_any_status_path_is_200_or_404(client, authority, list_no, accept):
 
 def test_mounted_in_the_main_app(world, monkeypatch):
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-    app = create_app(replace(Settings.from_env(world.data, env={}), issuer_url="http://127.0.0.1:1"))
+    app = create_app(replace(Settings.from_env(world.data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://127.0.0.1:1"))
     c = app.test_client()
     assert c.get("/trust/trust-list.jwt").mimetype == "application/jwt"
     assert c.get("/status/bj-traffic-police/1", headers={"Accept": JWT_TYPE}).mimetype == JWT_TYPE

@@ -12,53 +12,53 @@ from keys.secret_file import is_sealed, load_secret
 def test_file_is_made_once_private_and_shared(tmp_path):
     path = tmp_path / "d" / "svc-secret"
     with ThreadPoolExecutor(8) as pool:
-        values = set(pool.map(lambda _: load_secret(path, "X_SECRET", env={}), range(16)))
+        values = set(pool.map(lambda _: load_secret(path, "X_SECRET"), range(16)))
     assert len(values) == 1 and len(values.pop()) == 32
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["svc-secret"]  # no temporary files left behind
 
 
-def test_environment_wins_and_is_checked(tmp_path):
-    assert load_secret(tmp_path / "s", "X_SECRET", env={"X_SECRET": "ab" * 32}) == bytes([0xAB]) * 32
+def test_a_configured_value_wins_and_is_checked(tmp_path):
+    assert load_secret(tmp_path / "s", "X_SECRET", value="ab" * 32) == bytes([0xAB]) * 32
     assert not (tmp_path / "s").exists()
     for bad in ("zz" * 32, "ab" * 31):
         with pytest.raises(KeyFormatError):
-            load_secret(tmp_path / "s", "X_SECRET", env={"X_SECRET": bad})
+            load_secret(tmp_path / "s", "X_SECRET", value=bad)
 
 
-PASS = {"TONGBAN_KEY_PASSPHRASE": "correct horse battery staple"}
+PASS = "correct horse battery staple"
 
 
 def test_with_a_passphrase_a_new_secret_is_sealed(tmp_path):
     path = tmp_path / "svc-secret"
-    value = load_secret(path, "X_SECRET", env=PASS)
+    value = load_secret(path, "X_SECRET", passphrase=PASS)
     text = path.read_text()
     assert value.hex() not in text and text.startswith("tongban-sealed-secret:")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_secret(path, "X_SECRET", env=PASS) == value
+    assert load_secret(path, "X_SECRET", passphrase=PASS) == value
     assert is_sealed(path) and not is_sealed(tmp_path / "absent")
 
 
 def test_an_existing_plaintext_secret_is_sealed_on_the_next_start(tmp_path):
     """Issue 8, item 17: the migration of a data directory made before secrets were sealed."""
     path = tmp_path / "svc-secret"
-    value = load_secret(path, "X_SECRET", env={})
+    value = load_secret(path, "X_SECRET")
     assert path.read_text().strip() == value.hex() and not is_sealed(path)  # the plaintext file the attack reads
     with ThreadPoolExecutor(8) as pool:  # several workers starting together agree
-        assert set(pool.map(lambda _: load_secret(path, "X_SECRET", env=PASS), range(8))) == {value}
+        assert set(pool.map(lambda _: load_secret(path, "X_SECRET", passphrase=PASS), range(8))) == {value}
     assert value.hex() not in path.read_text() and is_sealed(path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["svc-secret"]
-    assert load_secret(path, "X_SECRET", env=PASS) == value
+    assert load_secret(path, "X_SECRET", passphrase=PASS) == value
 
 
 def test_a_sealed_secret_needs_the_right_passphrase(tmp_path):
     path = tmp_path / "svc-secret"
-    load_secret(path, "X_SECRET", env=PASS)
+    load_secret(path, "X_SECRET", passphrase=PASS)
     with pytest.raises(KeyAtRestError, match="TONGBAN_KEY_PASSPHRASE"):
-        load_secret(path, "X_SECRET", env={})
+        load_secret(path, "X_SECRET")
     with pytest.raises(KeyAtRestError, match="TONGBAN_KEY_PASSPHRASE"):
-        load_secret(path, "X_SECRET", env={"TONGBAN_KEY_PASSPHRASE": "wrong"})
+        load_secret(path, "X_SECRET", passphrase="wrong")
 
 
 @settings(max_examples=60, deadline=None)
@@ -66,9 +66,9 @@ def test_a_sealed_secret_needs_the_right_passphrase(tmp_path):
 def test_a_damaged_secret_file_is_a_key_error_not_a_traceback(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("damaged") / "svc-secret"
     path.write_text(text)
-    for env in ({}, PASS):
+    for passphrase in (None, PASS):
         try:
-            value = load_secret(path, "X_SECRET", env=env)
+            value = load_secret(path, "X_SECRET", passphrase=passphrase)
         except KeysError:
             continue
         assert len(value) >= 32

@@ -62,9 +62,11 @@ def test_keys_at_rest_are_encrypted_and_plaintext_is_refused(tmp_path):
     plaintext = keys.AtRestPolicy(None, allow_plaintext=True).seal(keys.generate())
     with pytest.raises(keys.KeyAtRestError, match="plaintext"):
         keys.AtRestPolicy(b"pw").open(plaintext)
-    assert keys.AtRestPolicy.from_env(tmp_path, env={}).allow_plaintext is False
+    assert keys.AtRestPolicy.for_directory(tmp_path).allow_plaintext is False
     keys.mark_development(tmp_path)
-    assert keys.AtRestPolicy.from_env(tmp_path, env={}).allow_plaintext is True
+    assert keys.AtRestPolicy.for_directory(tmp_path).allow_plaintext is True
+    assert keys.AtRestPolicy.for_directory(None, dev_plaintext=True).allow_plaintext is True
+    assert keys.AtRestPolicy.for_directory(None, passphrase="pw").passphrase == b"pw"
 
 
 # -- signs_until and compromised keys -------------------------------------------------------------------------

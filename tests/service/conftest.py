@@ -93,7 +93,7 @@ def live(tmp_path_factory):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings = replace(Settings.from_env(data, env={}), issuer_url=f"http://127.0.0.1:{port}")
+    settings = replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url=f"http://127.0.0.1:{port}")
     for step in INIT_STEPS:
         step(settings, lambda _line: None)
     app = create_app(settings)

@@ -35,7 +35,7 @@ def world(tmp_path_factory):
 def main_app(world):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-        yield create_app(replace(Settings.from_env(world.data, env={}), issuer_url="http://127.0.0.1:1"))
+        yield create_app(replace(Settings.from_env(world.data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://127.0.0.1:1"))
 
 
 def verdict(client, qr: str) -> dict:
@@ -124,7 +124,7 @@ def test_main_app_takes_camera_frames_larger_than_its_form_limit(world, main_app
 def test_main_app_starts_without_a_hub(tmp_path, monkeypatch):
     """No `tongban init` yet: the app still starts; the counter says it has no trust list."""
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-    app = create_app(replace(Settings.from_env(tmp_path, env={}), issuer_url="http://127.0.0.1:1"))
+    app = create_app(replace(Settings.from_env(tmp_path, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://127.0.0.1:1"))
     client = app.test_client()
     response = client.post("/counter/api/sync", json={})
     assert response.status_code == 502 and "tongban init" in response.get_json()["message"]

@@ -217,7 +217,7 @@ def test_main_app_counter_sync_button(world, browser, shots):
 
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-        app = create_app(replace(Settings.from_env(world.data, env={}), issuer_url="http://127.0.0.1:1"))
+        app = create_app(replace(Settings.from_env(world.data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://127.0.0.1:1"))
     eid = world.issue()
     with serving(app) as url:
         counter = Counter(browser, url, TABLET)
@@ -261,7 +261,7 @@ def test_out_of_date_counter_says_so_and_resyncs_itself_when_it_can(world, brows
     from service.config import Settings
 
     hub_data = shutil.copytree(world.data, tmp_path / "hub")
-    issuer_for(Settings.from_env(hub_data, env={})).publish_all(now=int(later()))
+    issuer_for(Settings.from_env(hub_data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"})).publish_all(now=int(later()))
     hub = Flask("hub")
     hub.register_blueprint(publication_blueprint(hub_data))
     with serving(hub) as hub_url, serving(create_counter_app(cache, redis_url="", clock=later, source_url=hub_url)) as url:

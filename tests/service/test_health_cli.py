@@ -39,7 +39,7 @@ def data(tmp_path, monkeypatch):
 
 
 def _desk(data) -> HealthDesk:
-    return desk_for(Settings.from_env(data, env={}), FakePeople())
+    return desk_for(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), FakePeople())
 
 
 def _id(n: int) -> str:
@@ -69,7 +69,7 @@ def test_init_upgrades_an_old_hub_to_issue_health_codes_and_is_idempotent(data):
 
 
 def test_init_seeds_the_demo_officer_as_staff(data):
-    settings = Settings.from_env(data, env={})
+    settings = Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"})
     from idp import Provider
 
     provider = Provider.from_settings(settings, load_keys=False)
@@ -209,7 +209,7 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
 
 
 def test_health_code_lifetime_is_configurable_and_checked(data, monkeypatch):
-    assert Settings.from_env(data, env={}).health_code_ttl == 86400
+    assert Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}).health_code_ttl == 86400
     assert _desk(data).policy.lifetime == 86400
     settings = Settings.from_env(data, env={"TONGBAN_HEALTH_CODE_TTL": "3600"})
     assert desk_for(settings).policy.lifetime == 3600

@@ -74,7 +74,8 @@ def service(request, tmp_path_factory):
         need_server("Redis", "127.0.0.1", 6379)
         overrides, drop = server_storage(POSTGRES_URL, REDIS_URL)
         cleanup.append(drop)
-    app = create_app(replace(Settings.from_env(tmp, env={}), issuer_url="http://127.0.0.1:1"), **overrides)
+    settings = Settings.from_env(tmp, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"})
+    app = create_app(replace(settings, issuer_url="http://127.0.0.1:1"), **overrides)
     provider = app.extensions["tongban.idp"]
     server = make_server("127.0.0.1", 0, app, threaded=True)
     provider.issuer = f"http://127.0.0.1:{server.server_port}"

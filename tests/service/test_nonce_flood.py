@@ -21,7 +21,7 @@ def redis_app(tmp_path_factory):
     patch = pytest.MonkeyPatch()
     patch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
     data = tmp_path_factory.mktemp("flood")
-    settings = replace(Settings.from_env(data, env={}), issuer_url="http://127.0.0.1:9")
+    settings = replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://127.0.0.1:9")
     for step in INIT_STEPS:
         step(settings, lambda _line: None)
     store = RedisStore(REDIS_URL, prefix=f"test-{uuid.uuid4().hex}:")

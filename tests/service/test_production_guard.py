@@ -79,7 +79,7 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path, monkeypatch)
     data.mkdir()
     (data / "tongban.sqlite3").touch(mode=0o644)
     os.chmod(data / "tongban.sqlite3", 0o644)
-    create_app(Settings.from_env(data, env={}))
+    create_app(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}))
     assert stat.S_IMODE((data / "tongban.sqlite3").stat().st_mode) == 0o600
 
 
@@ -152,20 +152,22 @@ def test_plaintext_keys_without_the_marker_are_refused(demo_dir, monkeypatch):
 
 
 def test_the_development_flag_is_refused(tmp_path):
-    settings = Settings.from_env(tmp_path, env={"TONGBAN_DEMO": "0", "TONGBAN_ISSUER_URL": HTTPS})
-    problems = file_problems(settings, {"TONGBAN_DEV_PLAINTEXT_KEYS": "1", "TONGBAN_KEY_PASSPHRASE": PASSPHRASE})
+    settings = Settings.from_env(tmp_path, env={"TONGBAN_DEMO": "0", "TONGBAN_ISSUER_URL": HTTPS,
+                                                "TONGBAN_DEV_PLAINTEXT_KEYS": "1", "TONGBAN_KEY_PASSPHRASE": PASSPHRASE})
+    problems = file_problems(settings)
     assert problems == ["TONGBAN_DEV_PLAINTEXT_KEYS=1 allows plaintext private keys: unset it"]
 
 
 def test_a_plaintext_secret_without_a_passphrase_is_refused(tmp_path):
     from keys.secret_file import load_secret
 
-    load_secret(tmp_path / "idp-secret", "TONGBAN_IDP_SECRET", env={})
-    settings = Settings.from_env(tmp_path, env={"TONGBAN_DEMO": "0", "TONGBAN_ISSUER_URL": HTTPS})
-    [problem] = file_problems(settings, {})
+    load_secret(tmp_path / "idp-secret", "TONGBAN_IDP_SECRET")
+    production = {"TONGBAN_DEMO": "0", "TONGBAN_ISSUER_URL": HTTPS}
+    [problem] = file_problems(Settings.from_env(tmp_path, env=production))
     assert "idp-secret is a plaintext secret" in problem and "TONGBAN_KEY_PASSPHRASE" in problem
-    assert file_problems(settings, {"TONGBAN_IDP_SECRET": "ab" * 32}) == []  # the environment replaces the file
-    assert file_problems(settings, {"TONGBAN_KEY_PASSPHRASE": PASSPHRASE}) == []  # the next start seals it
+    # the environment replaces the file; with a passphrase the next start seals it
+    assert file_problems(Settings.from_env(tmp_path, env={**production, "TONGBAN_IDP_SECRET": "ab" * 32})) == []
+    assert file_problems(Settings.from_env(tmp_path, env={**production, "TONGBAN_KEY_PASSPHRASE": PASSPHRASE})) == []
 
 
 def test_a_plaintext_secret_is_sealed_at_the_next_start_with_a_passphrase(demo_dir, monkeypatch):

@@ -48,7 +48,7 @@ def hub(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
         data = tmp_path_factory.mktemp("budget")
-        settings = replace(Settings.from_env(data, env={}), issuer_url="http://127.0.0.1:1")
+        settings = replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url="http://127.0.0.1:1")
         for step in INIT_STEPS:
             step(settings, lambda _line: None)
         yield create_app(settings), data

@@ -69,7 +69,7 @@ def decide(world: World, cache: VerifierCache, eid: str, now: int) -> tuple[str,
 
 
 def revoke_in(data: Path, eid: str, now: int) -> None:
-    issuer_for(Settings.from_env(data, env={})).set_status(eid, now=now)
+    issuer_for(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"})).set_status(eid, now=now)
 
 
 # -- rollback ------------------------------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ def test_a_rolled_back_list_is_refused_and_the_revocation_stays(world, hub, tmp_
 
 
 def test_the_issuer_signs_each_list_with_a_later_iat_even_within_one_second(hub):
-    issuer = issuer_for(Settings.from_env(hub.data, env={}))
+    issuer = issuer_for(Settings.from_env(hub.data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}))
     now = iat_of(hub.data, TRAFFIC)
     issuer.publish_status_list("bj-traffic-police", TRAFFIC, now=now)
     issuer.publish_status_list("bj-traffic-police", TRAFFIC, now=now - 100)  # a clock that went back
@@ -121,7 +121,8 @@ def test_a_different_list_with_the_same_iat_is_refused(world, hub, tmp_path):
 def test_the_same_old_list_served_again_and_again_goes_unknown_at_its_exp(world, hub, tmp_path):
     eid = hub.issue_health_code(shown_by=None)
     cache = VerifierCache(tmp_path / "cache")
-    issuer_for(Settings.from_env(hub.data, env={})).publish_status_list("bj-health", HEALTH, now=int(time.time()))
+    issuer = issuer_for(Settings.from_env(hub.data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}))
+    issuer.publish_status_list("bj-health", HEALTH, now=int(time.time()))
     iat = iat_of(hub.data, HEALTH)  # signed now: after the wallet's device key exists
     cache.sync(DirectorySource(hub.data), now=iat, root=root(hub.data))
     for age in range(0, HEALTH_STATUS.lifetime, 60):  # the mirror never re-signs: every sync gets the same list
