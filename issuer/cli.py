@@ -3,7 +3,7 @@ needs-reissue``, ``status publish``, ``pii rotate | reseal``,
 and the health commission's ``health set``, ``health reissue --all``, ``proxies add|end|list``, ``authorities grant``.
 
 ``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path, and so is
-``people_from(settings)``: the ``issuer.health_service.People`` port (registered citizens, from the IdP).
+``people_from(settings)``: the ``issuer.health.People`` port (registered citizens, from the IdP).
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from sqlalchemy import Engine
 
 from issuer import pii_migrate
 from issuer.errors import IssuerError
-from issuer.health import COLOURS, HealthPolicy
-from issuer.health_service import HealthDesk, People, Person
-from issuer.health_store import load_lookup_key
+from issuer.health import COLOURS, HealthDesk, HealthPolicy, People, Person
+from issuer.health.store import load_lookup_key
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
 from issuer.pii import Vault, load_issuer_secret, open_vault
 from issuer.records import DEMO_RECORDS, Records

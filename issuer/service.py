@@ -31,11 +31,15 @@ from credentials.status_list import (
 from credentials.status_uri import status_file
 from issuer import (
     admin_sessions,  # noqa: F401 - registers /admin's session table on the shared metadata
-    health_store,  # noqa: F401 - registers the health tables on the shared metadata
-    proxy_store,  # noqa: F401 - and the invitation and issued-code tables
     store,
 )
 from issuer.errors import NotAuthorisedError, ValidationError
+from issuer.health import (
+    proxy_store,  # noqa: F401 - registers the invitation and issued-code tables on the shared metadata
+)
+from issuer.health import (
+    store as health_store,  # noqa: F401 - registers the health tables on the shared metadata
+)
 from issuer.hub import Hub
 from issuer.issuance import build_views, credential_expiry
 from issuer.pii import Vault, load_issuer_secret, open_vault, open_vault_in

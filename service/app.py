@@ -83,7 +83,7 @@ def _issuer(settings: Settings, provider: Any) -> Any:
 
 def c_nonces(settings: Settings, provider: Any) -> Any:
     """One stateless c_nonce minter (``issuer.nonces``) for both nonce endpoints, keyed from the issuer secret."""
-    from issuer.health_store import load_lookup_key
+    from issuer.health.store import load_lookup_key
     from issuer.nonces import CNonces, nonce_key
 
     return CNonces(nonce_key(load_lookup_key(settings.data_dir)), provider.store)
@@ -99,11 +99,9 @@ def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: An
 
 
 def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any) -> None:
-    """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
-    from issuer import admin_web, health_web
-    from issuer.health import HealthPolicy
-    from issuer.health_service import HealthDesk
-    from issuer.health_store import load_lookup_key
+    """Health codes and proxies (``issuer.health.web``) and the health authority's ``/admin`` pages."""
+    from issuer.health import HealthDesk, HealthPolicy, admin_web, load_lookup_key
+    from issuer.health import web as health_web
     from service.health import AccessTokens, AccountPeople, admin_client, staff_names
 
     desk = HealthDesk(issuer, load_lookup_key(settings.data_dir),

@@ -42,7 +42,7 @@ class ProductionRefused(ConfigError):
 def secret_files(data_dir: Path) -> dict[Path, str]:
     """The service secret files and the environment variable that replaces each."""
     from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
-    from issuer.health_store import SECRET_ENV as ISSUER_SECRET_ENV
+    from issuer.health.store import SECRET_ENV as ISSUER_SECRET_ENV
 
     return {data_dir / "idp-secret": IDP_SECRET_ENV, data_dir / "issuer-secret": ISSUER_SECRET_ENV}
 

@@ -31,7 +31,7 @@ PACKAGES = tuple(ALLOWED)
 
 # Pure cores: no web framework, no Redis, no SQL, no QR rendering.
 PURE_CORES = ("credentials/", "verifier/pipeline.py", "wallet/presenter.py", "issuer/issuance.py", "issuer/validation.py",
-              "issuer/health.py")
+              "issuer/health/colours.py", "issuer/health/models.py", "issuer/health/errors.py")
 IMPURE_LIBRARIES = ("flask", "redis", "sqlalchemy", "qrcode")
 
 HAZMAT = "cryptography.hazmat"

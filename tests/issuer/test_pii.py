@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text, update
 
 import keys
-from issuer import health_store as t
 from issuer import pii_migrate, records, store
-from issuer.health_service import HealthDesk
+from issuer.health import HealthDesk
+from issuer.health import store as t
 from issuer.pii import PiiError, PiiKeyError, PiiUnreadable, Vault, open_vault, pii_keys, version_of
 from issuer.records import Records
 from issuer.service import Issuer
