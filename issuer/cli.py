@@ -16,7 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from issuer import pii_migrate
+from issuer import migrate, pii_migrate
 from issuer.errors import IssuerError
 from issuer.health import COLOURS, HealthDesk, HealthPolicy, People, Person
 from issuer.health.store import load_lookup_key
@@ -26,7 +26,7 @@ from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
-from storage import create_all, make_engine
+from storage import make_engine
 
 _engines: dict[str, Engine] = {}
 
@@ -35,7 +35,7 @@ def engine_for(settings: Any) -> Engine:
     """One engine per database URL per process, tables created and personal data sealed on first use."""
     if settings.database_url not in _engines:
         engine = make_engine(settings.database_url)
-        create_all(engine)
+        migrate.upgrade(engine)  # the issuer's tables, through Alembic
         pii_migrate.upgrade(engine, load_issuer_secret(settings.data_dir))
         _engines[settings.database_url] = engine
     return _engines[settings.database_url]

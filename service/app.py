@@ -69,13 +69,12 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 
 def _issuer(settings: Settings, provider: Any) -> Any:
     """One issuer on the provider's engine (one connection pool per database; the IdP's migrations ran first)."""
-    from issuer import pii_migrate
+    from issuer import migrate, pii_migrate
     from issuer.hub import Hub
     from issuer.pii import load_issuer_secret
     from issuer.service import Issuer
-    from storage import create_all
 
-    create_all(provider.engine)  # the issuer's tables; the IdP's exist already and are left alone
+    migrate.upgrade(provider.engine)  # the issuer's tables, through Alembic (issuer/migrations)
     # Personal data older versions kept in clear is sealed before the first request (issuer.pii_migrate).
     vault = pii_migrate.upgrade(provider.engine, load_issuer_secret(settings.data_dir))
     return Issuer(Hub(settings.data_dir), provider.engine, vault)
