@@ -34,12 +34,6 @@ from issuer import (
     store,
 )
 from issuer.errors import NotAuthorisedError, ValidationError
-from issuer.health import (
-    proxy_store,  # noqa: F401 - registers the invitation and issued-code tables on the shared metadata
-)
-from issuer.health import (
-    store as health_store,  # noqa: F401 - registers the health tables on the shared metadata
-)
 from issuer.hub import Hub
 from issuer.issuance import build_views, credential_expiry
 from issuer.pii import Vault, load_issuer_secret, open_vault, open_vault_in
