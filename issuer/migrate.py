@@ -7,8 +7,9 @@ Before this, the tables were made by ``create_all`` and newer columns added at s
 hand-written code. Now every change is a revision. A database from before (issuer tables, no version table) is
 brought to the baseline once — missing tables created, the columns older code did not record added, as the
 listeners did — then stamped at the baseline revision (which matches the models of that day) and upgraded.
-The same is done when another package's ``create_all`` made the issuer tables first (they share one
-``MetaData``): they then match the models already, and the catch-up changes nothing.
+When another package's ``create_all`` made the issuer tables first (they share one ``MetaData``; today
+``idp.provider`` still runs one), they match the current models: such a database is stamped at head instead,
+so that a later revision's change is not applied twice.
 
 Personal data sealing of older rows is a data migration, run after this one (``issuer.pii_migrate``).
 """
@@ -18,7 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
@@ -76,6 +79,16 @@ def _to_baseline(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+def _matches_models(conn: Connection) -> bool:
+    """Every issuer table present and as the current models declare it (no Alembic difference)."""
+    ours = issuer_tables()
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+        return not (type_ == "table" and name not in ours)
+
+    return not compare_metadata(MigrationContext.configure(conn, opts={"include_object": include}), metadata)
+
+
 def upgrade(engine: Engine) -> None:
     """Bring the issuer's tables to the newest revision (idempotent; safe to call on every start)."""
     try:
@@ -85,8 +98,11 @@ def upgrade(engine: Engine) -> None:
             tables = set(inspect(conn).get_table_names())
             config = _config(conn)
             if VERSION_TABLE not in tables and any(_is_issuers(name) for name in tables):
-                _to_baseline(conn)
-                command.stamp(config, BASELINE)
+                if _matches_models(conn):  # another package's create_all made them from today's models
+                    command.stamp(config, "head")
+                else:  # made before migrations began
+                    _to_baseline(conn)
+                    command.stamp(config, BASELINE)
             command.upgrade(config, "head")
     except OperationalError as exc:
         raise StorageUnavailable(f"cannot reach the database: {exc.orig}") from exc

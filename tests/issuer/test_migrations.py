@@ -51,22 +51,27 @@ def test_a_new_database_matches_the_models_and_upgrade_is_idempotent(tmp_path):
     engine.dispose()
 
 
-def test_a_database_made_by_create_all_is_stamped_at_the_baseline_then_upgraded(tmp_path):
+def test_a_database_made_by_create_all_from_todays_models_is_stamped_at_head(tmp_path, monkeypatch):
     engine = make_engine(f"sqlite:///{tmp_path / 'create_all.sqlite3'}")
     metadata.create_all(engine, tables=list(migrate.issuer_tables().values()))
+    monkeypatch.setattr(migrate, "_to_baseline", lambda _conn: pytest.fail("not a database from before migrations"))
     migrate.upgrade(engine)
     assert migrate.current(engine) == _head()
     assert _diff(engine) == []
     engine.dispose()
 
 
-def test_a_database_from_before_migrations_gets_its_missing_columns_and_tables(tmp_path):
+def test_a_database_from_before_migrations_gets_its_missing_columns_and_tables(tmp_path, monkeypatch):
     """Older code's layout (no sealed columns, no health invitations, no pii keys, no /admin sessions): brought to
     the baseline, stamped, upgraded; what the start-up ALTER TABLEs did before, done once."""
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     OLD.create_all(engine)
     assert "claims_enc" not in {c["name"] for c in inspect(engine).get_columns("issuer_credentials")}
+    calls = []
+    real = migrate._to_baseline
+    monkeypatch.setattr(migrate, "_to_baseline", lambda conn: calls.append(1) or real(conn))
     migrate.upgrade(engine)
+    assert calls == [1]  # brought to the baseline, stamped there
     assert migrate.current(engine) == _head()
     assert _diff(engine) == []
     assert {"signed_kid", "needs_reissue_at", "claims_enc"} <= {
