@@ -1,9 +1,9 @@
 """Issuer commands: the ``init`` step that builds the demo hub, ``revoke``, ``keys rotate | compromise | list |
-needs-reissue``, ``status publish``, ``pii rotate | reseal``,
-and the health commission's ``health set``, ``health reissue --all``, ``proxies add|end|list``, ``authorities grant``.
+needs-reissue``, ``status publish``, ``pii rotate | reseal``; the health commission's (``health``, ``proxies``,
+``authorities``) are ``issuer.health.cli``'s, attached here with the desk they act on (``desk_for``).
 
 ``settings_from(data_dir)`` is injected by ``service.wiring`` so configuration has one path, and so is
-``people_from(settings)``: the ``issuer.health_service.People`` port (registered citizens, from the IdP).
+``people_from(settings)``: the ``issuer.health.People`` port (registered citizens, from the IdP).
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from issuer import pii_migrate
+from issuer import migrate, pii_migrate
 from issuer.errors import IssuerError
-from issuer.health import COLOURS, HealthPolicy
-from issuer.health_service import HealthDesk, People, Person
+from issuer.health import HealthDesk, HealthPolicy, People, Person
+from issuer.health import cli as health_cli
+from issuer.health.cli import mask
 from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
 from issuer.pii import Vault, load_issuer_secret, open_vault
 from issuer.records import DEMO_RECORDS, Records
@@ -28,7 +29,7 @@ from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
 from keys.layout import Layout
-from storage import create_all, make_engine
+from storage import make_engine
 
 _engines: dict[str, Engine] = {}
 
@@ -37,7 +38,7 @@ def engine_for(settings: Any) -> Engine:
     """One engine per database URL per process, tables created and personal data sealed on first use."""
     if settings.database_url not in _engines:
         engine = make_engine(settings.database_url)
-        create_all(engine)
+        migrate.upgrade(engine)  # the issuer's tables, through Alembic
         pii_migrate.upgrade(engine, issuer_secret_for(settings))
         _engines[settings.database_url] = engine
     return _engines[settings.database_url]
@@ -76,10 +77,6 @@ def issuer_for(settings: Any) -> Issuer:
 def desk_for(settings: Any, people: People | None = None) -> HealthDesk:
     policy = HealthPolicy(lifetime=getattr(settings, "health_code_ttl", HealthPolicy.lifetime))
     return HealthDesk(issuer_for(settings), issuer_secret_for(settings), policy=policy, people=people)
-
-
-def mask(id_number: str) -> str:
-    return id_number[:6] + "********" + id_number[-4:] if len(id_number) == 18 else "***"
 
 
 def ensure_key_policy(directory: Path, echo: Callable[[str], None], *, demo: bool = True,
@@ -319,97 +316,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         settings = settings_from(data_dir)
         return desk_for(settings, people_from(settings) if people_from else None)
 
-    @main.group("health")
-    def health_group() -> None:
-        """Health codes (the health commission): statuses and re-issue."""
-
-    @health_group.command("set")
-    @data_option
-    @click.option("--id-number", required=True, help="the citizen's resident ID number")
-    @click.option("--colour", required=True, type=click.Choice(COLOURS), help="green | yellow | red")
-    @click.option("--reason", default="", help="why; required for yellow and red (green without one: 无异常)")
-    @click.option("--region", help="GB/T 2260 division code (default: the authority's region)")
-    @click.option("--name", help="the citizen's name, when they have no account")
-    @click.option("--operator", is_flag=True,
-                  help="an operator's override: change a citizen outside the authority's region (audited as "
-                       "operator:<user>)")
-    def health_set(data_dir: str | None, id_number: str, colour: str, reason: str, region: str | None,
-                   name: str | None, operator: bool) -> None:
-        """Set a citizen's health-code colour; re-issues their codes and suspends the previous ones. Audited.
-
-        Acts for the authority that owns health codes, within its region, like its staff at /admin; a citizen
-        registered elsewhere is refused (exit 2) unless --operator is given."""
-        actor = f"{'operator' if operator else 'cli'}:{getpass.getuser()}"
-        result = desk(data_dir).set_status(id_number, colour, reason, actor=actor, now=int(time.time()), name=name,
-                                           region=region, operator=operator)
-        click.echo(f"{mask(result.status.id_number)}: {result.status.colour} ({result.status.reason}); "
-                   f"{len(result.reissued)} code(s) re-issued, {len(result.suspended)} suspended")
-
-    @health_group.command("reissue")
-    @data_option
-    @click.option("--all", "all_", is_flag=True, required=True, help="every citizen's current health code")
-    def health_reissue(data_dir: str | None, all_: bool) -> None:
-        """Re-issue every current health code to the device it is bound to; an interrupted run resumes."""
-        d, now = desk(data_dir), int(time.time())
-        plan = run_id, ids, resumed = d.reissue_plan(now)
-        if resumed:
-            click.echo(f"resuming re-issue run {run_id}: {len(ids)} code(s) left")
-        with click.progressbar(length=len(ids), label="re-issuing health codes", show_pos=True) as bar:
-            d.reissue_all(now, plan=plan, progress=lambda _code_id: bar.update(1))
-        click.echo(f"re-issue run {run_id} done: {len(ids)} code(s) in this pass")
-
-    @main.group("proxies")
-    def proxies_group() -> None:
-        """Family proxies for health codes."""
-
-    @proxies_group.command("add")
-    @data_option
-    @click.option("--relative", required=True, help="ID number or phone of the citizen whose code is shown")
-    @click.option("--proxy", required=True, help="ID number or phone of the family member who shows it")
-    @click.option("--recorded-by", required=True, help="the authority recording it at a counter, e.g. bj-health")
-    def proxies_add(data_dir: str | None, relative: str, proxy: str, recorded_by: str) -> None:
-        """Record a proxy at a counter (granted_via = counter)."""
-        d = desk(data_dir)
-        d.issuer.hub.authority(recorded_by)
-        grant = d.grant_proxy(d.person(relative), proxy, via="counter", recorded_by=recorded_by, now=int(time.time()))
-        click.echo(f"proxy {grant.id}: {grant.proxy_name} may show {grant.relative_name}'s health code")
-
-    @proxies_group.command("end")
-    @data_option
-    @click.option("--id", "proxy_id", required=True, type=click.IntRange(1), help="the proxy's id")
-    @click.option("--relative", required=True, help="ID number or phone of the citizen who granted it")
-    @click.option("--recorded-by", required=True, help="the authority recording the end at a counter")
-    def proxies_end(data_dir: str | None, proxy_id: int, relative: str, recorded_by: str) -> None:
-        """End a proxy at the relative's request; the proxy's code is revoked in the status list."""
-        d = desk(data_dir)
-        d.issuer.hub.authority(recorded_by)
-        grant, revoked = d.end_proxy(proxy_id, d.person(relative).id_number, by=recorded_by, now=int(time.time()))
-        click.echo(f"proxy {grant.id} ended; {len(revoked)} code(s) revoked")
-
-    @proxies_group.command("list")
-    @data_option
-    @click.option("--id-number", required=True)
-    def proxies_list(data_dir: str | None, id_number: str) -> None:
-        """Proxies a citizen granted and holds, as JSON."""
-        import json
-
-        d = desk(data_dir)
-        found = d.proxies(d.person(id_number).id_number)
-        click.echo(json.dumps({k: [p.to_json() for p in v] for k, v in found.items()}, ensure_ascii=False))
-
-    @main.group("authorities")
-    def authorities_group() -> None:
-        """Issuing authorities and their staff."""
-
-    @authorities_group.command("grant")
-    @data_option
-    @click.option("--username", required=True, help="the staff member's resident ID number")
-    @click.option("--authority", required=True, help="authority id, e.g. bj-health")
-    @click.option("--role", default="officer", show_default=True, type=click.Choice(["officer", "admin"]))
-    def authorities_grant(data_dir: str | None, username: str, authority: str, role: str) -> None:
-        """Make an account staff of an authority (who may then sign in to /admin)."""
-        changed = desk(data_dir).grant_staff(username, authority, role, int(time.time()))
-        click.echo(f"{mask(username.strip().upper())}: {role} of {authority}" + ("" if changed else " (unchanged)"))
+    health_cli.attach(main, data_option, desk)
 
 
 __all__ = ["Person", "attach", "desk_for", "engine_for", "init_step", "issuer_for", "mask"]

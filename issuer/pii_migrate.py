@@ -26,7 +26,8 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from issuer import health_store, records, store
+from issuer import records, store
+from issuer.health import store as health_store
 from issuer.pii import SealedColumn, Vault, add_version, open_vault_in, pii_keys, version_of
 from storage.errors import StorageUnavailable
 

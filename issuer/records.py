@@ -37,14 +37,10 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    event,
     insert,
-    inspect,
     select,
-    text,
     update,
 )
-from sqlalchemy.engine import Connection
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -53,7 +49,7 @@ from credentials.catalogue import LicenceType
 from issuer.errors import IssuerError, ValidationError
 from issuer.pii import SealedColumn, Vault
 from issuer.validation import validate_claims
-from storage.sql import add_missing_columns, metadata
+from storage.sql import metadata
 
 HOLDER_COLUMN = "holder_id_number"
 MAX_ROWS = 100_000
@@ -79,16 +75,6 @@ DATA = SealedColumn(
     emptied=lambda row: {"holder_id_number": "~" + row["record_id"][-17:], "claims": {}},
     hashes=lambda vault, data: {"holder_hash": vault.lookup(HOLDER_LOOKUP, data["holder"])},
 )
-
-
-@event.listens_for(metadata, "after_create")
-def _add_sealed_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
-    """An older database's register gets the sealed columns and the look-up's unique index."""
-    if not inspect(connection).has_table(records.name):
-        return  # a create_all of other tables only
-    add_missing_columns(connection, records.name, {"holder_hash": "VARCHAR(64)", "data_enc": "TEXT"})
-    connection.execute(text("CREATE UNIQUE INDEX IF NOT EXISTS uq_issuer_record_holder_hash "
-                            "ON issuer_records (licence_type, holder_hash)"))
 
 
 # The licence most recently issued from each record: a new issue replaces it (a new phone, a reinstalled

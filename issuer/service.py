@@ -31,8 +31,6 @@ from credentials.status_list import (
 from credentials.status_uri import status_file
 from issuer import (
     admin_sessions,  # noqa: F401 - registers /admin's session table on the shared metadata
-    health_store,  # noqa: F401 - registers the health tables on the shared metadata
-    proxy_store,  # noqa: F401 - and the invitation and issued-code tables
     store,
 )
 from issuer.errors import NotAuthorisedError, ValidationError

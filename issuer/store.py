@@ -7,7 +7,7 @@ rolls its allocation back with it (the index is then burnt by nobody and taken b
 
 Each credential records the kid of the key that signed it (``signed_kid``), so that when a key is withdrawn as
 compromised (``tongban keys compromise``) exactly its credentials get ``needs_reissue_at``. Databases made
-before these two columns existed get them added at start-up (``create_all``: nullable, no backfill); their
+before these two columns existed got them added once (``issuer.migrate``: nullable, no backfill); their
 older rows, with no ``signed_kid``, are judged by date against the key's signing period instead.
 
 A credential's claims (names, ID numbers, addresses) are kept sealed in ``claims_enc`` (``issuer.pii``: AES-GCM
@@ -30,7 +30,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    event,
     insert,
     select,
     update,
@@ -40,7 +39,7 @@ from sqlalchemy.engine import Connection
 from credentials.status_uri import format_status_uri
 from issuer.errors import IssuerError, UnknownCredentialError
 from issuer.pii import SealedColumn, Vault
-from storage.sql import add_missing_columns, metadata
+from storage.sql import metadata
 
 LIST_CAPACITY = 1 << 17  # entries per status list: 32 KiB at 2 bits, a few hundred bytes compressed when sparse
 
@@ -69,18 +68,10 @@ issued = Table(
     UniqueConstraint("status_uri", "status_idx", name="uq_issuer_status_entry"),
 )
 
-_ADDED_COLUMNS = {"signed_kid": "VARCHAR(64)", "needs_reissue_at": "BIGINT", "claims_enc": "TEXT"}
-
 # The claims, sealed under the issuer secret and bound to the credential's elicence_id (``issuer.pii``); the
 # ``claims`` column keeps {} (older rows had them in clear until the start-up pass of ``issuer.pii_migrate``).
 CLAIMS = SealedColumn(issued, "claims_enc", ("elicence_id",), plain=lambda row: row["claims"],
                       emptied=lambda _row: {"claims": {}})
-
-
-@event.listens_for(metadata, "after_create")
-def _add_missing_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
-    """``create_all`` leaves an existing table alone: add the nullable columns newer code records."""
-    add_missing_columns(connection, issued.name, _ADDED_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ def metadata() -> Response:
             },
         }
         for t in LICENCE_TYPES
-        if t.name != HEALTH_CODE  # health codes come from /issuer/health-code (issuer.health_web), not a register
+        if t.name != HEALTH_CODE  # health codes come from /issuer/health-code (issuer.health.web), not a register
     }
     return jsonify({
         "credential_issuer": url,

@@ -69,12 +69,11 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 
 def _issuer(settings: Settings, provider: Any) -> Any:
     """One issuer on the provider's engine (one connection pool per database; the IdP's migrations ran first)."""
-    from issuer import pii_migrate
+    from issuer import migrate, pii_migrate
     from issuer.cli import hub_for, issuer_secret_for
     from issuer.service import Issuer
-    from storage import create_all
 
-    create_all(provider.engine)  # the issuer's tables; the IdP's exist already and are left alone
+    migrate.upgrade(provider.engine)  # the issuer's tables, through Alembic (issuer/migrations)
     # Personal data older versions kept in clear is sealed before the first request (issuer.pii_migrate).
     vault = pii_migrate.upgrade(provider.engine, issuer_secret_for(settings))
     return Issuer(hub_for(settings), provider.engine, vault)
@@ -98,11 +97,10 @@ def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: An
 
 
 def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any) -> None:
-    """Health codes and proxies (``issuer.health_web``) and the health authority's ``/admin`` pages."""
-    from issuer import admin_web, health_web
+    """Health codes and proxies (``issuer.health.web``) and the health authority's ``/admin`` pages."""
     from issuer.cli import issuer_secret_for
-    from issuer.health import HealthPolicy
-    from issuer.health_service import HealthDesk
+    from issuer.health import HealthDesk, HealthPolicy, admin_web
+    from issuer.health import web as health_web
     from service.health import AccessTokens, AccountPeople, admin_client, staff_names
 
     desk = HealthDesk(issuer, issuer_secret_for(settings),

@@ -1,4 +1,4 @@
-"""Commands that span packages, so they live in the composition root: ``issue`` and ``demo``."""
+"""Commands that span packages, so they live in the composition root: ``issue``, ``demo`` and ``migrate``."""
 
 from __future__ import annotations
 
@@ -88,3 +88,21 @@ def demo(demo_dir: Path) -> None:
     except SystemExit:
         pass
     click.secho(f"\nDemo done: the licence verified offline, then showed as revoked. Files are in {demo_dir}/.", fg="green")
+
+
+@click.command("migrate")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default $TONGBAN_DATA)")
+def migrate(data_dir: str | None) -> None:
+    """Bring the database schema to the newest revision: the IdP's tables, then the issuer's (Alembic; also done
+    at every start). A database made before the issuer's migrations is stamped at their baseline first."""
+    from idp import migrate as idp_migrate
+    from issuer import migrate as issuer_migrate
+    from storage import make_engine
+
+    engine = make_engine(Settings.from_env(data_dir).database_url)
+    try:
+        idp_migrate.upgrade(engine)
+        issuer_migrate.upgrade(engine)
+        click.echo(f"issuer schema at {issuer_migrate.current(engine)}")
+    finally:
+        engine.dispose()

@@ -1,8 +1,8 @@
 """Wiring of health codes to the identity provider: the ports ``issuer`` defines, implemented with ``idp``.
 
-* ``AccountPeople`` — ``issuer.health_service.People``: a registered citizen by ID number or phone.
-* ``AccessTokens`` — ``issuer.health_web.AccessTokens``: an IdP access token → ``Principal``.
-* ``staff_names`` — ``issuer.admin_web.StaffNames``: an IdP ``sub`` → the name shown in ``/admin``'s audit trail.
+* ``AccountPeople`` — ``issuer.health.People``: a registered citizen by ID number or phone.
+* ``AccessTokens`` — ``issuer.health.web.AccessTokens``: an IdP access token → ``Principal``.
+* ``staff_names`` — ``issuer.health.admin_web.StaffNames``: an IdP ``sub`` → the name shown in ``/admin``'s audit trail.
 * ``init_step`` — registers the confidential client ``tongban-admin`` for ``/admin`` (credentials kept in
   ``<data>/admin-client.json``, 0600; with its back-channel logout URI, so the IdP's logouts end staff
   sessions) and the demo health officer (an IdP account, staff of ``bj-health``).
@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from issuer.health_service import Person
+from issuer.health import Person
 from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 from keys.layout import Layout
 
@@ -36,7 +36,7 @@ class AccountPeople:
         return Person(self.provider.accounts.id_number(account), account.name, account.phone)
 
 
-def staff_names(provider: Any):  # -> issuer.admin_web.StaffNames
+def staff_names(provider: Any):  # -> issuer.health.admin_web.StaffNames
     """``/admin``'s audit trail: an IdP ``sub`` → the account's real name."""
 
     def name(sub: str) -> str | None:

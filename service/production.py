@@ -42,7 +42,7 @@ class ProductionRefused(ConfigError):
 def secret_files(data_dir: Path) -> dict[Path, str]:
     """The service secret files and the environment variable that replaces each."""
     from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
-    from issuer.health_store import SECRET_ENV as ISSUER_SECRET_ENV
+    from issuer.health.store import SECRET_ENV as ISSUER_SECRET_ENV
 
     layout = Layout(data_dir)
     return {layout.idp_secret: IDP_SECRET_ENV, layout.issuer_secret: ISSUER_SECRET_ENV}
@@ -50,8 +50,9 @@ def secret_files(data_dir: Path) -> dict[Path, str]:
 
 def _configured_secrets(settings: Settings) -> dict[str, str]:
     """The configured value of each secret's variable (empty: the file is used)."""
-    from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
     from issuer.health_store import SECRET_ENV as ISSUER_SECRET_ENV
+
+    from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
 
     return {IDP_SECRET_ENV: settings.idp_secret, ISSUER_SECRET_ENV: settings.issuer_secret}
 

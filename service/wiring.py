@@ -28,6 +28,7 @@ def _wire() -> None:
     verifier_cli.verifier_group.add_command(serve_counter)  # `tongban verifier serve`: needs the composition root
     main.add_command(commands.issue)
     main.add_command(commands.demo)
+    main.add_command(commands.migrate)
     main.add_command(serve)
     main.commands["keys"].add_command(production.seal_command)  # spans the issuer's and the IdP's keys and secrets
     main.add_command(production.demo_data_group)

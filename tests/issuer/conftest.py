@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 import keys
 from credentials import make_presentation
 from issuer.cli import init_step
-from issuer.health_service import HealthDesk, Person
+from issuer.health import HealthDesk, Person
 from issuer.hub import Hub
 from issuer.service import Issuer
 from storage import create_all, make_engine, normalise_url

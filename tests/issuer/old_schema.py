@@ -22,7 +22,8 @@ from sqlalchemy import (
     text,
 )
 
-from issuer import health_store, records, store
+from issuer import records, store
+from issuer.health import store as health_store
 from issuer.pii import Vault
 
 OLD = MetaData()

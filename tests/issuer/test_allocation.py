@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 import keys
-from issuer import store
+from issuer import migrate, store
 from issuer.cli import init_step
 from issuer.hub import Hub
 from issuer.service import Issuer
-from storage import create_all, make_engine, normalise_url
+from storage import make_engine, normalise_url
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 THREADS, PER_THREAD = 6, 8
@@ -51,7 +51,7 @@ def _assert_unique(issued: list, engine) -> None:
 def _world(tmp_path: Path, url: str) -> Issuer:
     init_step(_Settings(tmp_path, url), lambda _msg: None)
     engine = make_engine(url)
-    create_all(engine)
+    migrate.upgrade(engine)  # what start-up does
     return Issuer(Hub(tmp_path), engine)
 
 

@@ -33,11 +33,11 @@ import credentials
 import keys
 from credentials import make_presentation
 from credentials.credential import sign_credential
-from issuer import store
+from issuer import migrate, store
 from issuer.compromise import compromise_key
 from issuer.hub import ROOT_OWNER
 from keys import KeyFormatError
-from storage import create_all, make_engine, normalise_url
+from storage import make_engine, normalise_url
 from tests.issuer.test_allocation import _world
 from verifier.cache import DirectorySource, VerifierCache
 from verifier.pipeline import verify
@@ -201,14 +201,14 @@ def test_an_older_database_gets_the_new_columns_and_its_rows_are_marked_by_time(
         UniqueConstraint("status_uri", "status_idx", name="uq_issuer_status_entry"),
     ).create(engine)
     now = int(time.time())
-    issuer = make_issuer(url)  # its create_all meets the old table
+    issuer = make_issuer(url)  # its start-up migration meets the old table
     columns = {c["name"] for c in inspect(issuer.engine).get_columns("issuer_credentials")}
     assert {"signed_kid", "needs_reissue_at"} <= columns
     holder = keys.generate()
     legacy = issuer.issue("driving-licence", CLAIMS, holder.public, now=now)
     with issuer.engine.begin() as conn:  # as if issued before the column existed
         conn.execute(store.issued.update().values(signed_kid=None))
-    create_all(issuer.engine)  # a second start-up changes nothing
+    migrate.upgrade(issuer.engine)  # a second start-up changes nothing
     old = issuer.hub.rings.load(POLICE).signer(now)
     assert compromise_key(issuer, POLICE, old.public.kid, now=now + 1, actor="test").marked == 1
     assert [r.elicence_id for r in store.needing_reissue(issuer.engine, now=now + 1)] == [legacy.elicence_id]

@@ -12,7 +12,7 @@ import keys
 from credentials import licence_type, parse_credential
 from issuer import health
 from issuer.errors import NotAuthorisedError, ValidationError
-from issuer.health_service import ProxyError, UnknownPerson
+from issuer.health import ProxyError, UnknownPerson
 from tests.issuer.conftest import LI, PEOPLE, WANG, ZHANG, ZHAO
 
 
@@ -234,7 +234,7 @@ def _jwt(header: dict, claims: dict, signer: keys.PrivateKey) -> str:
 
 
 def _verify(token, nonces=("n1",), now=1_800_000_000):
-    from issuer.health_web import verify_proof
+    from issuer.health.web import verify_proof
 
     left = set(nonces)
 
@@ -248,7 +248,7 @@ def _verify(token, nonces=("n1",), now=1_800_000_000):
 
 
 def test_proof_round_trip_and_each_rule():
-    from issuer.health_web import ApiError
+    from issuer.health.web import ApiError
 
     device = _device()
     header = {"typ": "openid4vci-proof+jwt", "alg": "ES256", "jwk": device.public.jwk}
@@ -281,7 +281,7 @@ def test_proof_round_trip_and_each_rule():
                                            st.one_of(st.text(max_size=20), st.integers(), st.none()), max_size=3))
                  .map(lambda hc: _jwt({"typ": "openid4vci-proof+jwt", **hc[0]}, hc[1], _PROOF_KEY))))
 def test_any_proof_text_is_refused_with_an_api_error(token):
-    from issuer.health_web import ApiError
+    from issuer.health.web import ApiError
 
     with pytest.raises(ApiError):
         _verify(token)
@@ -315,7 +315,8 @@ def test_two_reissue_runs_started_together_share_one_run_and_reissue_each_code_o
 
     from sqlalchemy import select
 
-    from issuer import health_store, store
+    from issuer import store
+    from issuer.health import store as health_store
 
     desk, now = health_world.desk, int(time.time())
     people = [(ZHANG, "张三"), (LI, "李四"), (WANG, "王芳"), (ZHAO, "赵敏")]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import keys
 from issuer import health
 from issuer.errors import NotAuthorisedError, ValidationError
-from issuer.health_service import OutOfScope
+from issuer.health import OutOfScope
 from tests.issuer.conftest import LI, WANG, ZHANG, ZHAO
 
 

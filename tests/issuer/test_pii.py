@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text, update
 
 import keys
-from issuer import health_store as t
-from issuer import pii_migrate, records, store
-from issuer.health_service import HealthDesk
+from issuer import migrate, pii_migrate, records, store
+from issuer.health import HealthDesk
+from issuer.health import store as t
 from issuer.pii import PiiError, PiiKeyError, PiiUnreadable, Vault, open_vault, pii_keys, version_of
 from issuer.records import Records
 from issuer.service import Issuer
 from service.wiring import main
-from storage import create_all, make_engine, normalise_url
+from storage import make_engine, normalise_url
 from tests.issuer.conftest import LI, ZHANG, FakePeople
 from tests.issuer.old_schema import copy_as_old
 
@@ -167,7 +167,7 @@ def _old_database(health_world, url: str):  # noqa: ANN001, ANN202
     world_rows(health_world)
     target = make_engine(url)
     copy_as_old(health_world.desk.engine, health_world.desk.vault, target)
-    create_all(target)  # start-up: the sealed columns are added (empty)
+    migrate.upgrade(target)  # start-up: the sealed columns are added (empty), the database stamped
     return target
 
 

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from issuer import health, proxy_store
+from issuer import health
 from issuer.errors import ValidationError
-from issuer.health_service import Person
-from issuer.proxy_invitations import InvitationClosed, InvitationExpired, InvitationNotFound, ProxyInvitations
+from issuer.health import Person, proxy_store
+from issuer.health.invitations import InvitationClosed, InvitationExpired, InvitationNotFound, ProxyInvitations
 from tests.issuer.conftest import LI, WANG, ZHANG, ZHAO
 
 ZHANG_P = Person(ZHANG, "张三", "13800138000")

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import update
 
 import keys
-from issuer import health_store
-from issuer.health_service import ProxyError
+from issuer.health import ProxyError
+from issuer.health import store as health_store
 from tests.issuer.conftest import LI, PEOPLE, WANG, ZHANG
 
 ROUNDS = 15
@@ -152,7 +152,7 @@ def test_ending_a_proxy_revokes_its_unbound_codes(health_world):
 def test_the_daily_run_forgets_expired_codes_only(health_world):
     from sqlalchemy import func, select
 
-    from issuer import proxy_store
+    from issuer.health import proxy_store
 
     desk, now = health_world.desk, int(time.time())
     desk.fetch(ZHANG, "张三", keys.generate().public, now=now)

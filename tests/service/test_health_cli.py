@@ -12,9 +12,11 @@ from sqlalchemy import select
 from stdnum.cn import ric
 
 import keys
-from issuer import health_store, store
+from issuer import store
 from issuer.cli import desk_for
-from issuer.health_service import HealthDesk
+from issuer.health import HealthDesk
+from issuer.health import store as health_store
+from issuer.health.reissue import Reissue
 from issuer.hub import Hub
 from issuer.service import Issuer
 from service.config import Settings
@@ -167,7 +169,7 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
     calls = {"n": 0}
     k = 3
     if where == "between items":
-        original = HealthDesk.reissue_one
+        original = Reissue.one
 
         def flaky(self, *args, **kwargs):
             if calls["n"] == k:
@@ -175,7 +177,7 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
             calls["n"] += 1
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(HealthDesk, "reissue_one", flaky)
+        monkeypatch.setattr(Reissue, "one", flaky)
     else:
         original = Issuer.issue
 

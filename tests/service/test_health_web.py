@@ -577,7 +577,7 @@ def test_staff_sign_in_always_asks_for_the_password(service, monkeypatch):
     authorization request in the browser does not sign anyone in on an IdP session left open."""
     from urllib.parse import parse_qsl, urlencode, urlsplit
 
-    from issuer import admin_web
+    from issuer.health import admin_web
 
     _name, id_number, _phone, password = CITIZENS["officer"]
     browser = _BrowserOf(service)

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import keys
-from issuer import health_web
+from issuer.health import web as health_web
 from tests.service import test_health_web
 from tests.service.test_health_web import CITIZENS, auth, fetch, token_for
 
@@ -170,7 +170,7 @@ def test_decline_and_withdraw(service):
 
 
 def test_an_expired_invitation_cannot_be_accepted(service):
-    from issuer.health_service import Person
+    from issuer.health import Person
 
     w = service.app.extensions["tongban.health"]
     name, id_number, _phone, _pw = CITIZENS["zhang"]

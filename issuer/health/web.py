@@ -43,7 +43,7 @@ Errors are ``{"error": code, "error_description": text}``.
         the status list (the ones still valid are listed); counters refuse it ("revoked") after their next sync,
         and the proxy can fetch no more (ending and fetching take the same locks: no fetch outlives the end).
 
-    Family proxies by invitation (``issuer.proxy_invitations``): the citizen invites a family member to show
+    Family proxies by invitation (``issuer.health.invitations``): the citizen invites a family member to show
     the citizen's health code; the family member accepts in their own wallet.
 
     POST /issuer/proxy-invitations  {"to": "<mobile phone or ID number of the family member>"}
@@ -85,11 +85,13 @@ from typing import Any, Protocol
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
-from issuer.health import INVITATION_LIFETIME
-from issuer.health_service import HealthDesk, Person, ProxyError, UnknownPerson
+from issuer.health.colours import INVITATION_LIFETIME
+from issuer.health.errors import InvitationClosed, InvitationExpired, InvitationNotFound, ProxyError, UnknownPerson
+from issuer.health.invitations import ProxyInvitations
+from issuer.health.models import Person
+from issuer.health.service import HealthDesk
 from issuer.nonces import NONCE_TTL, CNonces
 from issuer.ports import ISSUER_SCOPE, AccessTokens, Principal, TokenRefused, TokenRequest
-from issuer.proxy_invitations import InvitationClosed, InvitationExpired, InvitationNotFound, ProxyInvitations
 from keys import KeyFormatError, PublicKey, b64url_decode
 from storage.kv import MemoryStore
 

@@ -5,7 +5,7 @@ current colour: green, yellow or red, with a reason and the GB/T 2260 region of 
 It is short-lived (24 h by default, ``HealthPolicy.lifetime``). A code shown by a family proxy carries
 ``shown_by`` (the proxy's name) and only the proxy views, so a counter always sees that a proxy shows it.
 
-No clock, no database: the application service (``issuer.health_service``) passes ``now`` and rows in.
+No clock, no database: the application service (``issuer.health.desk`` and ``issuer.health.codes``) passes ``now`` and rows in.
 """
 
 from __future__ import annotations

@@ -49,8 +49,8 @@ from credentials.catalogue import HEALTH_COLOURS
 from credentials.words import colour_name
 from issuer.admin_sessions import AdminSession, AdminSessions
 from issuer.errors import IssuerError, NotAuthorisedError, ValidationError
-from issuer.health import parse_id_number
-from issuer.health_service import HealthDesk
+from issuer.health.colours import parse_id_number
+from issuer.health.service import HealthDesk
 from issuer.logout_token import LogoutTokenError, verify_logout_token
 from keys import csrf_token_matches
 from storage.kv import KeyValueStore, MemoryStore

@@ -11,9 +11,9 @@ unknown number), so any signed-in citizen could learn who owns a number. Here
   what accepting allows, and accepts or declines; only then does the inviter learn the name (``sent``);
 * accepting makes the grant (``granted_via: self``) in the same transaction, the invitation's row locked, so
   two accepts make one grant and an accept cannot cross a withdrawal;
-* a pending invitation expires after 7 days (``issuer.health.INVITATION_LIFETIME``); rows go 30 days later.
+* a pending invitation expires after 7 days (``issuer.health.colours.INVITATION_LIFETIME``); rows go 30 days later.
 
-Rate limits (per account and per address) are the web layer's (``issuer.health_web``). Grants recorded at a
+Rate limits (per account and per address) are the web layer's (``issuer.health.web``). Grants recorded at a
 counter (``tongban proxies add``, ``granted_via: counter``) stay one-sided: staff checked both people in person.
 """
 
@@ -28,10 +28,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
-from issuer import health_store as t
-from issuer import proxy_store as p
 from issuer.errors import ValidationError
-from issuer.health import (
+from issuer.health import proxy_store as p
+from issuer.health import store as t
+from issuer.health.colours import (
     INVITATION_LIFETIME,
     invitation_status,
     mask_name,
@@ -40,28 +40,18 @@ from issuer.health import (
     parse_person_ref,
     what_accepting_allows,
 )
-from issuer.health_service import HealthDesk, HealthError, Person, Proxy
+from issuer.health.errors import InvitationClosed, InvitationExpired, InvitationNotFound
+from issuer.health.models import Person, Proxy
+from issuer.health.service import HealthDesk
 
 PURGE_AFTER = 30 * 24 * 3600  # an invitation's row is deleted this long after it expired
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{24}", re.ASCII)
 LIST_LIMIT = 50
 
 
-# The columns issuer.pii needs to open a grant's names and a status row's person (issuer.health_store).
+# The columns issuer.pii needs to open a grant's names and a status row's person (issuer.health.store).
 _GRANT_NAME_COLUMNS = ("relative_hash", "proxy_hash", "names_enc", "relative_name", "proxy_name")
 _PERSON_COLUMNS = ("subject_hash", "person_enc", "id_number", "name")
-
-class InvitationNotFound(HealthError):
-    reason = "invitation_not_found"
-
-
-class InvitationClosed(HealthError):
-    reason = "invitation_closed"
-
-
-class InvitationExpired(HealthError):
-    reason = "invitation_expired"
-
 
 @dataclass(frozen=True)
 class SentInvitation:
@@ -124,7 +114,7 @@ class ProxyInvitations:
         invitee = p.invitee_key(self.desk.key, kind, value)
         public_id = secrets.token_urlsafe(18)
         with self.engine.begin() as conn:
-            self.desk._ensure_status(conn, inviter.id_number, inviter.name, now)  # the name shown when accepted
+            self.desk.ctx.ensure_status(conn, inviter.id_number, inviter.name, now)  # the name shown when accepted
             conn.execute(delete(p.health_invitations).where(p.health_invitations.c.expires_at < now - PURGE_AFTER))
             conn.execute(insert(p.health_invitations).values(
                 public_id=public_id, inviter_hash=self.desk.hash(inviter.id_number), recorded_by=recorded_by[:200],
@@ -208,7 +198,7 @@ class ProxyInvitations:
             grant = None
             if answer == "accepted":
                 if row.state == "accepted":
-                    grant = self.desk._proxy(self.desk._proxy_row(conn, row.proxy_id))
+                    grant = self.desk.grants.of_row(self.desk.ctx.proxy_row(conn, row.proxy_id))
                 else:
                     grant = self.desk.grant_in(conn, self.desk.status_of(relative), invitee, via="self",
                                                recorded_by=row.recorded_by, now=now)

@@ -19,11 +19,10 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint, event
-from sqlalchemy.engine import Connection
+from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint
 
 from issuer.pii import SECRET_ENV, SealedColumn, load_issuer_secret
-from storage.sql import add_missing_columns, metadata
+from storage.sql import metadata
 
 health_status = Table(
     "health_status", metadata,
@@ -120,13 +119,6 @@ NAMES = SealedColumn(health_proxies, "names_enc", ("relative_hash", "proxy_hash"
                      plain=lambda row: {"relative_name": row["relative_name"], "proxy_name": row["proxy_name"]},
                      emptied=lambda _row: {"relative_name": "", "proxy_name": ""})
 SEALED = (PERSON, STATUS_REASON, AUDIT_REASON, VIEWS, NAMES)
-
-
-@event.listens_for(metadata, "after_create")
-def _add_sealed_columns(target, connection: Connection, **_kw) -> None:  # noqa: ANN001 - SQLAlchemy's event
-    """An older database's health tables get the sealed columns (nullable; the start-up pass fills them)."""
-    for sealed in SEALED:
-        add_missing_columns(connection, sealed.table.name, {sealed.column: "TEXT"})
 
 
 def load_lookup_key(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> bytes:
