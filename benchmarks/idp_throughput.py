@@ -59,7 +59,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_for(seconds: float, work) -> tuple[int, float]:  # noqa: ANN001
+def run_for(seconds: float, work) -> tuple[int, float]:
     """Run ``work(session)`` in THREADS threads until time is up; returns (operations, elapsed)."""
     stop, counts = time.monotonic() + seconds, [0] * THREADS
 
@@ -99,7 +99,7 @@ def main() -> None:
     workers = os.environ.get("BENCH_GUNICORN", "-w 2 -k gthread --threads 4").split()
     gunicorn = [*pin, str(Path(sys.executable).parent / "gunicorn"), *workers, "-b", f"127.0.0.1:{port}",
                 "service.wsgi:app"]
-    log = open(data / "gunicorn.log", "w")  # noqa: SIM115 - closed with the server
+    log = open(data / "gunicorn.log", "w")  # closed with the server
     proc = subprocess.Popen(gunicorn, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     results: dict = {"server": f"gunicorn {' '.join(workers)}" + (", pinned to CPU 0" if pin else ""),
                      "client_threads": THREADS, "seconds_per_phase": SECONDS}

@@ -57,7 +57,7 @@ def main() -> None:
             admin = create_engine(normalise_url(PG))
             with admin.begin() as conn:
                 conn.execute(text(f"CREATE SCHEMA {schema}"))
-        except Exception as exc:  # noqa: BLE001 - no server: report SQLite only
+        except Exception as exc:  # no server: report SQLite only
             print(f"PostgreSQL skipped: {exc}")
         else:
             try:

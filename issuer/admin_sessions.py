@@ -66,7 +66,7 @@ class AdminSessions:
     def __init__(self, engine: Engine, vault: Any, *, idle: int = IDLE_TIMEOUT, absolute: int = ABSOLUTE_TIMEOUT):
         self.engine, self.vault, self.idle, self.absolute = engine, vault, idle, absolute
 
-    def _row(self, row) -> AdminSession:  # noqa: ANN001 - a SQLAlchemy Row
+    def _row(self, row) -> AdminSession:  # a SQLAlchemy Row
         return AdminSession(row.sub, row.idp_sid, self.vault.open(row.name, where=_where(row.id_hash)),
                             row.subject_hash, row.id_token, row.csrf, row.created_at, row.last_seen)
 

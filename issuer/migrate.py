@@ -83,7 +83,7 @@ def _matches_models(conn: Connection) -> bool:
     """Every issuer table present and as the current models declare it (no Alembic difference)."""
     ours = issuer_tables()
 
-    def include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    def include(obj, name, type_, reflected, compare_to) -> bool:
         return not (type_ == "table" and name not in ours)
 
     return not compare_metadata(MigrationContext.configure(conn, opts={"include_object": include}), metadata)

@@ -37,7 +37,7 @@ class TokenRequest:
     path: str
 
 
-class TokenRefused(Exception):  # noqa: N818 - an HTTP answer: 401 invalid_token / invalid_request, 403 insufficient_scope
+class TokenRefused(Exception):  # an HTTP answer: 401 invalid_token / invalid_request, 403 insufficient_scope
     def __init__(self, status: int, error: str, description: str):
         super().__init__(description)
         self.status, self.error, self.description = status, error, description

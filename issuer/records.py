@@ -180,7 +180,7 @@ class Records:
         self.engine = engine
         self.vault = vault
 
-    def _record(self, row) -> Record:  # noqa: ANN001 - a SQLAlchemy row
+    def _record(self, row) -> Record:  # a SQLAlchemy row
         data = DATA.open(self.vault, row._mapping)
         return Record(row.record_id, row.licence_type, row.authority_id, data["holder"], data["claims"])
 

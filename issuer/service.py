@@ -113,7 +113,7 @@ class Issuer:
                 return self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
         return self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
 
-    def _issue(self, conn: Connection, ltype, claims, authority, signer, holder_key, now, expires_at,  # noqa: ANN001
+    def _issue(self, conn: Connection, ltype, claims, authority, signer, holder_key, now, expires_at,
                views, replaces: str | None = None) -> IssuedLicence:
         serial, version = self._serial_and_version(conn, ltype, authority, replaces)
         uri, idx = store.allocate_status(conn, authority.id)
@@ -135,7 +135,7 @@ class Issuer:
         return IssuedLicence(elicence_id, ltype.name, authority.id, uri, idx, signed, expires_at)
 
     @staticmethod
-    def _serial_and_version(conn: Connection, ltype, authority, replaces: str | None) -> tuple[int, int]:  # noqa: ANN001
+    def _serial_and_version(conn: Connection, ltype, authority, replaces: str | None) -> tuple[int, int]:
         if replaces is not None:
             type_code, issuer_code, serial, version = parse_id(replaces)
             if (type_code, issuer_code) != (ltype.national_code, authority.issuer_code):

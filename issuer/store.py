@@ -96,7 +96,7 @@ def _next(conn: Connection, name: str) -> int:
             with conn.begin_nested():
                 conn.execute(insert(counters).values(name=name, next_value=1))
             return 0
-        except Exception:  # noqa: BLE001 - another issuer created the counter first; take the next value
+        except Exception:  # another issuer created the counter first; take the next value
             return _next(conn, name)
     return int(row[0]) - 1
 

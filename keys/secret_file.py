@@ -30,7 +30,7 @@ from keys.at_rest import PASSPHRASE_ENV
 from keys.errors import KeyAtRestError, KeyFormatError
 
 MIN_BYTES = 32
-SEALED_PREFIX = "tongban-sealed-secret:v1:"  # noqa: S105 - a format tag, not a secret
+SEALED_PREFIX = "tongban-sealed-secret:v1:"  # a format tag, not a secret
 _SALT_BYTES = 16
 _MAX_FILE_CHARS = 4096
 

@@ -50,9 +50,8 @@ def secret_files(data_dir: Path) -> dict[Path, str]:
 
 def _configured_secrets(settings: Settings) -> dict[str, str]:
     """The configured value of each secret's variable (empty: the file is used)."""
-    from issuer.health_store import SECRET_ENV as ISSUER_SECRET_ENV
-
     from idp.secrets import SECRET_ENV as IDP_SECRET_ENV
+    from issuer.pii import SECRET_ENV as ISSUER_SECRET_ENV
 
     return {IDP_SECRET_ENV: settings.idp_secret, ISSUER_SECRET_ENV: settings.issuer_secret}
 

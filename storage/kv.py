@@ -92,7 +92,7 @@ class RedisStore:
         self._prefix = prefix
         self._errors = (redis.ConnectionError, redis.TimeoutError)
 
-    def _call(self, fn: Callable, *args):  # noqa: ANN202 - thin wrapper
+    def _call(self, fn: Callable, *args):  # thin wrapper
         try:
             return fn(*args)
         except self._errors as exc:

@@ -55,14 +55,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API objects
+        def _sqlite_pragmas(dbapi_conn, _record):  # DB-API objects
             dbapi_conn.execute("PRAGMA journal_mode=WAL")
             dbapi_conn.execute("PRAGMA foreign_keys=ON")
             # Let BEGIN IMMEDIATE come from SQLAlchemy's own transaction handling.
             dbapi_conn.isolation_level = None
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # noqa: ANN001
+        def _sqlite_begin(conn):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine

@@ -86,7 +86,7 @@ def make_world(base: Path) -> World:
 
 
 @contextmanager
-def serving(app) -> Iterator[str]:  # noqa: ANN001 - a WSGI app
+def serving(app) -> Iterator[str]:  # a WSGI app
     """Serve ``app`` on 127.0.0.1 on a free port in a thread; yields the base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.01), daemon=True)

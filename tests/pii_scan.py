@@ -48,7 +48,7 @@ def dump(engine: Engine, schema: str | None = None) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     with engine.connect() as conn:
         for table in inspect(conn).get_table_names(schema=schema):
-            rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()  # noqa: S608 - reflected names
+            rows = conn.execute(text(f'SELECT * FROM "{table}"')).mappings().all()  # reflected names
             for row in rows:
                 for column, value in row.items():
                     found.setdefault(f"{table}.{column}", []).extend(_texts(value))

@@ -124,7 +124,7 @@ def verify_command(cache_dir: Path, now_text: str | None, image: Path | None, fr
     sys.exit(0 if decision.valid else 1)
 
 
-def attach(main: click.Group, register) -> None:  # noqa: ANN001 - service.cli.register
+def attach(main: click.Group, register) -> None:  # service.cli.register
     main.add_command(verifier_group)
     main.add_command(verify_command)
     register(VerifierError)

@@ -10,7 +10,7 @@ class VerifierError(Exception):
             self.reason = reason
 
 
-class Reject(Exception):  # noqa: N818 - a control-flow signal inside the pipeline, not an error for callers
+class Reject(Exception):  # a control-flow signal inside the pipeline, not an error for callers
     """A check failed; ``reason`` is the stable code reported in the Decision."""
 
     def __init__(self, reason: str, detail: str = ""):

@@ -50,7 +50,7 @@ MAX_IMAGE_BYTES = 4 * 1024 * 1024
 IMAGE_TYPES = ("image/jpeg", "image/png")
 
 
-class BadRequest(Exception):  # noqa: N818 - an HTTP answer, mapped to 400 below
+class BadRequest(Exception):  # an HTTP answer, mapped to 400 below
     def __init__(self, code: str, message: str, status: int = 400):
         super().__init__(message)
         self.code, self.message, self.status = code, message, status

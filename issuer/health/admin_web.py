@@ -82,7 +82,7 @@ class _Admin:
     def now(self) -> int:
         return int(self.clock())
 
-    def client(self):  # noqa: ANN201 - authlib FlaskOAuth2App
+    def client(self):  # authlib FlaskOAuth2App
         """Authlib's client for the current base URL and registration (re-made when either changes)."""
         base, creds = self.base_url(), self.credentials()
         key = (base, creds["client_id"], creds["client_secret"])
@@ -166,7 +166,7 @@ def _actor_name(actor: str, names: dict[str, str | None]) -> str | None:
         user = _user()
         try:
             names[sub] = admin().staff_names(sub) or (user.name if user is not None and user.sub == sub else None) or None
-        except Exception:  # noqa: BLE001 - a name is a nicety: the page shows the sub rather than fail
+        except Exception:  # a name is a nicety: the page shows the sub rather than fail
             current_app.logger.exception("admin: could not look up the name of staff %s", sub)
             names[sub] = None
     return names[sub]
@@ -254,7 +254,7 @@ def logout() -> Response:
         admin().sessions.end(request.cookies.get(COOKIE))
         try:
             end_session = admin().client().load_server_metadata().get("end_session_endpoint") or base + "/logout"
-        except Exception:  # noqa: BLE001 - discovery unreachable: this service's IdP serves /logout itself
+        except Exception:  # discovery unreachable: this service's IdP serves /logout itself
             current_app.logger.exception("admin: no end_session_endpoint from discovery")
             end_session = base + "/logout"
         response = redirect(end_session + "?" + urlencode({

@@ -89,7 +89,7 @@ class Codes:
                           issued.authority_id)
 
     def issue(self, conn: Connection, status: HealthStatus, device: PublicKey, shown_by: str | None, now: int,
-              replaces: str | None = None, proxy_id: int = 0):  # noqa: ANN201 - issuer.service.IssuedLicence
+              replaces: str | None = None, proxy_id: int = 0):  # issuer.service.IssuedLicence
         """Sign one code and log it (``health_issued``), so that every code still outstanding can be found."""
         ctx = self.ctx
         claims = code_claims(name=status.name, id_number=status.id_number, colour=status.colour, reason=status.reason,
@@ -101,7 +101,7 @@ class Codes:
             expires_at=issued.expires_at))
         return issued
 
-    def reissue(self, conn: Connection, binding, status: HealthStatus, now: int,  # noqa: ANN001 - a health_codes row
+    def reissue(self, conn: Connection, binding, status: HealthStatus, now: int,  # a health_codes row
                 touched: Touched) -> tuple[str | None, str | None]:
         """Issue a new code to the binding's device, suspend the one it replaces (caller publishes)."""
         ctx = self.ctx

@@ -44,7 +44,7 @@ class HealthContext:
         return t.subject_hash(self.key, id_number)
 
     @property
-    def authority(self):  # noqa: ANN201 - issuer.hub.AuthorityConfig
+    def authority(self):  # issuer.hub.AuthorityConfig
         return self.issuer.hub.owner_of(HEALTH_CODE)
 
     def person(self, username: str) -> Person:
@@ -67,7 +67,7 @@ class HealthContext:
                 row = own.execute(query).first()
         return None if row is None else self.status_of(row)
 
-    def status_of(self, row) -> HealthStatus:  # noqa: ANN001 - a health_status row
+    def status_of(self, row) -> HealthStatus:  # a health_status row
         person = t.PERSON.open(self.vault, row._mapping)
         return HealthStatus(person["id_number"], person["name"], row.colour,
                             t.STATUS_REASON.open(self.vault, row._mapping), row.region, row.seq, row.updated_at,
@@ -84,17 +84,17 @@ class HealthContext:
             index_elements=["subject_hash"]))
         return self.status(id_number, conn, lock=True)
 
-    def lock_subject(self, conn: Connection, subject_hash: str):  # noqa: ANN201
+    def lock_subject(self, conn: Connection, subject_hash: str):
         """Lock one citizen's status row. Every path that issues, suspends or revokes a citizen's codes takes this
         lock first, then (for a proxy) the grant's row: one order, so no deadlock."""
         return conn.execute(select(t.health_status).where(t.health_status.c.subject_hash == subject_hash)
                             .with_for_update()).first()
 
     # -- proxy grant rows -------------------------------------------------------------------------------
-    def proxy_row(self, conn: Connection, proxy_id: int):  # noqa: ANN201
+    def proxy_row(self, conn: Connection, proxy_id: int):
         return conn.execute(select(t.health_proxies).where(t.health_proxies.c.id == proxy_id)).first()
 
-    def lock_grant(self, conn: Connection, proxy_id: int):  # noqa: ANN201
+    def lock_grant(self, conn: Connection, proxy_id: int):
         return conn.execute(select(t.health_proxies).where(t.health_proxies.c.id == proxy_id)
                             .with_for_update()).first()
 

@@ -132,7 +132,7 @@ class ProxyInvitations:
                 .order_by(inv.c.id.desc()).limit(LIST_LIMIT)).all()
         return [self._sent(r, now) for r in rows]
 
-    def _sent(self, row, now: int) -> SentInvitation:  # noqa: ANN001
+    def _sent(self, row, now: int) -> SentInvitation:
         status = invitation_status(row.state, row.expires_at, now)
         accepted = status == "accepted" and row.grant_relative_hash is not None
         name = None
@@ -170,7 +170,7 @@ class ProxyInvitations:
                 .order_by(inv.c.id.desc()).limit(LIST_LIMIT)).all()
         return [self._received(r.public_id, self._inviter_name(r), "pending", r.created_at, r.expires_at) for r in rows]
 
-    def _inviter_name(self, row) -> str:  # noqa: ANN001 - a row with the inviter's status columns
+    def _inviter_name(self, row) -> str:  # a row with the inviter's status columns
         person = {c: row._mapping[f"inviter_{c}"] for c in _PERSON_COLUMNS}
         return t.PERSON.open(self.desk.vault, person)["name"]
 
@@ -209,7 +209,7 @@ class ProxyInvitations:
         return self._received(row.public_id, name, answer, row.created_at, row.expires_at), grant
 
     @staticmethod
-    def _locked(conn: Connection, public_id: Any):  # noqa: ANN205
+    def _locked(conn: Connection, public_id: Any):
         if not isinstance(public_id, str) or not ID_PATTERN.fullmatch(public_id):
             return None
         return conn.execute(select(p.health_invitations).where(p.health_invitations.c.public_id == public_id)

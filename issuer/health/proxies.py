@@ -97,7 +97,7 @@ class Proxies:
                                 .order_by(t.health_proxies.c.id)).all()
         return {"granted": [self.of_row(r) for r in granted], "held": [self.of_row(r) for r in held]}
 
-    def of_row(self, row) -> Proxy:  # noqa: ANN001 - a health_proxies row
+    def of_row(self, row) -> Proxy:  # a health_proxies row
         names = t.NAMES.open(self.ctx.vault, row._mapping)
         return Proxy(row.id, names["relative_name"], names["proxy_name"], row.granted_at, row.granted_via,
                      row.recorded_by, row.ended_at)

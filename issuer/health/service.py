@@ -47,7 +47,7 @@ class HealthDesk:
         return self.ctx.issuer
 
     @property
-    def engine(self):  # noqa: ANN201 - sqlalchemy.Engine
+    def engine(self):  # sqlalchemy.Engine
         return self.ctx.engine
 
     @property
@@ -55,7 +55,7 @@ class HealthDesk:
         return self.ctx.key
 
     @property
-    def vault(self):  # noqa: ANN201 - issuer.pii.Vault
+    def vault(self):  # issuer.pii.Vault
         return self.ctx.vault
 
     @property
@@ -71,7 +71,7 @@ class HealthDesk:
         return self.ctx.people
 
     @property
-    def authority(self):  # noqa: ANN201 - issuer.hub.AuthorityConfig
+    def authority(self):  # issuer.hub.AuthorityConfig
         return self.ctx.authority
 
     def hash(self, id_number: str) -> str:
@@ -80,10 +80,10 @@ class HealthDesk:
     def person(self, username: str) -> Person:
         return self.ctx.person(username)
 
-    def status_of(self, row) -> HealthStatus:  # noqa: ANN001 - a health_status row
+    def status_of(self, row) -> HealthStatus:  # a health_status row
         return self.ctx.status_of(row)
 
-    def lock_subject(self, conn: Connection, subject_hash: str):  # noqa: ANN201
+    def lock_subject(self, conn: Connection, subject_hash: str):
         return self.ctx.lock_subject(conn, subject_hash)
 
     def publish_touched(self, touched: Touched, now: int) -> None:

@@ -13,7 +13,7 @@ from storage.sql import metadata
 OURS = set(issuer_tables())
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001, ANN201
+def include_object(obj, name, type_, reflected, compare_to):
     if type_ == "table":
         return name in OURS and name != VERSION_TABLE
     return True

@@ -132,7 +132,7 @@ class BackchannelReceiver:
         tokens = self.tokens = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 tokens.append(parse_qs(body)["logout_token"][0])
                 self.send_response(200)

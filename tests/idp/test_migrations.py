@@ -90,7 +90,7 @@ def test_postgres_upgrade_matches_models(postgres_url):
             barrier.wait()
             try:
                 migrate.upgrade(engine)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(exc)
 
         # gunicorn workers starting together; without the advisory lock they deadlock on the catalog

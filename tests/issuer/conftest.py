@@ -61,7 +61,7 @@ class World:
         return verify(qr, trust=self.cache.trust_list(now), status=self.cache, replay=self.replay, now=now)
 
 
-def _make_world(tmp_path: Path, engine) -> World:  # noqa: ANN001
+def _make_world(tmp_path: Path, engine) -> World:
     init_step(_Settings(tmp_path, f"sqlite:///{tmp_path / 'init.sqlite3'}"), lambda _msg: None)
     create_all(engine)
     desk = HealthDesk(Issuer(Hub(tmp_path), engine), b"k" * 32, people=FakePeople())

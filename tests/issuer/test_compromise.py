@@ -71,7 +71,7 @@ def make_issuer(tmp_path):
     """The hub and issuer ``tongban init`` makes, on ``url``; their engines are closed after the test."""
     made = []
 
-    def make(url: str | None = None):  # noqa: ANN202
+    def make(url: str | None = None):
         made.append(_world(tmp_path, url or f"sqlite:///{tmp_path / 'db.sqlite3'}"))
         return made[-1]
 

@@ -20,11 +20,11 @@ from tests.issuer.old_schema import OLD
 OURS = set(migrate.issuer_tables())
 
 
-def _ours(obj, name, type_, reflected, compare_to):  # noqa: ANN001, ANN202
+def _ours(obj, name, type_, reflected, compare_to):
     return not (type_ == "table" and (name not in OURS or name == migrate.VERSION_TABLE))
 
 
-def _diff(engine) -> list:  # noqa: ANN001
+def _diff(engine) -> list:
     with engine.connect() as conn:
         return compare_metadata(MigrationContext.configure(conn, opts={"include_object": _ours}), metadata)
 
@@ -110,7 +110,7 @@ def test_postgres_workers_starting_together_migrate_once(postgres_url):
             barrier.wait()
             try:
                 migrate.upgrade(engine)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=run, daemon=True) for _ in range(4)]

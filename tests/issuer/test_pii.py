@@ -28,7 +28,7 @@ from tests.issuer.old_schema import copy_as_old
 SECRET = b"k" * 32
 
 
-def world_rows(world) -> None:  # noqa: ANN001
+def world_rows(world) -> None:
     """Rows in every sealed table: statuses with reasons, codes bound to devices, a proxy, records, credentials."""
     desk, now = world.desk, int(time.time())
     desk.set_status(ZHANG, "yellow", "密接核查", actor="test", now=now)
@@ -162,7 +162,7 @@ def old_url(health_world, tmp_path, request):
         admin.dispose()
 
 
-def _old_database(health_world, url: str):  # noqa: ANN001, ANN202
+def _old_database(health_world, url: str):
     """An older database (clear columns) holding the health world's rows."""
     world_rows(health_world)
     target = make_engine(url)
@@ -171,7 +171,7 @@ def _old_database(health_world, url: str):  # noqa: ANN001, ANN202
     return target
 
 
-def _sealed_state(engine) -> dict:  # noqa: ANN001
+def _sealed_state(engine) -> dict:
     with engine.connect() as conn:
         return {(s.table.name, s.column): sorted(str(v) for v in conn.execute(select(s.table.c[s.column])).scalars())
                 for s in pii_migrate.SEALED_COLUMNS}
@@ -183,7 +183,7 @@ def test_the_pass_is_idempotent_and_resumable(health_world, old_url, monkeypatch
     calls = {"n": 0}
     real = t.VIEWS.__class__.seal
 
-    def failing(self, vault, row, value):  # noqa: ANN001, ANN202 - the process dies part-way
+    def failing(self, vault, row, value):  # the process dies part-way
         calls["n"] += 1
         if calls["n"] == 6:
             raise RuntimeError("power cut")
@@ -219,7 +219,7 @@ def test_several_workers_starting_at_once_seal_each_row_once(health_world, old_u
             own = make_engine(old_url)
             seen.append(pii_migrate.upgrade(own, secret, batch=3).version)
             own.dispose()
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]

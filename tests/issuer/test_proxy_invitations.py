@@ -104,14 +104,14 @@ def test_concurrent_accepts_make_one_grant_and_accept_races_withdraw_cleanly(hea
         racing = inv.invite(ZHAO_P, LI, recorded_by="citizen:zhao", now=now)
         start = threading.Barrier(2)
 
-        def answer(racing=racing, start=start):  # noqa: ANN202
+        def answer(racing=racing, start=start):
             start.wait()
             try:
                 return inv.answer(racing, LI_P, "accepted", now)[1]
             except InvitationClosed:
                 return None
 
-        def withdraw(racing=racing, start=start):  # noqa: ANN202
+        def withdraw(racing=racing, start=start):
             start.wait()
             try:
                 return inv.withdraw(racing, ZHAO, now)

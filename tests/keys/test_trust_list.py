@@ -156,7 +156,7 @@ def test_not_a_token_is_malformed_in_plain_words(token):
 
 # -- numbers are bounded at parse time -------------------------------------------------------------------------
 
-def _set(claims: dict, path: tuple, value) -> dict:  # noqa: ANN001
+def _set(claims: dict, path: tuple, value) -> dict:
     target = claims
     for step in path[:-1]:
         target = target[step]

@@ -31,7 +31,7 @@ json_values = st.recursive(
 )
 
 
-def _paths(value, prefix=()):  # noqa: ANN001, ANN202
+def _paths(value, prefix=()):
     yield prefix
     if isinstance(value, dict):
         for k, v in value.items():
@@ -45,7 +45,7 @@ PATHS = [p for p in _paths(BASE) if p]
 
 
 @st.composite
-def mutated_claims(draw):  # noqa: ANN001, ANN201
+def mutated_claims(draw):
     claims = copy.deepcopy(BASE)
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(PATHS))

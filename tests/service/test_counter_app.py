@@ -157,7 +157,7 @@ def test_tongban_verifier_serve_runs_the_counter_alone(world):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+    process = subprocess.Popen(  # our own interpreter and arguments
         [sys.executable, "-c", "from service.wiring import main; main()", "verifier", "serve", "--cache",
          str(world.cache), "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -59,7 +59,7 @@ def sync(world) -> str:
     return run("verifier", "sync", "--data", str(world["data"]), "--cache", str(world["cache"])).output
 
 
-def signed_with(world, signer) -> str:  # noqa: ANN001 - a keys.PrivateKey taken from the key file
+def signed_with(world, signer) -> str:  # a keys.PrivateKey taken from the key file
     """A driving licence the attacker signs now with ``signer``, bound to the world's wallet."""
     ltype = credentials.licence_type("driving-licence")
     claims = validate_claims(ltype, json.loads((EXAMPLES / "driving-licence.json").read_text()))

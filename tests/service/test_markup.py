@@ -53,7 +53,7 @@ def test_english_spans_say_they_are_english(template):
 
 
 def test_the_admin_colour_radios_are_one_group_with_a_legend():
-    text = (ROOT / "issuer" / "templates" / "admin" / "page.html").read_text(encoding="utf-8")
+    text = (ROOT / "issuer" / "health" / "templates" / "admin" / "page.html").read_text(encoding="utf-8")
     group = re.search(r"<fieldset\b[^>]*>\s*<legend>(.*?)</legend>(.*?)</fieldset>", text, re.DOTALL)
     assert group and "颜色" in group.group(1) and 'type="radio" name="colour"' in group.group(2)
 

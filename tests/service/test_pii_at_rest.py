@@ -79,7 +79,7 @@ def database(request, tmp_path):
 
 def cli(env: dict[str, str], *args: str) -> str:
     """``tongban ARGS`` in its own process, as an operator runs it next to the service."""
-    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+    result = subprocess.run(  # our own interpreter and arguments
         [sys.executable, "-c", "from service.wiring import main; main()", *args], capture_output=True, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=120, check=False)
     assert result.returncode == 0, f"tongban {' '.join(args)} → {result.returncode}: {result.stdout}{result.stderr}"

@@ -42,16 +42,16 @@ def _fresh_limits(service):
     reset_limits(service)
 
 
-def invite(svc, who: str, to) -> requests.Response:  # noqa: ANN001
+def invite(svc, who: str, to) -> requests.Response:
     return requests.post(svc.url + URL, json={"to": to}, headers=auth(token_for(svc, who)), timeout=5)
 
 
-def answer(svc, who: str, invitation_id: str, status: str) -> requests.Response:  # noqa: ANN001
+def answer(svc, who: str, invitation_id: str, status: str) -> requests.Response:
     return requests.patch(f"{svc.url}{URL}/{invitation_id}", json={"status": status},
                           headers=auth(token_for(svc, who)), timeout=5)
 
 
-def listing(svc, who: str) -> dict:  # noqa: ANN001
+def listing(svc, who: str) -> dict:
     r = requests.get(svc.url + URL, headers=auth(token_for(svc, who)), timeout=5)
     assert r.status_code == 200, r.text
     return r.json()

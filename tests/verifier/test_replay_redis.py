@@ -68,7 +68,7 @@ def test_unreachable_redis_is_an_invalid_decision_with_its_reason():
 
 
 def test_pipeline_reports_an_unreachable_replay_cache():
-    from tests.verifier.test_pipeline import TEXT, DictStatus, trust_list  # noqa: PLC0415 - reuse the tiny world
+    from tests.verifier.test_pipeline import TEXT, DictStatus, trust_list  # reuse the tiny world
 
     decision = verify(TEXT, trust=trust_list(), status=DictStatus({("tbsl:bj-traffic-police/1", 42): 0}),
                       replay=RedisReplayCache("redis://127.0.0.1:1/0"), now=1_790_000_000)

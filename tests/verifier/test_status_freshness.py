@@ -250,7 +250,7 @@ def test_a_list_the_server_fails_to_send_is_reported_and_the_others_still_sync(w
     app = publication_app(hub.data)
 
     @app.before_request
-    def _broken():  # noqa: ANN202 - one list's URL fails on the server
+    def _broken():  # one list's URL fails on the server
         from flask import abort, request
 
         if request.path == "/status/bj-public-security/1":
