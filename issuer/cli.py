@@ -206,7 +206,8 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         version = hub.publish_trust_list(now).version
         click.echo(f"{owner}: new signing key {kid}; trust list version {version}")
 
-    @keys_group.command("compromise")
+    # A kid is base64url: it may begin with "-", which must read as the KID, not as an unknown option.
+    @keys_group.command("compromise", context_settings={"ignore_unknown_options": True})
     @data_option
     @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True,
                   help="algorithm of the new signing key, if one is needed")

@@ -140,3 +140,9 @@ def test_unknown_authority_or_kid_is_one_line_and_exit_2(world, args, words):
 def test_keys_list_of_an_unknown_owner_is_one_line(world):
     result = run("keys", "list", "--data", str(world["data"]), "nobody", code=2)
     assert result.output.startswith("error: ") and result.output.count("\n") == 1
+
+
+def test_a_kid_that_begins_with_a_dash_is_read_as_the_kid(world):
+    """base64url kids begin with "-" one time in 64: it once read as an unknown option."""
+    result = run("keys", "compromise", "--data", str(world["data"]), POLICE, "-rqPDEJFhKT-no-such-key", code=2)
+    assert "No such option" not in result.output and "-rqPDEJFhKT-no-such-key" in result.output
