@@ -33,8 +33,9 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    """Skips without Chromium or Playwright on a laptop; in CI (TONGBAN_REQUIRE_SERVERS=1) that is a failure."""
+def playwright():
+    """Playwright itself (for tests that launch Chromium with their own flags, e.g. a fake camera). Skips without
+    Chromium or Playwright on a laptop; in CI (TONGBAN_REQUIRE_SERVERS=1) that is a failure."""
     missing = None if Path(CHROMIUM).exists() else f"no Chromium at {CHROMIUM}"
     try:
         from playwright import sync_api
@@ -45,9 +46,15 @@ def chromium():
             pytest.fail(missing + " (CI requires it)")
         pytest.skip(missing)
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def chromium(playwright):
+    """Debian's Chromium, launched once per module."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

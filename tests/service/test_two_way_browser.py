@@ -20,31 +20,13 @@ from credentials import parse_presentation
 from credentials.counter_code import parse_counter_code
 from idp.cli import DEMO_CITIZEN
 from service.counter_app import create_counter_app
-from tests.conftest import REQUIRE_SERVERS
 from tests.counter_world import serving
+from tests.service.conftest import ARGS, CHROMIUM
 from verifier.cache import DirectorySource, VerifierCache
 from verifier.image import read_qr
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    missing = None if Path(CHROMIUM).exists() else f"no Chromium at {CHROMIUM}"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = missing or "playwright is not installed: pip install -e '.[browser]'"
-    if missing:
-        if REQUIRE_SERVERS:
-            pytest.fail(missing + " (CI requires it)")
-        pytest.skip(missing)
-    with sync_playwright() as p:
-        yield p
 
 
 @pytest.fixture(scope="module")
