@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from joserfc import jws
@@ -79,3 +80,9 @@ def verify_proof(proof: object, *, method: str, url: str, now: int, first_use: C
     if not first_use(f"{thumbprint}:{jti}"):
         raise InvalidDpopProof("DPoP proof was already used")
     return thumbprint
+
+
+def replay_guard(store: Any) -> Callable[[str], bool]:
+    """``first_use`` for ``verify_proof`` over a key-value store: one place for the key and its lifetime, shared by
+    every resource server that checks proofs (the IdP's UserInfo, the issuer's token port)."""
+    return lambda key: store.incr(f"dpop:{key}", JTI_TTL) == 1

@@ -17,7 +17,7 @@ from authlib.oidc.core import UserInfo, UserInfoEndpoint
 from flask import g
 from joserfc.jwk import ECKey, RSAKey
 
-from idp.dpop import JTI_TTL, InvalidDpopProof, verify_proof
+from idp.dpop import InvalidDpopProof, replay_guard, verify_proof
 from idp.grants import ClientView, Token
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class DpopValidator(BearerValidator):
         path = urlsplit(request.uri).path
         try:
             g.dpop_jkt = verify_proof(proofs, method=request.method, url=p.issuer + path, now=int(time.time()),
-                                      first_use=lambda key: p.store.incr(f"dpop:{key}", JTI_TTL) == 1,
+                                      first_use=replay_guard(p.store),
                                       access_token=token_string)
         except InvalidDpopProof as exc:
             raise InvalidTokenError(str(exc)) from exc

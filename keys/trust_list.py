@@ -205,6 +205,27 @@ def verify_trust_list(
     Times are checked against the injected ``now`` only (PyJWT's own clock checks are off).
     ``allow_expired`` lets a verifier load its cached list and report expiry per decision.
     """
+    trust_list = verify_trust_list_signature(token, root)
+    check_trust_list_time(trust_list, now, allow_expired=allow_expired)
+    if current_version is not None and trust_list.version < current_version:
+        raise TrustListError(
+            f"trust list version {trust_list.version} is older than the cached version {current_version}",
+            "trust_list_rollback",
+        )
+    return trust_list
+
+
+def check_trust_list_time(trust_list: TrustList, now: int, *, allow_expired: bool = False) -> None:
+    """The clock-dependent part of verification, apart, so a verifier can keep a verified list and re-check it."""
+    if trust_list.issued_at > now + CLOCK_SKEW:
+        raise TrustListError("trust list is dated in the future: check this device's clock",
+                             "trust_list_not_yet_valid")
+    if trust_list.expires_at <= now and not allow_expired:
+        raise TrustListError("trust list has expired: download a fresh one", "trust_list_expired")
+
+
+def verify_trust_list_signature(token: str, root: PublicKey) -> TrustList:
+    """The clock-free part: type, algorithm (the root's), signature and content."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -230,15 +251,4 @@ def verify_trust_list(
         # PyJWT's words (its exception text) go to the log through the cause, not to the counter's operator.
         raise TrustListError("the trust list's signature or content cannot be read: refused",
                              "trust_list_malformed") from exc
-    trust_list = TrustList.from_claims(claims)
-    if trust_list.issued_at > now + CLOCK_SKEW:
-        raise TrustListError("trust list is dated in the future: check this device's clock",
-                             "trust_list_not_yet_valid")
-    if trust_list.expires_at <= now and not allow_expired:
-        raise TrustListError("trust list has expired: download a fresh one", "trust_list_expired")
-    if current_version is not None and trust_list.version < current_version:
-        raise TrustListError(
-            f"trust list version {trust_list.version} is older than the cached version {current_version}",
-            "trust_list_rollback",
-        )
-    return trust_list
+    return TrustList.from_claims(claims)

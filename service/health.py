@@ -80,7 +80,7 @@ class AccessTokens:
         return Principal(found.sub, found.client_id, found.scope, self.provider.accounts.id_number(account))
 
     def _check_binding(self, found: Any, scheme: str, token: str, request: TokenRequest) -> None:
-        from idp.dpop import InvalidDpopProof, verify_proof
+        from idp.dpop import InvalidDpopProof, replay_guard, verify_proof
 
         if not found.jkt:
             if scheme == "dpop":
@@ -91,7 +91,7 @@ class AccessTokens:
         store = self.provider.store
         try:
             jkt = verify_proof(request.dpop, method=request.method, url=self.provider.issuer + request.path,
-                               now=int(self.clock()), first_use=lambda key: store.incr(f"dpop:{key}", 600) == 1,
+                               now=int(self.clock()), first_use=replay_guard(store),
                                access_token=token)
         except InvalidDpopProof as exc:
             raise TokenRefused(401, "invalid_token", str(exc)) from exc

@@ -31,7 +31,7 @@ from credentials.status_list import StatusList, StatusListError, verify_status_l
 from credentials.status_uri import parse_status_uri, status_file, status_files
 from keys import PublicKey, TrustList, TrustListError, verify_trust_list
 from keys.layout import Layout
-from keys.trust_list import CLOCK_SKEW as TRUST_CLOCK_SKEW
+from keys.trust_list import check_trust_list_time, verify_trust_list_signature
 from verifier.cache_layout import CacheLayout
 from verifier.errors import VerifierError
 from verifier.ports import StatusLookup
@@ -182,6 +182,9 @@ class _Parsed:
     def __init__(self) -> None:
         self._held: dict[Path, tuple[tuple[int, int], object]] = {}
 
+    def forget(self, path: Path) -> None:
+        self._held.pop(path, None)
+
     def get(self, path: Path, parse: Callable[[Path], object]) -> object:
         try:
             stat = path.stat()
@@ -211,17 +214,23 @@ class VerifierCache:
         if root is None:
             return None
 
-        def verified(path: Path) -> TrustList | None:
+        def verified(path: Path) -> tuple[str, TrustList | None]:
             try:
-                # Expiry is the pipeline's decision (reason trust_list_expired), reported per presentation.
-                # ``now`` far ahead: the not-yet-valid check is made per call below, with the caller's clock.
-                return verify_trust_list(path.read_text(), root, now=2**52, allow_expired=True)
+                return root.kid, verify_trust_list_signature(path.read_text(), root)
             except TrustListError:
-                return None
+                return root.kid, None
 
-        trust = self._parsed.get(self.layout.trust_list, verified)
-        # The one time-dependent check of verify_trust_list, against the caller's now.
-        if trust is None or trust.issued_at > now + TRUST_CLOCK_SKEW:
+        held = self._parsed.get(self.layout.trust_list, verified)
+        if held is not None and held[0] != root.kid:  # verified under another root: verify again under this one
+            self._parsed.forget(self.layout.trust_list)
+            held = self._parsed.get(self.layout.trust_list, verified)
+        trust = held[1] if held else None
+        if trust is None:
+            return None
+        try:
+            # Expiry is the pipeline's decision (reason trust_list_expired), reported per presentation.
+            check_trust_list_time(trust, now, allow_expired=True)
+        except TrustListError:
             return None
         return trust
 

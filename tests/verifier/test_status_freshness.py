@@ -261,3 +261,17 @@ def test_a_list_the_server_fails_to_send_is_reported_and_the_others_still_sync(w
         report = cache.sync(HttpSource(url), now=now, root=root(hub.data))
     assert report.failed == {"tbsl:bj-public-security/1": "source_http_error"} and report.status_lists == 3
     assert decide(world, cache, eid, now) == ("revoked",)
+
+
+def test_the_kept_trust_list_is_checked_against_each_call_s_clock_and_its_root(world, hub, tmp_path):
+    """The counter keeps the verified trust list between scans: the clock check still runs per call, and a
+    changed pinned root makes it verify the kept list again rather than trust what the old root vouched for."""
+    cache = VerifierCache(tmp_path / "cache")
+    now = int(time.time())
+    cache.sync(DirectorySource(hub.data), now=now, root=root(hub.data))
+    trust = cache.trust_list(now)
+    assert trust is not None
+    assert cache.trust_list(trust.issued_at - 3600) is None  # dated in the future for a counter whose clock is behind
+    assert cache.trust_list(now) == trust
+    (tmp_path / "cache" / "root.jwk").write_text(json.dumps(keys.generate().public.public_jwk()))
+    assert cache.trust_list(now) is None  # another root did not sign it
