@@ -21,3 +21,13 @@ class NotAuthorisedError(IssuerError):
 
 class UnknownCredentialError(IssuerError):
     reason = "unknown_credential"
+
+
+class KeyProofRefused(IssuerError):
+    """An OpenID4VCI key proof (§8.2.1.1) that does not hold; ``error`` is §8.3.1.2's code for the answer."""
+
+    reason = "invalid_proof"
+
+    def __init__(self, message: str, *, error: str = "invalid_proof"):
+        super().__init__(message)
+        self.error = error

@@ -40,25 +40,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import jwt
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from credentials import licence_type
 from credentials.catalogue import LICENCE_TYPES
-from issuer.errors import IssuerError
+from issuer.errors import IssuerError, KeyProofRefused
 from issuer.health import HEALTH_CODE
+from issuer.key_proof import check_key_proof
 from issuer.nonces import NONCE_TTL, CNonces
 from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 from issuer.records import Records
 from issuer.service import Issuer
-from keys import KeyFormatError, PublicKey, b64url
+from keys import PublicKey, b64url
 from storage.kv import KeyValueStore
 
 SCOPE = ISSUER_SCOPE
 FORMAT = "tongban-cose"
-PROOF_TYP = "openid4vci-proof+jwt"
-PROOF_MAX_AGE = 300
-MAX_PROOF_CHARS = 4096
 
 bp = Blueprint("vci", __name__)
 
@@ -168,34 +165,12 @@ def _check_proof(proof: object, ctx: CredentialIssuer, now: int) -> PublicKey | 
     """§8.2.1.1 / Appendix F.1: verify the key proof and consume its c_nonce; return the device key."""
     if not isinstance(proof, dict) or proof.get("proof_type") != "jwt" or not isinstance(proof.get("jwt"), str):
         return _error(400, "invalid_proof", 'proof must be {"proof_type": "jwt", "jwt": ...}')
-    token = proof["jwt"]
-    if len(token) > MAX_PROOF_CHARS:
-        return _error(400, "invalid_proof", "the proof is too long")
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        return _error(400, "invalid_proof", "the proof is not a JWT")
-    if header.get("typ") != PROOF_TYP:
-        return _error(400, "invalid_proof", f"the proof's typ must be {PROOF_TYP}")
-    if header.get("alg") != "ES256":
-        return _error(400, "invalid_proof", "the proof must be signed with ES256")
-    jwk = header.get("jwk")
-    if not isinstance(jwk, dict) or "d" in jwk or {"kid", "x5c", "trust_chain"} & set(header):
-        return _error(400, "invalid_proof", "the proof must carry the device's public key as jwk, and only that")
-    try:
-        holder_key = PublicKey.from_jwk(jwk, "ES256")
-        claims = jwt.decode(token, jwt.PyJWK(jwk, "ES256").key, algorithms=["ES256"], audience=ctx.url,
-                            options={"require": ["aud", "iat", "nonce"], "verify_iat": False})
-    except (KeyFormatError, jwt.PyJWTError, ValueError, TypeError) as exc:
-        current_app.logger.info("credential proof refused: %r", exc)
-        return _error(400, "invalid_proof", "the proof's signature, key or audience is not valid")
-    iat = claims["iat"]
-    if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > PROOF_MAX_AGE:
-        return _error(400, "invalid_proof", "the proof's iat is not within five minutes of now")
-    nonce_value = claims["nonce"]
-    if not ctx.nonces.consume(nonce_value, now):  # last: only a valid proof uses up its nonce
-        return _error(400, "invalid_nonce", "the c_nonce is unknown, used or expired; fetch a new one")
-    return holder_key
+        return check_key_proof(proof["jwt"], audience=ctx.url, now=now, algorithms=("ES256",),
+                               consume_nonce=lambda value: ctx.nonces.consume(value, now))
+    except KeyProofRefused as exc:
+        current_app.logger.info("credential proof refused: %s", exc)
+        return _error(400, exc.error, str(exc))
 
 
 @bp.post("/issuer/credential")

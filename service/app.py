@@ -99,14 +99,16 @@ def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: An
 def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any) -> None:
     """Health codes and proxies (``issuer.health.web``) and the health authority's ``/admin`` pages."""
     from issuer.cli import issuer_secret_for
-    from issuer.health import HealthDesk, HealthPolicy, admin_web
+    from issuer.health import HealthDesk, HealthPolicy, admin_web, invitations_web
+    from issuer.health import api as health_api
     from issuer.health import web as health_web
     from service.health import AccessTokens, AccountPeople, admin_client, staff_names
 
     desk = HealthDesk(issuer, issuer_secret_for(settings),
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
-    app.extensions["tongban.health"] = health_web.HealthWeb(desk, AccessTokens(provider), nonces,
+    app.extensions["tongban.health"] = health_api.HealthWeb(desk, AccessTokens(provider), nonces,
                                                            lambda: provider.issuer, counters=provider.store)
     app.register_blueprint(health_web.bp)
+    app.register_blueprint(invitations_web.bp)
     admin_web.init_app(app, desk, lambda: provider.issuer, lambda: admin_client(provider, settings.data_dir, provider.issuer),
                        staff_names(provider), store=provider.store, jwks=provider.jwks)

@@ -8,8 +8,9 @@ migration (the tables) imports it.
 
 Modules: ``colours`` (pure rules), ``models`` (value types), ``errors``, ``store`` and ``proxy_store``
 (tables), ``context`` (what the parts share), ``desk`` (status changes), ``codes``, ``proxies``,
-``invitations``, ``staff``, ``reissue``, ``service`` (``HealthDesk``, the parts in one object), ``web``,
-``admin_web`` (+ ``templates/``).
+``invitations``, ``staff``, ``reissue``, ``service`` (``HealthDesk``, the parts in one object), the wallet's
+JSON API (``api`` what its blueprints share, ``web`` codes and proxies, ``invitations_web``), ``admin_web``
+(+ ``templates/``).
 
 The pure rules, value types and errors are imported here; the rest (SQL, Flask) on first use of its name, so
 that importing the pure rules (a pure core, tests/test_architecture.py) loads no framework.

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import keys
-from issuer.health import web as health_web
+from issuer.health import invitations_web
 from tests.service import test_health_web
 from tests.service.test_health_web import CITIZENS, auth, fetch, token_for
 
@@ -85,7 +85,7 @@ def test_known_and_unknown_numbers_get_byte_identical_answers(service):
 
 
 def test_known_and_unknown_numbers_take_similar_time(service, monkeypatch):
-    monkeypatch.setattr(health_web, "INVITE_LIMITS", (("account", 10_000, 60), ("address", 10_000, 60)))
+    monkeypatch.setattr(invitations_web, "INVITE_LIMITS", (("account", 10_000, 60), ("address", 10_000, 60)))
     token = auth(token_for(service, "zhao"))
     session = requests.Session()
 
