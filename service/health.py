@@ -2,7 +2,7 @@
 
 * ``AccountPeople`` — ``issuer.health.People``: a registered citizen by ID number or phone.
 * ``AccessTokens`` — ``issuer.health.web.AccessTokens``: an IdP access token → ``Principal``.
-* ``staff_names`` — ``issuer.health.admin_web.StaffNames``: an IdP ``sub`` → the name shown in ``/admin``'s audit trail.
+* ``staff_names`` — ``issuer.health.admin_context.StaffNames``: an IdP ``sub`` → the name shown in ``/admin``'s audit trail.
 * ``init_step`` — registers the confidential client ``tongban-admin`` for ``/admin`` (credentials kept in
   ``<data>/admin-client.json``, 0600; with its back-channel logout URI, so the IdP's logouts end staff
   sessions) and the demo health officer (an IdP account, staff of ``bj-health``).
@@ -36,7 +36,7 @@ class AccountPeople:
         return Person(self.provider.accounts.id_number(account), account.name, account.phone)
 
 
-def staff_names(provider: Any):  # -> issuer.health.admin_web.StaffNames
+def staff_names(provider: Any):  # -> issuer.health.admin_context.StaffNames
     """``/admin``'s audit trail: an IdP ``sub`` → the account's real name."""
 
     def name(sub: str) -> str | None:

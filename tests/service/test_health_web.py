@@ -577,7 +577,7 @@ def test_staff_sign_in_always_asks_for_the_password(service, monkeypatch):
     authorization request in the browser does not sign anyone in on an IdP session left open."""
     from urllib.parse import parse_qsl, urlencode, urlsplit
 
-    from issuer.health import admin_web
+    from issuer.health import admin_sign_in
 
     _name, id_number, _phone, password = CITIZENS["officer"]
     browser = _BrowserOf(service)
@@ -588,7 +588,7 @@ def test_staff_sign_in_always_asks_for_the_password(service, monkeypatch):
     params = dict(parse_qsl(urlsplit(r.headers["Location"]).query))
     assert params["prompt"] == "login" and params["max_age"] == "300"
     stripped = {k: v for k, v in params.items() if k not in ("prompt", "max_age")}
-    monkeypatch.setattr(admin_web, "AUTH_TIME_SKEW", 0)
+    monkeypatch.setattr(admin_sign_in, "AUTH_TIME_SKEW", 0)
     time.sleep(1.1)  # auth_time is in whole seconds: the IdP sign-in is now strictly older than this attempt
     r = browser.http.get(service.url + "/admin/login", allow_redirects=False, timeout=5)
     stripped = {k: v for k, v in dict(parse_qsl(urlsplit(r.headers["Location"]).query)).items()
