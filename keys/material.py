@@ -228,7 +228,9 @@ class PrivateKey:
     @classmethod
     def from_pem(cls, pem: bytes, passphrase: bytes | None) -> PrivateKey:
         try:
-            key = serialization.load_pem_private_key(pem, password=passphrase)
+            # Our own key files (generated here, sealed with AEAD in production): OpenSSL's RSA consistency check
+            # (primality of p and q, ~50 ms per 3072-bit key at every start) guards against keys from elsewhere.
+            key = serialization.load_pem_private_key(pem, password=passphrase, unsafe_skip_rsa_key_validation=True)
         except (ValueError, TypeError) as exc:
             raise KeyAtRestError(
                 "cannot decrypt the private key: wrong TONGBAN_KEY_PASSPHRASE, or the key is not encrypted"

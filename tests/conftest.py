@@ -72,6 +72,37 @@ def app_template(tmp_path_factory) -> Path:
     return data
 
 
+# What `tongban init` reads from the environment besides TONGBAN_DEMO: cleared for the demo template below.
+_INIT_ENV = ("DATABASE_URL", "REDIS_URL", "TONGBAN_KEY_PASSPHRASE", "TONGBAN_DEV_PLAINTEXT_KEYS", "TONGBAN_ISSUER_URL",
+             "TONGBAN_PROXY_HOPS", "TONGBAN_TLS_TERMINATED_BY_PROXY", "TONGBAN_IDP_SECRET", "TONGBAN_ISSUER_SECRET")
+
+
+@pytest.fixture(scope="session")
+def demo_init_template(tmp_path_factory) -> Path:
+    """A data directory exactly as ``tongban init`` leaves it in demo mode (SQLite inside it, no servers), made
+    once per test process: tests that need a demo hub but do not test ``init`` itself copy it (``demo_data``)
+    instead of generating the root, authority and RSA keys and sealing the demo records again (~1.5 s each).
+    Copies share their keys, so a test that needs two independent hubs runs ``init`` for the second."""
+    from click.testing import CliRunner
+
+    from service.wiring import main
+
+    data = tmp_path_factory.mktemp("init-template") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        for name in _INIT_ENV:
+            patch.delenv(name, raising=False)
+        patch.setenv("TONGBAN_DEMO", "1")
+        result = CliRunner().invoke(main, ["init", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    return data
+
+
+@pytest.fixture
+def demo_data(demo_init_template, tmp_path) -> Path:
+    """This test's own copy of the demo data directory (``demo_init_template``) at ``tmp_path / "data"``."""
+    return copy_template(demo_init_template, tmp_path / "data")
+
+
 def copy_template(template: Path, target: Path) -> Path:
     import shutil
 

@@ -20,6 +20,7 @@ from issuer.health import HealthDesk, Person
 from issuer.hub import Hub
 from issuer.service import Issuer
 from storage import create_all, make_engine, normalise_url
+from tests.conftest import copy_template
 from verifier.cache import DirectorySource, VerifierCache
 from verifier.pipeline import Decision, verify
 from verifier.replay import MemoryReplayCache
@@ -61,16 +62,27 @@ class World:
         return verify(qr, trust=self.cache.trust_list(now), status=self.cache, replay=self.replay, now=now)
 
 
+@pytest.fixture(scope="session")
+def hub_template(tmp_path_factory) -> Path:
+    """The issuer's half of ``tongban init`` (hub root, authorities, trust list, status lists, demo registers), once
+    per test process; each world copies it."""
+    base = tmp_path_factory.mktemp("hub-template")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+        init_step(_Settings(base, f"sqlite:///{base / 'init.sqlite3'}"), lambda _msg: None)
+    return base
+
+
 def _make_world(tmp_path: Path, engine) -> World:
-    init_step(_Settings(tmp_path, f"sqlite:///{tmp_path / 'init.sqlite3'}"), lambda _msg: None)
     create_all(engine)
     desk = HealthDesk(Issuer(Hub(tmp_path), engine), b"k" * 32, people=FakePeople())
     return World(tmp_path, VerifierCache(tmp_path / "counter"), desk, MemoryReplayCache())
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def health_world(request, tmp_path, monkeypatch) -> World:
+def health_world(request, tmp_path, monkeypatch, hub_template) -> World:
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+    copy_template(hub_template, tmp_path)
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite3'}")
         yield _make_world(tmp_path, engine)

@@ -33,11 +33,9 @@ def run(*args: str, code: int | None = 0):
 
 
 @pytest.fixture
-def data(tmp_path, monkeypatch):
+def data(demo_data, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    directory = tmp_path / "data"
-    run("init", "--data", str(directory))
-    return directory
+    return demo_data
 
 
 def _desk(data) -> HealthDesk:

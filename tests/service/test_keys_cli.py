@@ -33,9 +33,8 @@ def run(*args: str, code: int | None = 0):
 
 
 @pytest.fixture
-def world(tmp_path):
-    data, wallet, cache = tmp_path / "data", tmp_path / "wallet", tmp_path / "cache"
-    run("init", "--data", str(data))
+def world(tmp_path, demo_data):
+    data, wallet, cache = demo_data, tmp_path / "wallet", tmp_path / "cache"
     run("wallet", "init", "--wallet", str(wallet))
     eids = [run("issue", "driving-licence", "--data", str(data), "--wallet", str(wallet),
                 "--claims", str(EXAMPLES / "driving-licence.json")).output.strip() for _ in range(2)]

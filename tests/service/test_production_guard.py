@@ -44,15 +44,14 @@ def wsgi_start(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def demo_dir(tmp_path, monkeypatch) -> Path:
+def demo_dir(demo_data, monkeypatch) -> Path:
     """A data directory as `tongban init` leaves it in demo mode, plus one ordinary citizen's account."""
     for name in ("TONGBAN_KEY_PASSPHRASE", "TONGBAN_DEV_PLAINTEXT_KEYS", "TONGBAN_PROXY_HOPS",
                  "TONGBAN_TLS_TERMINATED_BY_PROXY", "TONGBAN_IDP_SECRET", "TONGBAN_ISSUER_SECRET", "DATABASE_URL",
                  "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TONGBAN_DEMO", "1")
-    data = tmp_path / "data"
-    run("init", "--data", str(data))
+    data = demo_data
     provider = Provider.from_settings(Settings.from_env(data), load_keys=False)
     provider.accounts.register(OTHER[0], OTHER[1], OTHER[2], "long-password-1", 1_700_000_000)
     return data
