@@ -110,11 +110,23 @@ def copy_template(template: Path, target: Path) -> Path:
     return target
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true",
+                     help="also run the tests marked slow (whole-service runs in their own processes, fault injection); "
+                          "CI runs them after the README's command: pytest --slow -m slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that talks to PostgreSQL or Redis ``servers``, so ``-m "not browser and not servers"`` is a
-    fast inner loop (the fixtures name the servers; a parametrised ``servers`` mode counts too)."""
+    fast inner loop (the fixtures name the servers; a parametrised ``servers`` mode counts too). Tests marked
+    ``slow`` are left out (deselected, and counted as such) unless ``--slow`` is given."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         modes = {v for v in params.values() if isinstance(v, str)}
         if {"postgres_url", "redis_url"} & set(getattr(item, "fixturenames", ())) or {"servers", "postgres", "redis"} & modes:
             item.add_marker(pytest.mark.servers)
+    if not config.getoption("--slow"):
+        slow = [item for item in items if item.get_closest_marker("slow")]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if not item.get_closest_marker("slow")]

@@ -182,6 +182,7 @@ def stop(svc: Service) -> None:
     svc.provider.engine.dispose()
 
 
+@pytest.mark.slow  # init, imports and health set in their own processes, on both databases
 def test_no_personal_data_in_clear_anywhere_in_the_database(database, tmp_path, monkeypatch):
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
     monkeypatch.delenv("TONGBAN_ISSUER_SECRET", raising=False)

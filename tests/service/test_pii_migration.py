@@ -49,6 +49,7 @@ def two_databases(request, tmp_path):
         admin.dispose()
 
 
+@pytest.mark.slow  # the service and the CLI in their own processes, on both databases
 def test_an_older_database_is_sealed_at_start_up_and_still_works(two_databases, tmp_path, monkeypatch):
     monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
     monkeypatch.delenv("TONGBAN_ISSUER_SECRET", raising=False)

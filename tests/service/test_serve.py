@@ -32,7 +32,7 @@ def _wait_for(url: str, proc: subprocess.Popen) -> dict:
     pytest.fail("server did not answer")
 
 
-@pytest.mark.parametrize("how", ["serve", "gunicorn"])
+@pytest.mark.parametrize("how", ["serve", pytest.param("gunicorn", marks=pytest.mark.slow)])
 def test_server_starts_and_serves_discovery(tmp_path, how):
     port = _free_port()
     env = {**os.environ, "TONGBAN_DATA": str(tmp_path), "TONGBAN_ISSUER_URL": f"http://127.0.0.1:{port}"}
