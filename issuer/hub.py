@@ -125,10 +125,11 @@ class Hub:
         tmp.replace(self.config_path)
 
     def region(self) -> str | None:
-        """The GB/T 2260 division this hub serves: as ``tongban init --region`` recorded it; a directory made before
-        regions (its authorities are Beijing's) serves 110000; None before the first ``init``."""
+        """The GB/T 2260 division this hub serves: as ``tongban init --region`` recorded it; in a directory made
+        before regions, its authorities' one region (Beijing's there); None before the first ``init``."""
         doc = self._load()
-        return doc.get("region") or (DEFAULT_REGION if doc["authorities"] else None)
+        regions = {a["region"] for a in doc["authorities"]}
+        return doc.get("region") or (regions.pop() if len(regions) == 1 else DEFAULT_REGION if regions else None)
 
     def set_region(self, code: str) -> None:
         """Record the region once; a hub serves one region (its authorities' names, ids and codes say which)."""

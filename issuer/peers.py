@@ -170,6 +170,10 @@ def _peer_region(peer: TrustList) -> str:
 
 def _accept(hub: Hub, peer: TrustList, kid: str, *, pinned: str | None) -> tuple[str, tuple[Authority, ...]]:
     """The peer's region and own authorities, after every check against this hub and the other peers."""
+    local = [_local_authority(hub, a.id) for a in hub.authorities()]
+    clash = sorted({a.id for a in peer.authorities if not a.recognised} & {a.id for a in local})
+    if clash:
+        raise IssuerError(f"peer authority ids clash with this hub's: {', '.join(clash)}")
     region = _peer_region(peer)
     if pinned is not None and region != pinned:
         raise IssuerError(f"the peer was recognised as region {region_label(pinned)} but its trust list now says "
@@ -184,14 +188,16 @@ def _accept(hub: Hub, peer: TrustList, kid: str, *, pinned: str | None) -> tuple
     own = own_authorities(peer, region)
     for a in own:
         _check_names(a, region)
+    for what, values in (("ids", [a.id for a in own]), ("issuer codes", [a.issuer_code for a in own]),
+                         ("keys", [k.public.short_kid.hex() for a in own for k in a.keys])):
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:
+            raise IssuerError(f"the peer's trust list names the same {what} twice: {', '.join(twice)}")
     others = [r for r in hub.peers() if r.kid != kid]
-    if any(r.region == region for r in others):
-        raise IssuerError(f"region {region_label(region)} is already recognised under another root key: "
-                          "remove that peer first")
-    local = [_local_authority(hub, a.id) for a in hub.authorities()]
-    clash = sorted({a.id for a in own} & {a.id for a in local})
-    if clash:
-        raise IssuerError(f"peer authority ids clash with this hub's: {', '.join(clash)}")
+    taken = next((r for r in others if r.region == region), None)
+    if taken is not None:
+        raise IssuerError(f"region {region_label(region)} is already recognised under another root key "
+                          f"({taken.kid}): one root per region")
     _no_shared(own, local, "this hub's")
     for other in others:
         try:
