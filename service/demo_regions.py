@@ -61,7 +61,7 @@ def run_regions_demo(demo_dir: Path, run: Callable[..., None]) -> None:
     from issuer.cli import desk_for
 
     bj, sh = demo_dir / "beijing", demo_dir / "shanghai"
-    bj_data, sh_data, wallet_dir, cache = bj / "data", sh / "data", demo_dir / "wallet", bj / "counter-cache"
+    bj_data, sh_data, wallet_dir, cache = bj / "data", sh / "data", demo_dir / "wallet", bj / "counter"
     run("init", "--data", str(bj_data))
     run("init", "--data", str(sh_data), "--region", SHANGHAI)
     run("hub", "recognise", "--data", str(bj_data), "--peer-data", str(sh_data),
