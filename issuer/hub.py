@@ -251,6 +251,12 @@ class Hub:
         with self.locked():
             return self._publish(now, status_base)
 
+    def publish_if_due(self, now: int) -> TrustList | None:
+        """Re-sign the trust list when ``trust_list_due``, decided inside the lock: several workers finding it due
+        at once sign one new version, not one each."""
+        with self.locked():
+            return self._publish(now, "") if self.trust_list_due(now) else None
+
     def _publish(self, now: int, status_base: str) -> TrustList:
         doc = self._load()
         doc["trust_list_version"] += 1

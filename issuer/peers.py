@@ -77,6 +77,9 @@ class DirectoryPeer:
 
 def open_source(source: str, http: Callable[[str], PeerSource] | None = None) -> PeerSource:
     """The source a peer was recognised from: an ``http(s)://`` base URL (with ``http``) or a directory."""
+    if not source:
+        raise IssuerError("this region was recognised without a source to fetch it from: run `tongban hub recognise` "
+                          "again with --peer-data or --peer-url")
     if source.startswith(("http://", "https://")):
         if http is None:
             raise IssuerError(f"this command cannot fetch {source}: no HTTP client was wired")
@@ -118,9 +121,11 @@ def recognise(hub: Hub, *, root: PublicKey, trust_list_token: str, status_lists:
     return Recognition(region, tuple(a.id for a in own), len(ready), peer.version, refused)
 
 
-def refresh(hub: Hub, record: PeerRecord, source: PeerSource, now: int) -> Recognition:
-    """Fetch a recognised peer again; a failure is recorded (and retried in 30 s) and raised."""
+def refresh(hub: Hub, record: PeerRecord, now: int, *, http: Callable[[str], PeerSource] | None = None) -> Recognition:
+    """Fetch a recognised peer again from where it was recognised; a failure is recorded (and retried in 30 s) and
+    raised as ``IssuerError``."""
     try:
+        source = open_source(record.source, http)
         return recognise(hub, root=record.root, trust_list_token=source.trust_list(),
                          status_lists=source.status_lists(), now=now)
     except Exception as exc:
@@ -139,15 +144,16 @@ def refresh_due(hub: Hub, now: int, *, http: Callable[[str], PeerSource] | None 
         if not force and record.refresh_at > now:
             continue
         try:
-            done = refresh(hub, record, open_source(record.source, http), now)
+            done = refresh(hub, record, now, http=http)
             lines.append(f"region {region_label(done.region)}: trust list version {done.version}, "
                          f"{done.status_lists} status list(s) mirrored"
                          + "".join(f"; {uri} refused ({why})" for uri, why in sorted(done.refused.items())))
         except IssuerError as exc:
             lines.append(f"region {region_label(record.region)}: not refreshed: {exc}")
     lines.extend(hub.peer_authorities(now)[1])
-    if hub.trust_list_due(now):
-        lines.append(f"trust list version {hub.publish_trust_list(now).version} signed")
+    signed = hub.publish_if_due(now)
+    if signed is not None:
+        lines.append(f"trust list version {signed.version} signed")
     return lines
 
 

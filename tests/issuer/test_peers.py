@@ -209,7 +209,8 @@ def test_expired_or_rolled_back_or_moved_peer_lists(hubs, bj):
 
 def test_a_peer_whose_list_expired_is_dropped_with_a_clear_message(hubs, bj):
     sh = hubs["sh"].hub
-    recognise(bj.hub, root=root_of(sh), trust_list_token=forged_list(sh, version=60), status_lists={}, now=NOW)
+    recognise(bj.hub, root=root_of(sh), trust_list_token=forged_list(sh, version=60), status_lists={}, now=NOW,
+              source=str(sh.data_dir))
     assert {a.region for a in bj.hub.publish_trust_list(NOW).authorities} == {"110000", "310000"}
     later = NOW + 3600  # the forged list lived an hour; the peer's hub is unreachable now
     bj.hub.peers_dir.joinpath(f"{root_of(sh).kid}.json").write_text(
@@ -282,3 +283,27 @@ def test_the_trust_list_is_re_signed_before_half_its_life(bj):
     assert not hub.trust_list_due(NOW + 60)
     assert refresh_due(hub, NOW + TRUST_LIST_LIFETIME // 2) == [f"trust list version {version + 1} signed"]
     assert Layout(hub.data_dir).trust_list.exists()
+
+
+def test_a_peer_recognised_over_http_is_refreshed_from_there(tmp_path, bj):
+    from flask import Flask
+
+    from issuer.publication import publication_blueprint
+    from tests.counter_world import serving
+
+    sh = make_hub(tmp_path / "sh", "310000")
+    app = Flask("shanghai")
+    app.register_blueprint(publication_blueprint(sh.hub.data_dir))
+    root_file = tmp_path / "sh-root.jwk"
+    root_file.write_text(sh.hub.root_jwk_path.read_text())
+    with serving(app) as url:
+        out = run("hub", "recognise", "--data", str(bj.hub.data_dir), "--peer-url", url, "--peer-root", str(root_file))
+        assert "recognised 4 authorities of region 上海市 (310000)" in out and "4 status list(s) mirrored" in out
+        assert bj.hub.peers()[0].source == url
+        sh.hub.rotate("sh-health", NOW + 5)
+        sh.hub.publish_trust_list(NOW + 5)
+        out = run("hub", "refresh", "--data", str(bj.hub.data_dir), "--all")
+        assert "上海市 (310000): trust list version 2" in out
+    out = run("hub", "refresh", "--data", str(bj.hub.data_dir), "--all")  # the peer is gone: said, not a traceback
+    assert "not refreshed" in out and "cannot reach" in out
+    assert run("hub", "recognise", "--data", str(bj.hub.data_dir), "--peer-root", str(root_file), code=2)
