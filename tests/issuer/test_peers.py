@@ -307,3 +307,23 @@ def test_a_peer_recognised_over_http_is_refreshed_from_there(tmp_path, bj):
     out = run("hub", "refresh", "--data", str(bj.hub.data_dir), "--all")  # the peer is gone: said, not a traceback
     assert "not refreshed" in out and "cannot reach" in out
     assert run("hub", "recognise", "--data", str(bj.hub.data_dir), "--peer-root", str(root_file), code=2)
+
+
+def test_tongban_serve_refreshes_recognition_by_itself(hubs, bj):
+    from flask import Flask
+
+    from service.counter_app import start_status_refresher
+
+    sh = hubs["sh"]
+    recognise(bj.hub, **offer(sh.hub), now=NOW, source=str(sh.hub.data_dir))
+    app = Flask("hub")
+    app.extensions["tongban.issuer"] = bj  # what create_app puts there
+    later = NOW + 200  # past the peer's refresh time (half a health list's ttl)
+    stop = start_status_refresher(app, poll=0.02, clock=lambda: later)
+    try:
+        deadline = time.monotonic() + 20
+        while bj.hub.peers()[0].fetched_at != later and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+    assert bj.hub.peers()[0].fetched_at == later
