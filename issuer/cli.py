@@ -17,14 +17,13 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from credentials.regions import DEFAULT_REGION, hub_region, region_label
-from issuer import migrate, pii_migrate
+from credentials.regions import DEFAULT_REGION, hub_region
+from issuer import hub_cli, migrate, pii_migrate
 from issuer.errors import IssuerError
 from issuer.health import HealthDesk, HealthPolicy, People, Person
 from issuer.health import cli as health_cli
 from issuer.health.cli import mask
 from issuer.hub import ROOT_OWNER, Hub, demo_authorities
-from issuer.peer_store import utc
 from issuer.peers import PeerSource
 from issuer.pii import Vault, load_issuer_secret, open_vault
 from issuer.records import DEMO_RECORDS, Records
@@ -285,81 +284,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         for row in store.needing_reissue(engine_for(settings), now=int(time.time()), authority_id=authority):
             click.echo(json.dumps(row.to_json(), ensure_ascii=False))
 
-    @main.group("hub")
-    def hub_group() -> None:
-        """The hub: mutual recognition of other regions (互通互认)."""
-
-    @hub_group.command("recognise")
-    @data_option
-    @click.option("--peer-data", "peer_dir", type=click.Path(file_okay=False),
-                  help="the other region's published data directory (trust list and status lists)")
-    @click.option("--peer-url", "peer_url", metavar="URL",
-                  help="or the other region's hub URL (its /trust and /status endpoints)")
-    @click.option("--peer-root", "peer_root", required=True, type=click.Path(dir_okay=False),
-                  help="the other region's hub root public key (JWK), obtained out of band")
-    def recognise_command(data_dir: str | None, peer_dir: str | None, peer_url: str | None, peer_root: str) -> None:
-        """Recognise another region's authorities (互通互认); `hub refresh` (and `tongban serve`) keep them current.
-
-        Exit status 1 when some of the peer's status lists were refused (each is named, with its reason)."""
-        import json
-        from pathlib import Path
-
-        from issuer.peers import open_source, recognise
-        from keys import PublicKey
-
-        if (peer_dir is None) == (peer_url is None):
-            raise click.UsageError("give the peer as --peer-data DIR or as --peer-url URL (one of them)")
-        source_text = peer_url or str(Path(peer_dir).resolve())
-        try:
-            root = PublicKey.from_jwk(json.loads(Path(peer_root).read_text()))
-        except (OSError, ValueError) as exc:
-            raise IssuerError(f"cannot read the peer region's root key {peer_root}: {exc}") from exc
-        source = open_source(source_text, peer_http)
-        try:
-            token, lists = source.trust_list(), source.status_lists()
-        except (OSError, ValueError) as exc:
-            raise IssuerError(f"cannot read the peer region at {source_text}: {exc}") from exc
-        now = int(time.time())
-        hub = hub_for(settings_from(data_dir))
-        result = recognise(hub, root=root, trust_list_token=token, status_lists=lists, now=now, source=source_text)
-        trust_list = hub.publish_trust_list(now)
-        until = next((a.recognised_until for a in trust_list.authorities if a.id in result.authorities), None)
-        click.echo(f"recognised {len(result.authorities)} authorities of region {region_label(result.region)} "
-                   f"({', '.join(result.authorities)}), its trust list version {result.version}; "
-                   f"{result.status_lists} status list(s) mirrored; trust list version {trust_list.version}"
-                   + (f"; recognised until {utc(until)} unless refreshed" if until else ""))
-        for uri, why in sorted(result.refused.items()):
-            click.echo(f"refused {uri}: {why}", err=True)
-        if result.refused:
-            raise SystemExit(1)
-
-    @hub_group.command("refresh")
-    @data_option
-    @click.option("--all", "force", is_flag=True, help="every recognised region now, not only those due")
-    def refresh_command(data_dir: str | None, force: bool) -> None:
-        """Fetch the recognised regions' trust lists and status lists again (those due; --all: every one) and
-        re-sign this hub's trust list if that is due. `tongban serve` does this by itself."""
-        from issuer.peers import refresh_due
-
-        hub = hub_for(settings_from(data_dir))
-        if not hub.peers():
-            click.echo("no region is recognised (see `tongban hub recognise`)")
-            return
-        for line in refresh_due(hub, int(time.time()), http=peer_http, force=force):
-            click.echo(line)
-
-    @hub_group.command("peers")
-    @data_option
-    def peers_command(data_dir: str | None) -> None:
-        """The recognised regions: region, root kid, source, peer trust-list version, until when, last error."""
-        hub = hub_for(settings_from(data_dir))
-        now = int(time.time())
-        click.echo(f"this hub: region {region_label(hub.region() or DEFAULT_REGION)}")
-        for r in hub.peers():
-            state = "recognised" if r.expires_at > now else "LAPSED"
-            click.echo(f"{region_label(r.region)}  root {r.kid}  {state} until {utc(r.expires_at)}  version {r.version}  "
-                       f"from {r.source}  next refresh {utc(r.refresh_at)}"
-                       + (f"  last error: {r.last_error}" if r.last_error else ""))
+    hub_cli.attach(main, data_option, lambda data_dir: hub_for(settings_from(data_dir)), peer_http)
 
     @main.group("status")
     def status_group() -> None:

@@ -318,7 +318,7 @@ def test_tongban_serve_refreshes_recognition_by_itself(hubs, bj):
     recognise(bj.hub, **offer(sh.hub), now=NOW, source=str(sh.hub.data_dir))
     app = Flask("hub")
     app.extensions["tongban.issuer"] = bj  # what create_app puts there
-    later = NOW + 200  # past the peer's refresh time (half a health list's ttl)
+    later = bj.hub.peers()[0].refresh_at  # the peer's refresh time (half a health list's ttl, at most 5 min)
     stop = start_status_refresher(app, poll=0.02, clock=lambda: later)
     try:
         deadline = time.monotonic() + 20
