@@ -73,15 +73,20 @@ def attach(main: click.Group, data_option: Callable, hub_at: Callable[[str | Non
     @click.option("--all", "force", is_flag=True, help="every recognised region now, not only those due")
     def refresh_command(data_dir: str | None, force: bool) -> None:
         """Fetch the recognised regions' trust lists and status lists again (those due; --all: every one) and
-        re-sign this hub's trust list if that is due. `tongban serve` does this by itself."""
+        re-sign this hub's trust list if that is due. `tongban serve` does this by itself. Exit status 1 when a
+        region could not be refreshed or was dropped (its trust list expired)."""
         from issuer.peers import refresh_due
 
         hub = hub_at(data_dir)
         if not hub.peers():
             click.echo("no region is recognised (see `tongban hub recognise`)")
             return
+        failed = False
         for line in refresh_due(hub, int(time.time()), http=peer_http, force=force):
             click.echo(line)
+            failed = failed or "not refreshed" in line or "no longer recognised" in line
+        if failed:
+            raise SystemExit(1)  # for cron: a region could not be refreshed or was dropped
 
     @hub_group.command("peers")
     @data_option
