@@ -17,12 +17,14 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from issuer import migrate, pii_migrate
+from credentials.regions import DEFAULT_REGION, hub_region
+from issuer import hub_cli, migrate, pii_migrate
 from issuer.errors import IssuerError
 from issuer.health import HealthDesk, HealthPolicy, People, Person
 from issuer.health import cli as health_cli
 from issuer.health.cli import mask
-from issuer.hub import DEMO_AUTHORITIES, ROOT_OWNER, Hub
+from issuer.hub import ROOT_OWNER, Hub, demo_authorities
+from issuer.peers import PeerSource
 from issuer.pii import Vault, load_issuer_secret, open_vault
 from issuer.records import DEMO_RECORDS, Records
 from issuer.service import Issuer
@@ -97,10 +99,15 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     hub = hub_for(settings)
     ensure_key_policy(hub.keys_dir, echo, demo=getattr(settings, "demo", True), policy=hub.rings.policy)
     hub = hub_for(settings)  # re-read the policy after marking
+    region = hub_region(getattr(settings, "region", "") or hub.region() or DEFAULT_REGION)
+    fresh = hub.region() is None
+    hub.set_region(region.code)  # a hub serves one region: another --region on this directory is refused
+    if fresh:
+        echo(f"hub of region {region.label}")
     changed = hub.ensure_root(now)
     if changed:
         echo(f"hub root key created; verifiers pin {hub.root_jwk_path}")
-    for authority in DEMO_AUTHORITIES:
+    for authority in demo_authorities(region):
         if hub.ensure_authority(authority, now):
             changed = True
             echo(f"authority {authority.id} ({authority.name}) with an ES256 key ring, issuing "
@@ -118,12 +125,21 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
 
 
 def seed_demo_records(hub: Hub, register: Records, now: int) -> int:
-    """The demo citizens' licences on their authorities' registers (skipped where one is already held)."""
-    return sum(register.ensure(type_name, hub.owner_of(type_name).id, claims, now=now) for type_name, claims in DEMO_RECORDS)
+    """The demo citizens' licences on their authorities' registers (skipped where one is already held).
+
+    Another region's hub holds their driving licences as issued by its own traffic police (a licence may be
+    taken where one lives); resident IDs are Beijing's (the demo citizens' ID numbers are registered there)."""
+    beijing = hub.region() in (None, DEFAULT_REGION)
+    return sum(register.ensure(type_name, hub.owner_of(type_name).id,
+                               claims if beijing else {**claims, "issuing_authority": hub.owner_of(type_name).name},
+                               now=now)
+               for type_name, claims in DEMO_RECORDS if beijing or type_name == "driving-licence")
 
 
 def attach(main: click.Group, register: Callable, init_steps: list, settings_from: Callable,
-           people_from: Callable[[Any], People] | None = None) -> None:
+           people_from: Callable[[Any], People] | None = None,
+           peer_http: Callable[[str], PeerSource] | None = None) -> None:
+    """``peer_http``: how to read a peer hub over HTTP (``hub recognise --peer-url``; injected by the service)."""
     register(IssuerError)
     init_steps.append(init_step)
     data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False),
@@ -268,39 +284,7 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         for row in store.needing_reissue(engine_for(settings), now=int(time.time()), authority_id=authority):
             click.echo(json.dumps(row.to_json(), ensure_ascii=False))
 
-    @main.group("hub")
-    def hub_group() -> None:
-        """The hub: mutual recognition of other regions (互通互认)."""
-
-    @hub_group.command("recognise")
-    @data_option
-    @click.option("--peer-data", "peer_dir", required=True, type=click.Path(file_okay=False),
-                  help="the other region's published data directory (trust list and status lists)")
-    @click.option("--peer-root", "peer_root", required=True, type=click.Path(dir_okay=False),
-                  help="the other region's hub root public key (JWK), obtained out of band")
-    def recognise_command(data_dir: str | None, peer_dir: str, peer_root: str) -> None:
-        """Recognise another region's authorities; run again to refresh their trust list and status lists."""
-        import json
-        from pathlib import Path
-
-        from credentials.status_uri import status_files
-        from issuer.peers import recognise
-        from keys import PublicKey
-
-        settings = settings_from(data_dir)
-        peer = Path(peer_dir)
-        try:
-            root = PublicKey.from_jwk(json.loads(Path(peer_root).read_text()))
-            token = Layout(peer).trust_list.read_text()
-        except (OSError, ValueError) as exc:
-            raise IssuerError(f"cannot read the peer region: {exc}") from exc
-        lists = {uri: path.read_bytes() for uri, path in status_files(Layout(peer).status, "cwt").items()}
-        now = int(time.time())
-        hub = hub_for(settings)
-        result = recognise(hub, root=root, trust_list_token=token, status_lists=lists, now=now)
-        version = hub.publish_trust_list(now).version
-        click.echo(f"recognised {len(result.authorities)} authorities of region(s) {', '.join(result.region_ids)}; "
-                   f"{result.status_lists} status list(s) mirrored; trust list version {version}")
+    hub_cli.attach(main, data_option, lambda data_dir: hub_for(settings_from(data_dir)), peer_http)
 
     @main.group("status")
     def status_group() -> None:

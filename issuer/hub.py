@@ -8,12 +8,16 @@ or compromise (when, which key, by whom), appended and never rewritten.
 
 from __future__ import annotations
 
+import fcntl
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
-from stdnum.cn import uscc
-
+from credentials.regions import DEFAULT_REGION
+from issuer.authorities import BEIJING_AUTHORITIES, DEMO_AUTHORITIES, AuthorityConfig, demo_authorities
+from issuer.peer_store import PeerRecord, load_peers, recognised_authorities
 from keys import (
     AtRestPolicy,
     Authority,
@@ -24,39 +28,16 @@ from keys import (
     TrustList,
     TrustListError,
     sign_trust_list,
-    verify_trust_list,
 )
 from keys.errors import KeyFormatError
 from keys.layout import Layout
+from keys.trust_list import verify_trust_list_signature
+
+__all__ = ["BEIJING_AUTHORITIES", "DEMO_AUTHORITIES", "ROOT_OWNER", "TRUST_LIST_LIFETIME", "AuthorityConfig", "Hub",
+           "demo_authorities"]
 
 ROOT_OWNER = "hub-root"
 TRUST_LIST_LIFETIME = 7 * 24 * 3600
-
-
-@dataclass(frozen=True)
-class AuthorityConfig:
-    id: str
-    name: str
-    region: str
-    issuer_code: str
-    licence_types: tuple[str, ...]
-    kind: str
-
-
-def _code(base17: str) -> str:
-    return base17 + uscc.calc_check_digit(base17)
-
-
-DEMO_AUTHORITIES = (
-    AuthorityConfig("bj-traffic-police", "北京市公安局公安交通管理局", "110000", _code("11110000000021135"),
-                    ("driving-licence",), "traffic-police"),
-    AuthorityConfig("bj-public-security", "北京市公安局", "110000", _code("11110000000021128"),
-                    ("resident-id",), "public-security"),
-    AuthorityConfig("bj-market-regulation", "北京市市场监督管理局", "110000", _code("11110000MB0193374"),
-                    ("business-licence",), "market-regulation"),
-    AuthorityConfig("bj-health", "北京市卫生健康委员会", "110000", _code("11110000000019646"),
-                    ("health-code",), "health-commission"),
-)
 
 
 class Hub:
@@ -82,6 +63,32 @@ class Hub:
         tmp = self.config_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
         tmp.replace(self.config_path)
+
+    def region(self) -> str | None:
+        """The GB/T 2260 division this hub serves: as ``tongban init --region`` recorded it; in a directory made
+        before regions, its authorities' one region (Beijing's there); None before the first ``init``."""
+        doc = self._load()
+        regions = {a["region"] for a in doc["authorities"]}
+        return doc.get("region") or (regions.pop() if len(regions) == 1 else DEFAULT_REGION if regions else None)
+
+    def set_region(self, code: str) -> None:
+        """Record the region once; a hub serves one region (its authorities' names, ids and codes say which)."""
+        current = self.region()
+        if current is not None and current != code:
+            raise KeyFormatError(f"{self.data_dir} is the hub of region {current}, not {code}: a hub serves one "
+                                 "region, make another data directory for another")
+        doc = self._load()
+        if doc.get("region") != code:
+            doc["region"] = code
+            self._save(doc)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """One writer at a time of ``hub.json`` and the trust list (CLI commands, the service's refreshers)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.layout.hub_lock, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def authorities(self) -> list[AuthorityConfig]:
         return [AuthorityConfig(**{**a, "licence_types": tuple(a["licence_types"])})
@@ -169,20 +176,28 @@ class Hub:
     def peers_dir(self) -> Path:
         return self.layout.peers
 
-    def peer_authorities(self, now: int, exclude: set[str] = frozenset()) -> list[Authority]:
-        """Authorities of every recognised region whose own signed trust list is still valid at ``now``."""
-        found: list[Authority] = []
-        for path in sorted(self.peers_dir.glob("*.json")) if self.peers_dir.exists() else []:
-            peer = json.loads(path.read_text())
-            try:
-                peer_list = verify_trust_list(peer["trust_list"], PublicKey.from_jwk(peer["root"]), now=now)
-            except TrustListError:
-                continue  # an expired or broken peer list recognises nobody until it is refreshed
-            found.extend(a for a in peer_list.authorities if a.id not in exclude)
-        return found
+    def peers(self) -> list[PeerRecord]:
+        return load_peers(self.peers_dir)
+
+    def peer_authorities(self, now: int) -> tuple[list[Authority], list[str]]:
+        """Authorities of every recognised region whose own signed trust list is still valid at ``now``, each
+        marked ``recognised_until`` that list's expiry; and one message per peer dropped (``issuer.peer_store``)."""
+        local = {a.id for a in self.authorities()}
+        return recognised_authorities(self.peers(), now, exclude=local)
 
     # -- trust list ------------------------------------------------------------------------------
     def publish_trust_list(self, now: int, status_base: str = "") -> TrustList:
+        """Sign the next version: this hub's authorities and the recognised regions' (until their lists expire)."""
+        with self.locked():
+            return self._publish(now, status_base)
+
+    def publish_if_due(self, now: int) -> TrustList | None:
+        """Re-sign the trust list when ``trust_list_due``, decided inside the lock: several workers finding it due
+        at once sign one new version, not one each."""
+        with self.locked():
+            return self._publish(now, "") if self.trust_list_due(now) else None
+
+    def _publish(self, now: int, status_base: str) -> TrustList:
         doc = self._load()
         doc["trust_list_version"] += 1
         authorities = []
@@ -190,10 +205,31 @@ class Hub:
             ring = self.rings.load(a.id)
             authorities.append(Authority(a.id, a.name, a.region, a.issuer_code, a.licence_types,
                                          ring.trusted_keys(now), ring.compromised_kids(now)))
-        authorities.extend(self.peer_authorities(now, exclude={a.id for a in authorities}))
+        authorities.extend(self.peer_authorities(now)[0])
         trust_list = TrustList(doc["trust_list_version"], now, now + TRUST_LIST_LIFETIME, tuple(authorities),
-                               status_base)
+                               status_base, region=self.region() or "")
         root = self.rings.load(ROOT_OWNER).signer(now).private
-        self.trust_list_path.write_text(sign_trust_list(trust_list, root))
+        tmp = self.trust_list_path.with_suffix(".tmp")
+        tmp.write_text(sign_trust_list(trust_list, root))
+        tmp.replace(self.trust_list_path)
         self._save(doc)
         return trust_list
+
+    def published_trust_list(self) -> TrustList | None:
+        """The trust list on disk, its signature checked against this hub's root (None when absent or unreadable)."""
+        try:
+            root = PublicKey.from_jwk(json.loads(self.root_jwk_path.read_text()))
+            return verify_trust_list_signature(self.trust_list_path.read_text(), root)
+        except (OSError, ValueError, KeyFormatError, TrustListError):
+            return None
+
+    def trust_list_due(self, now: int) -> bool:
+        """Whether the trust list should be re-signed now: missing, past half its life, or naming a recognised
+        region that lapsed or changed since (``tongban serve`` checks every few seconds; ``hub refresh`` too)."""
+        current = self.published_trust_list()
+        if current is None:
+            return True
+        if now >= current.issued_at + (current.expires_at - current.issued_at) // 2:
+            return True
+        ours = {a.id: a for a in current.authorities if a.recognised}
+        return ours != {a.id: a for a in self.peer_authorities(now)[0]}

@@ -84,3 +84,8 @@ class Layout:
     def counter_cache(self) -> Path:
         """The verifier cache of the counter built into ``tongban serve`` (``verifier.CacheLayout``)."""
         return self.root / "counter-cache"
+
+    @property
+    def hub_lock(self) -> Path:
+        """Taken while ``hub.json`` and the trust list are rewritten, so two writers cannot interleave."""
+        return self.root / ".hub.lock"

@@ -14,6 +14,11 @@ its retirement is refused (``key_retired``). Lists signed before the field exist
 ``signs_until = not_after``. Each authority lists the 8-byte kids of its ``compromised`` keys (hex); such a
 key is absent from ``keys`` and a verifier names the cause (``key_compromised``) instead of ``unknown_key``.
 
+Mutual recognition (互通互认): ``region`` names the GB/T 2260 division the hub serves; an authority this hub
+recognises from another region's hub carries ``recognised_until``, the moment that region's own signed list
+expires: a verifier trusts it no longer after that, however long this list lives (``recognition_expired``),
+and a hub recognising this one takes only the authorities without it (recognition is not transitive).
+
 Every number is an integer in [0, 2^53) (the range JSON carries exactly, RFC 7493 §2.2) and every text is
 text; anything else is ``trust_list_malformed``, whatever the signature says.
 """
@@ -58,6 +63,7 @@ class Authority:
     licence_types: tuple[str, ...]
     keys: tuple[TrustedKey, ...] = field(default=())
     compromised: tuple[bytes, ...] = field(default=())  # 8-byte kids of keys the hub withdrew as compromised
+    recognised_until: int | None = None  # another region's authority: trusted until its own hub's list expires
 
     def __post_init__(self) -> None:
         # A key named compromised is never trusted, even if a list also names it among the keys.
@@ -67,6 +73,11 @@ class Authority:
     def may_issue(self, licence_type: str) -> bool:
         return licence_type in self.licence_types
 
+    @property
+    def recognised(self) -> bool:
+        """Another region's authority, vouched for by this hub through mutual recognition."""
+        return self.recognised_until is not None
+
 
 @dataclass(frozen=True)
 class TrustList:
@@ -75,6 +86,7 @@ class TrustList:
     expires_at: int
     authorities: tuple[Authority, ...]
     status_base: str = ""
+    region: str = ""  # the GB/T 2260 division this hub serves ("" in lists signed before regions)
 
     def find_key(self, short_kid: bytes) -> tuple[Authority, TrustedKey] | None:
         """Find an issuer key by the 8-byte kid a compact credential carries."""
@@ -94,7 +106,7 @@ class TrustList:
     def to_claims(self) -> dict[str, Any]:
         return {
             "iss": "tongban-hub", "iat": self.issued_at, "exp": self.expires_at, "version": self.version,
-            "status_base": self.status_base,
+            "status_base": self.status_base, **({"region": self.region} if self.region else {}),
             "authorities": [
                 {
                     "id": a.id, "name": a.name, "region": a.region, "issuer_code": a.issuer_code,
@@ -105,6 +117,7 @@ class TrustList:
                         for k in a.keys
                     ],
                     **({"compromised": [kid.hex() for kid in a.compromised]} if a.compromised else {}),
+                    **({"recognised_until": a.recognised_until} if a.recognised_until is not None else {}),
                 }
                 for a in self.authorities
             ],
@@ -118,6 +131,7 @@ class TrustList:
             return cls(
                 version=_number(claims, "version"), issued_at=_number(claims, "iat"), expires_at=_number(claims, "exp"),
                 authorities=authorities, status_base=_text(claims, "status_base", default=""),
+                region=_text(claims, "region", default=""),
             )
         except (KeyError, TypeError, ValueError, KeyFormatError) as exc:
             raise TrustListError(f"trust list content is malformed: {exc}", "trust_list_malformed") from exc
@@ -178,6 +192,7 @@ def _authority(a: Any) -> Authority:
         id=_text(a, "id"), name=_text(a, "name"), region=_text(a, "region"), issuer_code=_text(a, "issuer_code"),
         licence_types=tuple(licence_types), keys=tuple(_trusted_key(k) for k in _list(a, "keys")),
         compromised=tuple(_short_kid(kid) for kid in _list(a, "compromised", default=[])),
+        recognised_until=_number(a, "recognised_until") if isinstance(a, dict) and "recognised_until" in a else None,
     )
 
 

@@ -43,16 +43,25 @@ def issue(licence_type: str, data_dir: str | None, wallet_dir: Path, claims_file
 
 
 @click.command("demo")
-@click.option("--dir", "demo_dir", default="tongban-demo", show_default=True, type=click.Path(file_okay=False, path_type=Path))
-def demo(demo_dir: Path) -> None:
+@click.option("--dir", "demo_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="where the demo's files go  [default: tongban-demo; with --regions: tongban-demo-regions]")
+@click.option("--regions", is_flag=True, help="互通互认 instead: a Beijing and a Shanghai hub recognise each other, "
+              "and a Beijing counter checks Shanghai's licence and health code")
+def demo(demo_dir: Path | None, regions: bool) -> None:
     """Run the whole command-line flow once and say what happened at each step."""
     from service.cli import main  # the root group, to run the real commands
-
-    data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"  # the demo's own tree
 
     def run(*args: str) -> None:
         click.secho(f"\n$ tongban {' '.join(args)}", fg="cyan")
         main.main(list(args), standalone_mode=False)
+
+    if regions:
+        from service.demo_regions import run_regions_demo
+
+        run_regions_demo(demo_dir or Path("tongban-demo-regions"), run)
+        return
+    demo_dir = demo_dir or Path("tongban-demo")
+    data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"  # the demo's own tree
 
     run("init", "--data", str(data))
     settings = Settings.from_env(data)

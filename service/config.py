@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from credentials.counter_code import is_counter_id
+from credentials.regions import RegionError, hub_region
 from keys import AtRestPolicy
 from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
 from storage.sql import sqlite_url
@@ -31,6 +32,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("DATABASE_URL", "", "empty: SQLite in the data directory; postgresql://... for PostgreSQL"),
     Variable("REDIS_URL", "", "empty: in-process ephemeral store; redis://... for Redis"),
     Variable("TONGBAN_ISSUER_URL", "http://127.0.0.1:8000", "public base URL of the service"),
+    Variable("TONGBAN_REGION", "",
+             "GB/T 2260 code of the provincial-level division the hub serves, for `tongban init` (as --region); "
+             "empty: the data directory's, else 110000 (北京市)"),
     Variable("TONGBAN_HEALTH_CODE_TTL", "86400", "seconds a health code is valid (300 .. 604800)"),
     Variable("TONGBAN_DEMO", "1",
              "1: `tongban init` seeds demo people, accounts with documented passwords, and licence records. "
@@ -77,6 +81,7 @@ class Settings:
     dev_plaintext_keys: bool = False
     idp_secret: str = field(default="", repr=False)
     issuer_secret: str = field(default="", repr=False)
+    region: str = ""
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +107,7 @@ class Settings:
             dev_plaintext_keys=get(DEV_FLAG_ENV) == "1",
             idp_secret=get("TONGBAN_IDP_SECRET"),
             issuer_secret=get("TONGBAN_ISSUER_SECRET"),
+            region=region_setting("TONGBAN_REGION", get("TONGBAN_REGION")),
         )
 
     @property
@@ -112,6 +118,16 @@ class Settings:
         """How private keys in ``directory`` are kept at rest (``keys.at_rest``), under these settings."""
         return AtRestPolicy.for_directory(directory, passphrase=self.key_passphrase,
                                           dev_plaintext=self.dev_plaintext_keys)
+
+
+def region_setting(name: str, value: str) -> str:
+    """A hub's region (``credentials.regions.hub_region``: one of the 31 provincial-level codes), or ""."""
+    if not value:
+        return ""
+    try:
+        return hub_region(value).code
+    except RegionError as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ import click
 from flask import Flask, Response
 
 from credentials.counter_code import CounterCodeError, check_counter_id
+from issuer.hub import Hub
+from issuer.peers import refresh_due
 from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
 from keys.layout import Layout
@@ -127,7 +129,21 @@ def start_status_refresher(app: Flask, poll: float = REFRESH_POLL,
         issuer.refresh_due(now=int(clock()))  # at once: lists may have expired while the hub was down
     except Exception:  # the timer below tries again; the app must start
         log.exception("status lists not re-signed at start-up")
-    return every(poll, lambda: issuer.refresh_due(now=int(clock())), "status-refresher")
+    stop = every(poll, lambda: issuer.refresh_due(now=int(clock())), "status-refresher")
+    recognition = every(poll, lambda: refresh_recognition(issuer.hub, clock), "recognition-refresher")
+    threading.Thread(target=lambda: (stop.wait(), recognition.set()), daemon=True).start()  # one event stops both
+    return stop
+
+
+def refresh_recognition(hub: Hub, clock: Callable[[], float] = time.time) -> list[str]:
+    """互通互认 on the hub's schedule (``issuer.peers.refresh_due``): the recognised regions' trust lists and
+    mirrored status lists fetched again when due (health-code lists expire in minutes), a lapsed region dropped,
+    and this hub's own trust list re-signed before half its life is gone. Its own thread: a slow peer hub must
+    not hold up the re-signing of this hub's status lists."""
+    lines = refresh_due(hub, int(clock()), http=HttpSource)
+    for line in lines:
+        (log.warning if "not refreshed" in line or "no longer recognised" in line else log.info)("%s", line)
+    return lines
 
 
 class _TrustListOnly:

@@ -10,6 +10,7 @@ from service.config import ConfigError, Settings
 from service.counter_app import serve_counter
 from service.serve import serve
 from verifier import cli as verifier_cli
+from verifier.cache import HttpSource
 from wallet import cli as wallet_cli
 
 __all__ = ["main"]
@@ -18,7 +19,8 @@ __all__ = ["main"]
 def _wire() -> None:
     from service import health
 
-    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from)  # first: the key policy
+    issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from,  # first: the key policy
+                      peer_http=HttpSource)  # `hub recognise --peer-url`: a peer hub read as a counter reads one
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
     INIT_STEPS.append(wallet_client_step)
     INIT_STEPS.append(health.init_step)  # after both: the admin client and the demo health officer

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from credentials import licence_type
+from credentials.regions import region_label
 from credentials.words import CLAIM_LABELS, COLOURS
 from verifier.pipeline import Decision
 from verifier.reasons import VALID, explain
@@ -24,16 +25,6 @@ PROXY_BY = ("shown_by", "proxy_name")  # who showed it
 PROXY_FOR = ("on_behalf_of",)  # whom it was shown for
 PROXY_FLAGS = ("proxy", "shown_on_behalf")
 
-# GB/T 2260 province-level codes (the first two digits of a region code).
-PROVINCES = {
-    "11": "北京市", "12": "天津市", "13": "河北省", "14": "山西省", "15": "内蒙古自治区", "21": "辽宁省", "22": "吉林省",
-    "23": "黑龙江省", "31": "上海市", "32": "江苏省", "33": "浙江省", "34": "安徽省", "35": "福建省", "36": "江西省",
-    "37": "山东省", "41": "河南省", "42": "湖北省", "43": "湖南省", "44": "广东省", "45": "广西壮族自治区", "46": "海南省",
-    "50": "重庆市", "51": "四川省", "52": "贵州省", "53": "云南省", "54": "西藏自治区", "61": "陕西省", "62": "甘肃省",
-    "63": "青海省", "64": "宁夏回族自治区", "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区",
-    "82": "澳门特别行政区",
-}
-
 
 def mask_name(name: str) -> str:
     """First and last character kept, the middle masked: 张三丰 → 张*丰, 欧阳娜娜 → 欧**娜; two characters: 张*."""
@@ -43,14 +34,6 @@ def mask_name(name: str) -> str:
     if len(name) == 2:
         return name[0] + "*"
     return name[0] + "*" * (len(name) - 2) + name[-1]
-
-
-def region_label(code: str | None) -> str:
-    if not code:
-        return ""
-    province = PROVINCES.get(code[:2])
-    return f"{province} ({code})" if province else code
-
 
 def _value_text(name: str, value: Any) -> str:
     if name == "region" and isinstance(value, str):
@@ -104,6 +87,15 @@ def proxy_marker(claims: dict[str, Any]) -> dict[str, str] | None:
     return {"zh": "代为出示", "en": "shown on behalf", "by": by, "for": for_}
 
 
+def issuer_block(issuer: dict[str, Any]) -> dict[str, Any]:
+    """Who signed, and where: 上海市公安局交通警察总队 · 上海市 (310000). Another region's authority (recognised by
+    this counter's hub, 互通互认) is marked so, so the clerk knows the licence comes from elsewhere on purpose."""
+    block: dict[str, Any] = {"name": issuer["name"], "region": region_label(issuer.get("region"))}
+    if issuer.get("recognised_until") is not None:
+        block["recognised"] = {"zh": "外地签发 · 互通互认", "en": "issued in another region · mutually recognised"}
+    return block
+
+
 def status_data(age_seconds: int | None) -> dict[str, Any] | None:
     """"状态数据 N 分钟前更新 / status data N min old": shown after a failed sync, so the clerk knows how old the
     revocation status behind a verdict is (the list's signed time, not when this counter fetched it)."""
@@ -139,8 +131,7 @@ def present(decision: Decision, *, status_age: int | None = None) -> dict[str, A
              "value": _value_text(name, value)}
             for name, value in claims.items() if name not in ("colour",)
         ],
-        "issuer": ({"name": decision.issuer["name"], "region": region_label(decision.issuer.get("region"))}
-                   if trusted and decision.issuer else None),
+        "issuer": issuer_block(decision.issuer) if trusted and decision.issuer else None,
         "age_seconds": decision.presentation_age,
         # A health-code colour is shown only for a valid code: an invalid "green" must never look green.
         "health": health_colour(claims) if decision.valid else None,

@@ -4,7 +4,7 @@ A list of named checks, run in order; the first that fails decides, with its rea
 here touches the network, the clock or a global: trust list, status cache, replay cache and time are
 passed in. Any input, however malformed, gives a Decision, never an exception.
 
-    decode → parse → trust_list → issuer_key → issuer_authorised → key_window → key_retired → issuer_signature
+    decode → parse → trust_list → issuer_key → recognition → issuer_authorised → key_window → key_retired → issuer_signature
     → issued_at → validity → status → disclosure → holder_signature → freshness → replay
 
 Parsing accepts only deterministic CBOR with bounded numbers (``credentials.cbor``); the replay
@@ -41,7 +41,7 @@ class Decision:
     licence_type: str | None = None
     view: str | None = None
     elicence_id: str | None = None
-    issuer: dict[str, str] | None = None
+    issuer: dict[str, Any] | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     presentation_age: int | None = None
     checks_passed: tuple[str, ...] = ()
@@ -92,6 +92,15 @@ def _issuer_key(ctx: _Context) -> None:
             raise Reject("key_compromised", "the hub withdrew the credential's key as compromised: re-issue needed")
         raise Reject("unknown_key", "the credential's key is not in the trust list")
     ctx.authority, ctx.key = found
+
+
+def _recognition(ctx: _Context) -> None:
+    """Another region's authority is trusted only while that region's own signed list is (互通互认): this hub's
+    list may live longer than the peer's, and a peer hub that stopped vouching must not be vouched for here."""
+    until = ctx.authority.recognised_until
+    if until is not None and ctx.now >= until:
+        raise Reject("recognition_expired", f"{ctx.authority.id} is another region's authority and this hub's "
+                     f"recognition of it lapsed at {until}: the hub must refresh it (`tongban hub refresh`)")
 
 
 def _issuer_authorised(ctx: _Context) -> None:
@@ -210,7 +219,8 @@ def _replay(ctx: _Context) -> None:
 
 CHECKS: tuple[tuple[str, Callable[[_Context], None]], ...] = (
     ("decode", _decode), ("parse", _parse), ("trust_list", _trust_list), ("issuer_key", _issuer_key),
-    ("issuer_authorised", _issuer_authorised), ("key_window", _key_window), ("key_retired", _key_retired),
+    ("recognition", _recognition), ("issuer_authorised", _issuer_authorised), ("key_window", _key_window),
+    ("key_retired", _key_retired),
     ("issuer_signature", _issuer_signature), ("issued_at", _issued_at), ("validity", _validity), ("status", _status),
     ("disclosure", _disclosure),
     ("holder_signature", _holder_signature), ("freshness", _freshness), ("replay", _replay),
@@ -240,6 +250,15 @@ def verify(
     return _decision(ctx, True, tuple(ctx.warnings), "", passed)
 
 
+def _issuer(authority: Authority | None) -> dict[str, Any] | None:
+    if authority is None:
+        return None
+    found: dict[str, Any] = {"id": authority.id, "name": authority.name, "region": authority.region}
+    if authority.recognised_until is not None:  # another region's, through this hub's mutual recognition
+        found["recognised_until"] = authority.recognised_until
+    return found
+
+
 def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
 
@@ -259,7 +278,7 @@ def _decision(ctx: _Context, valid: bool, reasons: tuple[str, ...], detail: str,
     return Decision(
         valid=valid, reasons=reasons, detail=detail, licence_type=p.credential.licence_type, view=p.credential.view,
         elicence_id=elicence_id,
-        issuer={"id": authority.id, "name": authority.name, "region": authority.region} if authority else None,
+        issuer=_issuer(authority),
         # Claims are shown only once the issuer's signature holds; before that they are attacker-chosen text.
         claims={k: _json_value(v) for k, v in p.credential.claims.items()} if trusted else {},
         presentation_age=ctx.now - p.presented_at, checks_passed=tuple(passed),

@@ -194,3 +194,31 @@ def test_largest_numbers_in_range_are_read():
                   2**53 - 1)
     claims["authorities"][0]["keys"][0]["signs_until"] = 0
     assert TrustList.from_claims(claims).version == 2**53 - 1
+
+
+# -- regions (互通互认) -------------------------------------------------------------------------------------------
+
+def test_region_and_recognised_until_round_trip_and_old_lists_have_neither():
+    import dataclasses
+
+    plain = _list(3)
+    assert "region" not in plain.to_claims() and "recognised_until" not in plain.to_claims()["authorities"][0]
+    assert TrustList.from_claims(plain.to_claims()).region == ""
+    assert not TrustList.from_claims(plain.to_claims()).authorities[0].recognised
+    peer = dataclasses.replace(plain.authorities[0], recognised_until=NOW + 60)
+    full = dataclasses.replace(plain, region="110000", authorities=(peer,))
+    read = TrustList.from_claims(full.to_claims())
+    assert read.region == "110000" and read.authorities[0].recognised_until == NOW + 60
+    assert read.authorities[0].recognised
+
+
+@pytest.mark.parametrize("value", [-1, 2**53, True, 1.5, "5", None])
+def test_a_bad_recognised_until_or_region_is_malformed(value):
+    claims = _list(3).to_claims()
+    claims["authorities"][0]["recognised_until"] = value
+    with pytest.raises(TrustListError, match="malformed"):
+        TrustList.from_claims(claims)
+    claims = _list(3).to_claims()
+    claims["region"] = value if not isinstance(value, str) else 5
+    with pytest.raises(TrustListError, match="malformed"):
+        TrustList.from_claims(claims)

@@ -129,3 +129,16 @@ def test_a_health_code_screen_names_its_region():
     health = present(decision(claims={"name": "张三丰", "colour": "red", "reason": "密接", "region": "110105"}))
     assert health["display"]["health"]["region"] == "北京市 (110105)"
     assert present(decision(claims={"colour": "green"}))["display"]["health"]["region"] == ""
+
+
+def test_another_regions_issuer_is_named_with_its_region_and_marked_recognised():
+    from dataclasses import replace
+
+    shanghai = {"id": "sh-health", "name": "上海市卫生健康委员会", "region": "310000", "recognised_until": 2**40}
+    d = present(replace(decision(claims={"name": "张三", "colour": "green", "region": "310000"}), issuer=shanghai))
+    assert d["display"]["issuer"]["name"] == "上海市卫生健康委员会"
+    assert d["display"]["issuer"]["region"] == "上海市 (310000)"
+    assert d["display"]["issuer"]["recognised"]["zh"] == "外地签发 · 互通互认"
+    assert "recognised" not in present(decision())["display"]["issuer"]  # this region's own: no marker
+    untrusted = replace(decision(passed=("decode", "parse")), issuer=shanghai)
+    assert present(untrusted)["display"]["issuer"] is None  # nothing about the issuer before its signature holds

@@ -77,7 +77,11 @@
       claims.append(dt, dd);
     }
     const meta = [];
-    if (d.issuer) { meta.push("签发 / issued by " + d.issuer.name + (d.issuer.region ? " · " + d.issuer.region : "")); }
+    const issuedBy = d.issuer ? d.issuer.name + (d.issuer.region ? " · " + d.issuer.region : "") : "";
+    // Another region's authority (互通互认): said in words, so the clerk knows the licence is from elsewhere.
+    const recognised = d.issuer && d.issuer.recognised ? d.issuer.recognised.zh + " / " + d.issuer.recognised.en : "";
+    if (d.issuer) { meta.push("签发 / issued by " + issuedBy); }
+    if (recognised) { meta.push(recognised); }
     const age = ageText(d.age_seconds);
     if (age) { meta.push(age); }
     if (result.elicence_id) { meta.push("证照标识 / e-licence " + result.elicence_id); }
@@ -100,7 +104,8 @@
       $("health-proxy-by").textContent = d.proxy && d.proxy.by ? "出示人 / shown by " + d.proxy.by : "";
       show($("health-proxy"), !!d.proxy);
       // Where the code is from and how fresh it is, on the coloured screen itself.
-      $("health-meta").textContent = [d.health.region || (d.issuer && d.issuer.region), age, statusAge]
+      $("health-meta").textContent = [recognised ? issuedBy : d.health.region || (d.issuer && d.issuer.region),
+        recognised, age, statusAge]
         .filter(Boolean).join("\n");
       show(health, true);
       document.body.classList.add("covered");
