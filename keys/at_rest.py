@@ -15,6 +15,7 @@ from pathlib import Path
 
 from keys.errors import KeyAtRestError
 from keys.material import PrivateKey
+from keys.sm2_at_rest import is_plaintext_sm2_pem
 
 PASSPHRASE_ENV = "TONGBAN_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
 DEV_FLAG_ENV = "TONGBAN_DEV_PLAINTEXT_KEYS"
@@ -58,8 +59,8 @@ class AtRestPolicy:
 
 
 def is_plaintext_pem(pem: bytes) -> bool:
-    """An unencrypted PKCS#8 private key (what ``seal`` writes without a passphrase)."""
-    return pem.lstrip().startswith(_PLAINTEXT_HEADER)
+    """An unencrypted private key (what ``seal`` writes without a passphrase: PKCS#8, or an SM2 scalar)."""
+    return pem.lstrip().startswith(_PLAINTEXT_HEADER) or is_plaintext_sm2_pem(pem)
 
 
 def mark_development(directory: Path) -> Path:
