@@ -56,7 +56,10 @@ class KeyRing:
             raise NoSigningKeyError(f"{self.owner} has no key that may sign now: run `tongban keys rotate`")
         return max(candidates, key=lambda k: k.not_before)
 
-    def rotate(self, now: int, alg: str = "ES256", lifetime: int = DEFAULT_LIFETIME) -> ManagedKey:
+    def rotate(self, now: int, alg: str | None = None, lifetime: int = DEFAULT_LIFETIME) -> ManagedKey:
+        """Retire the signer and add a new key of ``alg`` (default: the newest key's, so a rotation keeps the
+        ring's suite; ES256 for an empty ring)."""
+        alg = alg or (max(self.keys, key=lambda k: k.not_before).public.alg if self.keys else "ES256")
         self.keys = [replace(k, retired_at=now) if k.retired_at is None else k for k in self.keys]
         new = generate(alg)
         managed = ManagedKey(public=new.public, not_before=now, not_after=now + lifetime, private=new)
@@ -75,7 +78,7 @@ class KeyRing:
         raise KeyFormatError(f"{self.owner} has no key {kid!r}: give its kid (RFC 7638) or its 8-byte kid in hex, "
                              f"as `tongban keys list {self.owner}` shows them")
 
-    def compromise(self, kid: str, now: int, alg: str = "ES256",
+    def compromise(self, kid: str, now: int, alg: str | None = None,
                    lifetime: int = DEFAULT_LIFETIME) -> tuple[ManagedKey, ManagedKey | None]:
         """Withdraw key ``kid``: drop its private key, stop it verifying; a new signer if it was the current one.
 

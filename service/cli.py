@@ -67,12 +67,19 @@ INIT_STEPS: list = []
 
 @main.command()
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default $TONGBAN_DATA)")
-def init(data_dir: str | None) -> None:
+@click.option("--suite", "suite_name", default=None, metavar="standard|guomi",
+              help="cryptographic suite of a new hub: guomi (国密) signs with SM2/SM3 and seals personal data with "
+                   "SM4 (default $TONGBAN_SUITE, else standard: ES256, AES-256-GCM)")
+def init(data_dir: str | None, suite_name: str | None) -> None:
     """Create (or complete) a demo hub: authorities, keys, trust list, demo people. Idempotent."""
+    import dataclasses
+
     from service import production
-    from service.config import Settings
+    from service.config import Settings, _suite
 
     settings = Settings.from_env(data_dir)
+    if suite_name is not None:
+        settings = dataclasses.replace(settings, suite=_suite(suite_name))
     production.check_files(settings)  # TONGBAN_DEMO=0 on a demo directory: refuse before anything is written
     production.check_passphrase_before_sealing(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -10,6 +10,8 @@ from pathlib import Path
 from credentials.counter_code import is_counter_id
 from keys import AtRestPolicy
 from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
+from keys.errors import KeyFormatError
+from keys.suites import suite
 from storage.sql import sqlite_url
 
 
@@ -51,6 +53,14 @@ VARIABLES: tuple[Variable, ...] = (
              secret=True),
     Variable("TONGBAN_ISSUER_SECRET", "", "hex, >= 32 bytes: the issuer master secret; empty: the file issuer-secret",
              secret=True),
+    Variable("TONGBAN_SUITE", "",
+             "suite of a new hub (``keys.suites``): standard (ES256, HMAC-SHA256, AES-256-GCM) or guomi (国密: SM2 with "
+             "SM3, HMAC-SM3, SM4-GCM); empty: what the hub recorded, else standard. Same as `tongban init --suite`."),
+    Variable("TONGBAN_PKCS11_MODULE", "",
+             "path of a PKCS#11 module (an HSM's, or SoftHSM2's libsofthsm2.so): `tongban keys generate --pkcs11` "
+             "makes keys inside its token and rings refer to them by pkcs11: URI (RFC 7512)"),
+    Variable("TONGBAN_PKCS11_TOKEN", "", "label of the PKCS#11 token holding the keys"),
+    Variable("TONGBAN_PKCS11_PIN", "", "the token's user PIN, or file:/path to read it from", secret=True),
 )
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
@@ -77,6 +87,10 @@ class Settings:
     dev_plaintext_keys: bool = False
     idp_secret: str = field(default="", repr=False)
     issuer_secret: str = field(default="", repr=False)
+    suite: str = ""
+    pkcs11_module: str = ""
+    pkcs11_token: str = ""
+    pkcs11_pin: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +116,10 @@ class Settings:
             dev_plaintext_keys=get(DEV_FLAG_ENV) == "1",
             idp_secret=get("TONGBAN_IDP_SECRET"),
             issuer_secret=get("TONGBAN_ISSUER_SECRET"),
+            suite=_suite(get("TONGBAN_SUITE")),
+            pkcs11_module=get("TONGBAN_PKCS11_MODULE"),
+            pkcs11_token=get("TONGBAN_PKCS11_TOKEN"),
+            pkcs11_pin=get("TONGBAN_PKCS11_PIN"),
         )
 
     @property
@@ -142,6 +160,16 @@ def _seconds(name: str, value: str) -> int:
     if not (value.strip().isascii() and value.strip().isdigit()) or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
+
+
+def _suite(value: str) -> str:
+    """A suite name as ``keys.suites`` spells it (``sm2`` and ``国密`` read as guomi), or empty."""
+    if not value:
+        return ""
+    try:
+        return suite(value).name
+    except KeyFormatError as exc:
+        raise ConfigError(f"TONGBAN_SUITE: {exc}") from exc
 
 
 def _counter_id(value: str) -> str:
