@@ -217,6 +217,25 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         version = hub.publish_trust_list(now).version
         click.echo(f"{owner}: new signing key {kid}; trust list version {version}")
 
+    @keys_group.command("generate")
+    @data_option
+    @click.option("--pkcs11", "in_token", is_flag=True, required=True,
+                  help="make the key inside the PKCS#11 token (TONGBAN_PKCS11_MODULE/_TOKEN/_PIN); it never leaves it")
+    @click.argument("owner")
+    def generate_in_token(data_dir: str | None, in_token: bool, owner: str) -> None:
+        """Make OWNER's next signing key (ES256) inside the PKCS#11 token; the ring keeps only its pkcs11: URI."""
+        settings = settings_from(data_dir)
+        hub = hub_for(settings)
+        if owner != ROOT_OWNER:
+            hub.authority(owner)
+        if hub.rings.policy.hsm is None:
+            raise click.UsageError("set TONGBAN_PKCS11_MODULE, TONGBAN_PKCS11_TOKEN and TONGBAN_PKCS11_PIN")
+        now = int(time.time())
+        kid = hub.rotate(owner, now, actor=f"cli:{getpass.getuser()}", key=hub.rings.policy.hsm.generate(owner))
+        version = hub.publish_trust_list(now).version
+        click.echo(f"{owner}: new signing key {kid} inside PKCS#11 token {settings.pkcs11_token}; "
+                   f"trust list version {version}")
+
     # A kid is base64url: it may begin with "-", which must read as the KID, not as an unknown option.
     @keys_group.command("compromise", context_settings={"ignore_unknown_options": True})
     @data_option

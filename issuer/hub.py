@@ -20,6 +20,7 @@ from keys import (
     KeyRing,
     KeyRingStore,
     ManagedKey,
+    PrivateKey,
     PublicKey,
     TrustList,
     TrustListError,
@@ -152,9 +153,10 @@ class Hub:
         self.root_jwk_path.write_text(json.dumps(ring.signer(now).public.public_jwk(), indent=1))
         return True
 
-    def rotate(self, owner: str, now: int, alg: str | None = None, actor: str = "") -> str:
+    def rotate(self, owner: str, now: int, alg: str | None = None, actor: str = "", key: PrivateKey | None = None) -> str:
+        """A new signer for ``owner``: ``key`` (one made in a PKCS#11 token), else a fresh key of ``alg``."""
         ring = self.rings.load(owner)
-        key = ring.rotate(now, alg)
+        key = ring.rotate(now, alg, key=key)
         self.rings.save(ring)
         self._key_event("rotate", owner, key.public.kid, now, actor)
         return key.public.kid

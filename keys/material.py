@@ -222,7 +222,9 @@ class PrivateKey:
         return self.public.kid
 
     def sign(self, data: bytes) -> bytes:
-        if self.alg in ("EdDSA", "SM2"):
+        if getattr(self._key, "signs_raw", False):  # SM2 and keys inside a PKCS#11 token return r || s themselves
+            return self._key.sign(data)
+        if self.alg == "EdDSA":
             return self._key.sign(data)
         if self.alg == "RS256":
             return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -233,6 +235,8 @@ class PrivateKey:
         return self._key
 
     def to_pem(self, passphrase: bytes | None) -> bytes:
+        if hasattr(self._key, "uri"):  # a key inside a PKCS#11 token: only its RFC 7512 URI is stored
+            return self._key.uri.encode()
         if self.alg == "SM2":
             return sm2_at_rest.seal(self._key, passphrase)
         encryption = (

@@ -63,6 +63,7 @@ class Sm2PrivateKey:
     """An SM2 private scalar with its public point; signs with the default user id."""
 
     __slots__ = ("_public", "_scalar", "_signer")
+    signs_raw = True  # keys.PrivateKey.sign takes r || s from it as it is
 
     def __init__(self, scalar: bytes):
         if len(scalar) != COORDINATE_BYTES or not SM2.is_sk_valid(scalar):

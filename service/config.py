@@ -65,6 +65,9 @@ VARIABLES: tuple[Variable, ...] = (
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
 
 
+_TOKENS: dict[tuple[str, str, str], object] = {}
+
+
 class ConfigError(ValueError):
     """A setting has a value the service refuses; the message names the variable."""
 
@@ -129,7 +132,18 @@ class Settings:
     def key_policy(self, directory: Path) -> AtRestPolicy:
         """How private keys in ``directory`` are kept at rest (``keys.at_rest``), under these settings."""
         return AtRestPolicy.for_directory(directory, passphrase=self.key_passphrase,
-                                          dev_plaintext=self.dev_plaintext_keys)
+                                          dev_plaintext=self.dev_plaintext_keys, hsm=self.hsm())
+
+    def hsm(self):  # -> keys.pkcs11.Pkcs11Token | None
+        """The configured PKCS#11 token (one per process: it holds a logged-in session), or None."""
+        if not self.pkcs11_module:
+            return None
+        from keys.pkcs11 import Pkcs11Token
+
+        key = (self.pkcs11_module, self.pkcs11_token, self.pkcs11_pin)
+        if key not in _TOKENS:
+            _TOKENS[key] = Pkcs11Token(*key)
+        return _TOKENS[key]
 
 
 @dataclass(frozen=True)
