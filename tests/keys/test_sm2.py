@@ -210,3 +210,35 @@ def test_sm4_gcm_vector_of_rfc_8998_appendix_a():
         "17F399F08C67D5EE19D0DC9969C4BB7D5FD46FD3756489069157B282BB200735"
         "D82710CA5C22F0CCFA7CBF93D496AC15A56834CBCF98C397B4024A2691233B8D")
     assert encryptor.tag.hex().upper() == "83DE3541E4C2B58177E065A9BF7B62EC"
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=st.binary(max_size=120), label=st.sampled_from([sm2_at_rest.SEALED_LABEL, sm2_at_rest.PLAIN_LABEL]))
+def test_any_armoured_bytes_open_or_fail_as_key_at_rest_error(body, label):
+    pem = sm2_at_rest._armour(label, body)
+    try:
+        key = keys.PrivateKey.from_pem(pem, b"pw")
+    except KeyAtRestError:
+        return
+    assert label == sm2_at_rest.PLAIN_LABEL and len(body) == 32 and key.alg == "SM2"
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.binary(max_size=200))
+def test_damaged_armour_is_a_key_at_rest_error(text):
+    with pytest.raises(KeyAtRestError):
+        sm2_at_rest.open_sealed(b"-----BEGIN " + sm2_at_rest.SEALED_LABEL + b"-----\n" + text, b"pw")
+
+
+def test_an_sm2_ring_made_in_development_is_resealed_under_a_passphrase(tmp_path):
+    ring = keys.KeyRing("bj-health")
+    ring.rotate(1_800_000_000, "SM2")
+    keys.KeyRingStore(tmp_path, keys.AtRestPolicy(None, allow_plaintext=True)).save(ring)
+    store = keys.KeyRingStore(tmp_path, keys.AtRestPolicy(b"passphrase"))
+    assert store.plaintext_owners() == ["bj-health"]
+    assert store.reseal() == ["bj-health"]
+    assert store.plaintext_owners() == []
+    assert "TONGBAN SM2 ENCRYPTED PRIVATE KEY" in (tmp_path / "bj-health.json").read_text()
+    loaded = store.load("bj-health")
+    assert loaded.keys[0].public == ring.keys[0].public
+    assert loaded.keys[0].public.verify(loaded.keys[0].private.sign(b"m"), b"m")
