@@ -14,6 +14,7 @@ a GM/T 0018 or PKCS#11 interface that offers SM2); the same class would then ask
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import threading
 from pathlib import Path
@@ -45,13 +46,13 @@ class HardwareKey:
 
     signs_raw = True  # keys.PrivateKey.sign hands it the data and takes r || s back
 
-    def __init__(self, token: Pkcs11Token, key: Any, key_id: bytes):
-        self._token, self._key, self.key_id = token, key, key_id
+    def __init__(self, token: Pkcs11Token, key_id: bytes):
+        self._token, self.key_id = token, key_id
 
     def sign(self, data: bytes) -> bytes:
         digest = hashlib.sha256(data).digest()
         with self._token.lock:
-            return bytes(self._key.sign(digest, mechanism=Mechanism.ECDSA))
+            return bytes(self._token.private_object(self.key_id).sign(digest, mechanism=Mechanism.ECDSA))
 
     @property
     def uri(self) -> str:
@@ -67,8 +68,15 @@ class Pkcs11Token:
         self.module, self.label, self._pin = module, label, pin
         self.lock = threading.Lock()
         self._session: Any = None
+        self._pid = 0
+        self._objects: dict[bytes, Any] = {}
 
     def _open(self) -> Any:
+        """The logged-in session of this process (call with ``lock`` held). A worker forked from a process that had
+        opened it (gunicorn) cannot use the parent's session or handles (PKCS#11 v2.40 §6.7.7): it starts anew."""
+        if self._session is not None and self._pid != os.getpid():
+            self._session, self._objects = None, {}
+            pkcs11.lib(self.module).reinitialize()
         if self._session is None:
             try:
                 token = pkcs11.lib(self.module).get_token(token_label=self.label)
@@ -79,7 +87,18 @@ class Pkcs11Token:
             except (pkcs11.PKCS11Error, RuntimeError, OSError) as exc:
                 raise KeyAtRestError(f"cannot open PKCS#11 token {self.label!r} with {self.module}: "
                                      f"{type(exc).__name__}") from exc
+            self._pid = os.getpid()
         return self._session
+
+    def private_object(self, key_id: bytes) -> Any:
+        """The token's handle of private key ``key_id`` in this process's session (call with ``lock`` held)."""
+        session = self._open()
+        if key_id not in self._objects:
+            try:
+                self._objects[key_id] = session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=key_id)
+            except (pkcs11.NoSuchKey, pkcs11.MultipleObjectsReturned) as exc:
+                raise KeyAtRestError(f"PKCS#11 token {self.label!r} holds no single private key {key_id.hex()}") from exc
+        return self._objects[key_id]
 
     def generate(self, label: str = "tongban") -> PrivateKey:
         """A new P-256 key pair made inside the token; its private half non-extractable."""
@@ -93,7 +112,8 @@ class Pkcs11Token:
                 private_template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.SIGN: True},
                 public_template={Attribute.VERIFY: True})
             point = bytes(public[Attribute.EC_POINT])
-        return self._wrap(private, key_id, point)
+            self._objects[key_id] = private
+        return self._wrap(key_id, point)
 
     def load(self, uri: str) -> PrivateKey:
         """The key an RFC 7512 URI written by ``HardwareKey.uri`` names (this token only)."""
@@ -109,15 +129,16 @@ class Pkcs11Token:
             except (pkcs11.NoSuchKey, pkcs11.MultipleObjectsReturned) as exc:
                 raise KeyAtRestError(f"PKCS#11 token {self.label!r} holds no single key {uri[:80]}") from exc
             point = bytes(public[Attribute.EC_POINT])
-        return self._wrap(private, key_id, point)
+            self._objects[key_id] = private
+        return self._wrap(key_id, point)
 
-    def _wrap(self, private: Any, key_id: bytes, point: bytes) -> PrivateKey:
+    def _wrap(self, key_id: bytes, point: bytes) -> PrivateKey:
         if len(point) == 67 and point[:2] == b"\x04\x41":  # CKA_EC_POINT as a DER OCTET STRING (v2.40 §2.3.3)
             point = point[2:]
         if len(point) != 65 or point[0] != 4:
             raise KeyFormatError("the token returned an EC point that is not an uncompressed P-256 point")
         public = PublicKey.from_jwk({"kty": "EC", "crv": "P-256", "x": b64url(point[1:33]), "y": b64url(point[33:])})
-        return PrivateKey(public=public, _key=HardwareKey(self, private, key_id))
+        return PrivateKey(public=public, _key=HardwareKey(self, key_id))
 
 
 def is_hardware(key: PrivateKey) -> bool:

@@ -89,6 +89,30 @@ def test_a_hardware_root_signs_a_trust_list_and_a_hardware_authority_a_credentia
     assert verify_sign1(message, authority.public)
 
 
+def test_a_forked_worker_signs_with_a_key_its_parent_opened(token):
+    """gunicorn forks workers after the app (and its key rings) loaded: the child reopens the token itself."""
+    import multiprocessing
+
+    key = token.generate("forked")
+    key.sign(b"opened in the parent")
+    context = multiprocessing.get_context("fork")  # the child inherits ``key`` as gunicorn's workers do
+    receive, send = context.Pipe(duplex=False)
+    hardware = key.crypto_key()
+
+    def in_child() -> None:
+        signature = key.sign(b"signed in the child")
+        send.send((signature, hardware._token._pid == os.getpid()))
+
+    child = context.Process(target=in_child)
+    child.start()
+    signature, own_session = receive.recv() if receive.poll(30) else (b"", False)
+    child.join(30)
+    assert child.exitcode == 0 and key.public.verify(signature, b"signed in the child")
+    # SoftHSM happens to survive a fork; a network HSM's session does not, so the child opens its own.
+    assert own_session
+    assert key.public.verify(key.sign(b"parent again"), b"parent again")
+
+
 def test_wrong_pin_is_a_key_at_rest_error(token):
     """In a fresh process: PKCS#11 login is per process, and this one is logged in already."""
     import sys
