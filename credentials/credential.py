@@ -14,6 +14,9 @@ CWT claims used (RFC 8392 §3.1, RFC 8747 §3.1, draft-ietf-oauth-status-list §
   6 iat, 4 exp, 5 nbf, 8 cnf {1: COSE_Key}, 65535 status {"status_list": {"idx", "uri"}},
   -65537 (private use) [type code, view code, serial, version, {claim key: value}].
 No ``iss``: the 8-byte kid names the key, and the trust list names the authority that owns it.
+The COSE ``alg`` is the authority key's suite: -7 ES256, -8 EdDSA, or -65537 for SM2 with SM3 (GB/T 32918.2;
+a private-use COSE algorithm value, another registry than the claim label above, see ``credentials.cose``).
+A verifier takes the algorithm from the trust list's key, never from this header, and refuses a mismatch.
 Dates are RFC 8943 tag 100 (days since 1970-01-01): 5 bytes instead of 13.
 """
 

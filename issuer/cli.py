@@ -31,9 +31,17 @@ from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
 from keys.layout import Layout
+from keys.suites import Suite, suite
 from storage import make_engine
 
 _engines: dict[str, Engine] = {}
+
+
+def suite_for(settings: Any) -> Suite:
+    """The hub's suite as recorded in hub.json, else the one the settings ask for (``TONGBAN_SUITE``, ``init
+    --suite``), else standard."""
+    recorded = hub_for(settings)._load().get("suite")
+    return suite(recorded or getattr(settings, "suite", "") or None)
 
 
 def engine_for(settings: Any) -> Engine:
@@ -41,13 +49,13 @@ def engine_for(settings: Any) -> Engine:
     if settings.database_url not in _engines:
         engine = make_engine(settings.database_url)
         migrate.upgrade(engine)  # the issuer's tables, through Alembic
-        pii_migrate.upgrade(engine, issuer_secret_for(settings))
+        pii_migrate.upgrade(engine, issuer_secret_for(settings), suite=suite_for(settings))
         _engines[settings.database_url] = engine
     return _engines[settings.database_url]
 
 
 def vault_for(settings: Any) -> Vault:
-    return open_vault(engine_for(settings), issuer_secret_for(settings))
+    return open_vault(engine_for(settings), issuer_secret_for(settings), suite_for(settings))
 
 
 def key_policy_for(settings: Any, directory: Path) -> AtRestPolicy:
@@ -104,13 +112,15 @@ def init_step(settings: Any, echo: Callable[[str], None]) -> None:
     hub.set_region(region.code)  # a hub serves one region: another --region on this directory is refused
     if fresh:
         echo(f"hub of region {region.label}")
+    wanted = getattr(settings, "suite", "")
+    chosen = hub.ensure_suite(suite(wanted)) if wanted else hub.suite
     changed = hub.ensure_root(now)
     if changed:
         echo(f"hub root key created; verifiers pin {hub.root_jwk_path}")
     for authority in demo_authorities(region):
         if hub.ensure_authority(authority, now):
             changed = True
-            echo(f"authority {authority.id} ({authority.name}) with an ES256 key ring, issuing "
+            echo(f"authority {authority.id} ({authority.name}) with an {chosen.signature} key ring, issuing "
                  f"{', '.join(authority.licence_types) or 'nothing yet'}")
     if changed or not hub.trust_list_path.exists():
         trust_list = hub.publish_trust_list(now)
@@ -209,9 +219,10 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
 
     @keys_group.command("rotate")
     @data_option
-    @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True)
+    @click.option("--alg", type=click.Choice(["ES256", "EdDSA", "SM2"]), default=None,
+                  help="algorithm of the new key (default: the ring's current one; SM2 is SM2 with SM3, 国密)")
     @click.argument("owner")
-    def rotate(data_dir: str | None, alg: str, owner: str) -> None:
+    def rotate(data_dir: str | None, alg: str | None, owner: str) -> None:
         """Make a new signing key for OWNER (an authority id); older keys verify until their window ends."""
         settings = settings_from(data_dir)
         hub = hub_for(settings)
@@ -222,14 +233,33 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         version = hub.publish_trust_list(now).version
         click.echo(f"{owner}: new signing key {kid}; trust list version {version}")
 
+    @keys_group.command("generate")
+    @data_option
+    @click.option("--pkcs11", "in_token", is_flag=True, required=True,
+                  help="make the key inside the PKCS#11 token (TONGBAN_PKCS11_MODULE/_TOKEN/_PIN); it never leaves it")
+    @click.argument("owner")
+    def generate_in_token(data_dir: str | None, in_token: bool, owner: str) -> None:
+        """Make OWNER's next signing key (ES256) inside the PKCS#11 token; the ring keeps only its pkcs11: URI."""
+        settings = settings_from(data_dir)
+        hub = hub_for(settings)
+        if owner != ROOT_OWNER:
+            hub.authority(owner)
+        if hub.rings.policy.hsm is None:
+            raise click.UsageError("set TONGBAN_PKCS11_MODULE, TONGBAN_PKCS11_TOKEN and TONGBAN_PKCS11_PIN")
+        now = int(time.time())
+        kid = hub.rotate(owner, now, actor=f"cli:{getpass.getuser()}", key=hub.rings.policy.hsm.generate(owner))
+        version = hub.publish_trust_list(now).version
+        click.echo(f"{owner}: new signing key {kid} inside PKCS#11 token {settings.pkcs11_token}; "
+                   f"trust list version {version}")
+
     # A kid is base64url: it may begin with "-", which must read as the KID, not as an unknown option.
     @keys_group.command("compromise", context_settings={"ignore_unknown_options": True})
     @data_option
-    @click.option("--alg", type=click.Choice(["ES256", "EdDSA"]), default="ES256", show_default=True,
-                  help="algorithm of the new signing key, if one is needed")
+    @click.option("--alg", type=click.Choice(["ES256", "EdDSA", "SM2"]), default=None,
+                  help="algorithm of the new signing key, if one is needed (default: the ring's current one)")
     @click.argument("authority")
     @click.argument("kid")
-    def compromise(data_dir: str | None, alg: str, authority: str, kid: str) -> None:
+    def compromise(data_dir: str | None, alg: str | None, authority: str, kid: str) -> None:
         """Withdraw AUTHORITY's key KID (its kid or 8-byte kid in hex, see `keys list`) as compromised, at once.
 
         The private key is destroyed, a new signer made if needed, the trust list re-signed with the next version

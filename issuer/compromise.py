@@ -35,7 +35,7 @@ class Compromise:
 
 
 def compromise_key(issuer: Issuer, authority_id: str, kid: str, *, now: int, actor: str,
-                   alg: str = "ES256") -> Compromise:
+                   alg: str | None = None) -> Compromise:
     """Withdraw ``kid`` (RFC 7638, or the 8-byte kid in hex) of ``authority_id``; unknown ones raise KeyFormatError."""
     hub = issuer.hub
     key, new, withdrawn = hub.compromise(authority_id, kid, now, alg, actor=actor)

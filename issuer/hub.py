@@ -24,6 +24,7 @@ from keys import (
     KeyRing,
     KeyRingStore,
     ManagedKey,
+    PrivateKey,
     PublicKey,
     TrustList,
     TrustListError,
@@ -31,6 +32,7 @@ from keys import (
 )
 from keys.errors import KeyFormatError
 from keys.layout import Layout
+from keys.suites import Suite, suite
 from keys.trust_list import verify_trust_list_signature
 
 __all__ = ["BEIJING_AUTHORITIES", "DEMO_AUTHORITIES", "ROOT_OWNER", "TRUST_LIST_LIFETIME", "AuthorityConfig", "Hub",
@@ -54,6 +56,25 @@ class Hub:
         self.root_jwk_path = self.layout.hub_root_jwk
 
     # -- configuration ---------------------------------------------------------------------------
+    @property
+    def suite(self) -> Suite:
+        """The hub's cryptographic suite (``keys.suites``), recorded in hub.json when the hub is made."""
+        return suite(self._load().get("suite"))
+
+    def ensure_suite(self, wanted: Suite) -> Suite:
+        """Record ``wanted`` on a new hub; an existing hub keeps its own (its rings, hashes and sealed data use it)
+        and asking for another is an error."""
+        doc = self._load()
+        if "suite" not in doc and not self.rings.exists(ROOT_OWNER):
+            doc["suite"] = wanted.name
+            self._save(doc)
+        current = suite(doc.get("suite"))
+        if current != wanted:
+            raise KeyFormatError(f"the hub in {self.data_dir} uses the {current.name} suite, not {wanted.name}: a "
+                                 "suite is chosen once, when the hub is made (rotate single authorities with "
+                                 "`tongban keys rotate --alg`)")
+        return current
+
     def _load(self) -> dict:
         if not self.config_path.exists():
             return {"authorities": [], "trust_list_version": 0}
@@ -125,7 +146,7 @@ class Hub:
             created = True
         if not self.rings.exists(config.id):
             ring = KeyRing(config.id)
-            ring.rotate(now)
+            ring.rotate(now, self.suite.signature)
             self.rings.save(ring)
             created = True
         return created
@@ -134,19 +155,20 @@ class Hub:
         if self.rings.exists(ROOT_OWNER):
             return False
         ring = KeyRing(ROOT_OWNER)
-        ring.rotate(now, lifetime=10 * 365 * 24 * 3600)
+        ring.rotate(now, self.suite.signature, lifetime=10 * 365 * 24 * 3600)
         self.rings.save(ring)
         self.root_jwk_path.write_text(json.dumps(ring.signer(now).public.public_jwk(), indent=1))
         return True
 
-    def rotate(self, owner: str, now: int, alg: str = "ES256", actor: str = "") -> str:
+    def rotate(self, owner: str, now: int, alg: str | None = None, actor: str = "", key: PrivateKey | None = None) -> str:
+        """A new signer for ``owner``: ``key`` (one made in a PKCS#11 token), else a fresh key of ``alg``."""
         ring = self.rings.load(owner)
-        key = ring.rotate(now, alg)
+        key = ring.rotate(now, alg, key=key)
         self.rings.save(ring)
         self._key_event("rotate", owner, key.public.kid, now, actor)
         return key.public.kid
 
-    def compromise(self, owner: str, kid: str, now: int, alg: str = "ES256",
+    def compromise(self, owner: str, kid: str, now: int, alg: str | None = None,
                    actor: str = "") -> tuple[ManagedKey, ManagedKey | None, bool]:
         """Withdraw an authority's key (full or 8-byte hex kid); the caller re-signs the trust list at once.
 

@@ -16,6 +16,13 @@ new key long before 2^32 values (NIST SP 800-38D §8.3).
 ``SealedColumn`` says, next to each table, which column holds a sealed value, which immutable columns it is
 bound to, how older code kept that value in clear and what the clear columns hold once it is sealed; the
 store modules write and read through it, and the start-up migration uses the same description.
+
+In a 国密 hub (``keys.suites.GUOMI``, ``tongban init --suite guomi``) the same scheme runs on SM3 and SM4
+(GB/T 39786-2021 asks for them for stored personal data): data keys and look-up hashes are HMAC-SM3, values are
+sealed with SM4-GCM and read ``piigm.<version>.<key id>.<...>``. The suite is fixed when the database's first
+data key is recorded (its ``key_id`` row reads ``gm:<key id>``), because every look-up hash depends on it: a hub
+configured with another suite than its database is refused (``issuer_secret_mismatch``) instead of silently
+finding nobody.
 """
 
 from __future__ import annotations
@@ -36,13 +43,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from issuer.errors import IssuerError
-from keys.aead import SealError, derive_key, seal, unseal
+from keys.aead import SealError, derive_key, keyed_hash, seal, unseal
 from keys.secret_file import load_secret
+from keys.suites import GUOMI, STANDARD, Suite
 from storage.sql import metadata
 
 SECRET_ENV = "TONGBAN_ISSUER_SECRET"  # noqa: S105 - a variable name
 SECRET_FILE = "issuer-secret"  # noqa: S105 - a file name
 PREFIX = "pii"
+PREFIXES = {"pii": STANDARD, "piigm": GUOMI}  # a sealed value's first field names its suite
+_ROW_TAG = {STANDARD.name: "", GUOMI.name: "gm:"}  # prefix of issuer_pii_keys.key_id per suite
 MAX_VERSION = 1_000_000
 
 pii_keys = Table(
@@ -76,13 +86,19 @@ def load_issuer_secret(data_dir: Path, *, value: str | None = None, passphrase: 
 
 
 @lru_cache(maxsize=64)
-def _data_key(master: bytes, version: int) -> bytes:
-    return derive_key(master, f"issuer-pii-aead:v{version}")
+def _data_key(master: bytes, version: int, suite: Suite = STANDARD) -> bytes:
+    return derive_key(master, f"issuer-pii-aead:v{version}", suite.sealing)
 
 
 @lru_cache(maxsize=64)
-def _key_id(master: bytes, version: int) -> str:
-    return hmac.new(_data_key(master, version), b"key-id", hashlib.sha256).hexdigest()[:8]
+def _key_id(master: bytes, version: int, suite: Suite = STANDARD) -> str:
+    if suite is STANDARD:
+        return hmac.new(_data_key(master, version), b"key-id", hashlib.sha256).hexdigest()[:8]
+    return keyed_hash(_data_key(master, version, suite), b"key-id", suite.digest).hex()[:8]
+
+
+def _prefix(suite: Suite) -> str:
+    return next(prefix for prefix, s in PREFIXES.items() if s is suite)
 
 
 def _b64(data: bytes) -> str:
@@ -99,30 +115,33 @@ class Vault:
 
     master: bytes = field(repr=False)
     version: int = 1
+    suite: Suite = STANDARD
 
-    def key_id(self, version: int | None = None) -> str:
-        return _key_id(self.master, self.version if version is None else version)
+    def key_id(self, version: int | None = None, suite: Suite | None = None) -> str:
+        return _key_id(self.master, self.version if version is None else version, suite or self.suite)
 
     def lookup(self, purpose: str, value: str) -> str:
-        """Keyed hash for equality look-ups (never reversible without the secret); ``subject_hash`` of the
-        health tables is ``lookup("health-subject", id_number)``."""
-        return hmac.new(self.master, f"{purpose}:".encode() + value.encode(), hashlib.sha256).hexdigest()
+        """Keyed hash for equality look-ups (never reversible without the secret): HMAC-SHA256, or HMAC-SM3 in a
+        国密 hub; ``subject_hash`` of the health tables is ``lookup("health-subject", id_number)`` in the first."""
+        return keyed_hash(self.master, f"{purpose}:".encode() + value.encode(), self.suite.digest).hex()
 
     def seal(self, value: str, *, where: str) -> str:
-        header = f"{PREFIX}.{self.version}.{self.key_id()}"
-        blob = seal(_data_key(self.master, self.version), value.encode(), f"{header}\x00{where}".encode())
+        header = f"{_prefix(self.suite)}.{self.version}.{self.key_id()}"
+        blob = seal(_data_key(self.master, self.version, self.suite), value.encode(), f"{header}\x00{where}".encode(),
+                    self.suite.sealing)
         return f"{header}.{_b64(blob)}"
 
     def open(self, token: str, *, where: str) -> str:
-        version, kid, body = _parse(token)
-        if kid != self.key_id(version):
+        suite, version, kid, body = _parse(token)
+        if kid != self.key_id(version, suite):
             raise PiiKeyError(
                 f"签发方密钥与数据库不符 / the issuer secret ({SECRET_ENV} or <data>/{SECRET_FILE}) is not the one "
                 f"that sealed this value (data key v{version} is {kid} in the database, {self.key_id(version)} from "
                 "this secret); restore the secret that wrote the database")
         try:
-            header = f"{PREFIX}.{version}.{kid}"
-            return unseal(_data_key(self.master, version), _unb64(body), f"{header}\x00{where}".encode()).decode()
+            header = f"{_prefix(suite)}.{version}.{kid}"
+            return unseal(_data_key(self.master, version, suite), _unb64(body), f"{header}\x00{where}".encode(),
+                          suite.sealing).decode()
         except (SealError, ValueError) as exc:
             raise PiiUnreadable(f"个人数据无法解密 / stored personal data does not open at {where.split(chr(0))[0]}: "
                                 "altered, or moved from another row") from exc
@@ -135,15 +154,19 @@ class Vault:
 
 
 def version_of(token: str) -> int:
-    return _parse(token)[0]
+    return _parse(token)[1]
 
 
-def _parse(token: object) -> tuple[int, str, str]:
+def _parse(token: object) -> tuple[Suite, int, str, str]:
     parts = token.split(".") if isinstance(token, str) else []
-    if (len(parts) != 4 or parts[0] != PREFIX or not parts[1].isdigit() or not 0 < int(parts[1]) <= MAX_VERSION
-            or len(parts[2]) != 8):
+    if (len(parts) != 4 or parts[0] not in PREFIXES or not parts[1].isascii() or not parts[1].isdigit()
+            or not 0 < int(parts[1]) <= MAX_VERSION or len(parts[2]) != 8):
         raise PiiUnreadable("个人数据格式不符 / a stored personal-data value is not a sealed value")
-    return int(parts[1]), parts[2], parts[3]
+    return PREFIXES[parts[0]], int(parts[1]), parts[2], parts[3]
+
+
+def _row_suite(key_id: str) -> Suite:
+    return GUOMI if key_id.startswith(_ROW_TAG[GUOMI.name]) else STANDARD
 
 
 @dataclass(frozen=True)
@@ -177,30 +200,39 @@ def _check(conn: Connection, master: bytes) -> Vault:
     rows = conn.execute(select(pii_keys).order_by(pii_keys.c.version)).all()
     probe = Vault(master)
     for row in rows:
-        if row.key_id != probe.key_id(row.version):
+        suite = _row_suite(row.key_id)
+        expected = _ROW_TAG[suite.name] + probe.key_id(row.version, suite)
+        if row.key_id != expected:
             raise PiiKeyError(
                 f"签发方密钥与数据库不符 / the issuer secret ({SECRET_ENV} or <data>/{SECRET_FILE}) is not the one "
                 f"this database's personal data was sealed with (data key v{row.version} is {row.key_id} in the "
-                f"database, {probe.key_id(row.version)} from this secret); restore the secret that wrote it")
-    return Vault(master, rows[-1].version if rows else 1)
+                f"database, {expected} from this secret); restore the secret that wrote it")
+    return Vault(master, rows[-1].version if rows else 1, _row_suite(rows[-1].key_id) if rows else STANDARD)
 
 
-def add_version(conn: Connection, master: bytes, version: int, now: int) -> None:
+def add_version(conn: Connection, master: bytes, version: int, now: int, suite: Suite = STANDARD) -> None:
     dialect_insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
-    conn.execute(dialect_insert(pii_keys).values(version=version, key_id=Vault(master).key_id(version),
+    key_id = _ROW_TAG[suite.name] + Vault(master, suite=suite).key_id(version)
+    conn.execute(dialect_insert(pii_keys).values(version=version, key_id=key_id,
                                                  created_at=now).on_conflict_do_nothing(index_elements=["version"]))
 
 
-def open_vault_in(conn: Connection, master: bytes) -> Vault:
-    """The vault for this database (its first key version recorded on first use), or ``PiiKeyError``."""
+def open_vault_in(conn: Connection, master: bytes, suite: Suite | None = None) -> Vault:
+    """The vault for this database (its first key version recorded on first use, under ``suite``), or
+    ``PiiKeyError`` (another secret, or a database sealed under another suite than the ``suite`` asked for)."""
     if conn.execute(select(pii_keys.c.version).limit(1)).first() is None:
-        add_version(conn, master, 1, int(time.time()))
-    return _check(conn, master)
+        add_version(conn, master, 1, int(time.time()), suite or STANDARD)
+    vault = _check(conn, master)
+    if suite is not None and vault.suite is not suite:
+        raise PiiKeyError(
+            f"数据库的加密套件与本枢纽不符 / this database's personal data is sealed under the {vault.suite.name} "
+            f"suite but the hub is configured for {suite.name}: use the hub's data directory that made the database")
+    return vault
 
 
-def open_vault(engine: Engine, master: bytes) -> Vault:
+def open_vault(engine: Engine, master: bytes, suite: Suite | None = None) -> Vault:
     with engine.begin() as conn:
-        return open_vault_in(conn, master)
+        return open_vault_in(conn, master, suite)
 
 
 __all__ = ["PiiError", "PiiKeyError", "PiiUnreadable", "SECRET_ENV", "SealedColumn", "Vault", "add_version",

@@ -29,6 +29,7 @@ from sqlalchemy.exc import OperationalError
 from issuer import records, store
 from issuer.health import store as health_store
 from issuer.pii import SealedColumn, Vault, add_version, open_vault_in, pii_keys, version_of
+from keys.suites import Suite
 from storage.errors import StorageUnavailable
 
 LOCK_ID = 7243002  # idp.migrate holds 7243001
@@ -81,9 +82,9 @@ def seal_pass(conn: Connection, vault: Vault, *, batch: int = BATCH) -> int:
     return written
 
 
-def _finish(conn: Connection, master: bytes, *, force: bool, batch: int) -> Vault:
+def _finish(conn: Connection, master: bytes, *, force: bool, batch: int, suite: Suite | None = None) -> Vault:
     with conn.begin():
-        vault = open_vault_in(conn, master)
+        vault = open_vault_in(conn, master, suite)
         done = conn.execute(select(pii_keys.c.sealed_at).where(pii_keys.c.version == vault.version)).scalar()
     if done is None or force:
         seal_pass(conn, vault, batch=batch)
@@ -92,9 +93,10 @@ def _finish(conn: Connection, master: bytes, *, force: bool, batch: int) -> Vaul
     return vault
 
 
-def upgrade(engine: Engine, master: bytes, *, force: bool = False, batch: int = BATCH) -> Vault:
-    """Check the secret, seal what is still in clear; returns the vault new values are sealed with."""
-    return _locked(engine, lambda conn: _finish(conn, master, force=force, batch=batch))
+def upgrade(engine: Engine, master: bytes, *, force: bool = False, batch: int = BATCH, suite: Suite | None = None) -> Vault:
+    """Check the secret, seal what is still in clear; returns the vault new values are sealed with. ``suite``:
+    the hub's (``keys.suites``), recorded on a new database and checked against an existing one."""
+    return _locked(engine, lambda conn: _finish(conn, master, force=force, batch=batch, suite=suite))
 
 
 def rotate(engine: Engine, master: bytes, *, now: int, batch: int = BATCH) -> Vault:
@@ -103,7 +105,7 @@ def rotate(engine: Engine, master: bytes, *, now: int, batch: int = BATCH) -> Va
     def work(conn: Connection) -> Vault:
         with conn.begin():
             current = open_vault_in(conn, master)
-            add_version(conn, master, current.version + 1, now)
+            add_version(conn, master, current.version + 1, now, current.suite)
         return _finish(conn, master, force=True, batch=batch)
 
     return _locked(engine, work)

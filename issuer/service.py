@@ -81,7 +81,8 @@ class Issuer:
         if self._vault is None:
             secret = load_issuer_secret(self.hub.data_dir, value=self.hub.secret,
                                         passphrase=self.hub.rings.policy.passphrase)
-            self._vault = open_vault(self.engine, secret) if conn is None else open_vault_in(conn, secret)
+            suite = self.hub.suite
+            self._vault = open_vault(self.engine, secret, suite) if conn is None else open_vault_in(conn, secret, suite)
         return self._vault
 
     def issue(

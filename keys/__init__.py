@@ -3,6 +3,7 @@
 from keys.at_rest import AtRestPolicy, mark_development
 from keys.csrf import csrf_token_matches, new_csrf_token
 from keys.errors import KeyAtRestError, KeyFormatError, KeysError, NoSigningKeyError, TrustListError
+from keys.jws import jws_decode, jws_encode
 from keys.keyring import KeyRing, KeyRingStore, ManagedKey
 from keys.layout import Layout
 from keys.material import (
@@ -25,6 +26,7 @@ def jwks(keys: list[ManagedKey], now: int | None = None) -> dict:
 __all__ = [
     "AtRestPolicy", "Authority", "KeyAtRestError", "KeyFormatError", "KeyRing", "KeyRingStore", "KeysError", "Layout",
     "ManagedKey", "NoSigningKeyError", "PrivateKey", "PublicKey", "TrustList", "TrustListError", "TrustedKey",
-    "b64url", "b64url_decode", "csrf_token_matches", "generate", "jwk_thumbprint", "jwks", "mark_development",
+    "b64url", "b64url_decode", "csrf_token_matches", "generate", "jwk_thumbprint", "jwks", "jws_decode", "jws_encode",
+    "mark_development",
     "new_csrf_token", "private_from_jwk", "sign_trust_list", "verify_trust_list",
 ]

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from keys.errors import KeyAtRestError
 from keys.material import PrivateKey
+from keys.sm2_at_rest import is_plaintext_sm2_pem
 
 PASSPHRASE_ENV = "TONGBAN_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret
 DEV_FLAG_ENV = "TONGBAN_DEV_PLAINTEXT_KEYS"
@@ -26,17 +28,20 @@ _PLAINTEXT_HEADER = b"-----BEGIN PRIVATE KEY-----"
 class AtRestPolicy:
     passphrase: bytes | None
     allow_plaintext: bool = False
+    hsm: Any = None  # a keys.pkcs11.Pkcs11Token: keys inside it are stored as their pkcs11: URI (RFC 7512)
 
     @classmethod
     def for_directory(cls, directory: Path | None = None, *, passphrase: str | bytes | None = None,
-                      dev_plaintext: bool = False) -> AtRestPolicy:
+                      dev_plaintext: bool = False, hsm: Any = None) -> AtRestPolicy:
         """The policy for keys in ``directory``: sealed under ``passphrase`` (``TONGBAN_KEY_PASSPHRASE``);
         plaintext allowed with ``dev_plaintext`` (``TONGBAN_DEV_PLAINTEXT_KEYS=1``) or the directory's marker."""
         secret = passphrase.encode() if isinstance(passphrase, str) else passphrase
         dev = dev_plaintext or bool(directory and (directory / DEV_MARKER).exists())
-        return cls(secret or None, allow_plaintext=dev)
+        return cls(secret or None, allow_plaintext=dev, hsm=hsm)
 
     def seal(self, key: PrivateKey) -> bytes:
+        if hasattr(key.crypto_key(), "uri"):  # in a PKCS#11 token: nothing secret leaves it
+            return key.to_pem(None)
         if self.passphrase is None and not self.allow_plaintext:
             raise KeyAtRestError(
                 f"refusing to store a private key unencrypted: set {PASSPHRASE_ENV} "
@@ -45,6 +50,11 @@ class AtRestPolicy:
         return key.to_pem(self.passphrase)
 
     def open(self, pem: bytes) -> PrivateKey:
+        if pem.startswith(b"pkcs11:"):
+            if self.hsm is None:
+                raise KeyAtRestError("the key ring names a key inside a PKCS#11 token: set TONGBAN_PKCS11_MODULE, "
+                                     "TONGBAN_PKCS11_TOKEN and TONGBAN_PKCS11_PIN")
+            return self.hsm.load(pem.decode("ascii", "replace"))
         if is_plaintext_pem(pem):
             if not self.allow_plaintext:
                 raise KeyAtRestError(
@@ -58,8 +68,8 @@ class AtRestPolicy:
 
 
 def is_plaintext_pem(pem: bytes) -> bool:
-    """An unencrypted PKCS#8 private key (what ``seal`` writes without a passphrase)."""
-    return pem.lstrip().startswith(_PLAINTEXT_HEADER)
+    """An unencrypted private key (what ``seal`` writes without a passphrase: PKCS#8, or an SM2 scalar)."""
+    return pem.lstrip().startswith(_PLAINTEXT_HEADER) or is_plaintext_sm2_pem(pem)
 
 
 def mark_development(directory: Path) -> Path:

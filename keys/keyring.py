@@ -56,9 +56,13 @@ class KeyRing:
             raise NoSigningKeyError(f"{self.owner} has no key that may sign now: run `tongban keys rotate`")
         return max(candidates, key=lambda k: k.not_before)
 
-    def rotate(self, now: int, alg: str = "ES256", lifetime: int = DEFAULT_LIFETIME) -> ManagedKey:
+    def rotate(self, now: int, alg: str | None = None, lifetime: int = DEFAULT_LIFETIME,
+               key: PrivateKey | None = None) -> ManagedKey:
+        """Retire the signer and add a new key: ``key`` (e.g. one made inside a PKCS#11 token), else a fresh one of
+        ``alg`` (default: the newest key's, so a rotation keeps the ring's suite; ES256 for an empty ring)."""
+        alg = alg or (max(self.keys, key=lambda k: k.not_before).public.alg if self.keys else "ES256")
         self.keys = [replace(k, retired_at=now) if k.retired_at is None else k for k in self.keys]
-        new = generate(alg)
+        new = key or generate(alg)
         managed = ManagedKey(public=new.public, not_before=now, not_after=now + lifetime, private=new)
         self.keys.append(managed)
         return managed
@@ -75,7 +79,7 @@ class KeyRing:
         raise KeyFormatError(f"{self.owner} has no key {kid!r}: give its kid (RFC 7638) or its 8-byte kid in hex, "
                              f"as `tongban keys list {self.owner}` shows them")
 
-    def compromise(self, kid: str, now: int, alg: str = "ES256",
+    def compromise(self, kid: str, now: int, alg: str | None = None,
                    lifetime: int = DEFAULT_LIFETIME) -> tuple[ManagedKey, ManagedKey | None]:
         """Withdraw key ``kid``: drop its private key, stop it verifying; a new signer if it was the current one.
 
@@ -146,7 +150,8 @@ class KeyRingStore:
         if self.policy.passphrase is None:
             raise KeyAtRestError(f"set {PASSPHRASE_ENV} to encrypt the private keys in {self.directory}")
         owners = self.plaintext_owners()
-        opener = KeyRingStore(self.directory, AtRestPolicy(self.policy.passphrase, allow_plaintext=True))
+        opener = KeyRingStore(self.directory, AtRestPolicy(self.policy.passphrase, allow_plaintext=True,
+                                                           hsm=self.policy.hsm))
         rings = {owner: opener.load(owner) for owner in self.owners()}  # all: a wrong passphrase fails before any write
         for owner in owners:
             self.save(rings[owner])

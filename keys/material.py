@@ -1,8 +1,10 @@
 """Key material: generation, raw signatures, JWK (RFC 7517) and COSE_Key (RFC 9052 §7) forms.
 
-This is the only module that touches ``cryptography.hazmat``. Supported algorithms: ES256
-(ECDSA P-256 with SHA-256, RFC 7518 §3.4), EdDSA over Ed25519 (RFC 8037) and RS256 (RSASSA-PKCS1-v1_5
+Supported algorithms (one per key, fixed by its curve): ES256 (ECDSA P-256 with SHA-256, RFC 7518 §3.4),
+EdDSA over Ed25519 (RFC 8037), SM2 (SM2 signature with SM3, GB/T 32918.2, default user id of GM/T 0009, through
+``keys.sm2``; JWK ``kty`` EC with ``crv`` ``SM2``, signatures ``r || s``) and RS256 (RSASSA-PKCS1-v1_5
 with SHA-256, RFC 7518 §3.3; 3072-bit keys generated, JWK ``kty`` RSA with ``n``/``e``, RFC 7518 §6.3.1).
+SM2 keys are issuer and hub keys: they have no COSE_Key form (holder keys stay P-256, WebCrypto has no SM2).
 Key ids are RFC 7638 JWK thumbprints; the 8-byte ``short_kid`` (its first 8 bytes) is what compact QR
 credentials carry, the way the EU DCC carries 8 bytes of its certificate hash.
 
@@ -26,9 +28,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
+from keys import sm2_at_rest
 from keys.errors import KeyAtRestError, KeyFormatError
+from keys.sm2 import Sm2PrivateKey, Sm2PublicKey
 
-ALGORITHMS = ("ES256", "EdDSA", "RS256")
+ALGORITHMS = ("ES256", "EdDSA", "SM2", "RS256")
 RSA_KEY_BITS = 3072  # generated RS256 keys
 RSA_MIN_BITS = 2048  # smallest RSA key accepted (RFC 7518 §3.3)
 SHORT_KID_BYTES = 8
@@ -84,10 +88,12 @@ class PublicKey:
             members, default_alg = ("kty", "crv", "x", "y"), "ES256"
         elif (kty, crv) == ("OKP", "Ed25519"):
             members, default_alg = ("kty", "crv", "x"), "EdDSA"
+        elif (kty, crv) == ("EC", "SM2"):
+            members, default_alg = ("kty", "crv", "x", "y"), "SM2"
         elif kty == "RSA" and alg == "RS256":
             members, default_alg, crv = ("kty", "n", "e"), "RS256", "RSA"
         else:
-            raise KeyFormatError(f"unsupported key type {kty}/{crv}: use EC P-256 or OKP Ed25519"
+            raise KeyFormatError(f"unsupported key type {kty}/{crv}: use EC P-256, EC SM2 or OKP Ed25519"
                                  + (" (RSA only for RS256 ID token keys)" if kty == "RSA" else ""))
         if not all(isinstance(jwk.get(m), str) for m in members):
             raise KeyFormatError(f"JWK lacks one of {members}")
@@ -139,6 +145,9 @@ class PublicKey:
     def _no_cose(self) -> None:
         if self.jwk["kty"] == "RSA":
             raise KeyFormatError("RSA keys are for ID tokens only and have no COSE form (QR credentials)")
+        if self.alg == "SM2":
+            raise KeyFormatError("SM2 keys sign for issuers and the hub only and have no COSE_Key form "
+                                 "(device keys stay P-256: browsers' WebCrypto has no SM2)")
 
     @property
     def short_kid(self) -> bytes:
@@ -163,6 +172,8 @@ class PublicKey:
                 if n.bit_length() < RSA_MIN_BITS:
                     raise ValueError(f"RSA modulus shorter than {RSA_MIN_BITS} bits")
                 return rsa.RSAPublicNumbers(e, n).public_key()
+            if self.jwk["crv"] == "SM2":
+                return Sm2PublicKey(b64url_decode(self.jwk["x"]), b64url_decode(self.jwk["y"]))
             x = int.from_bytes(b64url_decode(self.jwk["x"]), "big")
             y = int.from_bytes(b64url_decode(self.jwk["y"]), "big")
             return ec.EllipticCurvePublicNumbers(x, y, ec.SECP256R1()).public_key()
@@ -170,12 +181,14 @@ class PublicKey:
             raise KeyFormatError(f"invalid public key: {exc}") from exc
 
     def crypto_key(self) -> Any:
-        """The ``cryptography`` key object, for PyJWT."""
+        """The ``cryptography`` key object, for PyJWT (an ``Sm2PublicKey`` for SM2: sign JWS with ``keys.jws``)."""
         return self._crypto()
 
     def verify(self, signature: bytes, data: bytes) -> bool:
-        """Check a raw signature (r||s for ES256, RFC 7518 §3.4; 64 bytes for EdDSA; PKCS#1 v1.5 for RS256)."""
+        """Check a raw signature (r||s for ES256, RFC 7518 §3.4, and SM2; 64 bytes for EdDSA; PKCS#1 v1.5 for RS256)."""
         key = self._crypto()
+        if self.alg == "SM2":
+            return key.verify(signature, data)
         try:
             if self.alg == "EdDSA":
                 key.verify(signature, data)
@@ -209,6 +222,8 @@ class PrivateKey:
         return self.public.kid
 
     def sign(self, data: bytes) -> bytes:
+        if getattr(self._key, "signs_raw", False):  # SM2 and keys inside a PKCS#11 token return r || s themselves
+            return self._key.sign(data)
         if self.alg == "EdDSA":
             return self._key.sign(data)
         if self.alg == "RS256":
@@ -220,6 +235,10 @@ class PrivateKey:
         return self._key
 
     def to_pem(self, passphrase: bytes | None) -> bytes:
+        if hasattr(self._key, "uri"):  # a key inside a PKCS#11 token: only its RFC 7512 URI is stored
+            return self._key.uri.encode()
+        if self.alg == "SM2":
+            return sm2_at_rest.seal(self._key, passphrase)
         encryption = (
             serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
         )
@@ -227,6 +246,8 @@ class PrivateKey:
 
     @classmethod
     def from_pem(cls, pem: bytes, passphrase: bytes | None) -> PrivateKey:
+        if sm2_at_rest.is_sm2_pem(pem):
+            return cls._wrap(sm2_at_rest.open_sealed(pem, passphrase))
         try:
             # Our own key files (generated here, sealed with AEAD in production): OpenSSL's RSA consistency check
             # (primality of p and q, ~50 ms per 3072-bit key at every start) guards against keys from elsewhere.
@@ -240,7 +261,9 @@ class PrivateKey:
     @classmethod
     def _wrap(cls, key: Any) -> PrivateKey:
         pub = key.public_key()
-        if isinstance(key, ed25519.Ed25519PrivateKey):
+        if isinstance(key, Sm2PrivateKey):
+            jwk = {"kty": "EC", "crv": "SM2", "x": b64url(pub.x), "y": b64url(pub.y)}
+        elif isinstance(key, ed25519.Ed25519PrivateKey):
             raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
         elif isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
@@ -253,7 +276,7 @@ class PrivateKey:
             numbers = pub.public_numbers()
             jwk = {"kty": "RSA", "n": _uint(numbers.n), "e": _uint(numbers.e)}
         else:
-            raise KeyFormatError("only P-256, Ed25519 and RSA private keys are supported")
+            raise KeyFormatError("only P-256, SM2, Ed25519 and RSA private keys are supported")
         return cls(public=PublicKey.from_jwk(jwk, "RS256" if jwk["kty"] == "RSA" else None), _key=key)
 
 
@@ -269,6 +292,8 @@ def generate(alg: str = "ES256") -> PrivateKey:
         return PrivateKey._wrap(ec.generate_private_key(ec.SECP256R1()))
     if alg == "EdDSA":
         return PrivateKey._wrap(ed25519.Ed25519PrivateKey.generate())
+    if alg == "SM2":
+        return PrivateKey._wrap(Sm2PrivateKey.generate())
     raise KeyFormatError(f"unsupported algorithm {alg!r}: choose one of {', '.join(ALGORITHMS)}")
 
 
@@ -280,4 +305,9 @@ def private_from_jwk(jwk: dict[str, Any]) -> PrivateKey:
     d = b64url_decode(jwk.get("d", ""))
     if public.jwk["kty"] == "OKP":
         return PrivateKey._wrap(ed25519.Ed25519PrivateKey.from_private_bytes(d))
+    if public.alg == "SM2":
+        private = PrivateKey._wrap(Sm2PrivateKey(d))
+        if private.public != public:
+            raise KeyFormatError("the SM2 private JWK's d does not belong to its x and y")
+        return private
     return PrivateKey._wrap(ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1()))

@@ -7,6 +7,12 @@ windows; plus a monotonically increasing ``version`` and an ``exp``. A verifier 
 if the configured root signed it, it has not expired, and its version is newer than the one it holds.
 The signature algorithm is fixed by the configured root key, never read from the token: a header ``alg``
 other than the root's (``none``, ``HS256``, ...) is refused before any signature check (RFC 8725 §3.1).
+The root may be ES256, EdDSA or SM2 (``keys.jws`` signs and checks with the key object itself).
+
+Each key's JWK names its suite in ``alg`` (ES256, EdDSA or SM2), and the name must agree with the key's curve
+(P-256, Ed25519, SM2): a verifier takes a credential's algorithm from the trust list's key, never from the
+credential, and an authority may sign with another suite than its neighbours (互通互认 across suites).
+A list whose key has no ``alg``, or one its curve does not carry, is ``trust_list_malformed``.
 
 Each key also carries ``signs_until``, the last moment (the issuer's clock) it signed anything: a retired
 key keeps verifying what it signed until ``not_after``, but a credential it claims to have signed after
@@ -25,12 +31,14 @@ text; anything else is ``trust_list_malformed``, whatever the signature says.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
 from keys.errors import KeyFormatError, TrustListError
+from keys.jws import jws_decode, jws_encode
 from keys.material import PrivateKey, PublicKey
 
 TYP = "tongban-trust-list+jwt"
@@ -180,7 +188,9 @@ def _short_kid(value: Any) -> bytes:
 
 def _trusted_key(k: Any) -> TrustedKey:
     not_after = _number(k, "not_after")
-    return TrustedKey(PublicKey.from_jwk(_field(k, "jwk")), _number(k, "not_before"), not_after,
+    jwk = _field(k, "jwk")
+    suite = _text(jwk, "alg")  # required: the list names each key's suite; from_jwk checks it fits the curve
+    return TrustedKey(PublicKey.from_jwk(jwk, suite), _number(k, "not_before"), not_after,
                       _number(k, "signs_until", default=not_after))
 
 
@@ -197,14 +207,10 @@ def _authority(a: Any) -> Authority:
 
 
 def sign_trust_list(trust_list: TrustList, root: PrivateKey) -> str:
-    headers = {"typ": TYP, "kid": root.kid}
-    return jwt.encode(trust_list.to_claims(), root.crypto_key(), algorithm=root.alg, headers=headers)
+    return jws_encode(trust_list.to_claims(), root, headers={"typ": TYP, "kid": root.kid})
 
 
 CLOCK_SKEW = 300
-# PyJWT checks no claim at all: times against the injected ``now`` and every type and range in from_claims.
-_NO_CLOCK = {"verify_exp": False, "verify_iat": False, "verify_nbf": False, "verify_iss": False, "verify_aud": False,
-             "verify_sub": False, "verify_jti": False, "require": []}
 
 
 def _shown(value: Any) -> str:
@@ -255,14 +261,13 @@ def verify_trust_list_signature(token: str, root: PublicKey) -> TrustList:
             f"the trust list says it is signed with {_shown(header.get('alg'))}, but the hub root key this counter "
             f"trusts signs with {root.alg}: refused (forged, or from another hub)", "trust_list_algorithm")
     try:
-        claims = jwt.decode(
-            token, root.crypto_key(), algorithms=[root.alg], options=_NO_CLOCK
-        )
+        # Only the JWS layer: times are checked against the injected ``now``, every type and range in from_claims.
+        claims = json.loads(jws_decode(token, root))
     except jwt.InvalidSignatureError as exc:
         raise TrustListError(
             "trust list is not signed by the configured hub root key", "trust_list_untrusted_root"
         ) from exc
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, ValueError, RecursionError) as exc:
         # PyJWT's words (its exception text) go to the log through the cause, not to the counter's operator.
         raise TrustListError("the trust list's signature or content cannot be read: refused",
                              "trust_list_malformed") from exc

@@ -69,12 +69,15 @@ INIT_STEPS: list = []
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default $TONGBAN_DATA)")
 @click.option("--region", metavar="CODE", help="GB/T 2260 code of the provincial-level division this hub serves, "
               "e.g. 310000 (上海市); default $TONGBAN_REGION, else the directory's, else 110000 (北京市)")
-def init(data_dir: str | None, region: str | None) -> None:
+@click.option("--suite", "suite_name", default=None, metavar="standard|guomi",
+              help="cryptographic suite of a new hub: guomi (国密) signs with SM2/SM3 and seals personal data with "
+                   "SM4 (default $TONGBAN_SUITE, else standard: ES256, AES-256-GCM)")
+def init(data_dir: str | None, region: str | None, suite_name: str | None) -> None:
     """Create (or complete) a demo hub: authorities, keys, trust list, demo people. Idempotent."""
     from dataclasses import replace
 
     from service import production
-    from service.config import Settings, region_setting
+    from service.config import Settings, _suite, region_setting
 
     settings = Settings.from_env(data_dir)
     if region is not None:
@@ -82,6 +85,8 @@ def init(data_dir: str | None, region: str | None) -> None:
             settings = replace(settings, region=region_setting("--region", region))
         except ValueError as exc:
             raise click.BadParameter(str(exc).removeprefix("--region: "), param_hint="--region") from exc
+    if suite_name is not None:
+        settings = replace(settings, suite=_suite(suite_name))
     production.check_files(settings)  # TONGBAN_DEMO=0 on a demo directory: refuse before anything is written
     production.check_passphrase_before_sealing(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

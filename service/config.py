@@ -11,6 +11,8 @@ from credentials.counter_code import is_counter_id
 from credentials.regions import RegionError, hub_region
 from keys import AtRestPolicy
 from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
+from keys.errors import KeyFormatError
+from keys.suites import suite
 from storage.sql import sqlite_url
 
 
@@ -55,8 +57,19 @@ VARIABLES: tuple[Variable, ...] = (
              secret=True),
     Variable("TONGBAN_ISSUER_SECRET", "", "hex, >= 32 bytes: the issuer master secret; empty: the file issuer-secret",
              secret=True),
+    Variable("TONGBAN_SUITE", "",
+             "suite of a new hub (``keys.suites``): standard (ES256, HMAC-SHA256, AES-256-GCM) or guomi (国密: SM2 with "
+             "SM3, HMAC-SM3, SM4-GCM); empty: what the hub recorded, else standard. Same as `tongban init --suite`."),
+    Variable("TONGBAN_PKCS11_MODULE", "",
+             "path of a PKCS#11 module (an HSM's, or SoftHSM2's libsofthsm2.so): `tongban keys generate --pkcs11` "
+             "makes keys inside its token and rings refer to them by pkcs11: URI (RFC 7512)"),
+    Variable("TONGBAN_PKCS11_TOKEN", "", "label of the PKCS#11 token holding the keys"),
+    Variable("TONGBAN_PKCS11_PIN", "", "the token's user PIN, or file:/path to read it from", secret=True),
 )
 DEFAULTS = {variable.name: variable.default for variable in VARIABLES}
+
+
+_TOKENS: dict[tuple[str, str, str], object] = {}
 
 
 class ConfigError(ValueError):
@@ -82,6 +95,10 @@ class Settings:
     idp_secret: str = field(default="", repr=False)
     issuer_secret: str = field(default="", repr=False)
     region: str = ""
+    suite: str = ""
+    pkcs11_module: str = ""
+    pkcs11_token: str = ""
+    pkcs11_pin: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +125,10 @@ class Settings:
             idp_secret=get("TONGBAN_IDP_SECRET"),
             issuer_secret=get("TONGBAN_ISSUER_SECRET"),
             region=region_setting("TONGBAN_REGION", get("TONGBAN_REGION")),
+            suite=_suite(get("TONGBAN_SUITE")),
+            pkcs11_module=get("TONGBAN_PKCS11_MODULE"),
+            pkcs11_token=get("TONGBAN_PKCS11_TOKEN"),
+            pkcs11_pin=get("TONGBAN_PKCS11_PIN"),
         )
 
     @property
@@ -117,7 +138,18 @@ class Settings:
     def key_policy(self, directory: Path) -> AtRestPolicy:
         """How private keys in ``directory`` are kept at rest (``keys.at_rest``), under these settings."""
         return AtRestPolicy.for_directory(directory, passphrase=self.key_passphrase,
-                                          dev_plaintext=self.dev_plaintext_keys)
+                                          dev_plaintext=self.dev_plaintext_keys, hsm=self.hsm())
+
+    def hsm(self):  # -> keys.pkcs11.Pkcs11Token | None
+        """The configured PKCS#11 token (one per process: it holds a logged-in session), or None."""
+        if not self.pkcs11_module:
+            return None
+        from keys.pkcs11 import Pkcs11Token
+
+        key = (self.pkcs11_module, self.pkcs11_token, self.pkcs11_pin)
+        if key not in _TOKENS:
+            _TOKENS[key] = Pkcs11Token(*key)
+        return _TOKENS[key]
 
 
 def region_setting(name: str, value: str) -> str:
@@ -158,6 +190,16 @@ def _seconds(name: str, value: str) -> int:
     if not (value.strip().isascii() and value.strip().isdigit()) or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
+
+
+def _suite(value: str) -> str:
+    """A suite name as ``keys.suites`` spells it (``sm2`` and ``国密`` read as guomi), or empty."""
+    if not value:
+        return ""
+    try:
+        return suite(value).name
+    except KeyFormatError as exc:
+        raise ConfigError(f"TONGBAN_SUITE: {exc}") from exc
 
 
 def _counter_id(value: str) -> str:

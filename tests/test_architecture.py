@@ -186,6 +186,23 @@ def test_only_keys_touches_cryptography_hazmat():
     assert not offences, _report(f"only {HAZMAT_OWNER} may import {HAZMAT}: use keys.PublicKey/PrivateKey", offences)
 
 
+# Native crypto libraries besides cryptography: each is imported by one keys/ module, which wraps it behind
+# keys.PrivateKey / keys.PublicKey (the SM2 library in keys/sm2.py, the PKCS#11 binding in keys/pkcs11.py).
+NATIVE_CRYPTO_OWNERS = {"gmalglib": "keys/sm2.py", "pkcs11": "keys/pkcs11.py"}
+
+
+def test_native_crypto_libraries_stay_in_their_keys_module():
+    offences = []
+    for path in _files():
+        rel = _rel(path)
+        for library, owner in NATIVE_CRYPTO_OWNERS.items():
+            if rel == owner:
+                continue
+            lines = sorted({line for module, line in _imports(rel) if _is_under(module, library)})
+            offences.extend(f"{rel}:{line} imports {library} (only {owner} may)" for line in lines)
+    assert not offences, _report("native crypto libraries imported outside their keys/ module", offences)
+
+
 def test_hazmat_allowlist_names_only_files_that_still_need_it():
     """An exception that is no longer used is removed, so it cannot quietly cover a new import later."""
     stale = [rel for rel in sorted(HAZMAT_ALLOWLIST_TO_BE_REMOVED)

@@ -19,7 +19,7 @@ MAX_TOKEN_BYTES = 16 * 1024 * 1024  # a signed token is never larger than the li
 JWT_TYP = "statuslist+jwt"  # §5.1
 CWT_TYP = "application/statuslist+cwt"  # §5.2
 # Asymmetric algorithms only (§11.6 allows MACs; a counter verifying offline must not share a secret).
-ALGS: dict[str, tuple[str, int]] = {name: (name, COSE_ALG[name]) for name in ("ES256", "EdDSA")}  # RFC 9053 §2.1-2.2
+ALGS: dict[str, tuple[str, int]] = {name: (name, COSE_ALG[name]) for name in ("ES256", "EdDSA", "SM2")}  # RFC 9053 §2.1-2.2
 HDR_TYP = 16  # COSE header label "typ" (RFC 9596)
 JWT_NAMES = ("sub", "iat", "exp", "ttl", "status_list", "nbf")  # §5.1, RFC 7519 §4.1
 CWT_NAMES = (2, 6, 4, 65534, 65533, 5)  # §5.2, RFC 8392 §3.1; 65534 ttl and 65533 status_list from the draft

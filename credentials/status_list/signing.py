@@ -15,7 +15,7 @@ from credentials.cose import sign1
 from credentials.status_list.claims import CWT_NAMES, CWT_TYP, HDR_TYP, JWT_NAMES, JWT_TYP, check_alg, checked_key, claim_set
 from credentials.status_list.encoding import StatusList
 from credentials.status_list.errors import StatusListError
-from keys import PrivateKey
+from keys import PrivateKey, jws_encode
 
 
 def sign_status_list_jwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
@@ -24,8 +24,7 @@ def sign_status_list_jwt(status_list: StatusList, *, subject_uri: str, issued_at
     check_alg(alg)
     claims = claim_set(JWT_NAMES, status_list.to_json_obj(), subject_uri, issued_at, expires_at, ttl)
     try:
-        crypto_key = checked_key(signing_key, alg, PrivateKey).crypto_key()
-        return jwt.encode(claims, crypto_key, algorithm=alg, headers={"typ": JWT_TYP, "kid": kid})
+        return jws_encode(claims, checked_key(signing_key, alg, PrivateKey), headers={"typ": JWT_TYP, "kid": kid})
     except (jwt.PyJWTError, TypeError, ValueError) as exc:
         raise StatusListError(f"cannot sign with this key as {alg}: {exc}", "status_list_key") from exc
 

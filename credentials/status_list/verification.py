@@ -31,7 +31,7 @@ from credentials.status_list.claims import (
 )
 from credentials.status_list.encoding import MAX_DECOMPRESSED_BYTES, StatusList
 from credentials.status_list.errors import StatusListError
-from keys import PublicKey
+from keys import PublicKey, jws_decode
 
 
 def _token(claims: Any, names: tuple, parse: Any, *, now: Any, leeway: Any, expected_subject: str | None,
@@ -68,8 +68,8 @@ def verify_status_list_jwt(token: Any, *, public_key: Any, alg: str, now: int, e
         if not isinstance(typ, str) or typ.lower().removeprefix("application/") != JWT_TYP:
             raise StatusListError(f"JWT typ must be {JWT_TYP}, not {typ!r}", "status_list_typ")
         # Only the JWS layer from PyJWT: its claim validation would read the clock; ours uses `now`.
-        crypto_key = checked_key(public_key, alg, PublicKey).crypto_key()
-        payload = jwt.PyJWS().decode_complete(token, crypto_key, algorithms=[alg])["payload"]
+        # The signature is checked by the key itself (keys.jws): every suite, SM2 included.
+        payload = jws_decode(token, checked_key(public_key, alg, PublicKey))
         claims = json.loads(payload)
     except jwt.InvalidSignatureError as exc:
         raise StatusListError("the Status List Token's signature does not verify", "status_list_signature") from exc

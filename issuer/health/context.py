@@ -41,7 +41,7 @@ class HealthContext:
         self.vault = self.issuer.vault
 
     def hash(self, id_number: str) -> str:
-        return t.subject_hash(self.key, id_number)
+        return t.subject_hash(self.key, id_number, self.vault.suite.digest)  # HMAC-SM3 in a 国密 hub
 
     @property
     def authority(self):  # issuer.hub.AuthorityConfig

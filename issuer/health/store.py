@@ -15,13 +15,12 @@ the device key it is bound to and its signed views; ``proxy_id`` 0 is the citize
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from pathlib import Path
 
 from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint
 
 from issuer.pii import SECRET_ENV, SealedColumn, load_issuer_secret
+from keys.aead import keyed_hash
 from storage.sql import metadata
 
 health_status = Table(
@@ -126,8 +125,9 @@ def load_lookup_key(data_dir: Path, *, value: str | None = None, passphrase: str
     return load_issuer_secret(data_dir, value=value, passphrase=passphrase)
 
 
-def subject_hash(key: bytes, id_number: str) -> str:
-    return hmac.new(key, b"health-subject:" + id_number.encode(), hashlib.sha256).hexdigest()
+def subject_hash(key: bytes, id_number: str, digest: str = "sha256") -> str:
+    """HMAC (SHA-256, or SM3 in a 国密 hub: ``keys.suites``) of the ID number, the health tables' look-up key."""
+    return keyed_hash(key, b"health-subject:" + id_number.encode(), digest).hex()
 
 
 __all__ = ["AUDIT_REASON", "NAMES", "PERSON", "SEALED", "SECRET_ENV", "STATUS_REASON", "VIEWS", "authority_staff",
