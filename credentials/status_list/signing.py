@@ -1,7 +1,8 @@
 """Token Status List (draft-ietf-oauth-status-list) §5: signing a Status List Token, as a JWT (§5.1)
 or as a CWT (§5.2, COSE_Sign1_Tagged through ``credentials.cose``, never the CWT tag 61).
 
-The key is a ``keys.PrivateKey`` and the times come from the caller: nothing here reads the clock.
+The key is a ``keys.PrivateKey`` and the times come from the caller: nothing here reads the clock. ``digest``
+(default on) adds tongban's digest claim (``delta``); off, the token is exactly the draft's.
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from keys import PrivateKey, b64url
 
 
 def sign_status_list_jwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
-                         ttl: int | None, signing_key: Any, kid: str, alg: str) -> str:
+                         ttl: int | None, signing_key: Any, kid: str, alg: str, digest: bool = True) -> str:
     """§5.1: a JWS compact serialisation signed with ``signing_key`` (a ``keys.PrivateKey``), with the digest claim."""
     check_alg(alg)
     claims = claim_set(JWT_NAMES, status_list.to_json_obj(), subject_uri, issued_at, expires_at, ttl)
-    claims[DIGEST_JWT] = b64url(list_digest(status_list))
+    if digest:
+        claims[DIGEST_JWT] = b64url(list_digest(status_list))
     try:
         crypto_key = checked_key(signing_key, alg, PrivateKey).crypto_key()
         return jwt.encode(claims, crypto_key, algorithm=alg, headers={"typ": JWT_TYP, "kid": kid})
@@ -44,12 +46,13 @@ def sign_status_list_jwt(status_list: StatusList, *, subject_uri: str, issued_at
 
 
 def sign_status_list_cwt(status_list: StatusList, *, subject_uri: str, issued_at: int, expires_at: int | None,
-                         ttl: int | None, signing_key: Any, kid: str | bytes, alg: str) -> bytes:
+                         ttl: int | None, signing_key: Any, kid: str | bytes, alg: str, digest: bool = True) -> bytes:
     """§5.2: a COSE_Sign1_Tagged CWT (``credentials.cose``), typ in the protected header, claims in the draft's order,
     then the digest claim (``claims.DIGEST_CWT``)."""
     check_alg(alg)
     claims = claim_set(CWT_NAMES, status_list.to_cbor_obj(), subject_uri, issued_at, expires_at, ttl)
-    claims[DIGEST_CWT] = list_digest(status_list)
+    if digest:
+        claims[DIGEST_CWT] = list_digest(status_list)
     key = checked_key(signing_key, alg, PrivateKey)
     return sign1(cbor2.dumps(claims), key, kid=kid.encode() if isinstance(kid, str) else kid,
                  protected_extra={HDR_TYP: CWT_TYP})
