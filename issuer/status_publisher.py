@@ -159,14 +159,25 @@ class StatusPublisher:
             if i < excess or end < iat - validity.lifetime:  # no counter could still use it
                 path.unlink(missing_ok=True)
 
+    def _signed_within(self, uri: str, now: int) -> bool:
+        path = self._path(uri, "cwt")
+        try:
+            times = peek_times(path.read_bytes()) if path is not None else None
+        except OSError:
+            return False
+        return times is not None and times[0] > now - self.interval
+
     def publish_pending(self, *, now: int, uris: set[str] | None = None, force: bool = False) -> int:
         """Re-publish the lists with dirty marks (only ``uris`` when given) not re-signed within ``interval``
         (``force``: whenever signed), then clear the marks seen. Returns how many lists were re-signed."""
-        marks = store.dirty(self.engine)
+        if uris is not None and not force:  # a change in a burst: no query while its list was just signed
+            uris = {uri for uri in uris if not self._signed_within(uri, now)}
+            if not uris:
+                return 0
+        marks = store.dirty(self.engine, uris)
         by_authority: dict[str, list[str]] = {}
-        for (authority_id, uri), _ in marks.items():
-            if uris is None or uri in uris:
-                by_authority.setdefault(authority_id, []).append(uri)
+        for authority_id, uri in marks:
+            by_authority.setdefault(authority_id, []).append(uri)
         count, cleared = 0, []
         for authority_id, pending in sorted(by_authority.items()):
             done = self.publish(authority_id, pending, now=now, only_if_older_than=None if force else self.interval)

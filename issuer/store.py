@@ -202,12 +202,15 @@ def mark_dirty(conn: Connection, authority_id: str, uri: str, now: int) -> None:
     conn.execute(insert(status_dirty).values(uri=uri, authority_id=authority_id, marked_at=now))
 
 
-def dirty(engine: Engine) -> dict[tuple[str, str], list[int]]:
-    """Lists with committed, unpublished changes: (authority, uri) → the mark ids seen (to clear exactly those)."""
+def dirty(engine: Engine, uris: set[str] | None = None) -> dict[tuple[str, str], list[int]]:
+    """Lists with committed, unpublished changes (of ``uris`` when given): (authority, uri) → the mark ids seen (to
+    clear exactly those)."""
     found: dict[tuple[str, str], list[int]] = {}
+    query = select(status_dirty.c.id, status_dirty.c.authority_id, status_dirty.c.uri)
+    if uris is not None:
+        query = query.where(status_dirty.c.uri.in_(sorted(uris)))
     with engine.connect() as conn:
-        for mark_id, authority_id, uri in conn.execute(
-                select(status_dirty.c.id, status_dirty.c.authority_id, status_dirty.c.uri)):
+        for mark_id, authority_id, uri in conn.execute(query):
             found.setdefault((authority_id, uri), []).append(int(mark_id))
     return found
 
