@@ -38,6 +38,8 @@ from credentials.status_list import (
     sign_status_list_cwt,
     sign_status_list_jwt,
 )
+from credentials.status_uri import feed_dir as status_feed_dir
+from credentials.status_uri import feed_files as status_feed_files
 from credentials.status_uri import parse_status_uri, status_file
 from issuer import store
 from keys.layout import Layout
@@ -47,17 +49,7 @@ MAX_FEED_FILES = 30_000  # one delta a second for the 6 h lifetime of licence li
 
 
 def feed_dir(data_dir: Path, authority_id: str) -> Path:
-    return Layout(data_dir).status / authority_id / "feed"
-
-
-def feed_files(directory: Path) -> list[tuple[int, int, Path]]:
-    """``(from, iat, path)`` of each delta file, oldest first (names are checked: digits only)."""
-    found = []
-    for path in directory.glob("*-*.cwt") if directory.is_dir() else []:
-        start, _, end = path.stem.partition("-")
-        if start.isdigit() and end.isdigit() and len(start) < 17 and len(end) < 17:
-            found.append((int(start), int(end), path))
-    return sorted(found, key=lambda item: item[1])
+    return status_feed_dir(Layout(data_dir).status, authority_id)
 
 
 def read_head(data_dir: Path, authority_id: str) -> dict | None:
@@ -111,7 +103,7 @@ class StatusPublisher:
                     if uri not in chosen and self._path(uri, "cwt").exists():
                         raw = self._path(uri, "cwt").read_bytes()
                         chosen[uri] = (peek_list(raw), (peek_times(raw) or (None,))[0])
-                for _, _, path in feed_files(feed_dir(self.data_dir, authority_id)):
+                for _, _, path in status_feed_files(Layout(self.data_dir).status, authority_id):
                     path.unlink(missing_ok=True)  # a chain that no longer leads to this state
             beat = head is not None and heartbeat_after is not None and head["iat"] <= now - heartbeat_after
             if not chosen and not beat:
@@ -153,7 +145,7 @@ class StatusPublisher:
         _write(directory / "head.json", json.dumps({
             "iat": iat, "exp": delta.expires_at,
             "lists": {str(n): [b, size, digest.hex()] for n, (b, size, digest) in summary.items()}}).encode())
-        files = feed_files(directory)
+        files = status_feed_files(Layout(self.data_dir).status, authority_id)
         excess = len(files) - MAX_FEED_FILES
         for i, (_, end, path) in enumerate(files[:-1]):
             if i < excess or end < iat - validity.lifetime:  # no counter could still use it

@@ -23,11 +23,11 @@ from credentials.status_list import (
     verify_delta,
     verify_status_list_cwt,
 )
+from credentials.status_uri import feed_files as _feed_files
 from issuer import migrate, store
 from issuer.cli import init_step
 from issuer.hub import Hub
 from issuer.service import Issuer
-from issuer.status_publisher import feed_dir, feed_files
 from storage import make_engine, normalise_url
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -112,16 +112,16 @@ def test_a_burst_of_revocations_becomes_one_signature_per_interval(issuer):
     licences = _issue(issuer, 40)
     issuer.background = True  # a background publisher runs: changes within its interval wait for it
     uri = licences[0].status_uri
-    before = len(feed_files(feed_dir(issuer.hub.data_dir, AUTH)))
+    before = len(_feed_files(issuer.hub.data_dir / 'status', AUTH))
     for licence in licences[:30]:  # the first is published at once; the list then was signed this second
         issuer.set_status(licence.elicence_id, now=NOW)
-    assert len(feed_files(feed_dir(issuer.hub.data_dir, AUTH))) == before + 1
+    assert len(_feed_files(issuer.hub.data_dir / 'status', AUTH)) == before + 1
     assert _published(issuer, uri, NOW).status_list.get(licences[0].status_idx) == INVALID
     assert issuer.publish_pending(now=NOW) == 0  # within the interval: nothing
     assert issuer.publish_pending(now=NOW + 1) == 1  # the publisher's next run: one list, one signature
     token = _published(issuer, uri, NOW + 1)
     assert [token.status_list.get(lic.status_idx) for lic in licences] == [INVALID] * 30 + [0] * 10
-    assert len(feed_files(feed_dir(issuer.hub.data_dir, AUTH))) == before + 2
+    assert len(_feed_files(issuer.hub.data_dir / 'status', AUTH)) == before + 2
     assert store.dirty(issuer.engine) == {}
 
 
@@ -134,7 +134,7 @@ def test_the_hubs_deltas_in_order_give_its_lists(issuer):
     issuer.set_status(licences[2].elicence_id, now=NOW + 4001)
     key = issuer.hub.rings.load(AUTH).signer(NOW).public
     chain = [verify_delta(path.read_bytes(), public_key=key, alg=key.alg, authority_id=AUTH, now=NOW + 5000)
-             for _, _, path in feed_files(feed_dir(issuer.hub.data_dir, AUTH))]
+             for _, _, path in _feed_files(issuer.hub.data_dir / 'status', AUTH)]
     assert [d.from_iat for d in chain[1:]] == [d.issued_at for d in chain[:-1]]
     state = FeedState(AUTH, 2, chain[0].from_iat).apply_chain(chain) if chain[0].from_iat == 0 else None
     assert state is not None and state.head == chain[-1].issued_at
