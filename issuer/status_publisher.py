@@ -40,7 +40,7 @@ from credentials.status_list import (
 )
 from credentials.status_uri import feed_dir as status_feed_dir
 from credentials.status_uri import feed_files as status_feed_files
-from credentials.status_uri import parse_status_uri, status_file
+from credentials.status_uri import parse_status_uri, status_file, status_files
 from issuer import store
 from keys.layout import Layout
 
@@ -98,10 +98,10 @@ class StatusPublisher:
                 if times is not None and only_if_older_than is not None and times[0] > now - only_if_older_than:
                     continue
                 chosen[uri] = (peek_list(raw) if raw is not None else None, times[0] if times else None)
-            if head is None:  # the feed starts (or restarts): its first delta carries every list of the authority
-                for uri in store.list_uris(self.engine, authority_id):
-                    if uri not in chosen and self._path(uri, "cwt").exists():
-                        raw = self._path(uri, "cwt").read_bytes()
+            if head is None:  # the feed starts (or restarts): its first delta carries every published list
+                for uri, path in status_files(Layout(self.data_dir).status, "cwt").items():
+                    if uri not in chosen and parse_status_uri(uri)[0] == authority_id:
+                        raw = path.read_bytes()
                         chosen[uri] = (peek_list(raw), (peek_times(raw) or (None,))[0])
                 for _, _, path in status_feed_files(Layout(self.data_dir).status, authority_id):
                     path.unlink(missing_ok=True)  # a chain that no longer leads to this state
