@@ -166,17 +166,27 @@ def find_in(conn: Connection, elicence_id: str) -> IssuedRecord:
                         row.status, row.expires_at)
 
 
-def set_status(engine: Engine, elicence_id: str, status: int, *, now: int = 0) -> IssuedRecord:
-    """Set one credential's status and mark its list for publication, in one transaction."""
+def set_statuses(engine: Engine, elicence_ids: list[str], status: int, *, now: int = 0) -> tuple[int, set[str]]:
+    """Set many credentials' status in one transaction and mark each list they are on once (revocation, 1, is
+    final: a revoked one is left as it is). Returns (how many changed, the status-list URIs marked);
+    ``UnknownCredentialError`` (nothing changed) when one of them was never issued here."""
+    changed, lists = 0, {}
     with engine.begin() as conn:
-        row = conn.execute(update(issued).where(issued.c.elicence_id == elicence_id).values(status=status)
-                           .returning(issued.c.licence_type, issued.c.authority_id, issued.c.status_uri,
-                                      issued.c.status_idx, issued.c.expires_at)).first()
-        if row is None:
-            raise UnknownCredentialError(f"no credential {elicence_id} was issued here")
-        mark_dirty(conn, row.authority_id, row.status_uri, now)
-    return IssuedRecord(elicence_id, row.licence_type, row.authority_id, row.status_uri, row.status_idx, status,
-                        row.expires_at)
+        for start in range(0, len(elicence_ids), 500):
+            chunk = elicence_ids[start:start + 500]
+            rows = conn.execute(update(issued).where(issued.c.elicence_id.in_(chunk), issued.c.status != 1)
+                                .values(status=status)
+                                .returning(issued.c.elicence_id, issued.c.authority_id, issued.c.status_uri)).all()
+            changed += len(rows)
+            lists.update({row.status_uri: row.authority_id for row in rows})
+            if len(rows) < len(set(chunk)):  # revoked already, or never issued here
+                found = {r[0] for r in conn.execute(select(issued.c.elicence_id).where(issued.c.elicence_id.in_(chunk)))}
+                missing = sorted(set(chunk) - found)
+                if missing:
+                    raise UnknownCredentialError(f"no credential {missing[0]} was issued here")
+        for uri, authority_id in lists.items():
+            mark_dirty(conn, authority_id, uri, now)
+    return changed, set(lists)
 
 
 def mark_status(conn: Connection, elicence_id: str, status: int) -> tuple[str, str]:
@@ -289,5 +299,5 @@ def list_uris(engine: Engine, authority_id: str) -> list[str]:
 
 
 __all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_status", "find", "find_in", "list_uris",
-           "mark_needs_reissue", "mark_status", "needing_reissue", "next_serial", "record", "set_status", "status_uri",
-           "statuses", "register_list", "mark_dirty", "dirty", "clear_dirty"]
+           "mark_needs_reissue", "mark_status", "needing_reissue", "next_serial", "record", "status_uri",
+           "statuses", "register_list", "mark_dirty", "dirty", "clear_dirty", "set_statuses"]

@@ -86,7 +86,7 @@ def test_a_change_lost_to_a_crash_before_publication_is_published_by_the_next_ru
     licences = _issue(issuer, 3)
     uri = licences[0].status_uri
     # The change commits with its dirty mark; the process dies before it publishes.
-    store.set_status(issuer.engine, licences[0].elicence_id, INVALID, now=NOW + 1)
+    store.set_statuses(issuer.engine, [licences[0].elicence_id], INVALID, now=NOW + 1)
     with issuer.engine.begin() as conn:  # a health-code change inside a larger transaction, same fate
         store.mark_status(conn, licences[1].elicence_id, SUSPENDED)
     assert _published(issuer, uri, NOW + 1).status_list.get(licences[0].status_idx) == 0
@@ -101,9 +101,9 @@ def test_a_change_lost_to_a_crash_before_publication_is_published_by_the_next_ru
 
 def test_marks_committed_after_a_run_read_them_stay_for_the_next(issuer):
     licences = _issue(issuer, 2)
-    store.set_status(issuer.engine, licences[0].elicence_id, INVALID, now=NOW)
+    store.set_statuses(issuer.engine, [licences[0].elicence_id], INVALID, now=NOW)
     seen = store.dirty(issuer.engine)
-    store.set_status(issuer.engine, licences[1].elicence_id, INVALID, now=NOW)  # after the run read the marks
+    store.set_statuses(issuer.engine, [licences[1].elicence_id], INVALID, now=NOW)  # after the run read the marks
     store.clear_dirty(issuer.engine, [mark for ids in seen.values() for mark in ids])
     assert sum(len(ids) for ids in store.dirty(issuer.engine).values()) == 1
 
@@ -147,3 +147,16 @@ def test_status_publish_reads_the_registry_not_the_credentials(issuer):
     licences = _issue(issuer, 2)
     assert store.list_uris(issuer.engine, AUTH) == [licences[0].status_uri]
     assert issuer.publish_all(now=NOW + 10) >= 1
+
+
+def test_many_revocations_in_one_transaction_mark_each_list_once(issuer):
+    licences = _issue(issuer, 5)
+    issuer.background = True
+    assert issuer.set_statuses([lic.elicence_id for lic in licences[:4]], suspend=True, now=NOW + 10) == 4
+    assert issuer.set_statuses([licences[0].elicence_id], now=NOW + 10) == 1  # revoked
+    assert issuer.set_statuses([licences[0].elicence_id], reinstate=True, now=NOW + 10) == 0  # final
+    with pytest.raises(Exception, match="no credential"):
+        issuer.set_statuses([licences[4].elicence_id, "nope"], now=NOW + 10)
+    issuer.publish_pending(now=NOW + 11)  # the background publisher's next run
+    token = _published(issuer, licences[0].status_uri, NOW + 11)
+    assert [token.status_list.get(lic.status_idx) for lic in licences] == [INVALID] + [SUSPENDED] * 3 + [0]
