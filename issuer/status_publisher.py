@@ -90,7 +90,8 @@ class StatusPublisher:
         with self._turn(authority_id):
             head = read_head(self.data_dir, authority_id)
             chosen: dict[str, tuple[StatusList | None, int | None]] = {}
-            for uri in dict.fromkeys(uris):
+            uris = list(dict.fromkeys(uris))
+            for uri in uris:
                 raw = self._path(uri, "cwt").read_bytes() if self._path(uri, "cwt").exists() else None
                 times = peek_times(raw) if raw is not None else None
                 if times is not None and only_if_missing:
@@ -98,22 +99,28 @@ class StatusPublisher:
                 if times is not None and only_if_older_than is not None and times[0] > now - only_if_older_than:
                     continue
                 chosen[uri] = (peek_list(raw) if raw is not None else None, times[0] if times else None)
-            if head is None:  # the feed starts (or restarts): its first delta carries every published list
+            joining: dict[int, StatusList] = {}
+            if head is None:  # the feed starts (or restarts): its first delta carries every published list as it is
                 for uri, path in status_files(Layout(self.data_dir).status, "cwt").items():
                     if uri not in chosen and parse_status_uri(uri)[0] == authority_id:
-                        raw = path.read_bytes()
-                        chosen[uri] = (peek_list(raw), (peek_times(raw) or (None,))[0])
+                        published = peek_list(path.read_bytes())
+                        if published is not None:
+                            joining[parse_status_uri(uri)[1]] = published
+                        else:  # unreadable: re-signed from the database
+                            chosen[uri] = (None, None)
                 for _, _, path in status_feed_files(Layout(self.data_dir).status, authority_id):
                     path.unlink(missing_ok=True)  # a chain that no longer leads to this state
             beat = head is not None and heartbeat_after is not None and head["iat"] <= now - heartbeat_after
-            if not chosen and not beat:
+            if not chosen and not beat and not (joining and head is None and uris):
                 return []
             iat = max([now, (head["iat"] + 1) if head else 0] + [t + 1 for _, t in chosen.values() if t is not None])
             validity, signer = self.validity(authority_id), self.signer(authority_id, iat)
-            after = {uri: self._sign_list(uri, iat, validity, signer, statuses) for uri in chosen}
+            asked = set(uris)  # ``statuses`` is for these (a new list), never for lists read from disk or the database
+            after = {uri: self._sign_list(uri, iat, validity, signer, statuses if uri in asked else None)
+                     for uri in chosen}
             self._write_delta(authority_id, head, iat, validity, signer,
-                              {parse_status_uri(u)[1]: old for u, (old, _) in chosen.items()},
-                              {parse_status_uri(u)[1]: new for u, new in after.items()}, beat or head is None)
+                              {parse_status_uri(u)[1]: old for u, (old, _) in chosen.items()} | dict.fromkeys(joining),
+                              {parse_status_uri(u)[1]: new for u, new in after.items()} | joining, beat or head is None)
             return list(chosen)
 
     def _path(self, uri: str, suffix: str) -> Path:

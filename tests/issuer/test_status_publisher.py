@@ -160,3 +160,19 @@ def test_many_revocations_in_one_transaction_mark_each_list_once(issuer):
     issuer.publish_pending(now=NOW + 11)  # the background publisher's next run
     token = _published(issuer, licences[0].status_uri, NOW + 11)
     assert [token.status_list.get(lic.status_idx) for lic in licences] == [INVALID] + [SUSPENDED] * 3 + [0]
+
+
+def test_a_feed_started_on_a_hub_with_lists_carries_them_as_they_are(issuer):
+    """A hub from before the deltas (no feed yet) opens a new list: the other lists join the feed unchanged."""
+    import shutil
+
+    licences = _issue(issuer, 2)
+    issuer.set_status(licences[0].elicence_id, now=NOW + 1)
+    shutil.rmtree(issuer.hub.data_dir / "status" / AUTH / "feed")
+    issuer.publish_status_list(AUTH, store.status_uri(AUTH, 2), now=NOW + 2, statuses={}, only_if_missing=True)
+    assert _published(issuer, licences[0].status_uri, NOW + 2).status_list.get(licences[0].status_idx) == INVALID
+    key = issuer.hub.rings.load(AUTH).signer(NOW).public
+    (only,) = [verify_delta(path.read_bytes(), public_key=key, alg=key.alg, authority_id=AUTH, now=NOW + 10)
+               for _, _, path in _feed_files(issuer.hub.data_dir / "status", AUTH)]
+    state = FeedState(AUTH, 2, 0).apply(only)
+    assert sorted(state.lists) == [1, 2] and state.lists[1].get(licences[0].status_idx) == INVALID
