@@ -119,10 +119,12 @@ def _fallback(source: FeedSource, authority: Authority, path: Path, held: FeedSt
             raise DeltaError("the source gave no chain from its own head")
         state = from_snapshot(authority.id, head.bits, lists, head,
                               [_verified(raw, authority, now, leeway) for raw in chain])
-    except (DeltaError, VerifierError) as exc:
+    except VerifierError as exc:  # the source could not be read: its own reason (source_unreachable, ...)
+        log.warning("status lists of %s not fetched: %s", authority.id, exc)
+        return FeedResult(held, exc.reason, True)
+    except DeltaError as exc:
         log.warning("status lists of %s refused: %s", authority.id, exc)
-        reason = exc.reason if exc.reason in ("status_list_untrusted", "status_list_rollback") else "status_list_malformed"
-        return FeedResult(held, "status_list_untrusted" if exc.reason == "status_list_signature" else reason, True)
+        return FeedResult(held, exc.reason if exc.reason == "status_list_rollback" else refusal([exc]), True)
     if held is not None and state.head <= held.head:
         rollback = state.head < held.head or state.root() != held.root()
         if rollback:
