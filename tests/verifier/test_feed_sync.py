@@ -142,3 +142,26 @@ def test_a_chain_replayed_from_the_start_is_refused(world, hub, tmp_path):
     report = cache.sync(source, now=now + 3)
     assert source.full == 1 and report.failed == {}  # refused, then the full lists: the same state, kept
     assert decide(world, cache, eid, now + 3) == ("revoked",)
+
+
+def test_a_delta_signed_by_a_retired_key_after_its_retirement_is_refused(world, hub, tmp_path):
+    eid = hub.issue()
+    now = int(time.time())
+    cache = VerifierCache(tmp_path / "cache")
+    cache.sync(DirectorySource(hub.data), now=now, root=root(hub.data))
+    rings = Hub(hub.data)
+    old = rings.rings.load(POLICE).signer(now)
+    rings.rotate(POLICE, now + 10)
+    rings.publish_trust_list(now + 10)
+    revoke_in(hub.data, eid, now + 20)
+
+    def old_key(chain):  # the same delta, signed with the retired key after its retirement
+        from credentials.status_list import sign_delta
+        new = Hub(hub.data).rings.load(POLICE).signer(now + 20).public
+        token = verify_delta(chain[-1], public_key=new, alg="ES256", authority_id=POLICE, now=now + 60)
+        return chain[:-1] + [sign_delta(token, old.private, kid=old.public.short_kid)]
+
+    source = Tampered(hub.data, old_key)
+    assert cache.sync(source, now=now + 21).failed == {}
+    assert source.full == 1  # refused, and the full lists taken
+    assert decide(world, cache, eid, now + 21) == ("revoked",)
