@@ -212,5 +212,5 @@ class Issuer:
         count = self.publisher.publish_pending(now=now, force=True)
         for authority in self.hub.authorities():
             uris = store.list_uris(self.engine, authority.id) or [store.status_uri(authority.id, 1)]
-            count += len(self.publisher.publish(authority.id, uris, now=now))
+            count += len(self.publisher.publish(authority.id, uris, now=now, heartbeat_after=0))  # a fresh head too
         return count
