@@ -36,3 +36,45 @@ def status_files(root: Path, suffix: str) -> dict[str, Path]:
         if path.stem.isdigit() and parse_status_uri(uri := format_status_uri(path.parent.name, int(path.stem))):
             found[uri] = path
     return found
+
+
+_FEED_FILE = re.compile(r"(0|[1-9][0-9]{0,15})-([1-9][0-9]{0,15})\.cwt", re.ASCII)
+
+
+def feed_dir(root: Path, authority_id: str) -> Path:
+    """``<root>/<authority>/feed``: an authority's signed deltas (``credentials.status_list.delta``)."""
+    return root / authority_id / "feed"
+
+
+def feed_files(root: Path, authority_id: str) -> list[tuple[int, int, Path]]:
+    """``(from, iat, path)`` of each ``<from>-<iat>.cwt`` delta file of the authority, oldest first."""
+    directory = feed_dir(root, authority_id)
+    found = []
+    for path in directory.iterdir() if directory.is_dir() else []:
+        match = _FEED_FILE.fullmatch(path.name)
+        if match:
+            found.append((int(match.group(1)), int(match.group(2)), path))
+    return sorted(found, key=lambda item: item[1])
+
+
+def delta_chain(root: Path, authority_id: str, since: int, max_bytes: int) -> list[bytes] | None:
+    """The delta files from head ``since`` to the newest, unbroken and at most ``max_bytes`` in all; None when
+    there is no such chain (no feed, ``since`` unknown or pruned, or a counter ahead of this directory)."""
+    files = feed_files(root, authority_id)
+    if not files or since > files[-1][1]:
+        return None
+    chain, at, size = [], since, 0
+    for start, end, path in files:
+        if end <= since:
+            continue
+        if start != at:
+            return None
+        try:
+            chain.append(path.read_bytes())
+        except OSError:  # pruned while read
+            return None
+        size += len(chain[-1])
+        if size > max_bytes:
+            return None
+        at = end
+    return chain

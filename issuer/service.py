@@ -7,8 +7,6 @@ Token Status Lists (CWT and JWT forms) under ``<data>/status/<authority>/<n>.{cw
 
 from __future__ import annotations
 
-import fcntl
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,6 @@ from credentials.status_list import (
     INVALID,
     SUSPENDED,
     VALID,
-    StatusList,
-    peek_times,
-    sign_status_list_cwt,
-    sign_status_list_jwt,
 )
 from credentials.status_uri import status_file
 from issuer import (
@@ -37,11 +31,11 @@ from issuer.errors import NotAuthorisedError, ValidationError
 from issuer.hub import Hub
 from issuer.issuance import build_views, credential_expiry
 from issuer.pii import Vault, load_issuer_secret, open_vault, open_vault_in
+from issuer.status_publisher import StatusPublisher
 from issuer.validation import validate_claims
 from keys import PublicKey
 from keys.layout import Layout
 
-STATUS_BITS = 2
 # ttl and exp of a list come from the catalogue, per licence type (credentials.catalogue.StatusValidity):
 # an authority's lists take the shortest validity of the types it issues (``Issuer.validity``).
 
@@ -69,6 +63,10 @@ class Issuer:
         self.hub = hub
         self.engine = engine
         self._vault = vault
+        self._publisher: StatusPublisher | None = None
+        # True where a background publisher runs (``service.counter_app.start_status_refresher``): changes then
+        # wait up to its interval to be signed in one go; False (the command line): each is published at once.
+        self.background = False
 
     @property
     def vault(self) -> Vault:
@@ -125,6 +123,7 @@ class Issuer:
         if idx == 0:
             # The first entry of a new list: publish the (all-valid) list before the credential exists, so a
             # counter that synced after this issuance knows the list, and a list it does not know is invalid.
+            store.register_list(conn, authority.id, uri, now)
             self.publish_status_list(authority.id, uri, now=now, statuses={}, only_if_missing=True)
         store.record(
             conn, self.vault_in(conn), elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
@@ -146,13 +145,22 @@ class Issuer:
         return store.next_serial(conn, authority.id), 1
 
     def set_status(self, elicence_id: str, *, suspend: bool = False, reinstate: bool = False, now: int) -> int:
+        """Revoke (default), suspend or reinstate one credential; its list is published (``publish_pending``)."""
         value = VALID if reinstate else SUSPENDED if suspend else INVALID
-        current = store.find(self.engine, elicence_id)
-        if current.status == INVALID and value != INVALID:
+        changed, uris = store.set_statuses(self.engine, [elicence_id], value, now=now)  # marks its list, same txn
+        if not changed and value != INVALID:
             raise ValidationError("status", f"{elicence_id} is revoked; revocation is final")
-        record = store.set_status(self.engine, elicence_id, value)
-        self.publish_status_list(record.authority_id, record.status_uri, now=now)
+        self.publish_pending(now=now, uris=uris)
         return value
+
+    def set_statuses(self, elicence_ids: list[str], *, suspend: bool = False, reinstate: bool = False,
+                     now: int) -> int:
+        """The same for many credentials in one transaction (a burst: one commit, one mark per list); revoked ones
+        stay revoked. Returns how many changed."""
+        value = VALID if reinstate else SUSPENDED if suspend else INVALID
+        changed, uris = store.set_statuses(self.engine, list(elicence_ids), value, now=now)
+        self.publish_pending(now=now, uris=uris)
+        return changed
 
     def retire(self, elicence_id: str, *, now: int) -> None:
         """Revoke a licence a newer issue replaced, unless it is already revoked."""
@@ -163,60 +171,47 @@ class Issuer:
         """ttl and lifetime of ``authority_id``'s lists: the shortest of the licence types it issues."""
         return status_validity(self.hub.authority(authority_id).licence_types)
 
+    @property
+    def publisher(self) -> StatusPublisher:
+        """Publication of this hub's lists and their deltas (``issuer.status_publisher``)."""
+        if self._publisher is None:
+            self._publisher = StatusPublisher(self.hub.data_dir, self.engine, validity=self.validity,
+                                              signer=lambda authority_id, at: self.hub.rings.load(authority_id).signer(at))
+        return self._publisher
+
     def publish_status_list(self, authority_id: str, uri: str, *, now: int, statuses: dict[int, int] | None = None,
                             only_if_missing: bool = False, only_if_older_than: int | None = None) -> bool:
-        """Re-sign one list from the database; True when it was (re-)signed.
+        """Re-sign one list from the database (and the delta it makes); True when it was (re-)signed.
 
-        Publishers of one list take turns (a file lock) and read the statuses inside their turn, so the file
-        last written holds every change committed before it: two publishers finishing out of order cannot put an
-        older snapshot over a newer one. Each new signature has a later ``iat`` than the one it replaces (the
-        next second when two fall in one second), because counters refuse a list not newer than theirs
-        (``status_list_rollback``). ``only_if_missing`` / ``only_if_older_than`` (seconds since the published
-        ``iat``) are decided inside the turn, so several workers finding a list due re-sign it once.
+        ``only_if_missing`` / ``only_if_older_than`` (seconds since the published ``iat``) are decided inside the
+        publisher's turn, so several workers finding a list due re-sign it once (``issuer.status_publisher``).
         """
-        cwt_path = status_path(self.hub.data_dir, uri, "cwt")
-        cwt_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(cwt_path.with_name(f".{cwt_path.stem}.lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            times = peek_times(cwt_path.read_bytes()) if cwt_path.exists() else None
-            if times is not None and only_if_missing:
-                return False
-            if times is not None and only_if_older_than is not None and times[0] > now - only_if_older_than:
-                return False
-            status_list = StatusList(bits=STATUS_BITS, size=store.LIST_CAPACITY)
-            found = store.statuses(self.engine, uri) if statuses is None else statuses
-            for idx, value in found.items():
-                status_list.set(idx, value)
-            validity = self.validity(authority_id)
-            iat = max(now, times[0] + 1) if times is not None else now
-            signer = self.hub.rings.load(authority_id).signer(iat)
-            common = dict(subject_uri=uri, issued_at=iat, expires_at=iat + validity.lifetime, ttl=validity.ttl,
-                          alg=signer.public.alg)
-            cwt = sign_status_list_cwt(status_list, signing_key=signer.private, kid=signer.public.short_kid, **common)
-            jwt_token = sign_status_list_jwt(status_list, signing_key=signer.private, kid=signer.public.kid,
-                                             **common)
-            # The JWT first: the CWT (whose iat the next publisher reads) is the commit point.
-            for suffix, content in (("jwt", jwt_token.encode()), ("cwt", cwt)):
-                path = status_path(self.hub.data_dir, uri, suffix)
-                tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-                tmp.write_bytes(content)
-                tmp.replace(path)
-            return True
+        if status_path(self.hub.data_dir, uri, "cwt") is None:
+            raise ValidationError("status_uri", f"{uri!r} is not a tongban status-list URI")
+        return bool(self.publisher.publish(authority_id, [uri], now=now, statuses=statuses,
+                                           only_if_missing=only_if_missing, only_if_older_than=only_if_older_than))
+
+    def publish_pending(self, *, now: int, uris: set[str] | None = None) -> int:
+        """Publish the lists with committed, unpublished changes (their dirty marks). With a background publisher
+        (``background``) a list is re-signed at most once per interval and the rest waits for its next run;
+        without one (the command line) now, however recently it was signed."""
+        return self.publisher.publish_pending(now=now, uris=uris, force=not self.background)
 
     def refresh_due(self, *, now: int) -> int:
         """Re-sign every list of this hub's authorities signed more than half its ttl ago (or never published);
         returns how many. ``tongban serve`` runs it in the background; ``tongban status publish`` re-signs all."""
-        count = 0
+        count = self.publisher.publish_pending(now=now, force=True)  # changes a crash left unpublished
         for authority in self.hub.authorities():
             half = max(1, self.validity(authority.id).ttl // 2)
-            for uri in store.list_uris(self.engine, authority.id) or [store.status_uri(authority.id, 1)]:
-                count += self.publish_status_list(authority.id, uri, now=now, only_if_older_than=half)
+            uris = store.list_uris(self.engine, authority.id) or [store.status_uri(authority.id, 1)]
+            count += len(self.publisher.publish(authority.id, uris, now=now, only_if_older_than=half,
+                                                heartbeat_after=half))
         return count
 
     def publish_all(self, *, now: int) -> int:
-        count = 0
+        """Re-sign every list (one turn and one delta per authority); the lists' registry is read by its index."""
+        count = self.publisher.publish_pending(now=now, force=True)
         for authority in self.hub.authorities():
-            for uri in store.list_uris(self.engine, authority.id) or [store.status_uri(authority.id, 1)]:
-                self.publish_status_list(authority.id, uri, now=now)
-                count += 1
+            uris = store.list_uris(self.engine, authority.id) or [store.status_uri(authority.id, 1)]
+            count += len(self.publisher.publish(authority.id, uris, now=now, heartbeat_after=0))  # a fresh head too
         return count

@@ -10,6 +10,13 @@ compromised (``tongban keys compromise``) exactly its credentials get ``needs_re
 before these two columns existed got them added once (``issuer.migrate``: nullable, no backfill); their
 older rows, with no ``signed_kid``, are judged by date against the key's signing period instead.
 
+Publication is driven by the database (issue 10 item 7): every status change writes a row in
+``issuer_status_dirty`` in the same transaction as the change, and the publisher (``issuer.status_publisher``)
+deletes exactly the rows it saw once the list it re-signed from the database is on disk, so a crash anywhere
+between commit and publication is repaired by the next publisher run. ``issuer_status_lists`` registers every
+list when its first index is handed out, so publication finds an authority's lists by index, never by scanning
+the credentials; a partial index on the non-valid entries lets a list be rebuilt without reading its valid ones.
+
 A credential's claims (names, ID numbers, addresses) are kept sealed in ``claims_enc`` (``issuer.pii``: AES-GCM
 under the issuer secret, bound to the ``elicence_id``); the ``claims`` column of older databases holds ``{}``.
 """
@@ -24,12 +31,14 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Engine,
+    Index,
     Integer,
     SmallInteger,
     String,
     Table,
     Text,
     UniqueConstraint,
+    delete,
     insert,
     select,
     update,
@@ -66,6 +75,25 @@ issued = Table(
     Column("needs_reissue_at", BigInteger),  # set when that key was withdrawn as compromised
     Column("claims_enc", Text),  # the claims, sealed (issuer.pii); NULL only in rows older code wrote
     UniqueConstraint("status_uri", "status_idx", name="uq_issuer_status_entry"),
+)
+
+# Non-valid entries of a list, read by the publisher (a list of 131,072 holds ~1 % of them).
+Index("ix_issuer_credentials_nonvalid", issued.c.status_uri, issued.c.status_idx, issued.c.status,
+      sqlite_where=issued.c.status != 0, postgresql_where=issued.c.status != 0)
+
+status_lists = Table(
+    "issuer_status_lists", metadata,
+    Column("uri", String(200), primary_key=True),
+    Column("authority_id", String(80), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+status_dirty = Table(
+    "issuer_status_dirty", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uri", String(200), nullable=False),
+    Column("authority_id", String(80), nullable=False),
+    Column("marked_at", BigInteger, nullable=False),
 )
 
 # The claims, sealed under the issuer secret and bound to the credential's elicence_id (``issuer.pii``); the
@@ -138,12 +166,27 @@ def find_in(conn: Connection, elicence_id: str) -> IssuedRecord:
                         row.status, row.expires_at)
 
 
-def set_status(engine: Engine, elicence_id: str, status: int) -> IssuedRecord:
+def set_statuses(engine: Engine, elicence_ids: list[str], status: int, *, now: int = 0) -> tuple[int, set[str]]:
+    """Set many credentials' status in one transaction and mark each list they are on once (revocation, 1, is
+    final: a revoked one is left as it is). Returns (how many changed, the status-list URIs marked);
+    ``UnknownCredentialError`` (nothing changed) when one of them was never issued here."""
+    changed, lists = 0, {}
     with engine.begin() as conn:
-        result = conn.execute(update(issued).where(issued.c.elicence_id == elicence_id).values(status=status))
-        if result.rowcount != 1:
-            raise UnknownCredentialError(f"no credential {elicence_id} was issued here")
-    return find(engine, elicence_id)
+        for start in range(0, len(elicence_ids), 500):
+            chunk = elicence_ids[start:start + 500]
+            rows = conn.execute(update(issued).where(issued.c.elicence_id.in_(chunk), issued.c.status != 1)
+                                .values(status=status)
+                                .returning(issued.c.elicence_id, issued.c.authority_id, issued.c.status_uri)).all()
+            changed += len(rows)
+            lists.update({row.status_uri: row.authority_id for row in rows})
+            if len(rows) < len(set(chunk)):  # revoked already, or never issued here
+                found = {r[0] for r in conn.execute(select(issued.c.elicence_id).where(issued.c.elicence_id.in_(chunk)))}
+                missing = sorted(set(chunk) - found)
+                if missing:
+                    raise UnknownCredentialError(f"no credential {missing[0]} was issued here")
+        for uri, authority_id in lists.items():
+            mark_dirty(conn, authority_id, uri, now)
+    return changed, set(lists)
 
 
 def mark_status(conn: Connection, elicence_id: str, status: int) -> tuple[str, str]:
@@ -154,7 +197,39 @@ def mark_status(conn: Connection, elicence_id: str, status: int) -> tuple[str, s
         raise UnknownCredentialError(f"no credential {elicence_id} was issued here")
     if row.status != 1:  # revocation (1) is final
         conn.execute(update(issued).where(issued.c.elicence_id == elicence_id).values(status=status))
+        mark_dirty(conn, row.authority_id, row.status_uri, 0)
     return row.authority_id, row.status_uri
+
+
+def register_list(conn: Connection, authority_id: str, uri: str, now: int) -> None:
+    """Record a new status list (when its first index is handed out), in the caller's transaction."""
+    if conn.execute(select(status_lists.c.uri).where(status_lists.c.uri == uri)).first() is None:
+        conn.execute(insert(status_lists).values(uri=uri, authority_id=authority_id, created_at=now))
+
+
+def mark_dirty(conn: Connection, authority_id: str, uri: str, now: int) -> None:
+    """Say, in the transaction that changed it, that ``uri`` must be re-published (an insert: no row is contended)."""
+    conn.execute(insert(status_dirty).values(uri=uri, authority_id=authority_id, marked_at=now))
+
+
+def dirty(engine: Engine, uris: set[str] | None = None) -> dict[tuple[str, str], list[int]]:
+    """Lists with committed, unpublished changes (of ``uris`` when given): (authority, uri) → the mark ids seen (to
+    clear exactly those)."""
+    found: dict[tuple[str, str], list[int]] = {}
+    query = select(status_dirty.c.id, status_dirty.c.authority_id, status_dirty.c.uri)
+    if uris is not None:
+        query = query.where(status_dirty.c.uri.in_(sorted(uris)))
+    with engine.connect() as conn:
+        for mark_id, authority_id, uri in conn.execute(query):
+            found.setdefault((authority_id, uri), []).append(int(mark_id))
+    return found
+
+
+def clear_dirty(engine: Engine, ids: list[int]) -> None:
+    """Delete the marks a publication covered; marks committed since (not in ``ids``) stay for the next run."""
+    with engine.begin() as conn:
+        for start in range(0, len(ids), 500):
+            conn.execute(delete(status_dirty).where(status_dirty.c.id.in_(ids[start:start + 500])))
 
 
 def statuses(engine: Engine, uri: str) -> dict[int, int]:
@@ -217,11 +292,12 @@ def needing_reissue(engine: Engine, *, now: int, authority_id: str | None = None
 
 
 def list_uris(engine: Engine, authority_id: str) -> list[str]:
+    """Every registered list of ``authority_id`` (by the index on ``issuer_status_lists.authority_id``)."""
     with engine.connect() as conn:
-        rows = conn.execute(select(issued.c.status_uri).where(issued.c.authority_id == authority_id).distinct())
-        return sorted(r[0] for r in rows)
+        rows = conn.execute(select(status_lists.c.uri).where(status_lists.c.authority_id == authority_id))
+        return sorted((r[0] for r in rows), key=lambda uri: (len(uri), uri))
 
 
 __all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_status", "find", "find_in", "list_uris",
-           "mark_needs_reissue", "mark_status", "needing_reissue", "next_serial", "record", "set_status", "status_uri",
-           "statuses"]
+           "mark_needs_reissue", "mark_status", "needing_reissue", "next_serial", "record", "status_uri",
+           "statuses", "register_list", "mark_dirty", "dirty", "clear_dirty", "set_statuses"]

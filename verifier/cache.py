@@ -4,7 +4,9 @@
 publication endpoints, ``HttpSource``, both behind ``Source``); it verifies everything before caching it,
 so a source is never trusted, only the pinned root is. ``verify`` then reads only
 this directory. Cache layout: ``root.jwk`` (pinned at the first sync), ``trust-list.jwt``,
-``status/<authority>/<n>.json`` (decoded, verified lists with their signed times), ``sync.json`` (the last
+``status/<authority>.tbsp`` (an authority's lists, decoded and packed, kept current by signed deltas:
+``verifier.feed_sync``, ``verifier.packed``), ``status/<authority>/<n>.json`` (decoded, verified lists with their
+signed times, for authorities whose source keeps no deltas), ``sync.json`` (the last
 sync that reached the source: when, and which lists it offered), ``attempt.json`` (the last sync attempt,
 failed or not: the counter screen says how old its status data is after a failed one).
 
@@ -19,22 +21,22 @@ from __future__ import annotations
 
 import base64
 import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from credentials.status_list import StatusList, StatusListError, verify_status_list_cwt
 from credentials.status_uri import parse_status_uri, status_file, status_files
 from keys import PublicKey, TrustList, TrustListError, verify_trust_list
-from keys.layout import Layout
 from keys.trust_list import check_trust_list_time, verify_trust_list_signature
+from verifier import feed_sync, packed
 from verifier.cache_layout import CacheLayout
 from verifier.errors import VerifierError
 from verifier.ports import StatusLookup
+from verifier.sources import DirectorySource, HttpSource, Source
+
+__all__ = ["INVALID_REFERENCE", "LISTING_MARGIN", "SYNC_LEEWAY", "SYNC_REASONS", "DirectorySource", "HttpSource", "Source",
+           "SyncReport", "VerifierCache", "answer", "refusal"]
 
 SYNC_LEEWAY = 60  # seconds a hub's clock may run ahead of this counter's: a list "from the future" within it is taken
 LISTING_MARGIN = 60  # a list missing from the last sync's listing is invalid for credentials older than this before it
@@ -64,102 +66,6 @@ def refusal(errors: list[StatusListError]) -> str:
     """The sync reason for a list no key accepted: a reason other than "no key verifies it" means one key did."""
     reasons = [_REFUSALS.get(exc.reason, "status_list_malformed") for exc in errors]
     return next((r for r in reasons if r != "status_list_untrusted"), "status_list_untrusted")
-
-
-class Source(Protocol):
-    def trust_list(self) -> str: ...
-    def status_lists(self) -> dict[str, bytes | VerifierError]:
-        """Every status list the source has, by URI: its bytes, or why this one list could not be fetched."""
-        ...
-
-
-class DirectorySource:
-    """A tongban data directory as the issuer writes it."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.layout = Layout(data_dir)
-
-    def trust_list(self) -> str:
-        path = self.layout.trust_list
-        if not path.exists():
-            raise VerifierError(f"no trust list in {self.data_dir}: run `tongban init --data {self.data_dir}`")
-        return path.read_text()
-
-    def status_lists(self) -> dict[str, bytes]:
-        return {uri: path.read_bytes() for uri, path in status_files(self.layout.status, "cwt").items()}
-
-    def root_key(self) -> dict:
-        return json.loads(self.layout.hub_root_jwk.read_text())
-
-
-class HttpSource:
-    """The issuer's publication endpoints (``issuer.publication``) under ``base_url``, read with urllib.
-
-    Every response is size-capped and time-limited; a network failure or a non-200 answer is a
-    ``VerifierError`` naming the URL. Status-list URLs are built from the index's ``tbsl:`` URIs under
-    ``base_url`` (the index's own URLs are not followed, so a source cannot send the counter elsewhere).
-    The hub root is deliberately not fetched: a verifier pins the root it was configured with.
-    """
-
-    STATUS_ACCEPT = "application/statuslist+cwt"
-
-    def __init__(self, base_url: str, *, timeout: float = 10.0, max_bytes: int = 4 * 1024 * 1024,
-                 max_lists: int = 1000):
-        parsed = urllib.parse.urlsplit(base_url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query or parsed.fragment:
-            raise VerifierError(f"{base_url!r} is not an http(s) base URL, e.g. https://hub.example.cn")
-        self.base_url = base_url.rstrip("/")
-        self.timeout, self.max_bytes, self.max_lists = timeout, max_bytes, max_lists
-
-    def _get(self, path: str, accept: str) -> bytes:
-        url = self.base_url + path
-        # no-cache: an intermediary must not hand out a copy it has kept for up to max-age: a counter that
-        # syncs on its timer wants the hub's newest signature, not one an intermediary kept.
-        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            url, headers={"Accept": accept, "User-Agent": "tongban-verifier", "Cache-Control": "no-cache"})
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as response:  # noqa: S310 - scheme checked above
-                body = response.read(self.max_bytes + 1)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise VerifierError(f"{url} answered HTTP {exc.code}", "source_http_error") from exc
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise VerifierError(f"cannot reach {url}: {reason}", "source_unreachable") from exc
-        if len(body) > self.max_bytes:
-            raise VerifierError(f"{url} sent more than {self.max_bytes} bytes", "source_too_large")
-        return body
-
-    def trust_list(self) -> str:
-        try:
-            return self._get("/trust/trust-list.jwt", "application/jwt").decode("ascii").strip()
-        except UnicodeDecodeError as exc:
-            raise VerifierError(f"{self.base_url}/trust/trust-list.jwt is not a JWT", "source_bad_response") from exc
-
-    def status_uris(self) -> list[str]:
-        try:
-            index = json.loads(self._get("/status/index.json", "application/json"))
-            entries = index["status_lists"]
-            uris = [entry["uri"] for entry in entries]
-        except (ValueError, TypeError, KeyError) as exc:
-            raise VerifierError(f"{self.base_url}/status/index.json is not a status-list index",
-                                "source_bad_response") from exc
-        if len(uris) > self.max_lists:
-            raise VerifierError(f"{self.base_url}/status/index.json lists more than {self.max_lists} status lists",
-                                "source_too_large")
-        return [u for u in uris if parse_status_uri(u) is not None]
-
-    def status_lists(self) -> dict[str, bytes | VerifierError]:
-        """Each listed status list; one that cannot be fetched is reported in its place (the others still sync)."""
-        found: dict[str, bytes | VerifierError] = {}
-        for uri in self.status_uris():
-            authority, list_no = parse_status_uri(uri)
-            try:
-                found[uri] = self._get(f"/status/{authority}/{list_no}", self.STATUS_ACCEPT)
-            except VerifierError as exc:
-                found[uri] = exc
-        return found
 
 
 @dataclass(frozen=True)
@@ -238,6 +144,12 @@ class VerifierCache:
         parsed = parse_status_uri(uri)
         if parsed is None:
             return StatusLookup(None, detail=f"{uri!r} is not a tongban status-list URI", reason=INVALID_REFERENCE)
+        state = self._packed(parsed[0])
+        if state is not None:
+            if parsed[1] not in state.lists:  # not a list of this authority at the state's head
+                return StatusLookup(None, parsed[0], f"no status list {uri} as of the last delta",
+                                    INVALID_REFERENCE, as_of=state.head - LISTING_MARGIN)
+            return answer(uri, state.lists[parsed[1]], state.head, state.expires_at, idx, now)
         path = self._status_path(uri)
         entry = self._parsed.get(path, _decoded_entry) if path is not None else None
         if entry is None:
@@ -248,8 +160,16 @@ class VerifierCache:
             return StatusLookup(None, parsed[0], f"no status list {uri} cached")
         return answer(uri, entry["list"], entry["iat"], entry["exp"], idx, now)
 
+    def _packed(self, authority_id: str):
+        held = self._parsed.get(packed.packed_path(self.layout.status, authority_id), packed.load)
+        return held[0] if held else None
+
     def _entries(self) -> list[dict]:
-        found = (_read_entry(path) for path in status_files(self.layout.status, "json").values())
+        found = [_read_entry(path) for path in status_files(self.layout.status, "json").values()]
+        for path in sorted(self.layout.status.glob("*.tbsp")) if self.layout.status.is_dir() else []:
+            state = self._packed(path.stem)
+            if state is not None:
+                found.append({"iat": state.head, "exp": state.expires_at, "ttl": state.ttl})
         return [entry for entry in found if entry is not None]
 
     def status_current_until(self) -> int | None:
@@ -307,8 +227,20 @@ class VerifierCache:
         if updated:
             _write_atomic(self.layout.trust_list, token)
         trust = incoming if updated else current
-        offered = source.status_lists()
-        count, failed = 0, {}
+        count, failed, by_feed = 0, {}, {}
+        if all(hasattr(source, name) for name in ("feed_since", "feed_head", "authority_lists")):
+            for authority in trust.authorities:
+                result = feed_sync.sync_feed(source, authority, self.layout.status, now=now, leeway=SYNC_LEEWAY,
+                                             refusal=refusal)
+                if result.state is None:
+                    continue  # no deltas for this authority: its lists are synced one by one below
+                self._parsed.forget(packed.packed_path(self.layout.status, authority.id))
+                by_feed[authority.id] = feed_sync.list_uris(result.state)
+                count += len(by_feed[authority.id]) if now < result.state.expires_at else 0
+                if result.problem is not None:
+                    failed[f"tbsl:{authority.id}"] = result.problem
+        others = {a.id for a in trust.authorities} - set(by_feed)
+        offered = source.status_lists(others) if by_feed else source.status_lists()
         for uri, raw in offered.items():
             if isinstance(raw, VerifierError):  # listed by the source, but not fetched: keep what is held
                 failed[uri] = raw.reason
@@ -318,8 +250,8 @@ class VerifierCache:
             if problem is not None:
                 failed[uri] = problem
         _write_atomic(self.layout.sync, json.dumps(
-            {"synced_at": now, "trust_list_version": trust.version, "status_lists": count, "lists": sorted(offered),
-             "failed": failed}))
+            {"synced_at": now, "trust_list_version": trust.version, "status_lists": count,
+             "lists": sorted(set(offered).union(*by_feed.values())), "failed": failed}))
         return SyncReport(trust.version, updated, count, pinned_now, failed)
 
     def last_sync(self) -> dict | None:

@@ -80,6 +80,8 @@ def sync_command(data_dir: Path | None, base_url: str | None, cache_dir: Path, r
         f"trust list version {report.trust_list_version} ({'updated' if report.trust_list_updated else 'unchanged'}),"
         f" {report.status_lists} status list(s) cached in {cache_dir}"
     )
+    if isinstance(source, HttpSource):
+        click.echo(f"{source.received} bytes downloaded (status lists by signed deltas where the hub keeps them)")
     for uri, reason in sorted(report.failed.items()):
         click.echo(f"status list {uri}: {reason}: {explain(reason).en}")
     if report.failed:

@@ -97,8 +97,9 @@ def issuer_block(issuer: dict[str, Any]) -> dict[str, Any]:
 
 
 def status_data(age_seconds: int | None) -> dict[str, Any] | None:
-    """"状态数据 N 分钟前更新 / status data N min old": shown after a failed sync, so the clerk knows how old the
-    revocation status behind a verdict is (the list's signed time, not when this counter fetched it)."""
+    """"状态数据 N 分钟前更新 / status data N min old" on every verdict, so the clerk knows how old the revocation
+    status behind it is (the list's signed time, or the signed head of the deltas; not when this counter fetched
+    it)."""
     if age_seconds is None:
         return None
     minutes = age_seconds // 60
@@ -109,7 +110,7 @@ def status_data(age_seconds: int | None) -> dict[str, Any] | None:
 def present(decision: Decision, *, status_age: int | None = None) -> dict[str, Any]:
     """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block.
 
-    ``status_age``: seconds since the status list behind the verdict was signed, given after a failed sync."""
+    ``status_age``: seconds since the status data behind the verdict was signed."""
     claims = masked_claims(decision)
     # The licence type may change the words only once the issuer's signature holds (else it is attacker-chosen).
     trusted_type = decision.licence_type if "issuer_signature" in decision.checks_passed else None

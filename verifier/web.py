@@ -79,9 +79,9 @@ def counter_blueprint(
     source = status or cache
 
     def status_age(found: StatusLookup | None, now: int) -> int | None:
-        """Seconds since the list used was signed, when the last sync failed (else the clerk need not know)."""
-        attempt = cache.last_attempt()
-        if found is None or found.issued_at is None or not attempt or attempt.get("ok", True):
+        """Seconds since the status data behind the verdict was signed (the list's iat, or the head of the deltas
+        the counter applied): every verdict says how current its revocation status is."""
+        if found is None or found.issued_at is None:
             return None
         return max(0, now - found.issued_at)
 

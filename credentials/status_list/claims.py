@@ -7,6 +7,7 @@ on what a well-formed claim set is.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,10 @@ ALGS: dict[str, tuple[str, int]] = {name: (name, COSE_ALG[name]) for name in ("E
 HDR_TYP = 16  # COSE header label "typ" (RFC 9596)
 JWT_NAMES = ("sub", "iat", "exp", "ttl", "status_list", "nbf")  # §5.1, RFC 7519 §4.1
 CWT_NAMES = (2, 6, 4, 65534, 65533, 5)  # §5.2, RFC 8392 §3.1; 65534 ttl and 65533 status_list from the draft
+# tongban's extension: the SHA-256 of the list's decompressed byte array (§4.1 step 2), so that a counter that
+# rebuilt the list from signed deltas (``delta``) can check the result. CWT: a private-use claim label (IANA
+# "CWT Claims" registry: integers below -65536); JWT: a collision-resistant name (RFC 7519 §4.3).
+DIGEST_CWT, DIGEST_JWT = -65537, "tbsl_digest"
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,23 @@ class StatusListToken:
     expires_at: int | None
     ttl: int | None
     status_list: StatusList
+    digest: bytes | None = None  # the signed digest of the list's bits (tongban's extension), when it has one
+
+
+def list_digest(status_list: StatusList) -> bytes:
+    """SHA-256 of the decompressed byte array (§4.1 step 2): what the digest claim signs."""
+    return hashlib.sha256(status_list.as_bytes()).digest()
+
+
+def check_digest(value: Any, status_list: StatusList) -> bytes | None:
+    """A signed digest must be 32 bytes and match the list it was signed with; absent is allowed (other issuers)."""
+    if value is None:
+        return None
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise StatusListError("the digest claim must be 32 bytes (SHA-256)")
+    if value != list_digest(status_list):
+        raise StatusListError("the list does not match its signed digest", "status_list_digest")
+    return value
 
 
 def check_alg(alg: Any) -> tuple[Any, int]:

@@ -50,6 +50,11 @@ class StatusList:
     def as_bytes(self) -> bytes:
         return bytes(self._data)
 
+    def copy(self) -> StatusList:
+        twin = StatusList(self.size, self.bits)
+        twin._data[:] = self._data
+        return twin
+
     def __len__(self) -> int:
         return self.size
 

@@ -20,6 +20,8 @@ from credentials.status_list._checks import is_int
 from credentials.status_list.claims import (
     CWT_NAMES,
     CWT_TYP,
+    DIGEST_CWT,
+    DIGEST_JWT,
     HDR_TYP,
     JWT_NAMES,
     JWT_TYP,
@@ -27,15 +29,16 @@ from credentials.status_list.claims import (
     StatusListToken,
     check_alg,
     check_claims,
+    check_digest,
     checked_key,
 )
 from credentials.status_list.encoding import MAX_DECOMPRESSED_BYTES, StatusList
 from credentials.status_list.errors import StatusListError
-from keys import PublicKey, jws_decode
+from keys import KeysError, PublicKey, b64url, b64url_decode, jws_decode
 
 
 def _token(claims: Any, names: tuple, parse: Any, *, now: Any, leeway: Any, expected_subject: str | None,
-           require_exp: bool, max_bytes: int) -> StatusListToken:
+           require_exp: bool, max_bytes: int, digest: Any = None) -> StatusListToken:
     """The claim checks shared by §5.1 and §5.2 against the caller's clock (§8.3 step 4), then the list."""
     if not isinstance(claims, dict):
         raise StatusListError("the token's claims must be a map")
@@ -51,7 +54,9 @@ def _token(claims: Any, names: tuple, parse: Any, *, now: Any, leeway: Any, expe
         raise StatusListError(f"the Status List Token expired at {exp}", "status_list_expired")
     if iat > now + leeway or (nbf is not None and (not is_int(nbf) or nbf > now + leeway)):
         raise StatusListError("the Status List Token is not valid yet", "status_list_not_yet_valid")
-    return StatusListToken(subject=sub, issued_at=iat, expires_at=exp, ttl=ttl, status_list=parse(status_list, max_bytes))
+    parsed = parse(status_list, max_bytes)
+    return StatusListToken(subject=sub, issued_at=iat, expires_at=exp, ttl=ttl, status_list=parsed,
+                           digest=check_digest(digest, parsed))
 
 
 def verify_status_list_jwt(token: Any, *, public_key: Any, alg: str, now: int, expected_subject: str | None = None,
@@ -79,8 +84,17 @@ def verify_status_list_jwt(token: Any, *, public_key: Any, alg: str, now: int, e
         raise StatusListError(f"the Status List Token is not a valid JWT: {exc}") from exc
     if isinstance(claims, dict) and "aud" in claims:  # RFC 7519 §4.1.3: no audience is expected here
         raise StatusListError("the Status List Token is addressed to an audience")
+    digest = claims.get(DIGEST_JWT) if isinstance(claims, dict) else None
+    if digest is not None:
+        try:
+            digest = b64url_decode(digest) if isinstance(digest, str) and b64url(b64url_decode(digest)) == digest \
+                else None
+        except KeysError:
+            digest = None
+        if digest is None:
+            raise StatusListError("the digest claim must be base64url of 32 bytes")
     return _token(claims, JWT_NAMES, StatusList.from_json_obj, now=now, leeway=leeway,
-                  expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes)
+                  expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes, digest=digest)
 
 
 def _cbor_loads(data: bytes, what: str) -> Any:
@@ -116,9 +130,24 @@ def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, e
     signed = sig_structure(message.protected, message.payload)
     if not checked_key(public_key, alg, PublicKey).verify(message.signature, signed):
         raise StatusListError("the Status List Token's signature does not verify", "status_list_signature")
-    payload_raw = message.payload
-    return _token(_cbor_loads(payload_raw, "the CWT claims"), CWT_NAMES, StatusList.from_cbor_obj, now=now,
-                  leeway=leeway, expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes)
+    claims = _cbor_loads(message.payload, "the CWT claims")
+    digest = claims.get(DIGEST_CWT) if isinstance(claims, dict) else None
+    return _token(claims, CWT_NAMES, StatusList.from_cbor_obj, now=now, leeway=leeway,
+                  expected_subject=expected_subject, require_exp=require_exp, max_bytes=max_bytes, digest=digest)
+
+
+def peek_list(token: Any) -> StatusList | None:
+    """The list inside a Status List Token CWT, read **without verifying** it; None when unreadable.
+
+    For the publisher only: the list it signed last, to compute the next delta against. Never for a verifier.
+    """
+    try:
+        outer = _cbor_loads(bytes(token), "the Status List Token")
+        payload = outer.value[2] if isinstance(outer, cbor2.CBORTag) and isinstance(outer.value, list) else None
+        claims = _cbor_loads(payload, "the CWT claims") if isinstance(payload, bytes) else None
+        return StatusList.from_cbor_obj(claims.get(65533)) if isinstance(claims, dict) else None
+    except (StatusListError, IndexError, TypeError, ValueError):
+        return None
 
 
 def peek_times(token: Any) -> tuple[int, int | None, int | None] | None:

@@ -111,8 +111,10 @@ class HealthContext:
                              f"{authority.region})")
 
     def publish_touched(self, touched: Touched, now: int) -> None:
-        for authority_id, uri in sorted(touched):
-            self.issuer.publish_status_list(authority_id, uri, now=now)
+        """Publish the lists these changes marked dirty (in their transaction: a crash before this is repaired by
+        the next publisher run, ``issuer.status_publisher``)."""
+        if touched:
+            self.issuer.publish_pending(now=now, uris={uri for _, uri in touched})
 
 
 def _mask(username: str) -> str:

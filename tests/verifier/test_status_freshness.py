@@ -34,6 +34,21 @@ from verifier.reasons import REASONS
 from verifier.replay import MemoryReplayCache
 from wallet.holder import Wallet
 
+
+class ListsOnly:
+    """A source that keeps no signed deltas (a peer region, an older hub): the counter syncs it list by list, which
+    is what this file attacks. The delta path has its own attacks in test_feed_sync.py."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def trust_list(self) -> str:
+        return self.source.trust_list()
+
+    def status_lists(self, only=None):
+        return self.source.status_lists(only)
+
+
 TRAFFIC = "tbsl:bj-traffic-police/1"
 HEALTH = "tbsl:bj-health/1"
 
@@ -80,7 +95,7 @@ def test_a_rolled_back_list_is_refused_and_the_revocation_stays(world, hub, tmp_
     old = list_file(hub.data, TRAFFIC).read_bytes()  # valid, signed, still unexpired: what a copied data dir holds
     cache = VerifierCache(tmp_path / "cache")
     with serving(publication_app(hub.data)) as url:
-        source = DirectorySource(hub.data) if over == "directory" else HttpSource(url)
+        source = ListsOnly(DirectorySource(hub.data) if over == "directory" else HttpSource(url))
         cache.sync(source, now=now, root=root(hub.data))
         assert decide(world, cache, eid, now) is True
         revoke_in(hub.data, eid, now)
@@ -106,14 +121,14 @@ def test_a_different_list_with_the_same_iat_is_refused(world, hub, tmp_path):
     now = int(time.time())
     cache = VerifierCache(tmp_path / "cache")
     revoke_in(hub.data, eid, now)
-    cache.sync(DirectorySource(hub.data), now=now, root=root(hub.data))
+    cache.sync(ListsOnly(DirectorySource(hub.data)), now=now, root=root(hub.data))
     iat, exp, ttl = peek_times(list_file(hub.data, TRAFFIC).read_bytes())
     signer = Hub(hub.data).rings.load("bj-traffic-police").signer(now)
     all_valid = sign_status_list_cwt(StatusList(LIST_CAPACITY, 2), subject_uri=TRAFFIC, issued_at=iat, expires_at=exp,
                                      ttl=ttl, signing_key=signer.private, kid=signer.public.short_kid,
                                      alg=signer.public.alg)
     list_file(hub.data, TRAFFIC).write_bytes(all_valid)
-    assert cache.sync(DirectorySource(hub.data), now=now).failed == {TRAFFIC: "status_list_rollback"}
+    assert cache.sync(ListsOnly(DirectorySource(hub.data)), now=now).failed == {TRAFFIC: "status_list_rollback"}
     assert decide(world, cache, eid, now) == ("revoked",)
 
 
@@ -124,15 +139,15 @@ def test_the_same_old_list_served_again_and_again_goes_unknown_at_its_exp(world,
     issuer = issuer_for(Settings.from_env(hub.data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}))
     issuer.publish_status_list("bj-health", HEALTH, now=int(time.time()))
     iat = iat_of(hub.data, HEALTH)  # signed now: after the wallet's device key exists
-    cache.sync(DirectorySource(hub.data), now=iat, root=root(hub.data))
+    cache.sync(ListsOnly(DirectorySource(hub.data)), now=iat, root=root(hub.data))
     for age in range(0, HEALTH_STATUS.lifetime, 60):  # the mirror never re-signs: every sync gets the same list
-        report = cache.sync(DirectorySource(hub.data), now=iat + age)
+        report = cache.sync(ListsOnly(DirectorySource(hub.data)), now=iat + age)
         assert decide(world, cache, eid, iat + age) is True, age
         # Past its ttl the list is still current (until exp), but the sync says the source is not re-signing it.
         assert report.failed.get(HEALTH) == ("status_list_stale" if age >= HEALTH_STATUS.ttl else None), age
     exp = iat + HEALTH_STATUS.lifetime
     assert cache.status_current_until() <= exp
-    assert cache.sync(DirectorySource(hub.data), now=exp).failed[HEALTH] == "status_list_expired"
+    assert cache.sync(ListsOnly(DirectorySource(hub.data)), now=exp).failed[HEALTH] == "status_list_expired"
     assert decide(world, cache, eid, exp) == ("status_unknown",)
     assert decide(world, cache, eid, exp + 3600) == ("status_unknown",)
 
@@ -142,7 +157,7 @@ def test_currency_is_the_signed_exp_not_the_fetch_time(world, hub, tmp_path):
     eid = hub.issue_health_code(shown_by=None)
     iat = iat_of(hub.data, HEALTH)
     cache = VerifierCache(tmp_path / "cache")
-    cache.sync(DirectorySource(hub.data), now=iat + HEALTH_STATUS.lifetime - 10, root=root(hub.data))
+    cache.sync(ListsOnly(DirectorySource(hub.data)), now=iat + HEALTH_STATUS.lifetime - 10, root=root(hub.data))
     assert decide(world, cache, eid, iat + HEALTH_STATUS.lifetime - 5) is True
     assert decide(world, cache, eid, iat + HEALTH_STATUS.lifetime) == ("status_unknown",)
 
@@ -152,7 +167,7 @@ def test_each_bad_list_is_reported_by_its_reason_and_the_others_still_sync(world
     eid = hub.issue()
     now = int(time.time())
     cache = VerifierCache(tmp_path / "cache")
-    cache.sync(DirectorySource(hub.data), now=now, root=root(hub.data))
+    cache.sync(ListsOnly(DirectorySource(hub.data)), now=now, root=root(hub.data))
     revoke_in(hub.data, eid, now)  # a real change in the traffic police's list, which must still arrive
     police = list_file(hub.data, "tbsl:bj-public-security/1")
     police.write_bytes(b"\xa0")  # malformed
@@ -165,7 +180,7 @@ def test_each_bad_list_is_reported_by_its_reason_and_the_others_still_sync(world
     list_file(hub.data, HEALTH).write_bytes(sign_status_list_cwt(
         StatusList(16, 2), subject_uri=HEALTH, issued_at=now + 30, expires_at=now + 600, ttl=300,
         signing_key=signer.private, kid=signer.public.short_kid, alg=signer.public.alg))
-    report = cache.sync(DirectorySource(hub.data), now=now)
+    report = cache.sync(ListsOnly(DirectorySource(hub.data)), now=now)
     assert report.failed == {"tbsl:bj-public-security/1": "status_list_malformed",
                              "tbsl:bj-market-regulation/2": "status_list_subject",
                              HEALTH: "status_list_untrusted"}
@@ -183,7 +198,7 @@ def test_an_expired_list_is_reported_as_expired(world, hub, tmp_path):
     list_file(hub.data, TRAFFIC).write_bytes(sign_status_list_cwt(
         StatusList(16, 2), subject_uri=TRAFFIC, issued_at=now - 1000, expires_at=now - 400, ttl=300,
         signing_key=signer.private, kid=signer.public.short_kid, alg=signer.public.alg))
-    report = VerifierCache(tmp_path / "cache").sync(DirectorySource(hub.data), now=now, root=root(hub.data))
+    report = VerifierCache(tmp_path / "cache").sync(ListsOnly(DirectorySource(hub.data)), now=now, root=root(hub.data))
     assert report.failed == {TRAFFIC: "status_list_expired"} and report.status_lists == 3
 
 
@@ -210,7 +225,7 @@ def signed_presentation(world, data: Path, *, uri: str, idx: int, iat: int, show
 @pytest.fixture
 def synced(world, hub, tmp_path) -> VerifierCache:
     cache = VerifierCache(tmp_path / "cache")
-    cache.sync(DirectorySource(hub.data), now=int(time.time()), root=root(hub.data))
+    cache.sync(ListsOnly(DirectorySource(hub.data)), now=int(time.time()), root=root(hub.data))
     return cache
 
 
@@ -232,7 +247,7 @@ def test_a_reference_that_can_never_resolve_is_invalid_not_unknown(world, hub, t
     key_start = Hub(hub.data).rings.load("bj-traffic-police").signer(int(time.time())).not_before
     later = int(time.time()) + 3600
     cache = VerifierCache(tmp_path / "cache")
-    cache.sync(DirectorySource(hub.data), now=later, root=root(hub.data))
+    cache.sync(ListsOnly(DirectorySource(hub.data)), now=later, root=root(hub.data))
     qr = signed_presentation(world, hub.data, uri=uri, idx=idx, iat=key_start, shown_at=later)
     assert reasons(cache, qr, later) == ("status_reference_invalid",), why
 
@@ -268,7 +283,7 @@ def test_the_kept_trust_list_is_checked_against_each_call_s_clock_and_its_root(w
     changed pinned root makes it verify the kept list again rather than trust what the old root vouched for."""
     cache = VerifierCache(tmp_path / "cache")
     now = int(time.time())
-    cache.sync(DirectorySource(hub.data), now=now, root=root(hub.data))
+    cache.sync(ListsOnly(DirectorySource(hub.data)), now=now, root=root(hub.data))
     trust = cache.trust_list(now)
     assert trust is not None
     assert cache.trust_list(trust.issued_at - 3600) is None  # dated in the future for a counter whose clock is behind

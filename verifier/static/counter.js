@@ -57,7 +57,7 @@
       $("reason-zh").textContent += "（注意：" + d.warnings.map((w) => w.zh).join("；") + "）";
       $("reason-en").textContent += " (note: " + d.warnings.map((w) => w.en).join("; ") + ")";
     }
-    // After a failed sync: how old the revocation status behind this verdict is.
+    // How old the revocation status behind this verdict is (its signed time).
     const statusAge = d.status_data ? d.status_data.zh + " / " + d.status_data.en : "";
     $("status-age").textContent = statusAge;
     show($("status-age"), !!statusAge);
