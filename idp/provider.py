@@ -32,7 +32,8 @@ from idp.secrets import Secrets, load_secrets
 from idp.sessions import Sessions
 from idp.throttle import Throttle, ThrottlePolicy
 from storage.kv import KeyValueStore, make_store
-from storage.sql import create_all, make_engine
+from storage.sql import make_engine
+from storage.timeouts import SERVICE
 
 KEY_OWNER = "idp"  # the ES256 ring (the default ID token algorithm)
 KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm -> key ring owner
@@ -112,11 +113,12 @@ class Provider:
     def from_settings(cls, settings, *, load_keys: bool = True, **overrides) -> Provider:
         """Choose adapters from ``settings``; ``load_keys`` loads (or creates) the signing key now, so a key
         policy problem stops start-up instead of failing a request later."""
-        engine = overrides.pop("engine", None) or make_engine(settings.database_url)
-        migrate.upgrade(engine)  # the idp tables, through Alembic
-        create_all(engine)  # other packages' tables (a no-op for the migrated idp tables)
+        timeouts = getattr(settings, "timeouts", SERVICE)  # storage.timeouts: bounded waits on PostgreSQL and Redis
+        engine = overrides.pop("engine", None) or make_engine(settings.database_url, timeouts)
+        if getattr(settings, "migrate_at_start", True):  # production: `tongban migrate` ran before the workers
+            migrate.upgrade(engine)  # the idp tables, through Alembic; every other table has its package's history
         secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase)
-        store = overrides.pop("store", None) or make_store(settings.redis_url)
+        store = overrides.pop("store", None) or make_store(settings.redis_url, timeouts)
         key_dir = keys.Layout(settings.data_dir).keys
         ring = KeyRingCache(key_dir, settings.key_policy(key_dir))
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask, jsonify
@@ -14,7 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from issuer import vci
 from service import production
 from service.config import Settings
+from service.errors import install_error_handlers
 from service.headers import install_json_errors, install_security_headers
+from storage.sql import make_engine
 
 
 def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
@@ -30,7 +33,13 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     proxy = settings.proxy
     if proxy.hops:  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy.hops, x_proto=proxy.hops, x_host=proxy.hops)
-    provider = Provider.from_settings(settings, **idp_overrides)
+    engine = idp_overrides.pop("engine", None) or make_engine(settings.database_url, settings.timeouts)
+    try:
+        _schema(settings, engine)
+        provider = Provider.from_settings(replace(settings, migrate_at_start=False), engine=engine, **idp_overrides)
+    except Exception:
+        engine.dispose()  # a worker retrying its start (service.deferred) must not pile up pools
+        raise
     production.check_accounts(settings, provider)  # TONGBAN_DEMO=0: no account with a documented password
     secure = settings.issuer_url.startswith("https://") or proxy.tls_terminated
     app.config.update(
@@ -64,19 +73,30 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
         return jsonify(error=exc.reason, error_description=str(exc)), 400
 
     install_json_errors(app)
+    install_error_handlers(app, retry_after=settings.retry_after)
     return app
 
 
+def _schema(settings: Settings, engine: Any) -> None:
+    """Embedded default and development: migrate at every start (``service.schema``, one lock for all tables).
+    Production (``TONGBAN_MIGRATE_AT_START=0``): `tongban migrate` ran before the workers; only check."""
+    from issuer.cli import issuer_secret_for
+    from service import schema
+
+    if settings.migrate_at_start:
+        schema.migrate(engine, issuer_secret_for(settings))
+    else:
+        schema.require_current(engine)
+
+
 def _issuer(settings: Settings, provider: Any) -> Any:
-    """One issuer on the provider's engine (one connection pool per database; the IdP's migrations ran first)."""
-    from issuer import migrate, pii_migrate
+    """One issuer on the provider's engine (one connection pool per database; ``_schema`` migrated every table and
+    sealed older personal data, or found it done): the vault checks the issuer secret against the database."""
     from issuer.cli import hub_for, issuer_secret_for
+    from issuer.pii import open_vault
     from issuer.service import Issuer
 
-    migrate.upgrade(provider.engine)  # the issuer's tables, through Alembic (issuer/migrations)
-    # Personal data older versions kept in clear is sealed before the first request (issuer.pii_migrate).
-    vault = pii_migrate.upgrade(provider.engine, issuer_secret_for(settings))
-    return Issuer(hub_for(settings), provider.engine, vault)
+    return Issuer(hub_for(settings), provider.engine, open_vault(provider.engine, issuer_secret_for(settings)))
 
 
 def c_nonces(settings: Settings, provider: Any) -> Any:

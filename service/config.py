@@ -11,6 +11,7 @@ from credentials.counter_code import is_counter_id
 from keys import AtRestPolicy
 from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
 from storage.sql import sqlite_url
+from storage.timeouts import SERVICE, Timeouts
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,19 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TONGBAN_TLS_TERMINATED_BY_PROXY", "0",
              "1: TLS ends at that proxy, so an http:// TONGBAN_ISSUER_URL is accepted in production (needs hops >= 1) "
              "and cookies are still Secure."),
+    Variable("TONGBAN_MIGRATE_AT_START", "1",
+             "1: every start (each gunicorn worker) brings the schema to the newest revision, as the embedded default "
+             "needs. 0 in production (the Dockerfile sets it): `tongban migrate` runs once before the workers, and a "
+             "worker finding the schema behind answers 503 until it has run."),
+    Variable("TONGBAN_DB_CONNECT_TIMEOUT", "2", "seconds to open a PostgreSQL connection (1 .. 60)"),
+    Variable("TONGBAN_DB_STATEMENT_TIMEOUT", "1.5", "seconds a statement may run (PostgreSQL statement_timeout)"),
+    Variable("TONGBAN_DB_SOCKET_TIMEOUT", "2",
+             "seconds to wait for any answer from PostgreSQL; then the connection is dropped and the request answers 503"),
+    Variable("TONGBAN_DB_IDLE_CHECK", "10",
+             "a pooled connection idle longer than this many seconds is checked before use (none is pinged per checkout)"),
+    Variable("TONGBAN_REDIS_CONNECT_TIMEOUT", "1", "seconds to open a Redis connection"),
+    Variable("TONGBAN_REDIS_SOCKET_TIMEOUT", "1", "seconds to wait for a Redis answer"),
+    Variable("TONGBAN_RETRY_AFTER", "5", "seconds a 503 asks clients to wait (Retry-After) when a store is unavailable"),
     Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
              secret=True),
     Variable(DEV_FLAG_ENV, "", "1 allows plaintext private keys (development only)"),
@@ -77,6 +91,9 @@ class Settings:
     dev_plaintext_keys: bool = False
     idp_secret: str = field(default="", repr=False)
     issuer_secret: str = field(default="", repr=False)
+    migrate_at_start: bool = True
+    timeouts: Timeouts = SERVICE
+    retry_after: int = 5
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +119,9 @@ class Settings:
             dev_plaintext_keys=get(DEV_FLAG_ENV) == "1",
             idp_secret=get("TONGBAN_IDP_SECRET"),
             issuer_secret=get("TONGBAN_ISSUER_SECRET"),
+            migrate_at_start=_flag("TONGBAN_MIGRATE_AT_START", get("TONGBAN_MIGRATE_AT_START")),
+            timeouts=_timeouts(get),
+            retry_after=int(_bounded("TONGBAN_RETRY_AFTER", get("TONGBAN_RETRY_AFTER"), 1, 3600)),
         )
 
     @property
@@ -142,6 +162,29 @@ def _seconds(name: str, value: str) -> int:
     if not (value.strip().isascii() and value.strip().isdigit()) or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
+
+
+def _bounded(name: str, value: str, low: float, high: float) -> float:
+    """A number of seconds in [low, high]; anything else (text, NaN, infinity, a sign, a huge number) is refused."""
+    text = value.strip()
+    try:
+        number = float(text) if text.isascii() and text.replace(".", "", 1).isdigit() else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise ConfigError(f"{name} must be a number of seconds between {low:g} and {high:g}, not {value!r}")
+    return number
+
+
+def _timeouts(get) -> Timeouts:  # get: the variable reader of from_env
+    return Timeouts(
+        db_connect=_bounded("TONGBAN_DB_CONNECT_TIMEOUT", get("TONGBAN_DB_CONNECT_TIMEOUT"), 1, 60),
+        db_statement=_bounded("TONGBAN_DB_STATEMENT_TIMEOUT", get("TONGBAN_DB_STATEMENT_TIMEOUT"), 0.05, 600),
+        db_socket=_bounded("TONGBAN_DB_SOCKET_TIMEOUT", get("TONGBAN_DB_SOCKET_TIMEOUT"), 0.05, 600),
+        idle_check=_bounded("TONGBAN_DB_IDLE_CHECK", get("TONGBAN_DB_IDLE_CHECK"), 0, 86400),
+        redis_connect=_bounded("TONGBAN_REDIS_CONNECT_TIMEOUT", get("TONGBAN_REDIS_CONNECT_TIMEOUT"), 0.05, 60),
+        redis_socket=_bounded("TONGBAN_REDIS_SOCKET_TIMEOUT", get("TONGBAN_REDIS_SOCKET_TIMEOUT"), 0.05, 600),
+    )
 
 
 def _counter_id(value: str) -> str:
