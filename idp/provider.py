@@ -64,6 +64,19 @@ def load_key_ring(key_dir: Path, now: int, alg: str = "ES256", policy: keys.AtRe
         return ring
 
 
+def _migrate(engine: Engine | None, url: str) -> None:
+    """The idp tables through Alembic (every other table has its own package's history). Not on the service's
+    engine: its statement timeout would cut the wait for the migration lock short."""
+    if engine is not None:
+        migrate.upgrade(engine)
+        return
+    batch = make_engine(url)
+    try:
+        migrate.upgrade(batch)
+    finally:
+        batch.dispose()
+
+
 class KeyRingCache:
     """The idp key rings (one per ID token algorithm), loaded on first use and reloaded when a ring's file
     changes (after a rotation)."""
@@ -114,9 +127,10 @@ class Provider:
         """Choose adapters from ``settings``; ``load_keys`` loads (or creates) the signing key now, so a key
         policy problem stops start-up instead of failing a request later."""
         timeouts = getattr(settings, "timeouts", SERVICE)  # storage.timeouts: bounded waits on PostgreSQL and Redis
-        engine = overrides.pop("engine", None) or make_engine(settings.database_url, timeouts)
+        engine = overrides.pop("engine", None)
         if getattr(settings, "migrate_at_start", True):  # production: `tongban migrate` ran before the workers
-            migrate.upgrade(engine)  # the idp tables, through Alembic; every other table has its package's history
+            _migrate(engine, settings.database_url)
+        engine = engine or make_engine(settings.database_url, timeouts)
         secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase)
         store = overrides.pop("store", None) or make_store(settings.redis_url, timeouts)
         key_dir = keys.Layout(settings.data_dir).keys

@@ -33,9 +33,10 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     proxy = settings.proxy
     if proxy.hops:  # behind a reverse proxy: the client address (login throttling) comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy.hops, x_proto=proxy.hops, x_host=proxy.hops)
-    engine = idp_overrides.pop("engine", None) or make_engine(settings.database_url, settings.timeouts)
+    given = idp_overrides.pop("engine", None)
+    engine = given or make_engine(settings.database_url, settings.timeouts)
     try:
-        _schema(settings, engine)
+        _schema(settings, given)
         provider = Provider.from_settings(replace(settings, migrate_at_start=False), engine=engine, **idp_overrides)
     except Exception:
         engine.dispose()  # a worker retrying its start (service.deferred) must not pile up pools
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     mount_counter(app, settings)
     # -- end counter -------------------------------------------------------------------------------------
 
+    _probes(app, settings, provider)
     install_security_headers(app, https=secure, no_store_paths=("/token", "/userinfo", "/introspect", "/par"))
 
     @app.errorhandler(errors.IdpError)
@@ -77,16 +79,34 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     return app
 
 
+def _probes(app: Flask, settings: Settings, provider: Any) -> None:
+    """``/healthz`` and ``/readyz`` (``service.probes``) over this app's stores, keys and published lists."""
+    from service import checks
+    from service.probes import Readiness, probes_blueprint
+
+    readiness = Readiness({"database": checks.database(provider.engine), "cache": checks.key_value(provider.store),
+                           "keys": checks.signing_keys(provider, settings.data_dir),
+                           "status_lists": checks.status_lists(settings.data_dir)})
+    app.extensions["tongban.readiness"] = readiness
+    app.register_blueprint(probes_blueprint(readiness, retry_after=settings.retry_after))
+
+
 def _schema(settings: Settings, engine: Any) -> None:
-    """Embedded default and development: migrate at every start (``service.schema``, one lock for all tables).
-    Production (``TONGBAN_MIGRATE_AT_START=0``): `tongban migrate` ran before the workers; only check."""
+    """Embedded default and development: migrate at every start (``service.schema``, one lock for all tables), on
+    an engine without the service's statement timeout (the lock wait and DDL may take longer). Production
+    (``TONGBAN_MIGRATE_AT_START=0``): `tongban migrate` ran before the workers; only check."""
     from issuer.cli import issuer_secret_for
     from service import schema
 
-    if settings.migrate_at_start:
-        schema.migrate(engine, issuer_secret_for(settings))
-    else:
-        schema.require_current(engine)
+    batch = engine or make_engine(settings.database_url)
+    try:
+        if settings.migrate_at_start:
+            schema.migrate(batch, issuer_secret_for(settings))
+        else:
+            schema.require_current(batch)
+    finally:
+        if engine is None:
+            batch.dispose()
 
 
 def _issuer(settings: Settings, provider: Any) -> Any:
