@@ -40,4 +40,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
 # `tongban migrate` brings every table to the newest revision under one lock, once, before the workers
 # (TONGBAN_MIGRATE_AT_START=0: workers never migrate; one that finds the schema behind or the database away
 # answers 503 and starts serving when it can).
-CMD ["sh", "-c", "tongban init && tongban migrate && exec gunicorn -w 4 -k gthread --threads 4 -b 0.0.0.0:8000 service.wsgi:app"]
+CMD ["sh", "-c", "tongban init && tongban migrate && exec gunicorn -c python:service.gunicorn_conf -w 4 -k gthread --threads 4 -b 0.0.0.0:8000 service.wsgi:app"]

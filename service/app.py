@@ -76,7 +76,21 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 
     install_json_errors(app)
     install_error_handlers(app, retry_after=settings.retry_after)
+    _observe(app)
     return app
+
+
+def _observe(app: Flask) -> None:
+    """A request id in every log line and response, one access line per request (``service.logs``)."""
+    from flask import request
+
+    from service.logs import RequestIds
+
+    @app.before_request
+    def _route() -> None:
+        request.environ["tongban.route"] = request.url_rule.rule if request.url_rule else "unmatched"
+
+    app.wsgi_app = RequestIds(app.wsgi_app)
 
 
 def _probes(app: Flask, settings: Settings, provider: Any) -> None:

@@ -58,6 +58,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TONGBAN_REDIS_CONNECT_TIMEOUT", "1", "seconds to open a Redis connection"),
     Variable("TONGBAN_REDIS_SOCKET_TIMEOUT", "1", "seconds to wait for a Redis answer"),
     Variable("TONGBAN_RETRY_AFTER", "5", "seconds a 503 asks clients to wait (Retry-After) when a store is unavailable"),
+    Variable("TONGBAN_LOG_FORMAT", "json", "json: one JSON object per line (service.logs); text: plain lines for a terminal"),
+    Variable("TONGBAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
              secret=True),
     Variable(DEV_FLAG_ENV, "", "1 allows plaintext private keys (development only)"),
@@ -94,6 +96,8 @@ class Settings:
     migrate_at_start: bool = True
     timeouts: Timeouts = SERVICE
     retry_after: int = 5
+    log_json: bool = True
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +126,8 @@ class Settings:
             migrate_at_start=_flag("TONGBAN_MIGRATE_AT_START", get("TONGBAN_MIGRATE_AT_START")),
             timeouts=_timeouts(get),
             retry_after=int(_bounded("TONGBAN_RETRY_AFTER", get("TONGBAN_RETRY_AFTER"), 1, 3600)),
+            log_json=_choice("TONGBAN_LOG_FORMAT", get("TONGBAN_LOG_FORMAT"), ("json", "text")) == "json",
+            log_level=_choice("TONGBAN_LOG_LEVEL", get("TONGBAN_LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
 
     @property
@@ -162,6 +168,12 @@ def _seconds(name: str, value: str) -> int:
     if not (value.strip().isascii() and value.strip().isdigit()) or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value.strip() not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value.strip()
 
 
 def _bounded(name: str, value: str, low: float, high: float) -> float:

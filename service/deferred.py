@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from service.errors import UNAVAILABLE
+from service.logs import HEADER, request_id_from
 from storage.errors import unavailable_errors
 
 log = logging.getLogger("tongban.startup")
@@ -66,10 +67,11 @@ class DeferredApp:
         if app is not None:
             return app(environ, start_response)
         path = environ.get("PATH_INFO", "")
+        rid = (HEADER, request_id_from(environ.get("HTTP_X_REQUEST_ID")))
         if path == "/healthz":
-            return _json(start_response, "200 OK", {"status": "alive", "ready": False}, [])
+            return _json(start_response, "200 OK", {"status": "alive", "ready": False}, [rid])
         return _json(start_response, "503 Service Unavailable", UNAVAILABLE,
-                     [("Retry-After", str(self._retry_after))])
+                     [("Retry-After", str(self._retry_after)), rid])
 
 
 def _json(start_response: Callable, status: str, body: dict, headers: list[tuple[str, str]]) -> list[bytes]:

@@ -16,8 +16,10 @@ def serve(data_dir: str | None, host: str, port: int) -> None:
     from service.app import create_app
     from service.config import Settings
     from service.counter_app import start_status_refresher
+    from service.logs import configure as configure_logs
 
     settings = Settings.from_env(data_dir)
+    configure_logs(json_lines=settings.log_json, level=settings.log_level)
     if settings.issuer_url == "http://127.0.0.1:8000" and (host, port) != ("127.0.0.1", 8000):
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - comparing, not binding
         settings = replace(settings, issuer_url=f"http://{shown}:{port}")

@@ -10,6 +10,7 @@ from service.app import create_app
 from service.config import ConfigError, Settings
 from service.counter_app import start_status_refresher
 from service.deferred import DeferredApp
+from service.logs import configure as configure_logs
 
 
 def _build():
@@ -20,6 +21,7 @@ def _build():
 
 try:
     settings = Settings.from_env()
+    configure_logs(json_lines=settings.log_json, level=settings.log_level)
     app = DeferredApp(_build, retry_after=settings.retry_after)
 except (ConfigError, KeysError) as exc:
     raise SystemExit(f"error: {exc}") from None

@@ -79,7 +79,8 @@ class Service:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [BIN / "gunicorn", "-w", str(self.workers), "-k", "gthread", "--threads", "4", "--graceful-timeout", "2",
+                [BIN / "gunicorn", "-c", "python:service.gunicorn_conf", "-w", str(self.workers), "-k", "gthread",
+                 "--threads", "4", "--graceful-timeout", "2",
                  "-b", f"127.0.0.1:{self.port}", "service.wsgi:app"],
                 env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
@@ -161,5 +162,10 @@ def service(tmp_path_factory, pg_url, pg_proxy, own_redis):
     server = Service({**env, "DATABASE_URL": proxied, "TONGBAN_MIGRATE_AT_START": "0", "TONGBAN_RETRY_AFTER": "2"})
     server.start()
     server.wait_ready()
+    # every worker built (a request lands on either): a worker still building when a test takes PostgreSQL away
+    # would answer from service.deferred instead
+    oks = 0
+    while oks < 10:
+        oks = oks + 1 if server.get("/readyz", headers={"Connection": "close"}).status_code == 200 else 0
     yield server
     server.stop()

@@ -160,6 +160,7 @@ def test_a_redis_outage_is_a_json_503_on_oauth_endpoints(redis_down_app):
         assert answer.json["error"] == "temporarily_unavailable"
         assert answer.headers["Retry-After"] == "11"
         assert b"Traceback" not in answer.data and b"<html" not in answer.data.lower()
+        assert len(answer.headers["X-Request-ID"]) == 32  # service.logs: in every log line of the request too
 
 
 def test_readiness_names_the_failing_store_and_nothing_more(redis_down_app):
