@@ -7,6 +7,7 @@ import json
 from sqlalchemy import Engine, insert, select
 
 from idp import models
+from storage import events
 
 
 class Audit:
@@ -20,6 +21,7 @@ class Audit:
                 at=now, kind=kind, sub=sub, client_id=client_id,
                 detail=json.dumps(detail, ensure_ascii=False) if detail else None,
             ))
+        events.emit("idp." + kind, client_id=client_id, at=now)  # metrics (logins by outcome)
 
     def events(self, sub: str | None = None, limit: int = 50, kinds: tuple[str, ...] | None = None) -> list[dict]:
         q = select(models.audit_events).order_by(models.audit_events.c.id.desc()).limit(limit)

@@ -40,6 +40,7 @@ from issuer.pii import Vault, load_issuer_secret, open_vault, open_vault_in
 from issuer.validation import validate_claims
 from keys import PublicKey
 from keys.layout import Layout
+from storage import events
 
 STATUS_BITS = 2
 # ttl and exp of a list come from the catalogue, per licence type (credentials.catalogue.StatusValidity):
@@ -110,8 +111,13 @@ class Issuer:
             expires_at = min(expires_at, now + lifetime)
         if conn is None:
             with self.engine.begin() as own:
-                return self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
-        return self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+                issued = self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+        else:
+            issued = self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+        # metrics and the audit log (storage.events); with ``conn`` the caller's transaction commits it later
+        events.emit("issuance", licence_type=ltype.name, authority=authority.id, elicence_id=issued.elicence_id,
+                    replaces=replaces, at=now)
+        return issued
 
     def _issue(self, conn: Connection, ltype, claims, authority, signer, holder_key, now, expires_at,
                views, replaces: str | None = None) -> IssuedLicence:
@@ -150,6 +156,8 @@ class Issuer:
         if current.status == INVALID and value != INVALID:
             raise ValidationError("status", f"{elicence_id} is revoked; revocation is final")
         record = store.set_status(self.engine, elicence_id, value)
+        events.emit("status_change", licence_type=record.licence_type, authority=record.authority_id,
+                    elicence_id=elicence_id, status={VALID: "valid", SUSPENDED: "suspended"}.get(value, "revoked"), at=now)
         self.publish_status_list(record.authority_id, record.status_uri, now=now)
         return value
 

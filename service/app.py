@@ -76,21 +76,48 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
 
     install_json_errors(app)
     install_error_handlers(app, retry_after=settings.retry_after)
-    _observe(app)
+    _observe(app, settings)
     return app
 
 
-def _observe(app: Flask) -> None:
-    """A request id in every log line and response, one access line per request (``service.logs``)."""
+def _observe(app: Flask, settings: Settings) -> None:
+    """A request id in every log line and response, one access line per request (``service.logs``); Prometheus
+    counts (``service.metrics``) of this app's requests and of the events its packages emit."""
     from flask import request
 
+    from service import metrics as metrics_module
     from service.logs import RequestIds
+    from storage import events
+
+    metrics = metrics_module.Metrics()
+    app.extensions["tongban.metrics"] = metrics
+    events.subscribe(_scoped(app, metrics.on_event))
+    if settings.metrics_token:
+        registry = metrics_module.exposition_registry(metrics, settings.data_dir)
+        app.register_blueprint(metrics_module.metrics_blueprint(registry, settings.metrics_token))
 
     @app.before_request
     def _route() -> None:
         request.environ["tongban.route"] = request.url_rule.rule if request.url_rule else "unmatched"
 
-    app.wsgi_app = RequestIds(app.wsgi_app)
+    app.wsgi_app = RequestIds(app.wsgi_app, observe=metrics.observe_request)
+
+
+def _scoped(app: Flask, listener: Any) -> Any:
+    """``listener`` for the events of ``app``'s own requests (several apps share a test process; a command-line
+    run has its own listeners). Held weakly: a dropped app stops listening."""
+    import weakref
+
+    from flask import current_app, has_app_context
+
+    ref = weakref.ref(app)
+
+    def on_event(kind: str, fields: dict) -> None:
+        mine = ref()
+        if mine is not None and has_app_context() and current_app._get_current_object() is mine:
+            listener(kind, fields)
+
+    return on_event
 
 
 def _probes(app: Flask, settings: Settings, provider: Any) -> None:

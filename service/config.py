@@ -58,6 +58,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TONGBAN_REDIS_CONNECT_TIMEOUT", "1", "seconds to open a Redis connection"),
     Variable("TONGBAN_REDIS_SOCKET_TIMEOUT", "1", "seconds to wait for a Redis answer"),
     Variable("TONGBAN_RETRY_AFTER", "5", "seconds a 503 asks clients to wait (Retry-After) when a store is unavailable"),
+    Variable("TONGBAN_METRICS_TOKEN", "",
+             "bearer token for GET /metrics (Prometheus); empty: no /metrics route on the service port", secret=True),
+    Variable("TONGBAN_METRICS_PORT", "0",
+             "gunicorn: serve the metrics of every worker on 127.0.0.1:PORT from the master (0: off); needs "
+             "PROMETHEUS_MULTIPROC_DIR (the Dockerfile sets both)"),
     Variable("TONGBAN_LOG_FORMAT", "json", "json: one JSON object per line (service.logs); text: plain lines for a terminal"),
     Variable("TONGBAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
@@ -97,6 +102,8 @@ class Settings:
     timeouts: Timeouts = SERVICE
     retry_after: int = 5
     log_json: bool = True
+    metrics_token: str = field(default="", repr=False)
+    metrics_port: int = 0
     log_level: str = "INFO"
 
     @classmethod
@@ -126,6 +133,8 @@ class Settings:
             migrate_at_start=_flag("TONGBAN_MIGRATE_AT_START", get("TONGBAN_MIGRATE_AT_START")),
             timeouts=_timeouts(get),
             retry_after=int(_bounded("TONGBAN_RETRY_AFTER", get("TONGBAN_RETRY_AFTER"), 1, 3600)),
+            metrics_token=_metrics_token(get("TONGBAN_METRICS_TOKEN")),
+            metrics_port=int(_bounded("TONGBAN_METRICS_PORT", get("TONGBAN_METRICS_PORT"), 0, 65535)),
             log_json=_choice("TONGBAN_LOG_FORMAT", get("TONGBAN_LOG_FORMAT"), ("json", "text")) == "json",
             log_level=_choice("TONGBAN_LOG_LEVEL", get("TONGBAN_LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
@@ -168,6 +177,13 @@ def _seconds(name: str, value: str) -> int:
     if not (value.strip().isascii() and value.strip().isdigit()) or not 300 <= int(value) <= 7 * 24 * 3600:
         raise ConfigError(f"{name} must be a number of seconds between 300 and 604800, not {value!r}")
     return int(value)
+
+
+def _metrics_token(value: str) -> str:
+    if value and (len(value) < 32 or not value.isascii() or not value.isprintable() or " " in value):
+        raise ConfigError("TONGBAN_METRICS_TOKEN must be at least 32 printable ASCII characters without spaces "
+                          "(e.g. `openssl rand -hex 32`), or empty for no /metrics route")
+    return value
 
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:

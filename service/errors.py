@@ -36,6 +36,9 @@ def install_error_handlers(app: Flask, *, retry_after: int) -> None:
     """503 for every "store unavailable" error (``storage.errors.unavailable_errors``), JSON 500 for the rest."""
 
     def _unavailable(exc: Exception) -> Response:
+        metrics = app.extensions.get("tongban.metrics")
+        if metrics is not None:
+            metrics.storage_error(store_of(exc))
         log.warning("storage unavailable", extra={"event": "storage_unavailable", "error": type(exc).__name__,
                                                   "detail": _first_line(exc)})
         return unavailable_response(retry_after)
@@ -49,6 +52,15 @@ def install_error_handlers(app: Flask, *, retry_after: int) -> None:
         if original is not None and isinstance(original, unavailable_errors()):
             return _unavailable(original), 503
         return jsonify(SERVER_ERROR), 500
+
+
+def store_of(exc: BaseException) -> str:
+    """``cache`` for Redis errors, ``database`` for the rest (metrics label)."""
+    from storage.redis_client import unavailable_errors as redis_errors
+
+    if isinstance(exc, redis_errors()) or "Redis" in str(exc)[:40]:
+        return "cache"
+    return "database"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -14,3 +14,25 @@ logconfig_dict = {
     "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "formatters": {"json": {"()": "service.logs.JsonFormatter"}},
 }
+
+
+def when_ready(server) -> None:  # gunicorn's hook, in the master
+    """TONGBAN_METRICS_PORT: every worker's metrics (PROMETHEUS_MULTIPROC_DIR) on 127.0.0.1, from the master."""
+    import os
+
+    port = int(os.environ.get("TONGBAN_METRICS_PORT") or 0)
+    if port and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(port, addr="127.0.0.1", registry=registry)
+
+
+def child_exit(server, worker) -> None:  # gunicorn's hook: a dead worker's live gauges go
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -113,10 +113,12 @@ class RequestIds:
     """WSGI middleware: a request id per request (header in, header out, in every log line) and one access line."""
 
     def __init__(self, app: Callable, logger: logging.Logger | None = None,
-                 route_of: Callable[[dict], str] | None = None):
+                 route_of: Callable[[dict], str] | None = None,
+                 observe: Callable[[str, str, int, float], None] | None = None):
         self.app = app
         self.log = logger or logging.getLogger("tongban.request")
         self.route_of = route_of or (lambda environ: environ.get("tongban.route", "?"))
+        self.observe = observe  # (route, method, status, seconds): the metrics
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         rid = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
@@ -132,9 +134,12 @@ class RequestIds:
         try:
             return self.app(environ, start)
         finally:
-            self.log.info("request", extra={"event": "request", "method": environ.get("REQUEST_METHOD", "")[:10],
-                                            "route": self.route_of(environ), "status": status_code[0],
-                                            "ms": round((time.perf_counter() - started) * 1000, 1)})
+            seconds = time.perf_counter() - started
+            method, route = environ.get("REQUEST_METHOD", "")[:10], self.route_of(environ)
+            self.log.info("request", extra={"event": "request", "method": method, "route": route,
+                                            "status": status_code[0], "ms": round(seconds * 1000, 1)})
+            if self.observe is not None:
+                self.observe(route, method, status_code[0], seconds)
             REQUEST_ID.reset(token)
 
 
