@@ -77,7 +77,28 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     install_json_errors(app)
     install_error_handlers(app, retry_after=settings.retry_after)
     _observe(app, settings)
+    _audit(app, provider)
     return app
+
+
+def _audit(app: Flask, provider: Any) -> None:
+    """The issuer's events of each request into the audit chain when the request ends (``service.audit``)."""
+    import time
+
+    from flask import g
+
+    from service.audit import AuditSink
+    from storage import events
+
+    sink = AuditSink(provider.audit)
+    app.extensions["tongban.audit"] = sink
+    events.subscribe(_scoped(app, lambda kind, fields: sink.collect(g.setdefault("tongban_audit", []), kind, fields)))
+
+    @app.teardown_request
+    def _flush(_exc: BaseException | None) -> None:
+        pending = g.pop("tongban_audit", None)
+        if pending:
+            sink.flush(pending, lambda: int(time.time()))
 
 
 def _observe(app: Flask, settings: Settings) -> None:

@@ -63,6 +63,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TONGBAN_METRICS_PORT", "0",
              "gunicorn: serve the metrics of every worker on 127.0.0.1:PORT from the master (0: off); needs "
              "PROMETHEUS_MULTIPROC_DIR (the Dockerfile sets both)"),
+    Variable("TONGBAN_AUDIT_RETENTION_DAYS", "1095",
+             "days `tongban audit prune` keeps audit entries (PIPL processing records: at least 1095)"),
+    Variable("TONGBAN_LOG_RETENTION_DAYS", "180",
+             "days the deployment's log store must keep the service's log lines (Cybersecurity Law art. 21: at "
+             "least 180); checked here, enforced by the log shipper"),
+    Variable("TONGBAN_AUDIT_ANCHOR_EVERY", "3600",
+             "seconds between signed audit anchors written by the service (0: only `tongban audit anchor`)"),
     Variable("TONGBAN_LOG_FORMAT", "json", "json: one JSON object per line (service.logs); text: plain lines for a terminal"),
     Variable("TONGBAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
@@ -102,6 +109,9 @@ class Settings:
     timeouts: Timeouts = SERVICE
     retry_after: int = 5
     log_json: bool = True
+    audit_retention_days: int = 1095
+    log_retention_days: int = 180
+    audit_anchor_every: int = 3600
     metrics_token: str = field(default="", repr=False)
     metrics_port: int = 0
     log_level: str = "INFO"
@@ -135,6 +145,10 @@ class Settings:
             retry_after=int(_bounded("TONGBAN_RETRY_AFTER", get("TONGBAN_RETRY_AFTER"), 1, 3600)),
             metrics_token=_metrics_token(get("TONGBAN_METRICS_TOKEN")),
             metrics_port=int(_bounded("TONGBAN_METRICS_PORT", get("TONGBAN_METRICS_PORT"), 0, 65535)),
+            audit_retention_days=int(_bounded("TONGBAN_AUDIT_RETENTION_DAYS", get("TONGBAN_AUDIT_RETENTION_DAYS"),
+                                              1095, 36500)),
+            log_retention_days=int(_bounded("TONGBAN_LOG_RETENTION_DAYS", get("TONGBAN_LOG_RETENTION_DAYS"), 180, 36500)),
+            audit_anchor_every=int(_bounded("TONGBAN_AUDIT_ANCHOR_EVERY", get("TONGBAN_AUDIT_ANCHOR_EVERY"), 0, 86400 * 7)),
             log_json=_choice("TONGBAN_LOG_FORMAT", get("TONGBAN_LOG_FORMAT"), ("json", "text")) == "json",
             log_level=_choice("TONGBAN_LOG_LEVEL", get("TONGBAN_LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
         )

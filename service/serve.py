@@ -14,6 +14,7 @@ def serve(data_dir: str | None, host: str, port: int) -> None:
     from dataclasses import replace
 
     from service.app import create_app
+    from service.audit import start_anchoring
     from service.config import Settings
     from service.counter_app import start_status_refresher
     from service.logs import configure as configure_logs
@@ -25,5 +26,6 @@ def serve(data_dir: str | None, host: str, port: int) -> None:
         settings = replace(settings, issuer_url=f"http://{shown}:{port}")
     app = create_app(settings)
     start_status_refresher(app)  # status lists expire within minutes: re-sign them before they do
+    start_anchoring(app, settings)  # signed audit anchors (service.audit)
     click.echo(f"tongban identity provider at {settings.issuer_url} (data in {settings.data_dir})")
     app.run(host=host, port=port, threaded=True)

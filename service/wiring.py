@@ -5,6 +5,7 @@ from __future__ import annotations
 from idp import cli as idp_cli
 from issuer import cli as issuer_cli
 from service import commands, production
+from service.audit_cli import audit_group
 from service.cli import INIT_STEPS, main, register
 from service.config import ConfigError, Settings
 from service.counter_app import serve_counter
@@ -32,6 +33,7 @@ def _wire() -> None:
     main.add_command(serve)
     main.commands["keys"].add_command(production.seal_command)  # spans the issuer's and the IdP's keys and secrets
     main.add_command(production.demo_data_group)
+    main.add_command(audit_group)
 
 
 def wallet_client_step(settings: Settings, echo) -> None:  # echo: click.echo
