@@ -114,7 +114,8 @@ def _observe(app: Flask, settings: Settings) -> None:
     app.extensions["tongban.metrics"] = metrics
     events.subscribe(_scoped(app, metrics.on_event))
     if settings.metrics_token:
-        registry = metrics_module.exposition_registry(metrics, settings.data_dir)
+        registry = metrics_module.exposition_registry(metrics, settings.data_dir,
+                                                      multiprocess_mode=bool(settings.metrics_multiproc_dir))
         app.register_blueprint(metrics_module.metrics_blueprint(registry, settings.metrics_token))
 
     @app.before_request

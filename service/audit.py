@@ -172,7 +172,7 @@ def start_anchoring(app: Any, settings: Any) -> Any:
         return None
     audit_log = app.extensions["tongban.idp"].audit
     issuer = app.extensions["tongban.issuer"]
-    anchors_file = Layout(settings.data_dir).root / "audit-anchors.jsonl"
+    anchors_file = Layout(settings.data_dir).audit_anchors
 
     def job() -> None:
         now = int(time.time())

@@ -20,7 +20,7 @@ def _parts(data_dir: str | None):
     settings = Settings.from_env(data_dir)
     engine = make_engine(settings.database_url)
     ring = hub_for(settings).rings.load(ROOT_OWNER)
-    return settings, engine, Audit(engine), ring, Layout(settings.data_dir).root / "audit-anchors.jsonl"
+    return settings, engine, Audit(engine), ring, Layout(settings.data_dir).audit_anchors
 
 
 @click.group("audit")

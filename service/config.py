@@ -70,6 +70,9 @@ VARIABLES: tuple[Variable, ...] = (
              "least 180); checked here, enforced by the log shipper"),
     Variable("TONGBAN_AUDIT_ANCHOR_EVERY", "3600",
              "seconds between signed audit anchors written by the service (0: only `tongban audit anchor`)"),
+    Variable("PROMETHEUS_MULTIPROC_DIR", "",
+             "prometheus-client's multiprocess directory (gunicorn: every worker's metrics summed at scrape time); "
+             "prometheus-client reads it too"),
     Variable("TONGBAN_LOG_FORMAT", "json", "json: one JSON object per line (service.logs); text: plain lines for a terminal"),
     Variable("TONGBAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
@@ -114,6 +117,7 @@ class Settings:
     audit_anchor_every: int = 3600
     metrics_token: str = field(default="", repr=False)
     metrics_port: int = 0
+    metrics_multiproc_dir: str = ""
     log_level: str = "INFO"
 
     @classmethod
@@ -149,6 +153,7 @@ class Settings:
                                               1095, 36500)),
             log_retention_days=int(_bounded("TONGBAN_LOG_RETENTION_DAYS", get("TONGBAN_LOG_RETENTION_DAYS"), 180, 36500)),
             audit_anchor_every=int(_bounded("TONGBAN_AUDIT_ANCHOR_EVERY", get("TONGBAN_AUDIT_ANCHOR_EVERY"), 0, 86400 * 7)),
+            metrics_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
             log_json=_choice("TONGBAN_LOG_FORMAT", get("TONGBAN_LOG_FORMAT"), ("json", "text")) == "json",
             log_level=_choice("TONGBAN_LOG_LEVEL", get("TONGBAN_LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
         )

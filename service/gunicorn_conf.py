@@ -18,10 +18,11 @@ logconfig_dict = {
 
 def when_ready(server) -> None:  # gunicorn's hook, in the master
     """TONGBAN_METRICS_PORT: every worker's metrics (PROMETHEUS_MULTIPROC_DIR) on 127.0.0.1, from the master."""
-    import os
+    from service.config import Settings
 
-    port = int(os.environ.get("TONGBAN_METRICS_PORT") or 0)
-    if port and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    settings = Settings.from_env()
+    port = settings.metrics_port
+    if port and settings.metrics_multiproc_dir:
         from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
         registry = CollectorRegistry()
@@ -30,9 +31,9 @@ def when_ready(server) -> None:  # gunicorn's hook, in the master
 
 
 def child_exit(server, worker) -> None:  # gunicorn's hook: a dead worker's live gauges go
-    import os
+    from service.config import Settings
 
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if Settings.from_env().metrics_multiproc_dir:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)

@@ -18,7 +18,6 @@ scraper on the host or in the pod). Neither set: no metrics endpoint at all. Und
 from __future__ import annotations
 
 import hmac
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -98,9 +97,9 @@ class StatusListAges:
         yield family
 
 
-def exposition_registry(metrics: Metrics, data_dir: Path) -> CollectorRegistry:
+def exposition_registry(metrics: Metrics, data_dir: Path, *, multiprocess_mode: bool = False) -> CollectorRegistry:
     """What a scrape reads: every worker's counts (multiprocess mode) or this process's, plus list ages."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if multiprocess_mode:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()
