@@ -159,29 +159,6 @@ def anchor_if_due(audit: Audit, root: Any, anchors_file: Path, *, now: int, ever
         return None
 
 
-def start_anchoring(app: Any, settings: Any) -> Any:
-    """Every ``TONGBAN_AUDIT_ANCHOR_EVERY`` seconds, anchor the chain with the hub root key (``tongban serve`` and
-    the WSGI entry; 0 turns it off). Returns the timer's stop event, or None."""
-    import time
-
-    from issuer.hub import ROOT_OWNER
-    from keys.layout import Layout
-    from service.counter_app import every
-
-    if not settings.audit_anchor_every:
-        return None
-    audit_log = app.extensions["tongban.idp"].audit
-    issuer = app.extensions["tongban.issuer"]
-    anchors_file = Layout(settings.data_dir).audit_anchors
-
-    def job() -> None:
-        now = int(time.time())
-        anchor_if_due(audit_log, issuer.hub.rings.load(ROOT_OWNER).signer(now), anchors_file, now=now,
-                      every=settings.audit_anchor_every)
-
-    return every(min(60, settings.audit_anchor_every), job, "audit-anchor")
-
-
 class AuditSink:
     """``storage.events`` listener for one app: events of its requests, written to the chain when each ends."""
 
@@ -204,4 +181,4 @@ class AuditSink:
 
 
 __all__ = ["ANCHOR_TYP", "MIN_RETENTION_DAYS", "AuditError", "AuditSink", "Verdict", "anchor", "anchor_if_due", "prune",
-           "start_anchoring", "verify"]
+           "verify"]

@@ -73,6 +73,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PROMETHEUS_MULTIPROC_DIR", "",
              "prometheus-client's multiprocess directory (gunicorn: every worker's metrics summed at scrape time); "
              "prometheus-client reads it too"),
+    Variable("TONGBAN_BACKGROUND_JOBS", "1",
+             "1: every web process competes (PostgreSQL advisory lock) to run the background jobs (status-list "
+             "re-signing, audit anchors); 0: none does, run `tongban worker`"),
     Variable("TONGBAN_LOG_FORMAT", "json", "json: one JSON object per line (service.logs); text: plain lines for a terminal"),
     Variable("TONGBAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
@@ -115,6 +118,7 @@ class Settings:
     audit_retention_days: int = 1095
     log_retention_days: int = 180
     audit_anchor_every: int = 3600
+    background_jobs: bool = True
     metrics_token: str = field(default="", repr=False)
     metrics_port: int = 0
     metrics_multiproc_dir: str = ""
@@ -154,6 +158,7 @@ class Settings:
             log_retention_days=int(_bounded("TONGBAN_LOG_RETENTION_DAYS", get("TONGBAN_LOG_RETENTION_DAYS"), 180, 36500)),
             audit_anchor_every=int(_bounded("TONGBAN_AUDIT_ANCHOR_EVERY", get("TONGBAN_AUDIT_ANCHOR_EVERY"), 0, 86400 * 7)),
             metrics_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
+            background_jobs=_flag("TONGBAN_BACKGROUND_JOBS", get("TONGBAN_BACKGROUND_JOBS")),
             log_json=_choice("TONGBAN_LOG_FORMAT", get("TONGBAN_LOG_FORMAT"), ("json", "text")) == "json",
             log_level=_choice("TONGBAN_LOG_LEVEL", get("TONGBAN_LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
         )

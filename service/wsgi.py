@@ -7,17 +7,16 @@ back (``service.deferred``); a schema behind the code (``tongban migrate`` not r
 
 from keys import KeysError
 from service.app import create_app
-from service.audit import start_anchoring
 from service.config import ConfigError, Settings
-from service.counter_app import start_status_refresher
 from service.deferred import DeferredApp
 from service.logs import configure as configure_logs
+from service.worker import start_background
 
 
 def _build():
     built = create_app(settings)
-    start_status_refresher(built)  # in every worker; each list is still re-signed once (a file lock)
-    start_anchoring(built, settings)  # signed audit anchors (service.audit)
+    if settings.background_jobs:  # status lists re-signed in time, audit anchors: one elected process runs them
+        start_background(built, settings)
     return built
 
 
