@@ -88,11 +88,10 @@ def _audit(app: Flask, provider: Any) -> None:
     from flask import g
 
     from service.audit import AuditSink
-    from storage import events
 
     sink = AuditSink(provider.audit)
     app.extensions["tongban.audit"] = sink
-    events.subscribe(_scoped(app, lambda kind, fields: sink.collect(g.setdefault("tongban_audit", []), kind, fields)))
+    _listen(app, lambda kind, fields: sink.collect(g.setdefault("tongban_audit", []), kind, fields))
 
     @app.teardown_request
     def _flush(_exc: BaseException | None) -> None:
@@ -108,11 +107,10 @@ def _observe(app: Flask, settings: Settings) -> None:
 
     from service import metrics as metrics_module
     from service.logs import RequestIds
-    from storage import events
 
     metrics = metrics_module.Metrics()
     app.extensions["tongban.metrics"] = metrics
-    events.subscribe(_scoped(app, metrics.on_event))
+    _listen(app, metrics.on_event)
     if settings.metrics_token:
         registry = metrics_module.exposition_registry(metrics, settings.data_dir,
                                                       multiprocess_mode=bool(settings.metrics_multiproc_dir))
@@ -125,12 +123,14 @@ def _observe(app: Flask, settings: Settings) -> None:
     app.wsgi_app = RequestIds(app.wsgi_app, observe=metrics.observe_request)
 
 
-def _scoped(app: Flask, listener: Any) -> Any:
-    """``listener`` for the events of ``app``'s own requests (several apps share a test process; a command-line
-    run has its own listeners). Held weakly: a dropped app stops listening."""
+def _listen(app: Flask, listener: Any) -> None:
+    """Subscribe ``listener`` (``storage.events``) to the events of ``app``'s own requests (several apps share a
+    test process; a command-line run has its own listeners). Held weakly: a dropped app unsubscribes."""
     import weakref
 
     from flask import current_app, has_app_context
+
+    from storage import events
 
     ref = weakref.ref(app)
 
@@ -139,7 +139,7 @@ def _scoped(app: Flask, listener: Any) -> Any:
         if mine is not None and has_app_context() and current_app._get_current_object() is mine:
             listener(kind, fields)
 
-    return on_event
+    weakref.finalize(app, events.subscribe(on_event))
 
 
 def _probes(app: Flask, settings: Settings, provider: Any) -> None:
