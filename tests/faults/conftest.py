@@ -141,6 +141,12 @@ def pg_proxy():
 
 @pytest.fixture(scope="module")
 def own_redis(tmp_path_factory):
+    import shutil
+
+    from tests.conftest import REQUIRE_SERVERS
+
+    if shutil.which("redis-server") is None:
+        (pytest.fail if REQUIRE_SERVERS else pytest.skip)("redis-server is not installed (the fault tests run their own)")
     redis = OwnRedis(tmp_path_factory.mktemp("redis"))
     redis.start()
     yield redis
