@@ -12,7 +12,8 @@
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    TONGBAN_DATA=/var/lib/tongban TONGBAN_DEMO=0
+    TONGBAN_DATA=/var/lib/tongban TONGBAN_DEMO=0 TONGBAN_MIGRATE_AT_START=0 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/tongban-metrics TONGBAN_METRICS_PORT=9100
 
 RUN useradd --system --create-home --home-dir /var/lib/tongban --shell /usr/sbin/nologin tongban
 
@@ -33,7 +34,13 @@ USER tongban
 WORKDIR /var/lib/tongban
 VOLUME ["/var/lib/tongban"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s \
-  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/.well-known/openid-configuration', timeout=3)"
+# Ready = PostgreSQL and Redis answer, keys loaded, status lists re-signed in time (/readyz; /healthz: alive).
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"
 # `tongban init` is idempotent: keys, trust list and migrations on first start, nothing on later ones.
-CMD ["sh", "-c", "tongban init && exec gunicorn -w 4 -k gthread --threads 4 -b 0.0.0.0:8000 service.wsgi:app"]
+# `tongban migrate` brings every table to the newest revision under one lock, once, before the workers
+# (TONGBAN_MIGRATE_AT_START=0: workers never migrate; one that finds the schema behind or the database away
+# answers 503 and starts serving when it can).
+# Metrics: every worker's counts on 127.0.0.1:9100 from the master (TONGBAN_METRICS_PORT; a sidecar scrapes it),
+# or GET /metrics with TONGBAN_METRICS_TOKEN as a bearer token. Never public.
+CMD ["sh", "-c", "rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && tongban init && tongban migrate && exec gunicorn -c python:service.gunicorn_conf -w 4 -k gthread --threads 4 -b 0.0.0.0:8000 service.wsgi:app"]

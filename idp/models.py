@@ -7,7 +7,7 @@ HMAC for look-ups (PIPL art. 28/51: sensitive personal information, encrypted). 
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 
 from storage.sql import metadata
 
@@ -90,4 +90,7 @@ audit_events = Table(
     Column("sub", String(64)),
     Column("client_id", String(64)),
     Column("detail", Text),
+    Column("prev_digest", String(64)),  # idp.audit: the hash chain (migration 0005)
+    Column("digest", String(64)),
+    Index("ix_idp_audit_events_at", "at"),
 )

@@ -32,7 +32,8 @@ from idp.secrets import Secrets, load_secrets
 from idp.sessions import Sessions
 from idp.throttle import Throttle, ThrottlePolicy
 from storage.kv import KeyValueStore, make_store
-from storage.sql import create_all, make_engine
+from storage.sql import make_engine
+from storage.timeouts import SERVICE
 
 KEY_OWNER = "idp"  # the ES256 ring (the default ID token algorithm)
 KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm -> key ring owner
@@ -61,6 +62,19 @@ def load_key_ring(key_dir: Path, now: int, alg: str = "ES256", policy: keys.AtRe
         ring.rotate(now, alg)
         store.save(ring)
         return ring
+
+
+def _migrate(engine: Engine | None, url: str) -> None:
+    """The idp tables through Alembic (every other table has its own package's history). Not on the service's
+    engine: its statement timeout would cut the wait for the migration lock short."""
+    if engine is not None:
+        migrate.upgrade(engine)
+        return
+    batch = make_engine(url)
+    try:
+        migrate.upgrade(batch)
+    finally:
+        batch.dispose()
 
 
 class KeyRingCache:
@@ -112,11 +126,13 @@ class Provider:
     def from_settings(cls, settings, *, load_keys: bool = True, **overrides) -> Provider:
         """Choose adapters from ``settings``; ``load_keys`` loads (or creates) the signing key now, so a key
         policy problem stops start-up instead of failing a request later."""
-        engine = overrides.pop("engine", None) or make_engine(settings.database_url)
-        migrate.upgrade(engine)  # the idp tables, through Alembic
-        create_all(engine)  # other packages' tables (a no-op for the migrated idp tables)
+        timeouts = getattr(settings, "timeouts", SERVICE)  # storage.timeouts: bounded waits on PostgreSQL and Redis
+        engine = overrides.pop("engine", None)
+        if getattr(settings, "migrate_at_start", True):  # production: `tongban migrate` ran before the workers
+            _migrate(engine, settings.database_url)
+        engine = engine or make_engine(settings.database_url, timeouts)
         secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase)
-        store = overrides.pop("store", None) or make_store(settings.redis_url)
+        store = overrides.pop("store", None) or make_store(settings.redis_url, timeouts)
         key_dir = keys.Layout(settings.data_dir).keys
         ring = KeyRingCache(key_dir, settings.key_policy(key_dir))
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)

@@ -35,6 +35,7 @@ from issuer.status_publisher import StatusPublisher
 from issuer.validation import validate_claims
 from keys import PublicKey
 from keys.layout import Layout
+from storage import events
 
 # ttl and exp of a list come from the catalogue, per licence type (credentials.catalogue.StatusValidity):
 # an authority's lists take the shortest validity of the types it issues (``Issuer.validity``).
@@ -64,7 +65,7 @@ class Issuer:
         self.engine = engine
         self._vault = vault
         self._publisher: StatusPublisher | None = None
-        # True where a background publisher runs (``service.counter_app.start_status_refresher``): changes then
+        # True where a background publisher runs (``service.worker.start_background``): changes then
         # wait up to its interval to be signed in one go; False (the command line): each is published at once.
         self.background = False
 
@@ -109,8 +110,13 @@ class Issuer:
             expires_at = min(expires_at, now + lifetime)
         if conn is None:
             with self.engine.begin() as own:
-                return self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
-        return self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+                issued = self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+        else:
+            issued = self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+        # metrics and the audit log (storage.events); with ``conn`` the caller's transaction commits it later
+        events.emit("issuance", licence_type=ltype.name, authority=authority.id, elicence_id=issued.elicence_id,
+                    replaces=replaces, at=now)
+        return issued
 
     def _issue(self, conn: Connection, ltype, claims, authority, signer, holder_key, now, expires_at,
                views, replaces: str | None = None) -> IssuedLicence:
@@ -148,6 +154,7 @@ class Issuer:
         """Revoke (default), suspend or reinstate one credential; its list is published (``publish_pending``)."""
         value = VALID if reinstate else SUSPENDED if suspend else INVALID
         changed, uris = store.set_statuses(self.engine, [elicence_id], value, now=now)  # marks its list, same txn
+        self._told(changed, value, now)
         if not changed and value != INVALID:
             raise ValidationError("status", f"{elicence_id} is revoked; revocation is final")
         self.publish_pending(now=now, uris=uris)
@@ -159,8 +166,17 @@ class Issuer:
         stay revoked. Returns how many changed."""
         value = VALID if reinstate else SUSPENDED if suspend else INVALID
         changed, uris = store.set_statuses(self.engine, list(elicence_ids), value, now=now)
+        self._told(changed, value, now)
         self.publish_pending(now=now, uris=uris)
-        return changed
+        return len(changed)
+
+    @staticmethod
+    def _told(rows: list, value: int, now: int) -> None:
+        """One ``status_change`` event per credential changed (metrics and the audit chain listen)."""
+        status = {VALID: "valid", SUSPENDED: "suspended"}.get(value, "revoked")
+        for row in rows:
+            events.emit("status_change", licence_type=row.licence_type, authority=row.authority_id,
+                        elicence_id=row.elicence_id, status=status, at=now)
 
     def retire(self, elicence_id: str, *, now: int) -> None:
         """Revoke a licence a newer issue replaced, unless it is already revoked."""

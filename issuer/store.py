@@ -166,18 +166,21 @@ def find_in(conn: Connection, elicence_id: str) -> IssuedRecord:
                         row.status, row.expires_at)
 
 
-def set_statuses(engine: Engine, elicence_ids: list[str], status: int, *, now: int = 0) -> tuple[int, set[str]]:
+def set_statuses(engine: Engine, elicence_ids: list[str], status: int, *, now: int = 0) -> tuple[list[Any], set[str]]:
     """Set many credentials' status in one transaction and mark each list they are on once (revocation, 1, is
-    final: a revoked one is left as it is). Returns (how many changed, the status-list URIs marked);
+    final: a revoked one is left as it is). Returns (the rows changed: elicence_id, authority_id, licence_type,
+    status_uri; the status-list URIs marked);
     ``UnknownCredentialError`` (nothing changed) when one of them was never issued here."""
-    changed, lists = 0, {}
+    changed: list[Any] = []
+    lists: dict[str, str] = {}
     with engine.begin() as conn:
         for start in range(0, len(elicence_ids), 500):
             chunk = elicence_ids[start:start + 500]
             rows = conn.execute(update(issued).where(issued.c.elicence_id.in_(chunk), issued.c.status != 1)
                                 .values(status=status)
-                                .returning(issued.c.elicence_id, issued.c.authority_id, issued.c.status_uri)).all()
-            changed += len(rows)
+                                .returning(issued.c.elicence_id, issued.c.authority_id, issued.c.licence_type,
+                                           issued.c.status_uri)).all()
+            changed += rows
             lists.update({row.status_uri: row.authority_id for row in rows})
             if len(rows) < len(set(chunk)):  # revoked already, or never issued here
                 found = {r[0] for r in conn.execute(select(issued.c.elicence_id).where(issued.c.elicence_id.in_(chunk)))}

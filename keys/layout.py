@@ -51,6 +51,11 @@ class Layout:
         return self.root / "hub.json"
 
     @property
+    def audit_anchors(self) -> Path:
+        """Signed anchors of the audit log's hash chain, one JSON line each (``service.audit``)."""
+        return self.root / "audit-anchors.jsonl"
+
+    @property
     def key_events(self) -> Path:
         """Append-only log of key rotations and compromises."""
         return self.root / "key-events.jsonl"

@@ -6,7 +6,9 @@ a user types can produce a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -60,6 +62,41 @@ def register(*errors: type[Exception]) -> None:
     USAGE_ERRORS = USAGE_ERRORS + tuple(e for e in errors if e not in USAGE_ERRORS)
 
 
+INIT_LOCK_ID = 7243030  # service.schema 7243000, idp.audit 7243010, service.leader 7243020
+
+
+@contextlib.contextmanager
+def one_init_at_a_time(settings) -> Iterator[None]:
+    """Several `tongban init` at once (containers starting together) take turns: a file lock on the data directory
+    (its hub.json, key rings and trust list are read, changed and written back) and, on PostgreSQL, a session
+    advisory lock (instances with their own data directories seed the same tables). The later ones find the work
+    done: every step is idempotent."""
+    import fcntl
+
+    from sqlalchemy import text
+
+    from storage import make_engine
+
+    with open(settings.data_dir / ".init.lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        engine = make_engine(settings.database_url)
+        try:
+            with engine.connect() as conn:
+                postgres = conn.dialect.name == "postgresql"
+                if postgres:
+                    conn.execute(text(f"SELECT pg_advisory_lock({INIT_LOCK_ID})"))
+                    conn.commit()
+                try:
+                    yield
+                finally:
+                    if postgres:
+                        conn.rollback()
+                        conn.execute(text(f"SELECT pg_advisory_unlock({INIT_LOCK_ID})"))
+                        conn.commit()
+        finally:
+            engine.dispose()
+
+
 # Steps of `tongban init`, in order. Each package appends one (see service/wiring.py); a step takes the
 # settings and an ``echo`` for its one-line progress reports, and must be idempotent.
 INIT_STEPS: list = []
@@ -91,8 +128,9 @@ def init(data_dir: str | None, region: str | None, suite_name: str | None) -> No
     production.check_passphrase_before_sealing(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings.data_dir.chmod(0o700)  # keys, secrets and the SQLite file: the service's user only
-    for step in INIT_STEPS:
-        step(settings, click.echo)
+    with one_init_at_a_time(settings):
+        for step in INIT_STEPS:
+            step(settings, click.echo)
     if not settings.demo:
         from idp.provider import Provider
 

@@ -102,16 +102,19 @@ def demo(demo_dir: Path | None, regions: bool) -> None:
 @click.command("migrate")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default $TONGBAN_DATA)")
 def migrate(data_dir: str | None) -> None:
-    """Bring the database schema to the newest revision: the IdP's tables, then the issuer's (Alembic; also done
-    at every start). A database made before the issuer's migrations is stamped at their baseline first."""
-    from idp import migrate as idp_migrate
-    from issuer import migrate as issuer_migrate
+    """Bring the database schema to the newest revision: every table's history (the IdP's, the issuer's) and the
+    sealing of older personal data, under one lock (``service.schema``). Run it before starting the workers (the
+    container's entry point does); several at once are safe. A database made before the issuer's migrations is
+    stamped at their baseline first."""
+    from issuer.cli import issuer_secret_for
+    from service import schema
     from storage import make_engine
 
-    engine = make_engine(Settings.from_env(data_dir).database_url)
+    settings = Settings.from_env(data_dir)
+    engine = make_engine(settings.database_url)
     try:
-        idp_migrate.upgrade(engine)
-        issuer_migrate.upgrade(engine)
-        click.echo(f"issuer schema at {issuer_migrate.current(engine)}")
+        reached = schema.migrate(engine, issuer_secret_for(settings))
+        for name, revision in reached.items():
+            click.echo(f"{name} schema at {revision}")
     finally:
         engine.dispose()

@@ -14,6 +14,7 @@ from keys.at_rest import DEV_FLAG_ENV, PASSPHRASE_ENV
 from keys.errors import KeyFormatError
 from keys.suites import suite
 from storage.sql import sqlite_url
+from storage.timeouts import SERVICE, Timeouts
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,39 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TONGBAN_TLS_TERMINATED_BY_PROXY", "0",
              "1: TLS ends at that proxy, so an http:// TONGBAN_ISSUER_URL is accepted in production (needs hops >= 1) "
              "and cookies are still Secure."),
+    Variable("TONGBAN_MIGRATE_AT_START", "1",
+             "1: every start (each gunicorn worker) brings the schema to the newest revision, as the embedded default "
+             "needs. 0 in production (the Dockerfile sets it): `tongban migrate` runs once before the workers, and a "
+             "worker finding the schema behind answers 503 until it has run."),
+    Variable("TONGBAN_DB_CONNECT_TIMEOUT", "2", "seconds to open a PostgreSQL connection (1 .. 60)"),
+    Variable("TONGBAN_DB_STATEMENT_TIMEOUT", "1.5", "seconds a statement may run (PostgreSQL statement_timeout)"),
+    Variable("TONGBAN_DB_SOCKET_TIMEOUT", "2",
+             "seconds to wait for any answer from PostgreSQL; then the connection is dropped and the request answers 503"),
+    Variable("TONGBAN_DB_IDLE_CHECK", "10",
+             "a pooled connection idle longer than this many seconds is checked before use (none is pinged per checkout)"),
+    Variable("TONGBAN_REDIS_CONNECT_TIMEOUT", "1", "seconds to open a Redis connection"),
+    Variable("TONGBAN_REDIS_SOCKET_TIMEOUT", "1", "seconds to wait for a Redis answer"),
+    Variable("TONGBAN_RETRY_AFTER", "5", "seconds a 503 asks clients to wait (Retry-After) when a store is unavailable"),
+    Variable("TONGBAN_METRICS_TOKEN", "",
+             "bearer token for GET /metrics (Prometheus); empty: no /metrics route on the service port", secret=True),
+    Variable("TONGBAN_METRICS_PORT", "0",
+             "gunicorn: serve the metrics of every worker on 127.0.0.1:PORT from the master (0: off); needs "
+             "PROMETHEUS_MULTIPROC_DIR (the Dockerfile sets both)"),
+    Variable("TONGBAN_AUDIT_RETENTION_DAYS", "1095",
+             "days `tongban audit prune` keeps audit entries (PIPL processing records: at least 1095)"),
+    Variable("TONGBAN_LOG_RETENTION_DAYS", "180",
+             "days the deployment's log store must keep the service's log lines (Cybersecurity Law art. 21: at "
+             "least 180); checked here, enforced by the log shipper"),
+    Variable("TONGBAN_AUDIT_ANCHOR_EVERY", "3600",
+             "seconds between signed audit anchors written by the service (0: only `tongban audit anchor`)"),
+    Variable("PROMETHEUS_MULTIPROC_DIR", "",
+             "prometheus-client's multiprocess directory (gunicorn: every worker's metrics summed at scrape time); "
+             "prometheus-client reads it too"),
+    Variable("TONGBAN_BACKGROUND_JOBS", "1",
+             "1: every web process competes (PostgreSQL advisory lock) to run the background jobs (status-list "
+             "re-signing, audit anchors); 0: none does, run `tongban worker`"),
+    Variable("TONGBAN_LOG_FORMAT", "json", "json: one JSON object per line (service.logs); text: plain lines for a terminal"),
+    Variable("TONGBAN_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Variable(PASSPHRASE_ENV, "", "passphrase sealing every private key and secret file at rest (``keys.at_rest``)",
              secret=True),
     Variable(DEV_FLAG_ENV, "", "1 allows plaintext private keys (development only)"),
@@ -99,6 +133,18 @@ class Settings:
     pkcs11_module: str = ""
     pkcs11_token: str = ""
     pkcs11_pin: str = field(default="", repr=False)
+    migrate_at_start: bool = True
+    timeouts: Timeouts = SERVICE
+    retry_after: int = 5
+    log_json: bool = True
+    audit_retention_days: int = 1095
+    log_retention_days: int = 180
+    audit_anchor_every: int = 3600
+    background_jobs: bool = True
+    metrics_token: str = field(default="", repr=False)
+    metrics_port: int = 0
+    metrics_multiproc_dir: str = ""
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +175,19 @@ class Settings:
             pkcs11_module=get("TONGBAN_PKCS11_MODULE"),
             pkcs11_token=get("TONGBAN_PKCS11_TOKEN"),
             pkcs11_pin=get("TONGBAN_PKCS11_PIN"),
+            migrate_at_start=_flag("TONGBAN_MIGRATE_AT_START", get("TONGBAN_MIGRATE_AT_START")),
+            timeouts=_timeouts(get),
+            retry_after=int(_bounded("TONGBAN_RETRY_AFTER", get("TONGBAN_RETRY_AFTER"), 1, 3600)),
+            metrics_token=_metrics_token(get("TONGBAN_METRICS_TOKEN")),
+            metrics_port=int(_bounded("TONGBAN_METRICS_PORT", get("TONGBAN_METRICS_PORT"), 0, 65535)),
+            audit_retention_days=int(_bounded("TONGBAN_AUDIT_RETENTION_DAYS", get("TONGBAN_AUDIT_RETENTION_DAYS"),
+                                              1095, 36500)),
+            log_retention_days=int(_bounded("TONGBAN_LOG_RETENTION_DAYS", get("TONGBAN_LOG_RETENTION_DAYS"), 180, 36500)),
+            audit_anchor_every=int(_bounded("TONGBAN_AUDIT_ANCHOR_EVERY", get("TONGBAN_AUDIT_ANCHOR_EVERY"), 0, 86400 * 7)),
+            metrics_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
+            background_jobs=_flag("TONGBAN_BACKGROUND_JOBS", get("TONGBAN_BACKGROUND_JOBS")),
+            log_json=_choice("TONGBAN_LOG_FORMAT", get("TONGBAN_LOG_FORMAT"), ("json", "text")) == "json",
+            log_level=_choice("TONGBAN_LOG_LEVEL", get("TONGBAN_LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
 
     @property
@@ -200,6 +259,40 @@ def _suite(value: str) -> str:
         return suite(value).name
     except KeyFormatError as exc:
         raise ConfigError(f"TONGBAN_SUITE: {exc}") from exc
+def _metrics_token(value: str) -> str:
+    if value and (len(value) < 32 or not value.isascii() or not value.isprintable() or " " in value):
+        raise ConfigError("TONGBAN_METRICS_TOKEN must be at least 32 printable ASCII characters without spaces "
+                          "(e.g. `openssl rand -hex 32`), or empty for no /metrics route")
+    return value
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value.strip() not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value.strip()
+
+
+def _bounded(name: str, value: str, low: float, high: float) -> float:
+    """A number of seconds in [low, high]; anything else (text, NaN, infinity, a sign, a huge number) is refused."""
+    text = value.strip()
+    try:
+        number = float(text) if text.isascii() and text.replace(".", "", 1).isdigit() else None
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise ConfigError(f"{name} must be a number of seconds between {low:g} and {high:g}, not {value!r}")
+    return number
+
+
+def _timeouts(get) -> Timeouts:  # get: the variable reader of from_env
+    return Timeouts(
+        db_connect=_bounded("TONGBAN_DB_CONNECT_TIMEOUT", get("TONGBAN_DB_CONNECT_TIMEOUT"), 1, 60),
+        db_statement=_bounded("TONGBAN_DB_STATEMENT_TIMEOUT", get("TONGBAN_DB_STATEMENT_TIMEOUT"), 0.05, 600),
+        db_socket=_bounded("TONGBAN_DB_SOCKET_TIMEOUT", get("TONGBAN_DB_SOCKET_TIMEOUT"), 0.05, 600),
+        idle_check=_bounded("TONGBAN_DB_IDLE_CHECK", get("TONGBAN_DB_IDLE_CHECK"), 0, 86400),
+        redis_connect=_bounded("TONGBAN_REDIS_CONNECT_TIMEOUT", get("TONGBAN_REDIS_CONNECT_TIMEOUT"), 0.05, 60),
+        redis_socket=_bounded("TONGBAN_REDIS_SOCKET_TIMEOUT", get("TONGBAN_REDIS_SOCKET_TIMEOUT"), 0.05, 600),
+    )
 
 
 def _counter_id(value: str) -> str:

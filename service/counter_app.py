@@ -116,40 +116,6 @@ def start_autosync(app: Flask, poll: float = 1.0) -> threading.Event | None:
     return every(poll, autosync.tick, "counter-autosync")
 
 
-REFRESH_POLL = 15  # seconds between the hub's checks for status lists due for re-signing
-PUBLISH_INTERVAL = 1  # seconds: status changes are signed in one go per list at most this often
-
-
-def start_status_refresher(app: Flask, poll: float = REFRESH_POLL,
-                           clock: Callable[[], float] = time.time) -> threading.Event:
-    """Publish the hub's status changes and re-sign its lists in the background (``issuer.status_publisher``).
-
-    Every ``PUBLISH_INTERVAL`` the lists with committed, unpublished changes (their dirty marks) are re-signed, one
-    signature per list however many changes; every ``poll`` seconds the lists older than half their ttl are re-signed
-    (``Issuer.refresh_due``, which also repairs changes a crash left unpublished). Every gunicorn worker may run one:
-    each authority's publication is one turn under a file lock, and its choices are made inside the turn. Returns
-    the event that stops it."""
-    issuer = app.extensions["tongban.issuer"]
-    issuer.background = True  # revocations now wait up to PUBLISH_INTERVAL to be signed together
-    try:
-        issuer.refresh_due(now=int(clock()))  # at once: lists may have expired while the hub was down
-    except Exception:  # the timer below tries again; the app must start
-        log.exception("status lists not re-signed at start-up")
-    ticks = {"n": 0}
-
-    def tick() -> None:
-        ticks["n"] += 1
-        if ticks["n"] % max(1, int(poll / PUBLISH_INTERVAL)) == 0:
-            issuer.refresh_due(now=int(clock()))
-        else:
-            issuer.publish_pending(now=int(clock()))
-
-    stop = every(PUBLISH_INTERVAL, tick, "status-publisher")
-    recognition = every(poll, lambda: refresh_recognition(issuer.hub, clock), "recognition-refresher")
-    threading.Thread(target=lambda: (stop.wait(), recognition.set()), daemon=True).start()  # one event stops both
-    return stop
-
-
 def refresh_recognition(hub: Hub, clock: Callable[[], float] = time.time) -> list[str]:
     """互通互认 on the hub's schedule (``issuer.peers.refresh_due``): the recognised regions' trust lists and
     mirrored status lists fetched again when due (health-code lists expire in minutes), a lapsed region dropped,

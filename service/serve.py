@@ -15,13 +15,16 @@ def serve(data_dir: str | None, host: str, port: int) -> None:
 
     from service.app import create_app
     from service.config import Settings
-    from service.counter_app import start_status_refresher
+    from service.logs import configure as configure_logs
+    from service.worker import start_background
 
     settings = Settings.from_env(data_dir)
+    configure_logs(json_lines=settings.log_json, level=settings.log_level)
     if settings.issuer_url == "http://127.0.0.1:8000" and (host, port) != ("127.0.0.1", 8000):
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - comparing, not binding
         settings = replace(settings, issuer_url=f"http://{shown}:{port}")
     app = create_app(settings)
-    start_status_refresher(app)  # status lists expire within minutes: re-sign them before they do
+    if settings.background_jobs:  # status lists expire within minutes: re-sign them before they do (service.worker)
+        start_background(app, settings)
     click.echo(f"tongban identity provider at {settings.issuer_url} (data in {settings.data_dir})")
     app.run(host=host, port=port, threaded=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from idp import cli as idp_cli
 from issuer import cli as issuer_cli
 from service import commands, production
+from service.audit_cli import audit_group
 from service.cli import INIT_STEPS, main, register
 from service.config import ConfigError, Settings
 from service.counter_app import serve_counter
 from service.serve import serve
+from service.worker import worker_command
 from verifier import cli as verifier_cli
 from verifier.cache import HttpSource
 from wallet import cli as wallet_cli
@@ -34,6 +36,8 @@ def _wire() -> None:
     main.add_command(serve)
     main.commands["keys"].add_command(production.seal_command)  # spans the issuer's and the IdP's keys and secrets
     main.add_command(production.demo_data_group)
+    main.add_command(audit_group)
+    main.add_command(worker_command)
 
 
 def wallet_client_step(settings: Settings, echo) -> None:  # echo: click.echo

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from storage.errors import StorageUnavailable
+from storage.timeouts import BATCH, Timeouts
 
 
 class KeyValueStore(Protocol):
@@ -85,12 +86,12 @@ class MemoryStore:
 class RedisStore:
     """Redis adapter: SET EX, GETDEL (atomic, Redis >= 6.2), INCR + EXPIRE NX in one transaction."""
 
-    def __init__(self, url: str, prefix: str = "tb:"):
-        import redis
+    def __init__(self, url: str, prefix: str = "tb:", timeouts: Timeouts = BATCH):
+        from storage import redis_client
 
-        self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5)
+        self._redis = redis_client.client(url, timeouts, decode_responses=True)
         self._prefix = prefix
-        self._errors = (redis.ConnectionError, redis.TimeoutError)
+        self._errors = redis_client.unavailable_errors()
 
     def _call(self, fn: Callable, *args):  # thin wrapper
         try:
@@ -130,10 +131,10 @@ class RedisStore:
         return int(self._call(self._redis.memory_usage, self._prefix + key) or 0)
 
 
-def make_store(url: str = "") -> KeyValueStore:
-    """The memory store for an empty URL, Redis for ``redis://`` / ``rediss://``."""
+def make_store(url: str = "", timeouts: Timeouts = BATCH) -> KeyValueStore:
+    """The memory store for an empty URL, Redis for ``redis://`` / ``rediss://`` (bounded by ``timeouts``)."""
     if not url:
         return MemoryStore()
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisStore(url)
+        return RedisStore(url, timeouts=timeouts)
     raise StorageUnavailable(f"unsupported REDIS_URL scheme: {url.split(':', 1)[0]!r}")

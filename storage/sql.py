@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from keys.layout import Layout
 from storage.errors import StorageUnavailable
+from storage.timeouts import BATCH, Timeouts
 
 metadata = MetaData()
 
@@ -48,7 +49,9 @@ def private_sqlite_file(url: str) -> None:
         file.chmod(mode & 0o700)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, timeouts: Timeouts = BATCH) -> Engine:
+    """An engine for ``url``; PostgreSQL connections bounded by ``timeouts`` (``storage.postgres``): the web
+    service passes its configured bounds, batch commands the default (a connect bound only)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         private_sqlite_file(url)
@@ -66,7 +69,11 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    from storage import postgres
+
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_timeout=max(1.0, timeouts.db_connect),
+                           connect_args=postgres.connect_args(url, timeouts))
+    return postgres.install(engine, timeouts)
 
 
 def add_missing_columns(connection: Connection, table: str, columns: dict[str, str]) -> None:

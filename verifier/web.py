@@ -34,6 +34,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from credentials import parse_presentation
+from storage import events
 from verifier.cache import SyncReport, VerifierCache
 from verifier.challenges import MAX_AGE, ROTATE_SECONDS, ChallengeStore
 from verifier.display import error_display, present
@@ -93,6 +94,7 @@ def counter_blueprint(
                 payload, trust=cache.trust_list(now), status=recorded, replay=replay, now=now, policy=policy)
         except VerifierError as exc:  # the challenge store is down: no verdict rather than an unchecked one
             decision = Decision(False, (exc.reason,), str(exc))
+        events.emit("verification", valid=decision.valid, reasons=tuple(decision.reasons))  # metrics by reason
         response = jsonify(present(decision, status_age=status_age(recorded.found, now)))
         response.headers["Cache-Control"] = "no-store"
         return response

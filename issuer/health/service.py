@@ -29,6 +29,7 @@ from issuer.health.reissue import Plan, Reissue
 from issuer.health.staff import Staff
 from issuer.service import Issuer
 from keys import PublicKey
+from storage import events
 
 
 class HealthDesk:
@@ -98,8 +99,11 @@ class HealthDesk:
 
     def set_status(self, id_number: str, colour: str, reason: str | None, *, actor: str, now: int,
                    name: str | None = None, region: str | None = None, operator: bool = False) -> SetResult:
-        return self.statuses.set_status(id_number, colour, reason, actor=actor, now=now, name=name, region=region,
-                                        operator=operator)
+        result = self.statuses.set_status(id_number, colour, reason, actor=actor, now=now, name=name, region=region,
+                                          operator=operator)
+        # the audit chain and metrics (storage.events): keyed hashes only, never the ID numbers or the reason
+        events.emit("health_status", subject=self.hash(id_number), colour=colour, actor=self.hash(actor), at=now)
+        return result
 
     def require_in_scope(self, id_number: str) -> None:
         self.statuses.require_in_scope(id_number)
@@ -112,21 +116,28 @@ class HealthDesk:
 
     # -- family proxies ---------------------------------------------------------------------------------
     def grant_proxy(self, relative: Person, proxy_ref: str, *, via: str, recorded_by: str, now: int) -> Proxy:
-        return self.grants.grant(relative, proxy_ref, via=via, recorded_by=recorded_by, now=now)
+        proxy = self.grants.grant(relative, proxy_ref, via=via, recorded_by=recorded_by, now=now)
+        events.emit("proxy_granted", proxy_id=proxy.id, via=via, recorded_by=self.hash(recorded_by), at=now)
+        return proxy
 
     def grant_in(self, conn: Connection, relative: HealthStatus, proxy: Person, *, via: str, recorded_by: str,
                  now: int) -> Proxy:
         return self.grants.grant_in(conn, relative, proxy, via=via, recorded_by=recorded_by, now=now)
 
     def end_proxy(self, proxy_id: int, relative_id_number: str, *, by: str, now: int) -> tuple[Proxy, tuple[str, ...]]:
-        return self.grants.end(proxy_id, relative_id_number, by=by, now=now)
+        ended = self.grants.end(proxy_id, relative_id_number, by=by, now=now)
+        events.emit("proxy_ended", proxy_id=proxy_id, by=self.hash(by), at=now)
+        return ended
 
     def proxies(self, id_number: str) -> dict[str, list[Proxy]]:
         return self.grants.of(id_number)
 
     # -- staff ------------------------------------------------------------------------------------------
     def grant_staff(self, id_number: str, authority_id: str, role: str, now: int) -> bool:
-        return self.staff.grant(id_number, authority_id, role, now)
+        granted = self.staff.grant(id_number, authority_id, role, now)
+        events.emit("admin_action", action="grant_staff", subject=self.hash(id_number), authority=authority_id,
+                    role=role, at=now)
+        return granted
 
     def staff_role(self, id_number: str | None, authority_id: str) -> str | None:
         return self.staff.role(id_number, authority_id)

@@ -310,20 +310,15 @@ def test_a_peer_recognised_over_http_is_refreshed_from_there(tmp_path, bj):
 
 
 def test_tongban_serve_refreshes_recognition_by_itself(hubs, bj):
-    from flask import Flask
-
-    from service.counter_app import start_status_refresher
+    from service.leader import Leadership
+    from service.worker import hub_jobs, tick
 
     sh = hubs["sh"]
     recognise(bj.hub, **offer(sh.hub), now=NOW, source=str(sh.hub.data_dir))
-    app = Flask("hub")
-    app.extensions["tongban.issuer"] = bj  # what create_app puts there
     later = bj.hub.peers()[0].refresh_at  # the peer's refresh time (half a health list's ttl, at most 5 min)
-    stop = start_status_refresher(app, poll=0.02, clock=lambda: later)
-    try:
-        deadline = time.monotonic() + 20
-        while bj.hub.peers()[0].fetched_at != later and time.monotonic() < deadline:
-            time.sleep(0.02)
-    finally:
-        stop.set()
+    jobs = hub_jobs(bj, clock=lambda: later)  # what serve's background loop runs (service.worker)
+    assert "recognition-refresh" in tick(Leadership(bj.engine), jobs)
+    deadline = time.monotonic() + 20
+    while bj.hub.peers()[0].fetched_at != later and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert bj.hub.peers()[0].fetched_at == later

@@ -58,9 +58,11 @@ def listing(svc, who: str) -> dict:
 
 
 def normalised(r: requests.Response) -> tuple:
-    """Status, headers and body with the random id (and the date) taken out."""
+    """Status, headers and body with the random id (and the date, and the request id: random for every request,
+    service.logs) taken out."""
     invitation_id = r.json()["id"]
-    headers = {k: v.replace(invitation_id, "ID") for k, v in r.headers.items() if k.lower() not in ("date",)}
+    headers = {k: v.replace(invitation_id, "ID") for k, v in r.headers.items()
+               if k.lower() not in ("date", "x-request-id")}
     return r.status_code, headers, r.content.replace(invitation_id.encode(), b"ID")
 
 
