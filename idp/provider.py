@@ -24,10 +24,12 @@ from idp.audit import Audit
 from idp.authorization_server import Server, build_server
 from idp.clients import Clients
 from idp.consents import Consents
-from idp.grants import Grants
+from idp.grants import ACCESS_TTL, Grants
 from idp.liveness import DemoLiveness, LivenessChecker
 from idp.logout import http_post
+from idp.refresh_tokens import RefreshTokens
 from idp.registry import PopulationRegistry, TableRegistry
+from idp.rotation import DEFAULT_FAMILY_LIFETIME, DEFAULT_GRACE, RotationPolicy
 from idp.secrets import Secrets, load_secrets
 from idp.sessions import Sessions
 from idp.throttle import Throttle, ThrottlePolicy
@@ -63,6 +65,14 @@ def load_key_ring(key_dir: Path, now: int, alg: str = "ES256", policy: keys.AtRe
         return ring
 
 
+def rotation_policy(settings: object) -> RotationPolicy:
+    """The refresh grace window and family lifetime from the settings (``refresh_grace``,
+    ``refresh_family_lifetime``: TONGBAN_REFRESH_GRACE, TONGBAN_REFRESH_FAMILY_LIFETIME), their defaults where
+    the settings do not name them."""
+    return RotationPolicy(grace=getattr(settings, "refresh_grace", DEFAULT_GRACE),
+                          family_lifetime=getattr(settings, "refresh_family_lifetime", DEFAULT_FAMILY_LIFETIME))
+
+
 class KeyRingCache:
     """The idp key rings (one per ID token algorithm), loaded on first use and reloaded when a ring's file
     changes (after a rotation)."""
@@ -96,6 +106,7 @@ class Provider:
     registry: PopulationRegistry
     throttle_policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     liveness: LivenessChecker = field(default_factory=DemoLiveness)  # the real-person step-up adapter
+    rotation: RotationPolicy = field(default_factory=RotationPolicy)  # refresh grace window, family lifetime
 
     def __post_init__(self) -> None:
         self.audit = Audit(self.engine)
@@ -103,7 +114,9 @@ class Provider:
         self.accounts = Accounts(self.engine, self.store, self.secrets, self.registry, self.throttle, self.audit)
         self.clients = Clients(self.engine)
         self.consents = Consents(self.engine)
-        self.grants = Grants(self.engine, self.store, self.audit)
+        self.grants = Grants(self.engine, self.store, self.audit, refresh_ttl=self.rotation.token_ttl,
+                             family_lifetime=self.rotation.family_lifetime)
+        self.refresh = RefreshTokens(self.engine, self.grants, self.secrets, self.rotation, ACCESS_TTL)
         self.sessions = Sessions(self.store)
         self.backchannel_post = http_post  # replaceable transport for back-channel logout tokens
         self.server: Server = build_server(self)
@@ -122,6 +135,7 @@ class Provider:
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)
         if load_keys:
             ring.all()
+        overrides.setdefault("rotation", rotation_policy(settings))
         return cls(settings.issuer_url, engine, store, secrets_, ring, registry, **overrides)
 
     # -- keys ---------------------------------------------------------------------------------

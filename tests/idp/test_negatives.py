@@ -116,10 +116,11 @@ def test_refresh_reuse_revokes_the_family(idp):
     assert rotated.status_code == 200
     new = rotated.json()
     assert new["refresh_token"] != tokens["refresh_token"]
-    replay = refresh(idp, client, tokens["refresh_token"])  # the stolen, already-used token
+    newest = refresh(idp, client, new["refresh_token"]).json()  # the client used its new token: it had the answer
+    replay = refresh(idp, client, tokens["refresh_token"])  # so the old one now is a stolen copy
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
-    assert refresh(idp, client, new["refresh_token"]).json()["error"] == "invalid_grant"  # family revoked
-    assert userinfo(idp, new["access_token"]) == 401
+    assert refresh(idp, client, newest["refresh_token"]).json()["error"] == "invalid_grant"  # family revoked
+    assert userinfo(idp, newest["access_token"]) == 401
 
 
 @embedded
