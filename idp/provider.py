@@ -22,7 +22,7 @@ from idp import migrate
 from idp.accounts import Accounts
 from idp.audit import Audit
 from idp.authorization_server import Server, build_server
-from idp.clients import Clients
+from idp.clients import ID_TOKEN_ALGS, Clients
 from idp.consents import Consents
 from idp.grants import ACCESS_TTL, Grants
 from idp.liveness import DemoLiveness, LivenessChecker
@@ -37,8 +37,8 @@ from storage.kv import KeyValueStore, make_store
 from storage.sql import create_all, make_engine
 
 KEY_OWNER = "idp"  # the ES256 ring (the default ID token algorithm)
-KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm -> key ring owner
-ID_TOKEN_ALGS = tuple(KEY_OWNERS)
+KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm (``ID_TOKEN_ALGS``) -> key ring owner
+assert tuple(KEY_OWNERS) == ID_TOKEN_ALGS, "every ID token algorithm a client may register needs its key ring"
 # The claims each scope releases at UserInfo (OIDC Core §5.4; ``id_number`` is tongban's): ``Provider.claims``
 # releases exactly these, discovery advertises them.
 SCOPE_CLAIMS = {"profile": ("name",), "phone": ("phone_number", "phone_number_verified"), "id_number": ("id_number",)}
