@@ -30,7 +30,7 @@ from flask import g
 from idp.client_auth import PrivateKeyJwt
 from idp.code_grant import CodeGrant, S256Only
 from idp.errors import TokenRefused
-from idp.grants import ACCESS_TTL, Code
+from idp.grants import ACCESS_TTL, Code, new_token
 from idp.id_token import IdToken
 from idp.refresh_grant import RefreshGrant
 from idp.token_endpoints import Introspection, Revocation
@@ -114,7 +114,8 @@ def build_server(provider: Provider) -> Server:
     """The Authlib server with every grant, extension and endpoint tongban supports."""
     server = Server(provider)
     server.load_config({
-        "OAUTH2_REFRESH_TOKEN_GENERATOR": True,
+        "OAUTH2_ACCESS_TOKEN_GENERATOR": new_token,
+        "OAUTH2_REFRESH_TOKEN_GENERATOR": new_token,
         "OAUTH2_TOKEN_EXPIRES_IN": {"authorization_code": ACCESS_TTL, "refresh_token": ACCESS_TTL},
     })
     server.register_grant(CodeGrant, [S256Only(required=True), IdToken(provider, require_nonce=False)])

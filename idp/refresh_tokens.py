@@ -18,19 +18,15 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from authlib.common.security import generate_token
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
 from idp import models
 from idp.errors import ScopeNotGranted, TokenRefused
-from idp.grants import Grants, digest
+from idp.grants import Grants, digest, new_token
 from idp.rotation import Attempt, Outcome, RotationPolicy, Stored, claimable, decide
 
 if TYPE_CHECKING:
     from idp.secrets import Secrets
-
-ACCESS_TOKEN_LENGTH = 42  # Authlib's default lengths (authlib.oauth2.rfc6750 generators)
-REFRESH_TOKEN_LENGTH = 48
 
 # One statement on PostgreSQL: read the token with its family and its successor's state, claim it if every
 # condition holds, insert the successor for a claimed token, return what was read and whether it was claimed.
@@ -101,7 +97,7 @@ class RefreshTokens:
         """Rotate the refresh token ``value`` for ``attempt``; raise ``TokenRefused`` or ``ScopeNotGranted``."""
         if not isinstance(value, str) or not value or len(value) > 512:
             raise TokenRefused("unknown refresh token")
-        access, refresh = generate_token(ACCESS_TOKEN_LENGTH), generate_token(REFRESH_TOKEN_LENGTH)
+        access, refresh = new_token(), new_token()
         reply = self.secrets.seal_for(value, json.dumps({"a": access, "r": refresh}, separators=(",", ":")))
         old_hash, now = digest(value), attempt.now
         with self.engine.begin() as conn:
