@@ -200,8 +200,12 @@ def main() -> None:
         provider.sessions.add_client(bench, "tb-" + "x" * 16)
         results["redis_bytes_per_sso_session"] = provider.store.memory_usage(f"sess:{bench.sid}")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.terminate()  # graceful: gthread workers finish their keep-alive connections first
+        try:
+            proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
         provider.engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

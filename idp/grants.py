@@ -219,8 +219,8 @@ class Grants:
     def put_access(self, value: str, *, family_id: str, client_id: str, sub: str, scope: str, sid: str | None,
                    issued_at: int, expires_in: int, jkt: str | None) -> None:
         """Keep an access token (by its hash) for its lifetime; putting the same one again is harmless."""
-        at = Token("access_token", family_id, client_id, sub, scope, issued_at + expires_in, issued_at, sid, jkt=jkt)
-        record = {k: v for k, v in asdict(at).items() if k not in ("client", "revoked", "token_hash")}
+        record = {"kind": "access_token", "family_id": family_id, "client_id": client_id, "sub": sub, "scope": scope,
+                  "expires_at": issued_at + expires_in, "issued_at": issued_at, "sid": sid, "jkt": jkt}
         self.store.put(f"at:{digest(value)}", json.dumps(record, separators=(",", ":")), expires_in)
 
     def access_token(self, value: object) -> Token | None:
