@@ -1,6 +1,6 @@
 """Token state: authorization codes and access tokens (ephemeral), refresh-token families (durable).
 
-* Codes are single-use: ``consume`` is atomic; a second use finds a ``code-used`` marker and revokes the
+* Codes are single-use: consuming one swaps it atomically for a ``used:`` marker; a second use finds it and revokes the
   family issued from the code (RFC 6749 §4.1.2, RFC 9700 §4.5).
 * Refresh tokens rotate; presenting a used one revokes its whole family (RFC 9700 §4.14.2): ``idp.refresh_tokens``
   and its rules, ``idp.rotation``.
@@ -31,6 +31,7 @@ REFRESH_TTL = 30 * 24 * 3600
 # gets nothing anyway. Twice the code's life covers a replay at the last moment plus clock differences between
 # instances, and keeps the store small (a day's markers at 500 exchanges/s were ~7 GB of Redis).
 USED_CODE_TTL = 2 * CODE_TTL
+USED_MARKER = "used:"  # what a consumed code's key holds: the family it opened (a code's JSON starts with "{")
 
 # A code exchange on PostgreSQL: the family and its first refresh token in one statement (three round trips
 # with BEGIN and COMMIT instead of four).
@@ -149,16 +150,20 @@ class Grants:
         self.store.put(f"code:{digest(value)}", json.dumps(asdict(code)), CODE_TTL)
 
     def consume_code(self, value: str, now: int) -> Code | None:
-        key = digest(value)
-        raw = self.store.consume(f"code:{key}")
+        """The code, once: one atomic command swaps it for a ``used:<family>`` marker (``KeyValueStore.replace``),
+        so the code and its marker are never both absent; a code presented again finds the marker and revokes
+        the family it opened (RFC 6749 §4.1.2)."""
+        key = f"code:{digest(value)}"
+        family_id = secrets.token_urlsafe(16)
+        raw = self.store.replace(key, USED_MARKER + family_id, USED_CODE_TTL)
         if raw is None:
-            family = self.store.get(f"code-used:{key}")
-            if family:
-                self.revoke_family(family, "code_reuse", now)
+            return None
+        if raw.startswith(USED_MARKER):
+            self.store.put(key, raw, USED_CODE_TTL)  # keep pointing at the family the code really opened
+            self.revoke_family(raw[len(USED_MARKER):], "code_reuse", now)
             return None
         code = Code(**json.loads(raw))
-        code.family_id = secrets.token_urlsafe(16)
-        self.store.put(f"code-used:{key}", code.family_id, USED_CODE_TTL)
+        code.family_id = family_id
         return code
 
     # -- families -----------------------------------------------------------------------------

@@ -118,6 +118,7 @@ class Provider:
                              family_lifetime=self.rotation.family_lifetime)
         self.refresh = RefreshTokens(self.engine, self.grants, self.secrets, self.rotation, ACCESS_TTL)
         self.sessions = Sessions(self.store)
+        self._jose_keys: dict[tuple[str, str], ECKey | RSAKey] = {}  # signing keys as joserfc keys, by (alg, kid)
         self.backchannel_post = http_post  # replaceable transport for back-channel logout tokens
         self.server: Server = build_server(self)
 
@@ -146,8 +147,14 @@ class Provider:
         signer = self.key_cache.get(alg).signer(int(time.time()))
         if signer.public.alg != alg:  # e.g. the RS256 ring rotated without alg="RS256"
             raise keys.NoSigningKeyError(f"the {KEY_OWNERS[alg]} key ring's signer is {signer.public.alg}, not {alg}")
-        key_type = RSAKey if alg == "RS256" else ECKey
-        return key_type.import_key(signer.private.crypto_key(), {"kid": signer.public.kid, "alg": alg})
+        cached = self._jose_keys.get((alg, signer.public.kid))  # a rotation brings a new kid, hence a new entry
+        if cached is None:
+            key_type = RSAKey if alg == "RS256" else ECKey
+            cached = key_type.import_key(signer.private.crypto_key(), {"kid": signer.public.kid, "alg": alg})
+            if len(self._jose_keys) > 16:
+                self._jose_keys.clear()
+            self._jose_keys[(alg, signer.public.kid)] = cached
+        return cached
 
     def jwks(self) -> dict:
         """Every key of every ring still inside its verification window, so tokens signed before a rotation

@@ -23,6 +23,9 @@ class KeyValueStore(Protocol):
     def delete(self, key: str) -> None: ...
     def incr(self, key: str, ttl: int) -> int: ...
     def ttl(self, key: str) -> int | None: ...
+    # Atomically replace the value of an EXISTING key (a new TTL), returning the previous one; a missing key stays
+    # missing and gives None. Of racing callers exactly one sees the original value (cf. ``consume``).
+    def replace(self, key: str, value: str, ttl: int) -> str | None: ...
     # Sets (an index of keys, e.g. an account's sessions): adding and removing one member never rewrites the
     # others, so concurrent writers cannot lose each other's members. ``add_member`` (re)starts the set's TTL.
     def add_member(self, key: str, member: str, ttl: int) -> None: ...
@@ -86,6 +89,16 @@ class MemoryStore:
         with self._lock:
             item = self._live(key)
             return None if item is None else max(1, int(item[1] - self._clock() + 0.999))
+
+    def replace(self, key: str, value: str, ttl: int) -> str | None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                return None
+            self._data[key] = (value, self._clock() + ttl)
+            return item[0]
 
     def _live_set(self, key: str) -> set[str]:
         item = self._sets.get(key)
@@ -151,6 +164,12 @@ class RedisStore:
     def ttl(self, key: str) -> int | None:
         value = self._call(self._redis.ttl, self._prefix + key)
         return value if value and value > 0 else None
+
+    def replace(self, key: str, value: str, ttl: int) -> str | None:
+        """SET key value XX GET EX ttl (Redis >= 6.2): one atomic command."""
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        return self._call(lambda: self._redis.set(self._prefix + key, value, ex=ttl, xx=True, get=True))
 
     def add_member(self, key: str, member: str, ttl: int) -> None:
         """SADD and EXPIRE in one round trip (MULTI/EXEC)."""

@@ -130,3 +130,29 @@ def test_memory_set_expiry_with_injected_clock():
     store.add_member("idx", "a", 10)
     clock.now += 11
     assert store.members("idx") == set()
+
+
+def test_replace_only_an_existing_key_and_return_the_old_value(store):
+    assert store.replace("absent", "x", 60) is None
+    assert store.get("absent") is None  # not created
+    store.put("k", "old", 60)
+    assert store.replace("k", "new", 60) == "old"
+    assert store.get("k") == "new"
+    with pytest.raises(ValueError):
+        store.replace("k", "v", 0)
+
+
+def test_replace_is_atomic_under_races(store):
+    store.put("code", "original", 60)
+    results, barrier = [], threading.Barrier(8)
+
+    def worker(i):
+        barrier.wait()
+        results.append(store.replace("code", f"used-{i}", 60))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("original") == 1 and all(r and r.startswith("used-") for r in results if r != "original")
