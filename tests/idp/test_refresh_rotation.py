@@ -8,6 +8,8 @@ import time
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from idp.rotation import Attempt, Outcome, RotationPolicy, Stored, decide
@@ -187,3 +189,29 @@ def test_digest_separates_its_parts():
 def test_policy_bounds(grace, lifetime):
     with pytest.raises(ValueError):
         RotationPolicy(grace=grace, family_lifetime=lifetime)
+
+
+_times = st.integers(min_value=0, max_value=2 * ATTEMPT.now)
+
+
+@settings(max_examples=300, deadline=None)
+@given(row=st.one_of(st.none(), st.builds(
+    Stored, family_id=st.just("f"), used=st.booleans(), expires_at=_times, rotated_at=st.one_of(st.none(), _times),
+    request_digest=st.sampled_from([None, ATTEMPT.digest, Attempt("c2", None, None, 0).digest]),
+    reply=st.sampled_from([None, "", "sealed"]), successor_used=st.sampled_from([None, False, True]),
+    client_id=st.sampled_from(["c1", "c2"]), sub=st.just("s"), scope=st.just("openid"), sid=st.none(),
+    revoked_at=st.one_of(st.none(), _times), family_created=_times, dpop_jkt=st.sampled_from([None, "k"]))),
+    claimed=st.booleans())
+def test_decide_never_gives_a_pair_it_should_not(row, claimed):
+    outcome = decide(row, claimed, ATTEMPT, POLICY)
+    if claimed:
+        assert outcome is Outcome.ROTATE
+        return
+    assert outcome is not Outcome.ROTATE
+    if outcome is Outcome.REPLAY:  # the same pair again only for the same request, soon, before the new one was used
+        assert row.used and row.revoked_at is None and row.reply and row.successor_used is False
+        assert row.request_digest == ATTEMPT.digest and 0 <= ATTEMPT.now - row.rotated_at <= POLICY.grace
+    if row is None or row.revoked_at is not None:
+        assert outcome is Outcome.INVALID
+    elif row.used and outcome is not Outcome.REPLAY:
+        assert outcome is Outcome.REUSE  # a used token is never just "invalid": it revokes
