@@ -215,3 +215,13 @@ def test_decide_never_gives_a_pair_it_should_not(row, claimed):
         assert outcome is Outcome.INVALID
     elif row.used and outcome is not Outcome.REPLAY:
         assert outcome is Outcome.REUSE  # a used token is never just "invalid": it revokes
+
+
+def test_code_for_an_account_deleted_meanwhile_is_invalid_grant(idp):
+    """The exchange no longer loads the account (issue 9 P4): the family's foreign key refuses it instead."""
+    client, browser = idp.client(), Browser(idp)
+    code = get_code(idp, browser, client)
+    sub = idp.provider.accounts.find("110101199003071233").sub
+    assert idp.provider.accounts.delete(sub, int(time.time()))
+    refused = exchange(idp, client, code)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
