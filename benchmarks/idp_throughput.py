@@ -12,7 +12,8 @@ figure:
   client_secret_basic, each yields a signed ES256 ID token; goal >= 500);
 - refresh-token grants per server CPU-second (each one rotates the token; goal >= 500);
 - password logins per server CPU-second through the login form at Argon2id m=7 MiB, t=5, divided by the
-  bare Argon2id verifies per thread CPU-second measured in this process in the same run (goal >= 0.8);
+  bare Argon2id verifies per thread CPU-second of a thread of this process pinned to the server's core while
+  the logins run (goal >= 0.8); also against the bare rate measured alone right after;
 - Redis bytes per SSO session (MEMORY USAGE of one session key holding two clients; goal <= 1 KB).
 Goals are printed next to the figures, never asserted. Knobs: ``BENCH_SECONDS`` (per phase, default 5),
 ``BENCH_GUNICORN`` (worker options, default ``-w 1 -k gthread --threads 4``: the issue's "one gunicorn
@@ -184,18 +185,34 @@ def main() -> None:
             assert resp.status_code == 302, resp.status_code
             http.cookies.pop("tb_sid", None)
 
-        measured("password_logins", login)
-
         stored = HASHER.hash("tongban-demo-2024")
-        if pin and hasattr(os, "sched_setaffinity"):
-            os.sched_setaffinity(0, {0})  # the bound on the server's core, which it shares with whatever else runs
-        n, start = 0, time.thread_time()
-        while time.thread_time() - start < SECONDS / 2:
-            HASHER.verify(stored, "tongban-demo-2024")
-            n += 1
-        results["bare_argon2id_verifies_per_cpu_s"] = round(n / (time.thread_time() - start), 1)
-        results["login_to_hash_ratio"] = round(results["password_logins_per_cpu_s"]
-                                               / results["bare_argon2id_verifies_per_cpu_s"], 2)
+
+        def bare_hashes(stop: threading.Event, out: dict) -> None:
+            """Bare Argon2id verifies per thread CPU-second, this thread pinned to the server's core."""
+            if pin and hasattr(os, "sched_setaffinity"):
+                os.sched_setaffinity(0, {0})  # Linux: the calling thread only
+            n, start = 0, time.thread_time()
+            while not stop.is_set():
+                HASHER.verify(stored, "tongban-demo-2024")
+                n += 1
+            out["rate"] = n / (time.thread_time() - start)
+
+        # The bound twice: alongside the login phase (same core, same moment, so the same cache and memory
+        # contention as the server's hashes: the ratio of record) and alone afterwards (for comparison).
+        stop, during = threading.Event(), {}
+        beside = threading.Thread(target=bare_hashes, args=(stop, during))
+        beside.start()
+        measured("password_logins", login)
+        stop.set()
+        beside.join()
+        stop, alone = threading.Event(), {}
+        timer = threading.Timer(SECONDS / 2, stop.set)
+        timer.start()
+        bare_hashes(stop, alone)
+        results["bare_argon2id_verifies_per_cpu_s"] = round(during["rate"], 1)
+        results["bare_argon2id_verifies_per_cpu_s_alone"] = round(alone["rate"], 1)
+        results["login_to_hash_ratio"] = round(results["password_logins_per_cpu_s"] / during["rate"], 2)
+        results["login_to_hash_ratio_vs_alone"] = round(results["password_logins_per_cpu_s"] / alone["rate"], 2)
 
         bench = provider.sessions.create(account.sub, int(time.time()), "real-name", ["pwd", "otp"])
         provider.sessions.add_client(bench, client["client_id"])
