@@ -1,17 +1,21 @@
 """Real-name accounts: registration against the population registry, password (+ TOTP) sign-in.
 
-Passwords are Argon2id (RFC 9106) at OWASP's m=7 MiB, t=5, p=1 setting. The ID number is stored
-encrypted with a keyed hash beside it for look-ups, and is never logged.
+Passwords are Argon2id (``idp.passwords``). The ID number is stored encrypted with a keyed
+hash beside it for look-ups, and is never logged.
+
+A sign-in reads the account once (with its password hash and TOTP secret). ``get`` (by ``sub``: consent,
+UserInfo, the account pages) is cached in-process for ``CACHE_SECONDS``, and every change made here drops the
+entry at once; another instance sees a change within that time. What must be current at every request does not
+come from this cache: a token's validity is its family row (``idp.grants``), which goes with the account.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from dataclasses import dataclass
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -19,15 +23,15 @@ from idp import models
 from idp.audit import Audit
 from idp.errors import AccountExists, BadCredentials, InvalidInput, RegistryMismatch, SecondFactorRequired
 from idp.identity import check_password, normalise_id_number, normalise_name, normalise_phone, username_kind
+from idp.passwords import HASHER, hash_password, verify_password  # HASHER: also for idp's callers
 from idp.registry import PopulationRegistry
 from idp.secrets import Secrets
 from idp.throttle import Throttle
 from storage.kv import KeyValueStore
 
-# OWASP Password Storage Cheat Sheet: Argon2id, m=7168 KiB, t=5, p=1.
-HASHER = PasswordHasher(time_cost=5, memory_cost=7168, parallelism=1)
 ASSURANCE = ("real-name", "real-person", "counter-verified")  # ascending; these are the acr values
 TOTP_ISSUER = "通办 tongban"
+CACHE_SECONDS = 30
 
 
 def acr_rank(acr: str | None) -> int:
@@ -50,6 +54,7 @@ class Accounts:
         self.engine, self.store, self.secrets, self.registry = engine, store, secrets_, registry
         self.throttle, self.audit = throttle, audit
         self._dummy_hash = HASHER.hash(secrets.token_hex(16))
+        self._cache: dict[str, tuple[float, Account]] = {}
 
     # -- registration -------------------------------------------------------------------------
     def register(self, name: object, id_number: object, phone: object, password: object, now: int) -> Account:
@@ -65,7 +70,7 @@ class Accounts:
         sub = secrets.token_urlsafe(16)
         row = {
             "sub": sub, "name": name, "id_hash": self.secrets.lookup_hash(id_number),
-            "id_enc": self.secrets.encrypt(id_number), "phone": phone, "password_hash": HASHER.hash(password),
+            "id_enc": self.secrets.encrypt(id_number), "phone": phone, "password_hash": hash_password(password),
             "totp_enc": None, "assurance": "real-name", "created_at": now,
         }
         try:
@@ -79,17 +84,31 @@ class Accounts:
         return self.get(sub)
 
     # -- look-ups -----------------------------------------------------------------------------
-    def _row(self, where) -> Account | None:
+    def _row(self, where) -> tuple[Account, str, str | None] | None:
+        """The account with its password hash and sealed TOTP secret, in one query."""
         with self.engine.connect() as conn:
             r = conn.execute(select(models.accounts).where(where)).first()
         if r is None:
             return None
-        return Account(r.sub, r.name, r.phone, r.assurance, r.totp_enc is not None, r.id_enc)
+        return Account(r.sub, r.name, r.phone, r.assurance, r.totp_enc is not None, r.id_enc), r.password_hash, r.totp_enc
 
     def get(self, sub: str) -> Account | None:
-        return self._row(models.accounts.c.sub == sub)
+        hit = self._cache.get(sub) if isinstance(sub, str) else None
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        found = self._row(models.accounts.c.sub == sub)
+        if found is None:
+            return None
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[sub] = (time.monotonic() + CACHE_SECONDS, found[0])
+        return found[0]
 
-    def find(self, username: str) -> Account | None:
+    def forget(self, sub: str) -> None:
+        """Drop ``sub`` from the cache (after any change to the account)."""
+        self._cache.pop(sub, None)
+
+    def _lookup(self, username: str) -> tuple[Account, str, str | None] | None:
         username = username.strip()
         if username_kind(username) == "phone":
             return self._row(models.accounts.c.phone == username)
@@ -99,6 +118,10 @@ class Accounts:
             return None
         return self._row(models.accounts.c.id_hash == self.secrets.lookup_hash(id_number))
 
+    def find(self, username: str) -> Account | None:
+        found = self._lookup(username)
+        return found[0] if found else None
+
     def id_number(self, account: Account) -> str:
         return self.secrets.decrypt(account.id_enc)
 
@@ -107,48 +130,44 @@ class Accounts:
             raise InvalidInput("assurance", f"unknown assurance level {level!r}: one of {', '.join(ASSURANCE)}")
         with self.engine.begin() as conn:
             conn.execute(update(models.accounts).where(models.accounts.c.sub == sub).values(assurance=level))
+        self.forget(sub)
 
     # -- sign-in ------------------------------------------------------------------------------
     def authenticate(self, username: object, password: object, otp: object, source: str, now: int) -> Account:
         """Password (+ TOTP when enrolled) with throttling; raises BadCredentials / LockedOut / ..."""
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise BadCredentials("请输入证件号码或手机号以及密码。 / Enter your ID number or phone and your password.")
-        account = self.find(username[:64])
+        found = self._lookup(username[:64])
+        account, stored, totp_enc = found if found else (None, self._dummy_hash, None)
         # An unknown username is throttled exactly like a real account (no enumeration), under a keyed hash.
         key = account.sub if account else "u-" + self.secrets.lookup_hash(username[:64].strip())
         self.throttle.check(key, source)
-        stored = self._password_hash(account.sub) if account else self._dummy_hash
-        try:
-            ok = HASHER.verify(stored, password[:1024]) and account is not None
-        except (VerificationError, InvalidHashError):
-            ok = False
+        ok = verify_password(stored, password[:1024]) and account is not None
         if ok and account.totp_enabled:
             if not isinstance(otp, str) or not otp.strip():
                 raise SecondFactorRequired("请输入动态验证码。 / Enter the code from your authenticator app.")
-            ok = self._check_totp(account, otp.strip(), now)
+            ok = self._check_totp(account, otp.strip(), now, totp_enc)
         if not ok:
             self.throttle.failure(key, source)
             self.audit.record("login_failed", sub=account.sub if account else None, now=now)
             raise BadCredentials("账号或密码错误。 / The username or password is wrong.")
         self.throttle.success(account.sub, source)
         if HASHER.check_needs_rehash(stored):
-            self._set_password_hash(account.sub, HASHER.hash(password))
+            self._set_password_hash(account.sub, hash_password(password))
         self.audit.record("login", sub=account.sub, now=now)
         return account
 
     def password_is(self, account: Account, password: str) -> bool:
         """Whether ``password`` opens ``account``, with no throttling and no audit: for the production start-up
         check that the demo accounts' documented passwords no longer work (``service.production``)."""
-        try:
-            return HASHER.verify(self._password_hash(account.sub), password)
-        except (VerificationError, InvalidHashError):
-            return False
+        return verify_password(self._password_hash(account.sub), password)
 
     def delete(self, sub: str, now: int) -> bool:
         """Remove an account; its consents and refresh tokens go with it (ON DELETE CASCADE), its SSO
         sessions end, and its access tokens stop working (they no longer resolve to an account)."""
         with self.engine.begin() as conn:
             removed = conn.execute(delete(models.accounts).where(models.accounts.c.sub == sub)).rowcount
+        self.forget(sub)
         if removed:
             self.audit.record("account_deleted", sub=sub, now=now)
         return bool(removed)
@@ -179,6 +198,7 @@ class Accounts:
         with self.engine.begin() as conn:
             conn.execute(update(models.accounts).where(models.accounts.c.sub == account.sub)
                          .values(totp_enc=self.secrets.encrypt(secret)))
+        self.forget(account.sub)
         self.audit.record("totp_enrolled", sub=account.sub, now=now)
 
     def disable_totp(self, account: Account, now: int, *, otp: object = None, password: object = None,
@@ -189,10 +209,7 @@ class Accounts:
         if isinstance(otp, str) and otp.strip():
             ok = self._check_totp(account, otp.strip(), now)
         elif isinstance(password, str) and password:
-            try:
-                ok = HASHER.verify(self._password_hash(account.sub), password[:1024])
-            except (VerificationError, InvalidHashError):
-                ok = False
+            ok = verify_password(self._password_hash(account.sub), password[:1024])
         else:
             raise InvalidInput("otp", "请输入当前动态验证码或登录密码。 / Enter a current code or your password.")
         if not ok:
@@ -200,11 +217,14 @@ class Accounts:
             raise InvalidInput("otp", "验证码或密码不正确。 / The code or password is not correct.")
         with self.engine.begin() as conn:
             conn.execute(update(models.accounts).where(models.accounts.c.sub == account.sub).values(totp_enc=None))
+        self.forget(account.sub)
         self.audit.record("totp_removed", sub=account.sub, now=now)
 
-    def _check_totp(self, account: Account, code: str, now: int) -> bool:
-        with self.engine.connect() as conn:
-            enc = conn.execute(select(models.accounts.c.totp_enc).where(models.accounts.c.sub == account.sub)).scalar()
+    def _check_totp(self, account: Account, code: str, now: int, enc: str | None = None) -> bool:
+        if enc is None:  # not read with the account (sign-in reads it there): read it now
+            with self.engine.connect() as conn:
+                enc = conn.execute(select(models.accounts.c.totp_enc)
+                                   .where(models.accounts.c.sub == account.sub)).scalar()
         if not enc or not code.isdigit():
             return False
         if not pyotp.TOTP(self.secrets.decrypt(enc)).verify(code, for_time=now, valid_window=1):

@@ -2,7 +2,8 @@
 
 * PKCE (RFC 7636) is required for every client and only ``S256`` is accepted (RFC 9700 §2.1.1): ``idp.code_grant``.
 * Codes are consumed atomically; reuse revokes what the code issued (``idp.grants``).
-* Refresh tokens rotate with reuse detection (RFC 9700 §4.14.2): ``idp.refresh_grant``.
+* Refresh tokens rotate with reuse detection (RFC 9700 §4.14.2), and a retry of a lost response within a
+  grace window gets the same pair: ``idp.refresh_grant``.
 * ``iss`` is added to every authorization response, errors included (RFC 9207 §2).
 * Client authentication: client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 §2.2), none:
   ``idp.client_auth``.
@@ -28,7 +29,8 @@ from flask import g
 
 from idp.client_auth import PrivateKeyJwt
 from idp.code_grant import CodeGrant, S256Only
-from idp.grants import ACCESS_TTL, Code, RefreshReused
+from idp.errors import TokenRefused
+from idp.grants import ACCESS_TTL, Code, new_token
 from idp.id_token import IdToken
 from idp.refresh_grant import RefreshGrant
 from idp.token_endpoints import Introspection, Revocation
@@ -83,22 +85,17 @@ class Server(AuthorizationServer):
         return request if isinstance(request, OAuth2Request) else super().create_oauth2_request(request)
 
     def save_token(self, token: dict, request: OAuth2Request) -> None:
-        """Store the tokens of a code exchange or a refresh; DPoP-bound when the request carried a proof."""
-        grants, now = self.provider.grants, int(time.time())
+        """Store the tokens of a code exchange; DPoP-bound when the request carried a proof. (A refresh stored
+        its tokens while it was validated: ``idp.refresh_grant``.)"""
         jkt = g.get("dpop_jkt")
         if jkt:
             token["token_type"] = "DPoP"  # noqa: S105 - RFC 9449 §5
-        rt = request.refresh_token
-        if rt is not None:
-            try:
-                grants.issue(token, client_id=rt.client_id, sub=rt.sub, sid=rt.sid, now=now, rotated=rt, jkt=jkt)
-            except RefreshReused as exc:
-                grants.revoke_family(rt.family_id, "refresh_reuse", now)
-                raise InvalidGrantError("refresh token already used") from exc
-        else:
-            code: Code = request.authorization_code
-            grants.issue(token, client_id=code.client_id, sub=code.sub, sid=code.sid, now=now, code=code, jkt=jkt,
-                         bind_family=request.client.public)
+        code: Code = request.authorization_code
+        try:
+            self.provider.grants.open_family(token, code, now=int(time.time()), jkt=jkt,
+                                             bind_family=request.client.public)
+        except TokenRefused as exc:
+            raise InvalidGrantError(str(exc)) from exc
 
     def register_grant(self, grant_cls: type, extensions: list | None = None) -> None:
         super().register_grant(grant_cls, extensions)
@@ -117,7 +114,8 @@ def build_server(provider: Provider) -> Server:
     """The Authlib server with every grant, extension and endpoint tongban supports."""
     server = Server(provider)
     server.load_config({
-        "OAUTH2_REFRESH_TOKEN_GENERATOR": True,
+        "OAUTH2_ACCESS_TOKEN_GENERATOR": new_token,
+        "OAUTH2_REFRESH_TOKEN_GENERATOR": new_token,
         "OAUTH2_TOKEN_EXPIRES_IN": {"authorization_code": ACCESS_TTL, "refresh_token": ACCESS_TTL},
     })
     server.register_grant(CodeGrant, [S256Only(required=True), IdToken(provider, require_nonce=False)])

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from authlib.oauth2.rfc6749.errors import InvalidClientError
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 if TYPE_CHECKING:
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 # The client assertion algorithms advertised in discovery (RFC 8414 §2): asymmetric only.
-ASSERTION_ALGS = ["ES256", "EdDSA", "RS256"]
+ASSERTION_ALGS = ["ES256", "EdDSA", "Ed25519", "RS256"]  # Ed25519: RFC 9864 name of EdDSA on Ed25519
 JTI_TTL = 600  # seconds a client assertion's jti is remembered (RFC 7523 §3 item 7: no replay)
 
 
@@ -34,6 +36,18 @@ class PrivateKeyJwt(JWTBearerClientAssertion):
     def get_audiences(self) -> list[str]:
         """RFC 7523 §3 item 3: the token endpoint's URL or the issuer identifier."""
         return [self.provider.issuer + "/token", self.provider.issuer]
+
+    def process_assertion_claims(self, assertion: str, resolve_key: object) -> dict:
+        """RFC 7523 §3: verify the assertion with an algorithm from ``ASSERTION_ALGS`` only (RFC 8725 §3.1: the
+        verifier, not the token's header, decides which algorithms are acceptable; no ``none``, no HMAC with a
+        public key as the secret)."""
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=ASSERTION_ALGS)
+        except (JoseError, ValueError, TypeError) as exc:
+            raise InvalidClientError(description="the client assertion is not signed with an accepted key and "
+                                     f"algorithm ({', '.join(ASSERTION_ALGS)})") from exc
+        self.verify_claims(token.claims)
+        return token.claims
 
     def validate_jti(self, claims: dict, jti: str) -> bool:
         return self.provider.store.incr(f"jti:{claims['sub']}:{jti}", JTI_TTL) == 1

@@ -25,7 +25,9 @@ SENSITIVE_SCOPES = ("id_number",)  # PIPL art. 28-29: separate consent
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 FIRST_PARTY_SCOPES = ("licences",)  # the issuer's audience (issuer.ports.ISSUER_SCOPE): never for other apps
 SUBJECT_TYPES = ("pairwise", "public")  # OIDC Core §8; pairwise is the default for new clients
-ID_TOKEN_ALGS = ("ES256", "RS256")  # the idp's key rings (idp.provider.KEY_OWNERS); ES256 is the default
+# The one list of ID token algorithms (OIDC Registration §2 id_token_signed_response_alg): each has a key ring
+# (idp.provider.KEY_OWNERS); ES256 is the default.
+ID_TOKEN_ALGS = ("ES256", "RS256")
 
 
 def _hash_secret(secret: str) -> str:
@@ -169,6 +171,7 @@ class Clients:
                 jwks=json.dumps(jwks) if jwks else None, id_token_alg=id_token_alg, created_at=int(time.time()),
                 subject_type=subject_type, sector=sector, first_party=first_party,
             ))
+        self.forget(client_id)
         out = {"client_id": client_id, "client_name": name.strip(), "token_endpoint_auth_method": method,
                "redirect_uris": uris, "scope": " ".join(scopes), "id_token_signed_response_alg": id_token_alg,
                "subject_type": subject_type}
@@ -177,6 +180,10 @@ class Clients:
         if backchannel_logout_uri:
             out["backchannel_logout_uri"] = backchannel_logout_uri
         return out
+
+    def forget(self, client_id: str) -> None:
+        """Drop a client from the cache (after any change to its registration)."""
+        self._cache.pop(client_id, None)
 
     def get(self, client_id: object) -> Client | None:
         if not isinstance(client_id, str) or len(client_id) > 64:

@@ -13,10 +13,10 @@ from authlib.oauth2.rfc6749 import OAuth2Request, grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-from idp.accounts import Account
 from idp.client_auth import AUTH_METHODS
 from idp.clients import Client
 from idp.grants import Code
+from idp.refresh_grant import Subject
 
 
 class S256Only(CodeChallenge):
@@ -70,5 +70,7 @@ class CodeGrant(grants.AuthorizationCodeGrant):
     def delete_authorization_code(self, authorization_code: Code) -> None:
         """Nothing to do: the code was consumed atomically when it was looked up."""
 
-    def authenticate_user(self, authorization_code: Code) -> Account | None:
-        return self.server.provider.accounts.get(authorization_code.sub)
+    def authenticate_user(self, authorization_code: Code) -> Subject:
+        """No query: the code names its ``sub``, and the family row that ``save_token`` inserts references the
+        account, so a code for an account deleted meanwhile fails there (``invalid_grant``)."""
+        return Subject(authorization_code.sub)

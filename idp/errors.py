@@ -56,3 +56,21 @@ class LockedOut(IdpError):
 
 class UnknownClient(IdpError):
     reason = "unknown_client"
+
+
+class TokenRefused(IdpError):
+    """A refresh token that gives nothing: unknown, expired, revoked, another client's, bound to another DPoP key,
+    or (``reason`` ``refresh_reuse``) used before, which revoked its family (RFC 9700 §4.14.2). The token
+    endpoint answers ``invalid_grant`` (RFC 6749 §5.2)."""
+
+    reason = "invalid_grant"
+
+    def __init__(self, message: str, reason: str = "invalid_grant"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class ScopeNotGranted(IdpError):
+    """A refresh asked for a scope its grant never had (RFC 6749 §6): ``invalid_scope``."""
+
+    reason = "invalid_scope"

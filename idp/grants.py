@@ -1,8 +1,9 @@
 """Token state: authorization codes and access tokens (ephemeral), refresh-token families (durable).
 
-* Codes are single-use: ``consume`` is atomic; a second use finds a ``code-used`` marker and revokes the
+* Codes are single-use: consuming one swaps it atomically for a ``used:`` marker; a second use finds it and revokes the
   family issued from the code (RFC 6749 §4.1.2, RFC 9700 §4.5).
-* Refresh tokens rotate; presenting a used one revokes its whole family (RFC 9700 §4.14.2).
+* Refresh tokens rotate; presenting a used one revokes its whole family (RFC 9700 §4.14.2): ``idp.refresh_tokens``
+  and its rules, ``idp.rotation``.
 * Access tokens are opaque, kept in the ephemeral store with their lifetime, and die with their family.
 """
 
@@ -14,10 +15,13 @@ import secrets
 from dataclasses import asdict, dataclass, field
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from idp import models
 from idp.audit import Audit
+from idp.errors import TokenRefused
+from idp.rotation import DEFAULT_FAMILY_LIFETIME
 from storage.kv import KeyValueStore
 
 CODE_TTL = 60
@@ -27,6 +31,19 @@ REFRESH_TTL = 30 * 24 * 3600
 # gets nothing anyway. Twice the code's life covers a replay at the last moment plus clock differences between
 # instances, and keeps the store small (a day's markers at 500 exchanges/s were ~7 GB of Redis).
 USED_CODE_TTL = 2 * CODE_TTL
+USED_MARKER = "used:"  # what a consumed code's key holds: the family it opened (a code's JSON starts with "{")
+
+# A code exchange on PostgreSQL: the family and its first refresh token in one statement (three round trips
+# with BEGIN and COMMIT instead of four).
+_PG_OPEN_FAMILY = text("""
+WITH family AS (
+    INSERT INTO idp_token_families (family_id, sub, client_id, scope, sid, auth_time, acr, amr, created_at, dpop_jkt)
+    VALUES (:family_id, :sub, :client_id, :scope, :sid, :auth_time, :acr, :amr, :created_at, :dpop_jkt)
+    RETURNING family_id
+)
+INSERT INTO idp_refresh_tokens (token_hash, family_id, created_at, expires_at, used)
+SELECT :rt_token_hash, family.family_id, :rt_created_at, :rt_expires_at, :rt_used FROM family
+""")
 
 
 @dataclass(frozen=True)
@@ -37,8 +54,10 @@ class ClientView:
     client_id: str
 
 
-class RefreshReused(Exception):  # a condition (hence no Error suffix), handled in idp.authorization_server
-    """A refresh token lost the race to rotate: it was used concurrently."""
+def new_token(*_args: object, **_kwargs: object) -> str:
+    """An access or refresh token: 256 random bits, base64url (RFC 6749 §10.10; one ``urandom`` call, where
+    Authlib's default draws each character separately). Takes and ignores Authlib's generator arguments."""
+    return secrets.token_urlsafe(32)
 
 
 def digest(token: str) -> str:
@@ -121,24 +140,30 @@ class Token(TokenMixin):
 
 
 class Grants:
-    def __init__(self, engine: Engine, store: KeyValueStore, audit: Audit):
+    def __init__(self, engine: Engine, store: KeyValueStore, audit: Audit, *, refresh_ttl: int = REFRESH_TTL,
+                 family_lifetime: int = DEFAULT_FAMILY_LIFETIME):
         self.engine, self.store, self.audit = engine, store, audit
+        self.refresh_ttl, self.family_lifetime = refresh_ttl, family_lifetime
 
     # -- authorization codes ------------------------------------------------------------------
     def save_code(self, value: str, code: Code) -> None:
         self.store.put(f"code:{digest(value)}", json.dumps(asdict(code)), CODE_TTL)
 
     def consume_code(self, value: str, now: int) -> Code | None:
-        key = digest(value)
-        raw = self.store.consume(f"code:{key}")
+        """The code, once: one atomic command swaps it for a ``used:<family>`` marker (``KeyValueStore.replace``),
+        so the code and its marker are never both absent; a code presented again finds the marker and revokes
+        the family it opened (RFC 6749 §4.1.2)."""
+        key = f"code:{digest(value)}"
+        family_id = secrets.token_urlsafe(16)
+        raw = self.store.replace(key, USED_MARKER + family_id, USED_CODE_TTL)
         if raw is None:
-            family = self.store.get(f"code-used:{key}")
-            if family:
-                self.revoke_family(family, "code_reuse", now)
+            return None
+        if raw.startswith(USED_MARKER):
+            self.store.put(key, raw, USED_CODE_TTL)  # keep pointing at the family the code really opened
+            self.revoke_family(raw[len(USED_MARKER):], "code_reuse", now)
             return None
         code = Code(**json.loads(raw))
-        code.family_id = secrets.token_urlsafe(16)
-        self.store.put(f"code-used:{key}", code.family_id, USED_CODE_TTL)
+        code.family_id = family_id
         return code
 
     # -- families -----------------------------------------------------------------------------
@@ -173,37 +198,35 @@ class Grants:
             self.revoke_family(family_id, "consent_withdrawn", now)
 
     # -- tokens -------------------------------------------------------------------------------
-    def issue(self, token: dict, *, client_id: str, sub: str, sid: str | None, now: int,
-              code: Code | None = None, rotated: Token | None = None, jkt: str | None = None,
-              bind_family: bool = False) -> None:
-        """Record tokens from a code (opening its family) or a rotation, in one SQL transaction.
+    def open_family(self, token: dict, code: Code, *, now: int, jkt: str | None = None,
+                    bind_family: bool = False) -> None:
+        """Record the tokens of a code exchange: the family, its first refresh token and the access token, all
+        written before the one commit (on PostgreSQL one statement: BEGIN, INSERT, COMMIT). The family row
+        references the account, so a code for an account deleted meanwhile raises ``TokenRefused``."""
+        family = {"family_id": code.family_id, "sub": code.sub, "client_id": code.client_id, "scope": code.scope,
+                  "sid": code.sid, "auth_time": code.auth_time, "acr": code.acr, "amr": " ".join(code.amr),
+                  "created_at": now, "dpop_jkt": jkt if bind_family else None}
+        first = {"token_hash": digest(token["refresh_token"]), "family_id": code.family_id, "created_at": now,
+                 "expires_at": min(now + self.refresh_ttl, now + self.family_lifetime), "used": False}
+        try:
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(_PG_OPEN_FAMILY, {**family, **{f"rt_{k}": v for k, v in first.items()}})
+                else:
+                    conn.execute(insert(models.token_families).values(**family))
+                    conn.execute(insert(models.refresh_tokens).values(**first))
+                self.put_access(token["access_token"], family_id=code.family_id, client_id=code.client_id,
+                                sub=code.sub, scope=token.get("scope", ""), sid=code.sid, issued_at=now,
+                                expires_in=int(token["expires_in"]), jkt=jkt)
+        except IntegrityError as exc:
+            raise TokenRefused("the account this code was issued for no longer exists") from exc
 
-        The rotated refresh token is claimed with ``UPDATE ... WHERE used = false``: of two racing uses,
-        exactly one wins; the loser raises ``RefreshReused`` and the family is revoked.
-        """
-        family_id = code.family_id if code else rotated.family_id
-        with self.engine.begin() as conn:
-            if code is not None:
-                conn.execute(insert(models.token_families).values(
-                    family_id=family_id, sub=code.sub, client_id=code.client_id, scope=code.scope, sid=code.sid,
-                    auth_time=code.auth_time, acr=code.acr, amr=" ".join(code.amr), created_at=now,
-                    dpop_jkt=jkt if bind_family else None,
-                ))
-            if rotated is not None:
-                rt = models.refresh_tokens
-                claimed = conn.execute(update(rt).where(rt.c.token_hash == rotated.token_hash, rt.c.used.is_(False))
-                                       .values(used=True)).rowcount
-                if claimed != 1:
-                    raise RefreshReused(family_id)
-            if token.get("refresh_token"):
-                conn.execute(insert(models.refresh_tokens).values(
-                    token_hash=digest(token["refresh_token"]), family_id=family_id, created_at=now,
-                    expires_at=now + REFRESH_TTL, used=False,
-                ))
-        at = Token("access_token", family_id, client_id, sub, token.get("scope", ""), now + token["expires_in"],
-                   now, sid, jkt=jkt)
-        record = {k: v for k, v in asdict(at).items() if k not in ("client", "revoked", "token_hash")}
-        self.store.put(f"at:{digest(token['access_token'])}", json.dumps(record), int(token["expires_in"]))
+    def put_access(self, value: str, *, family_id: str, client_id: str, sub: str, scope: str, sid: str | None,
+                   issued_at: int, expires_in: int, jkt: str | None) -> None:
+        """Keep an access token (by its hash) for its lifetime; putting the same one again is harmless."""
+        record = {"kind": "access_token", "family_id": family_id, "client_id": client_id, "sub": sub, "scope": scope,
+                  "expires_at": issued_at + expires_in, "issued_at": issued_at, "sid": sid, "jkt": jkt}
+        self.store.put(f"at:{digest(value)}", json.dumps(record, separators=(",", ":")), expires_in)
 
     def access_token(self, value: object) -> Token | None:
         if not isinstance(value, str) or not value or len(value) > 512:
@@ -218,32 +241,27 @@ class Grants:
     def revoke_access_token(self, value: str) -> None:
         self.store.delete(f"at:{digest(value)}")
 
-    def refresh_token(self, value: object, *, rotate: bool, now: int) -> Token | None:
-        """Look a refresh token up. With ``rotate`` (the refresh grant) a live token is returned for
-        rotation, and presenting an already-used one revokes its family (RFC 9700 §4.14.2)."""
+    def refresh_token(self, value: object, *, now: int) -> Token | None:
+        """Look a refresh token up for introspection and revocation (RFC 7662, RFC 7009); rotation is
+        ``idp.refresh_tokens``. A used, expired or revoked token is returned as revoked."""
         if not isinstance(value, str) or not value or len(value) > 512:
             return None
         rt, fam = models.refresh_tokens, models.token_families
         with self.engine.connect() as conn:
             row = conn.execute(select(rt.c.family_id, rt.c.used, rt.c.created_at, rt.c.expires_at,
                                       fam.c.client_id, fam.c.sub, fam.c.scope, fam.c.sid, fam.c.revoked_at,
-                                      fam.c.dpop_jkt)
+                                      fam.c.dpop_jkt, fam.c.created_at.label("family_created"))
                                .join(fam, fam.c.family_id == rt.c.family_id)
                                .where(rt.c.token_hash == digest(value))).first()
         if row is None:
             return None
-        if rotate and row.used:
-            self.revoke_family(row.family_id, "refresh_reuse", now)
-            return None
-        token = Token("refresh_token", row.family_id, row.client_id, row.sub, row.scope, row.expires_at,
-                      row.created_at, row.sid, revoked=row.revoked_at is not None or row.used or row.expires_at <= now,
-                      token_hash=digest(value), jkt=row.dpop_jkt)
-        if rotate and token.revoked:
-            return None
-        return token
+        ended = row.revoked_at is not None or row.used or row.expires_at <= now
+        ended = ended or row.family_created <= now - self.family_lifetime
+        return Token("refresh_token", row.family_id, row.client_id, row.sub, row.scope, row.expires_at,
+                     row.created_at, row.sid, revoked=ended, token_hash=digest(value), jkt=row.dpop_jkt)
 
     def revoke_refresh_token(self, value: str, now: int) -> None:
         """RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens of its grant."""
-        token = self.refresh_token(value, rotate=False, now=now)
+        token = self.refresh_token(value, now=now)
         if token:
             self.revoke_family(token.family_id, "revoked_by_client", now)

@@ -80,6 +80,13 @@ refresh_tokens = Table(
     Column("created_at", Integer, nullable=False),
     Column("expires_at", Integer, nullable=False),
     Column("used", Boolean, nullable=False, default=False),
+    # Set when the token is rotated (``idp.refresh_tokens``): when, which token replaced it, a digest of the
+    # request that rotated it, and that response's token pair sealed under a key only the presented token opens,
+    # so a retry of a lost response within the grace window gets the same pair back (RFC 9700 §4.14.2).
+    Column("rotated_at", Integer),
+    Column("successor_hash", String(64)),
+    Column("request_digest", String(64)),
+    Column("reply", Text),
 )
 
 audit_events = Table(

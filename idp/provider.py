@@ -22,12 +22,14 @@ from idp import migrate
 from idp.accounts import Accounts
 from idp.audit import Audit
 from idp.authorization_server import Server, build_server
-from idp.clients import Clients
+from idp.clients import ID_TOKEN_ALGS, Clients
 from idp.consents import Consents
-from idp.grants import Grants
+from idp.grants import ACCESS_TTL, Grants
 from idp.liveness import DemoLiveness, LivenessChecker
 from idp.logout import http_post
+from idp.refresh_tokens import RefreshTokens
 from idp.registry import PopulationRegistry, TableRegistry
+from idp.rotation import DEFAULT_FAMILY_LIFETIME, DEFAULT_GRACE, RotationPolicy
 from idp.secrets import Secrets, load_secrets
 from idp.sessions import Sessions
 from idp.throttle import Throttle, ThrottlePolicy
@@ -36,8 +38,8 @@ from storage.sql import make_engine
 from storage.timeouts import SERVICE
 
 KEY_OWNER = "idp"  # the ES256 ring (the default ID token algorithm)
-KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm -> key ring owner
-ID_TOKEN_ALGS = tuple(KEY_OWNERS)
+KEY_OWNERS = {"ES256": KEY_OWNER, "RS256": "idp-rs256"}  # ID token algorithm (``ID_TOKEN_ALGS``) -> key ring owner
+assert tuple(KEY_OWNERS) == ID_TOKEN_ALGS, "every ID token algorithm a client may register needs its key ring"
 # The claims each scope releases at UserInfo (OIDC Core §5.4; ``id_number`` is tongban's): ``Provider.claims``
 # releases exactly these, discovery advertises them.
 SCOPE_CLAIMS = {"profile": ("name",), "phone": ("phone_number", "phone_number_verified"), "id_number": ("id_number",)}
@@ -77,6 +79,14 @@ def _migrate(engine: Engine | None, url: str) -> None:
         batch.dispose()
 
 
+def rotation_policy(settings: object) -> RotationPolicy:
+    """The refresh grace window and family lifetime from the settings (``refresh_grace``,
+    ``refresh_family_lifetime``: TONGBAN_REFRESH_GRACE, TONGBAN_REFRESH_FAMILY_LIFETIME), their defaults where
+    the settings do not name them."""
+    return RotationPolicy(grace=getattr(settings, "refresh_grace", DEFAULT_GRACE),
+                          family_lifetime=getattr(settings, "refresh_family_lifetime", DEFAULT_FAMILY_LIFETIME))
+
+
 class KeyRingCache:
     """The idp key rings (one per ID token algorithm), loaded on first use and reloaded when a ring's file
     changes (after a rotation)."""
@@ -110,6 +120,7 @@ class Provider:
     registry: PopulationRegistry
     throttle_policy: ThrottlePolicy = field(default_factory=ThrottlePolicy)
     liveness: LivenessChecker = field(default_factory=DemoLiveness)  # the real-person step-up adapter
+    rotation: RotationPolicy = field(default_factory=RotationPolicy)  # refresh grace window, family lifetime
 
     def __post_init__(self) -> None:
         self.audit = Audit(self.engine)
@@ -117,8 +128,11 @@ class Provider:
         self.accounts = Accounts(self.engine, self.store, self.secrets, self.registry, self.throttle, self.audit)
         self.clients = Clients(self.engine)
         self.consents = Consents(self.engine)
-        self.grants = Grants(self.engine, self.store, self.audit)
+        self.grants = Grants(self.engine, self.store, self.audit, refresh_ttl=self.rotation.token_ttl,
+                             family_lifetime=self.rotation.family_lifetime)
+        self.refresh = RefreshTokens(self.engine, self.grants, self.secrets, self.rotation, ACCESS_TTL)
         self.sessions = Sessions(self.store)
+        self._jose_keys: dict[tuple[str, str], ECKey | RSAKey] = {}  # signing keys as joserfc keys, by (alg, kid)
         self.backchannel_post = http_post  # replaceable transport for back-channel logout tokens
         self.server: Server = build_server(self)
 
@@ -138,6 +152,7 @@ class Provider:
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)
         if load_keys:
             ring.all()
+        overrides.setdefault("rotation", rotation_policy(settings))
         return cls(settings.issuer_url, engine, store, secrets_, ring, registry, **overrides)
 
     # -- keys ---------------------------------------------------------------------------------
@@ -148,8 +163,14 @@ class Provider:
         signer = self.key_cache.get(alg).signer(int(time.time()))
         if signer.public.alg != alg:  # e.g. the RS256 ring rotated without alg="RS256"
             raise keys.NoSigningKeyError(f"the {KEY_OWNERS[alg]} key ring's signer is {signer.public.alg}, not {alg}")
-        key_type = RSAKey if alg == "RS256" else ECKey
-        return key_type.import_key(signer.private.crypto_key(), {"kid": signer.public.kid, "alg": alg})
+        cached = self._jose_keys.get((alg, signer.public.kid))  # a rotation brings a new kid, hence a new entry
+        if cached is None:
+            key_type = RSAKey if alg == "RS256" else ECKey
+            cached = key_type.import_key(signer.private.crypto_key(), {"kid": signer.public.kid, "alg": alg})
+            if len(self._jose_keys) > 16:
+                self._jose_keys.clear()
+            self._jose_keys[(alg, signer.public.kid)] = cached
+        return cached
 
     def jwks(self) -> dict:
         """Every key of every ring still inside its verification window, so tokens signed before a rotation

@@ -1,8 +1,10 @@
 """The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
 
-Every use returns a new refresh token; the old one is marked used in the same transaction that stores its
-successor (``idp.authorization_server.Server.save_token``). Presenting a used one revokes the whole family.
-A DPoP-bound refresh token needs a proof with the same key (RFC 9449 §5).
+Every use returns a new refresh token. The whole rotation (claim the presented token, insert its successor,
+keep the response for a retry, store the access token) is one transaction in ``idp.refresh_tokens``, done
+while the request is validated, so Authlib's later steps only shape the response. A retry of a lost response
+within the grace window gets the same pair; presenting a used token otherwise revokes the whole family
+(``idp.rotation``). A DPoP-bound refresh token needs a proof with the same key (RFC 9449 §5).
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import time
 from dataclasses import dataclass
 
 from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.hooks import hooked
 from flask import g
 
 from idp.client_auth import AUTH_METHODS
-from idp.grants import Token
+from idp.errors import ScopeNotGranted, TokenRefused
+from idp.rotation import Attempt
 
 
 @dataclass(frozen=True)
@@ -28,15 +33,25 @@ class RefreshGrant(grants.RefreshTokenGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
-    def authenticate_refresh_token(self, refresh_token: str) -> Token | None:
-        token = self.server.provider.grants.refresh_token(refresh_token, rotate=True, now=int(time.time()))
-        if token is not None and token.jkt and token.jkt != g.get("dpop_jkt"):
-            return None  # RFC 9449 §5: a bound refresh token needs a proof with the same key
-        return token
+    def validate_token_request(self) -> None:
+        """Authenticate the client (RFC 6749 §6), then rotate: the result is committed when this returns."""
+        client = self._validate_request_client()
+        self.request.client = client
+        value = self.request.form.get("refresh_token")
+        if value is None:
+            raise InvalidRequestError("Missing 'refresh_token' in request.")
+        attempt = Attempt(client.get_client_id(), self.request.payload.scope, g.get("dpop_jkt"), int(time.time()))
+        try:
+            self.request.refresh_token = self.server.provider.refresh.rotate(value, attempt)
+        except ScopeNotGranted as exc:
+            raise InvalidScopeError() from exc
+        except TokenRefused as exc:
+            raise InvalidGrantError(str(exc) if exc.reason == "refresh_reuse" else None) from exc
 
-    def authenticate_user(self, refresh_token: Token) -> Subject:
-        """The family row references the account (ON DELETE CASCADE), so a live token means a live account."""
-        return Subject(refresh_token.sub)
-
-    def revoke_old_credential(self, refresh_token: Token) -> None:
-        """Already marked used, atomically, in the transaction that stored its successor (``save_token``)."""
+    @hooked
+    def create_token_response(self) -> tuple[int, dict, list]:
+        rotated = self.request.refresh_token
+        self.request.user = Subject(rotated.sub)
+        token = {"token_type": "DPoP" if g.get("dpop_jkt") else "Bearer", "access_token": rotated.access_token,
+                 "expires_in": rotated.expires_in, "refresh_token": rotated.refresh_token, "scope": rotated.scope}
+        return 200, token, self.TOKEN_RESPONSE_HEADER

@@ -57,6 +57,24 @@ class Secrets:
         except InvalidToken as exc:
             raise IdpError("stored ciphertext does not open with this service secret") from exc
 
+    def _bearer_fernet(self, bearer: str) -> Fernet:
+        key = hmac.new(self._derive("bearer-seal"), bearer.encode(), hashlib.sha256).digest()
+        return Fernet(base64.urlsafe_b64encode(key))
+
+    def seal_for(self, bearer: str, value: str) -> str:
+        """Fernet under a key derived from this secret AND ``bearer`` (a token the client holds, of which the
+        database keeps only a hash): what is sealed opens only for someone presenting that token again, and
+        neither a copy of the database nor the secret alone opens it (``idp.refresh_tokens`` keeps the
+        response of a rotation this way, for a retry)."""
+        return self._bearer_fernet(bearer).encrypt(value.encode()).decode()
+
+    def open_for(self, bearer: str, sealed: str) -> str | None:
+        """What ``seal_for(bearer, ...)`` sealed, or None when it does not open with this bearer and secret."""
+        try:
+            return self._bearer_fernet(bearer).decrypt(sealed.encode()).decode()
+        except (InvalidToken, ValueError):
+            return None
+
 
 def load_secrets(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> Secrets:
     """The IdP secrets: ``value`` (the configured ``TONGBAN_IDP_SECRET``), else the file, sealed under ``passphrase``."""

@@ -3,6 +3,11 @@
 The browser holds only a random session id (cookie); the record holds the subject, when and how they
 authenticated (``auth_time``, ``acr``, ``amr``: OIDC Core §2) and which clients it has signed in to,
 for back-channel logout (OIDC Back-Channel Logout §2).
+
+Each account's sessions are indexed in a set (``sessidx:<sub>``, ``KeyValueStore.add_member``): a sign-in
+adds its id and an ending removes it, so concurrent sign-ins never overwrite each other's entries, and a
+sign-in does not read the account's other sessions. Ids whose session expired are dropped when the index is
+read. (The older JSON list under ``usess:<sub>`` is no longer read and expires by itself.)
 """
 
 from __future__ import annotations
@@ -33,15 +38,19 @@ class Sessions:
     def create(self, sub: str, auth_time: int, acr: str, amr: list[str]) -> SsoSession:
         session = SsoSession(secrets.token_urlsafe(24), sub, auth_time, acr, amr)
         self.save(session)
-        sids = [s.sid for s in self.of(sub)][-19:]  # an account keeps at most 20 sessions listed
-        self.store.put(f"usess:{sub}", json.dumps([*sids, session.sid]), self.ttl)
+        self.store.add_member(f"sessidx:{sub}", session.sid, self.ttl)
         return session
 
     def of(self, sub: str) -> list[SsoSession]:
-        """The account's live sessions, oldest first (for the account page)."""
-        raw = self.store.get(f"usess:{sub}")
-        sessions = [self.get(sid) for sid in (json.loads(raw) if raw else [])]
-        return [s for s in sessions if s is not None and s.sub == sub]
+        """The account's live sessions, oldest sign-in first (for the account page); forgets ended ones."""
+        found = []
+        for sid in self.store.members(f"sessidx:{sub}"):
+            session = self.get(sid)
+            if session is None or session.sub != sub:
+                self.store.remove_member(f"sessidx:{sub}", sid)
+            else:
+                found.append(session)
+        return sorted(found, key=lambda s: (s.auth_time, s.sid))
 
     def save(self, session: SsoSession) -> None:
         self.store.put(f"sess:{session.sid}", json.dumps(asdict(session), separators=(",", ":")), self.ttl)
@@ -59,4 +68,8 @@ class Sessions:
 
     def end(self, sid: str) -> SsoSession | None:
         raw = self.store.consume(f"sess:{sid}")
-        return SsoSession(**json.loads(raw)) if raw else None
+        if not raw:
+            return None
+        session = SsoSession(**json.loads(raw))
+        self.store.remove_member(f"sessidx:{session.sub}", sid)
+        return session

@@ -26,7 +26,7 @@ def _query_token(provider: Provider, token_string: str, hint: str | None) -> Tok
     if hint != "refresh_token":  # a token type name, not a secret
         token = provider.grants.access_token(token_string)
     if token is None:
-        token = provider.grants.refresh_token(token_string, rotate=False, now=int(time.time()))
+        token = provider.grants.refresh_token(token_string, now=int(time.time()))
     if token is not None:
         token.client = provider.clients.get(token.client_id)
     return token

@@ -94,7 +94,7 @@ def error_page(message: str, status: int = 400) -> Response:
 
 def printable(value: str) -> bool:
     """RFC 6749 Appendix A: protocol parameter values are VSCHAR / NQSCHAR, i.e. printable ASCII."""
-    return all(" " <= ch <= "~" for ch in value)
+    return value.isascii() and value.isprintable()  # ASCII printable is exactly " " .. "~"
 
 
 def oauth_api(call: Callable[[], Response]) -> Response | tuple[Response, int]:

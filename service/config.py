@@ -63,6 +63,11 @@ VARIABLES: tuple[Variable, ...] = (
              "a pooled connection idle longer than this many seconds is checked before use (none is pinged per checkout)"),
     Variable("TONGBAN_REDIS_CONNECT_TIMEOUT", "1", "seconds to open a Redis connection"),
     Variable("TONGBAN_REDIS_SOCKET_TIMEOUT", "1", "seconds to wait for a Redis answer"),
+    Variable("TONGBAN_REFRESH_GRACE", "30",
+             "seconds after a refresh in which the same request with the old refresh token gets the same new pair "
+             "(a lost response); later, or another request, is reuse and revokes the family (RFC 9700 §4.14.2)"),
+    Variable("TONGBAN_REFRESH_FAMILY_LIFETIME", "7776000",
+             "seconds a refresh-token family lives from its sign-in however often it is rotated (default 90 days)"),
     Variable("TONGBAN_RETRY_AFTER", "5", "seconds a 503 asks clients to wait (Retry-After) when a store is unavailable"),
     Variable("TONGBAN_METRICS_TOKEN", "",
              "bearer token for GET /metrics (Prometheus); empty: no /metrics route on the service port", secret=True),
@@ -145,6 +150,8 @@ class Settings:
     metrics_port: int = 0
     metrics_multiproc_dir: str = ""
     log_level: str = "INFO"
+    refresh_grace: int = 30
+    refresh_family_lifetime: int = 90 * 24 * 3600
 
     @classmethod
     def from_env(cls, data_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -188,6 +195,9 @@ class Settings:
             background_jobs=_flag("TONGBAN_BACKGROUND_JOBS", get("TONGBAN_BACKGROUND_JOBS")),
             log_json=_choice("TONGBAN_LOG_FORMAT", get("TONGBAN_LOG_FORMAT"), ("json", "text")) == "json",
             log_level=_choice("TONGBAN_LOG_LEVEL", get("TONGBAN_LOG_LEVEL").upper(), ("DEBUG", "INFO", "WARNING", "ERROR")),
+            refresh_grace=int(_bounded("TONGBAN_REFRESH_GRACE", get("TONGBAN_REFRESH_GRACE"), 0, 300)),
+            refresh_family_lifetime=int(_bounded("TONGBAN_REFRESH_FAMILY_LIFETIME", get("TONGBAN_REFRESH_FAMILY_LIFETIME"),
+                                                 3600, 31622400))
         )
 
     @property

@@ -24,6 +24,14 @@ class KeyValueStore(Protocol):
     def delete(self, key: str) -> None: ...
     def incr(self, key: str, ttl: int) -> int: ...
     def ttl(self, key: str) -> int | None: ...
+    # Atomically replace the value of an EXISTING key (a new TTL), returning the previous one; a missing key stays
+    # missing and gives None. Of racing callers exactly one sees the original value (cf. ``consume``).
+    def replace(self, key: str, value: str, ttl: int) -> str | None: ...
+    # Sets (an index of keys, e.g. an account's sessions): adding and removing one member never rewrites the
+    # others, so concurrent writers cannot lose each other's members. ``add_member`` (re)starts the set's TTL.
+    def add_member(self, key: str, member: str, ttl: int) -> None: ...
+    def remove_member(self, key: str, member: str) -> None: ...
+    def members(self, key: str) -> set[str]: ...
 
 
 class MemoryStore:
@@ -31,6 +39,7 @@ class MemoryStore:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._data: dict[str, tuple[str, float]] = {}
+        self._sets: dict[str, tuple[set[str], float]] = {}
         self._lock = threading.Lock()
         self._clock = clock
 
@@ -82,6 +91,37 @@ class MemoryStore:
             item = self._live(key)
             return None if item is None else max(1, int(item[1] - self._clock() + 0.999))
 
+    def replace(self, key: str, value: str, ttl: int) -> str | None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        with self._lock:
+            item = self._live(key)
+            if item is None:
+                return None
+            self._data[key] = (value, self._clock() + ttl)
+            return item[0]
+
+    def _live_set(self, key: str) -> set[str]:
+        item = self._sets.get(key)
+        if item is None or item[1] <= self._clock():
+            self._sets.pop(key, None)
+            return set()
+        return item[0]
+
+    def add_member(self, key: str, member: str, ttl: int) -> None:
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        with self._lock:
+            self._sets[key] = (self._live_set(key) | {member}, self._clock() + ttl)
+
+    def remove_member(self, key: str, member: str) -> None:
+        with self._lock:
+            self._live_set(key).discard(member)
+
+    def members(self, key: str) -> set[str]:
+        with self._lock:
+            return set(self._live_set(key))
+
 
 class RedisStore:
     """Redis adapter: SET EX, GETDEL (atomic, Redis >= 6.2), INCR + EXPIRE NX in one transaction."""
@@ -125,6 +165,31 @@ class RedisStore:
     def ttl(self, key: str) -> int | None:
         value = self._call(self._redis.ttl, self._prefix + key)
         return value if value and value > 0 else None
+
+    def replace(self, key: str, value: str, ttl: int) -> str | None:
+        """SET key value XX GET EX ttl (Redis >= 6.2): one atomic command."""
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+        return self._call(lambda: self._redis.set(self._prefix + key, value, ex=ttl, xx=True, get=True))
+
+    def add_member(self, key: str, member: str, ttl: int) -> None:
+        """SADD and EXPIRE in one round trip (MULTI/EXEC)."""
+        if ttl <= 0:
+            raise ValueError("ttl must be positive")
+
+        def run() -> None:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.sadd(self._prefix + key, member)
+            pipe.expire(self._prefix + key, ttl)
+            pipe.execute()
+
+        self._call(run)
+
+    def remove_member(self, key: str, member: str) -> None:
+        self._call(self._redis.srem, self._prefix + key, member)
+
+    def members(self, key: str) -> set[str]:
+        return set(self._call(self._redis.smembers, self._prefix + key))
 
     def memory_usage(self, key: str) -> int:
         """Bytes Redis uses for one key (MEMORY USAGE), for the benchmark."""

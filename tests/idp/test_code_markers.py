@@ -20,8 +20,8 @@ def test_the_used_code_marker_lives_about_as_long_as_the_code() -> None:
     grants = Grants(None, store, None)
     grants.save_code("the-code", Code("c", "https://app/cb", "openid", "sub", 1000, "sid"))
     assert grants.consume_code("the-code", now=1000) is not None
-    ttl = store.ttl(f"code-used:{digest('the-code')}")
+    ttl = store.ttl(f"code:{digest('the-code')}")
     assert ttl is not None and CODE_TTL <= ttl <= 2 * CODE_TTL
     clock.now += 2 * CODE_TTL + 1
-    assert store.get(f"code-used:{digest('the-code')}") is None  # gone: nothing is kept for a day
+    assert store.get(f"code:{digest('the-code')}") is None  # gone: nothing is kept for a day
     assert grants.consume_code("the-code", now=1200) is None  # and a late replay still gets nothing

@@ -116,10 +116,11 @@ def test_refresh_reuse_revokes_the_family(idp):
     assert rotated.status_code == 200
     new = rotated.json()
     assert new["refresh_token"] != tokens["refresh_token"]
-    replay = refresh(idp, client, tokens["refresh_token"])  # the stolen, already-used token
+    newest = refresh(idp, client, new["refresh_token"]).json()  # the client used its new token: it had the answer
+    replay = refresh(idp, client, tokens["refresh_token"])  # so the old one now is a stolen copy
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
-    assert refresh(idp, client, new["refresh_token"]).json()["error"] == "invalid_grant"  # family revoked
-    assert userinfo(idp, new["access_token"]) == 401
+    assert refresh(idp, client, newest["refresh_token"]).json()["error"] == "invalid_grant"  # family revoked
+    assert userinfo(idp, newest["access_token"]) == 401
 
 
 @embedded
@@ -398,3 +399,38 @@ def test_a_client_assertion_the_client_cannot_back_is_invalid_client_never_a_500
             "client_assertion": _assertion(client["client_id"], idp.url + path, kid="not-registered")}, timeout=10)
         assert response.status_code in (400, 401), (path, response.status_code, response.text[:200])
         assert response.json()["error"] == "invalid_client", path
+
+
+def _joserfc_assertion(client_id: str, audience: str, key, alg: str) -> str:
+    import time
+    import uuid
+
+    from joserfc import jwt as jose_jwt
+
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": audience, "iat": now, "exp": now + 60, "jti": uuid.uuid4().hex}
+    return jose_jwt.encode({"alg": alg}, claims, key, algorithms=[alg])
+
+
+@embedded
+@pytest.mark.parametrize("kind,alg,accepted", [
+    ("oct", "HS256", False),  # a symmetric key smuggled into jwks: the assertion would be a shared secret
+    ("rsa", "RS384", False),  # not in the advertised list
+    ("ec", "ES256", True),
+    ("okp", "Ed25519", True),  # advertised in discovery, so it must work (RFC 9864 name)
+])
+def test_client_assertion_algorithms_are_an_allow_list(idp, kind, alg, accepted):
+    from joserfc.jwk import ECKey, OctKey, OKPKey, RSAKey
+
+    key = {"oct": lambda: OctKey.generate_key(256), "rsa": lambda: RSAKey.generate_key(2048),
+           "ec": lambda: ECKey.generate_key("P-256"), "okp": lambda: OKPKey.generate_key("Ed25519")}[kind]()
+    client = idp.client(jwks={"keys": [key.as_dict(private=kind == "oct")]})
+    code = get_code(idp, Browser(idp), client)
+    response = requests.post(idp.url + "/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT, "code_verifier": "v" * 50,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": _joserfc_assertion(client["client_id"], idp.url + "/token", key, alg)}, timeout=10)
+    if accepted:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code in (400, 401) and response.json()["error"] == "invalid_client"

@@ -83,7 +83,7 @@ def desk(live):
 
 
 def family_of(live, refresh_token: str) -> str:
-    token = live.app.extensions["tongban.idp"].grants.refresh_token(refresh_token, rotate=False, now=int(time.time()))
+    token = live.app.extensions["tongban.idp"].grants.refresh_token(refresh_token, now=int(time.time()))
     assert token is not None
     return token.family_id
 

@@ -94,3 +94,65 @@ def test_make_store_selects_adapter():
     from storage.errors import StorageUnavailable
     with pytest.raises(StorageUnavailable):
         make_store("memcached://x")
+
+
+def test_set_members_add_remove_and_expire(store):
+    store.add_member("idx", "a", 60)
+    store.add_member("idx", "b", 60)
+    store.add_member("idx", "a", 60)  # a member once
+    assert store.members("idx") == {"a", "b"}
+    store.remove_member("idx", "a")
+    store.remove_member("idx", "missing")
+    assert store.members("idx") == {"b"}
+    assert store.members("absent") == set()
+    with pytest.raises(ValueError):
+        store.add_member("idx", "c", 0)
+
+
+def test_concurrent_adds_keep_every_member(store):
+    barrier = threading.Barrier(8)
+
+    def worker(i):
+        barrier.wait()
+        store.add_member("many", f"m{i}", 60)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.members("many") == {f"m{i}" for i in range(8)}
+
+
+def test_memory_set_expiry_with_injected_clock():
+    clock = FakeClock()
+    store = MemoryStore(clock)
+    store.add_member("idx", "a", 10)
+    clock.now += 11
+    assert store.members("idx") == set()
+
+
+def test_replace_only_an_existing_key_and_return_the_old_value(store):
+    assert store.replace("absent", "x", 60) is None
+    assert store.get("absent") is None  # not created
+    store.put("k", "old", 60)
+    assert store.replace("k", "new", 60) == "old"
+    assert store.get("k") == "new"
+    with pytest.raises(ValueError):
+        store.replace("k", "v", 0)
+
+
+def test_replace_is_atomic_under_races(store):
+    store.put("code", "original", 60)
+    results, barrier = [], threading.Barrier(8)
+
+    def worker(i):
+        barrier.wait()
+        results.append(store.replace("code", f"used-{i}", 60))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("original") == 1 and all(r and r.startswith("used-") for r in results if r != "original")

@@ -32,6 +32,10 @@ if (step === 'start') {
   const claims = tokens.claims();
   const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
   const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+  // the answer "lost": the same request again gets the same pair (grace window), then the new token is used
+  const retried = await client.refreshTokenGrant(config, tokens.refresh_token);
+  const retrySame = retried.refresh_token === refreshed.refresh_token && retried.access_token === refreshed.access_token;
+  await client.refreshTokenGrant(config, refreshed.refresh_token);
   let reuse = 'accepted';
   try {
     await client.refreshTokenGrant(config, tokens.refresh_token);
@@ -43,7 +47,7 @@ if (step === 'start') {
   });
   console.log(JSON.stringify({
     claims, userinfo, refreshed: Boolean(refreshed.access_token && refreshed.refresh_token),
-    rotated: refreshed.refresh_token !== tokens.refresh_token, reuse, logout: logout.href,
+    rotated: refreshed.refresh_token !== tokens.refresh_token, retrySame, reuse, logout: logout.href,
   }));
 } else {
   console.error(`unknown step ${step}`);
