@@ -35,7 +35,7 @@ CLAIMS = json.loads((ROOT / "examples" / "driving-licence.json").read_text())
 
 
 def rate(url: str, data: Path) -> float:
-    settings = SimpleNamespace(data_dir=data, database_url=url, demo=False)
+    settings = SimpleNamespace(data_dir=data, database_url=url, demo=True)
     init_step(settings, lambda _m: None)
     engine_for(settings)
     issuer = issuer_for(settings)
