@@ -24,6 +24,7 @@ Times get a tighter bound where they are read (``check_time``).
 from __future__ import annotations
 
 import io
+import threading
 from typing import Any
 
 import cbor2
@@ -44,7 +45,25 @@ def dumps(value: Any, *, ordered: bool = True) -> bytes:
     ``ordered=False`` keeps each map's own key order, for formats that do not fix one (the Token Status
     List draft's CWT claims, whose examples are written in the draft's order).
     """
-    return cbor2.dumps(value, canonical=ordered, datetime_as_timestamp=True)
+    buffer, encoder = _encoder(ordered)
+    buffer.seek(0)
+    buffer.truncate()
+    encoder.encode(value)
+    return buffer.getvalue()
+
+
+_local = threading.local()
+
+
+def _encoder(ordered: bool) -> tuple[io.BytesIO, cbor2.CBOREncoder]:
+    """One encoder per thread and mode: ``cbor2.dumps`` builds a stream and an encoder per call, which costs
+    several times the encoding of a credential's small items (issuance encodes four per view)."""
+    pair = getattr(_local, "ordered" if ordered else "unordered", None)
+    if pair is None:
+        buffer = io.BytesIO()
+        pair = (buffer, cbor2.CBOREncoder(buffer, canonical=ordered, datetime_as_timestamp=True))
+        setattr(_local, "ordered" if ordered else "unordered", pair)
+    return pair
 
 
 def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBOR_BYTES, ordered: bool = True) -> Any:

@@ -109,13 +109,27 @@ def encode_payload(body: CredentialBody) -> bytes:
     payload: dict[int, Any] = {
         CWT_IAT: body.issued_at,
         CWT_EXP: body.expires_at,
-        CWT_CNF: {CNF_COSE_KEY: body.holder_key.to_cose_key()},
+        CWT_CNF: {CNF_COSE_KEY: _cose_key(body.holder_key)},
         CWT_STATUS: status_reference(body.status_idx, body.status_uri),
         TONGBAN_CLAIM: [ltype.code, view.code, body.serial, body.version, claims],
     }
     if body.not_before is not None:
         payload[CWT_NBF] = body.not_before
     return dumps(payload)
+
+
+_COSE_KEYS: dict[tuple, dict[int, Any]] = {}  # holder keys by their JWK members: every view carries one
+
+
+def _cose_key(key: PublicKey) -> dict[int, Any]:
+    """``key.to_cose_key()``, remembered by the JWK members it is made from (not by a kid someone could set)."""
+    members = (key.jwk.get("kty"), key.jwk.get("crv"), key.jwk.get("x"), key.jwk.get("y"))
+    found = _COSE_KEYS.get(members)
+    if found is None:
+        if len(_COSE_KEYS) >= 4096:
+            _COSE_KEYS.clear()
+        found = _COSE_KEYS[members] = key.to_cose_key()
+    return dict(found)
 
 
 def sign_credential(body: CredentialBody, key: PrivateKey) -> bytes:
