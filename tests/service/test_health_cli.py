@@ -168,8 +168,9 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
 
     calls = {"n": 0}
     k = 3
+    monkeypatch.setattr("issuer.health.reissue.CHUNK", 1)  # one code per chunk: the checkpoint moves per code
     if where == "between items":
-        original = Reissue.one
+        original = Reissue.chunk
 
         def flaky(self, *args, **kwargs):
             if calls["n"] == k:
@@ -177,9 +178,9 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
             calls["n"] += 1
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(Reissue, "one", flaky)
+        monkeypatch.setattr(Reissue, "chunk", flaky)
     else:
-        original = Issuer.issue
+        original = Issuer.issue_many
 
         def flaky(self, *args, **kwargs):
             calls["n"] += 1
@@ -187,7 +188,7 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
                 raise RuntimeError("injected failure")
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(Issuer, "issue", flaky)
+        monkeypatch.setattr(Issuer, "issue_many", flaky)
     failed = run("health", "reissue", "--all", "--data", str(data), code=1)
     assert isinstance(failed.exception, RuntimeError)
     monkeypatch.undo()
@@ -195,7 +196,7 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
     assert sum(counts.values()) == 7 + k and all(v in (1, 2) for v in counts.values())
     with desk.engine.connect() as conn:
         checkpoint = conn.execute(select(health_store.health_reissue_runs)).one()
-    assert checkpoint.done == k and checkpoint.finished_at is None
+    assert desk.bulk.done(checkpoint.id) == k and checkpoint.finished_at is None
 
     out = run("health", "reissue", "--all", "--data", str(data)).output
     assert f"resuming re-issue run {checkpoint.id}: {7 - k} code(s) left" in out
