@@ -134,9 +134,8 @@ class Reissue:
         start = start % len(chunks) if chunks else 0
         try:
             for number, members in chunks[start:] + chunks[:start]:
-                self.chunk(run_id, number, members, now, touched, shard=shard)
-                if progress:
-                    progress(len(members))
+                if self.chunk(run_id, number, members, now, touched, shard=shard) and progress:
+                    progress(len(members))  # only chunks this worker did: each is reported once
         finally:
             self.ctx.publish_touched(touched, now)  # what was done is visible to counters even if the run stopped
 
@@ -158,7 +157,7 @@ class Reissue:
 
     def all(self, now: int, plan: Plan | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Work through ``plan`` (default: ``plan(now)``) in this process, then close the run; ``progress`` gets
-        the number of codes of each chunk passed. Returns how many codes the plan held."""
+        the number of codes of each chunk done. Returns how many codes the plan held."""
         run_id, ids, _ = plan or self.plan(now)
         self.work(run_id, ids, now, progress)
         self.finish(run_id, now, set())
