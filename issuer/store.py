@@ -235,6 +235,20 @@ def mark_status(conn: Connection, elicence_id: str, status: int) -> tuple[str, s
     return row.authority_id, row.status_uri
 
 
+def mark_statuses(conn: Connection, elicence_ids: list[str], status: int) -> set[tuple[str, str]]:
+    """``mark_status`` for a batch (bulk re-issue): one SELECT and one UPDATE; returns the lists to publish."""
+    if not elicence_ids:
+        return set()
+    rows = conn.execute(select(issued.c.elicence_id, issued.c.authority_id, issued.c.status_uri)
+                        .where(issued.c.elicence_id.in_(elicence_ids))).all()
+    if len(rows) != len(set(elicence_ids)):
+        missing = sorted(set(elicence_ids) - {r.elicence_id for r in rows})
+        raise UnknownCredentialError(f"no credential {missing[0]} was issued here")
+    conn.execute(update(issued).where(issued.c.elicence_id.in_(elicence_ids), issued.c.status != 1)  # 1: final
+                 .values(status=status))
+    return {(r.authority_id, r.status_uri) for r in rows}
+
+
 def statuses(engine: Engine, uri: str) -> dict[int, int]:
     """Non-valid entries of one status list: index → status value."""
     with engine.connect() as conn:
@@ -301,5 +315,5 @@ def list_uris(engine: Engine, authority_id: str) -> list[str]:
 
 
 __all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_status", "allocate_statuses", "find", "find_in",
-           "list_uris", "mark_needs_reissue", "mark_status", "needing_reissue", "next_serial", "next_serials", "record",
-           "record_many", "set_status", "status_uri", "statuses"]
+           "list_uris", "mark_needs_reissue", "mark_status", "mark_statuses", "needing_reissue", "next_serial",
+           "next_serials", "record", "record_many", "set_status", "status_uri", "statuses"]

@@ -160,8 +160,7 @@ class Codes:
             conn.execute(insert(proxy_store.health_issued), [
                 {"elicence_id": new.elicence_id, "subject_hash": binding.subject_hash, "proxy_id": binding.proxy_id,
                  "expires_at": new.expires_at} for (binding, _, _), new in zip(group, issued, strict=True)])
-            for binding, _, _ in group:
-                touched.add(store.mark_status(conn, binding.elicence_id, SUSPENDED))
+            touched |= store.mark_statuses(conn, [binding.elicence_id for binding, _, _ in group], SUSPENDED)
             conn.execute(update(t.health_codes).where(t.health_codes.c.id == bindparam("binding_id")), [
                 {"binding_id": binding.id, "elicence_id": new.elicence_id, "seq": status.seq, "issued_at": now,
                  "expires_at": new.expires_at, **t.VIEWS.seal(ctx.vault, binding._mapping, _b64(new.views))}
