@@ -11,6 +11,7 @@ views, not salted digests). Every type has ``full``; the others serve one purpos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 TEXT, DATE, TEXT_LIST, BOOL = "text", "date", "text_list", "bool"
 
@@ -63,19 +64,29 @@ class LicenceType:
     views: tuple[View, ...]
     status: StatusValidity = LICENCE_STATUS
 
-    @property
+    # Look-ups run per claim per view of every credential issued or verified: tables built once per type
+    # (functools.cached_property writes the instance dict, which a frozen dataclass allows).
+    @cached_property
     def claim_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.claims if c.name != AGE_OVER_18)
 
-    @property
+    @cached_property
     def required_claim_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.claims if c.name != AGE_OVER_18 and not c.optional)
 
+    @cached_property
+    def _by_name(self) -> dict[str, ClaimSpec]:
+        return {c.name: c for c in reversed(self.claims)}  # reversed: the first of a name wins, as before
+
+    @cached_property
+    def _by_key(self) -> dict[int, ClaimSpec]:
+        return {c.key: c for c in reversed(self.claims)}
+
     def claim(self, name: str) -> ClaimSpec | None:
-        return next((c for c in self.claims if c.name == name), None)
+        return self._by_name.get(name)
 
     def claim_by_key(self, key: int) -> ClaimSpec | None:
-        return next((c for c in self.claims if c.key == key), None)
+        return self._by_key.get(key) if type(key) is int else None
 
     def view(self, name: str) -> View | None:
         return next((v for v in self.views if v.name == name), None)

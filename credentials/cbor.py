@@ -16,14 +16,18 @@ order, which the browser wallet's encoder uses.
 
 Every integer is bounded at parse time: CBOR's own range (−2^64 ≤ n < 2^64); a bignum (tags 2/3)
 beyond it is refused, so no later step (arithmetic, ``str()``, JSON) sees a 20,000-digit number. Only a
-bignum can exceed that range, and its head is the byte 0xc2 or 0xc3: input without either byte cannot
-hold one, so the walk over the decoded value runs only where it can find something.
+bignum can exceed that range, and its head is the byte 0xc2 or 0xc3 followed by a byte string's head
+(0x40-0x5f; a longer tag head is not deterministic and refused anyway): input without that pair cannot hold
+one, so the walk over the decoded value runs only where it can find something (the byte alone turns up in
+two of five random 64-byte signatures, the pair in one of twenty).
 Times get a tighter bound where they are read (``check_time``).
 """
 
 from __future__ import annotations
 
 import io
+import re
+import threading
 from typing import Any
 
 import cbor2
@@ -34,6 +38,7 @@ MAX_CBOR_BYTES = 64 * 1024
 MAX_DEPTH = 16  # the deepest structure this format has is 6 levels
 INT_LIMIT = 2**64  # CBOR major types 0 and 1 carry at most 64-bit arguments (RFC 8949 §3.1)
 TIME_LIMIT = 2**53  # times are integers 0 <= t < 2^53 (exact in a JavaScript number, RFC 8392 NumericDate)
+_BIGNUM_HEAD = re.compile(rb"[\xc2\xc3][\x40-\x5f]")
 _DECODE_ERRORS = (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError, MemoryError,
                   IndexError, KeyError, AttributeError, UnicodeDecodeError, LookupError)
 
@@ -44,7 +49,25 @@ def dumps(value: Any, *, ordered: bool = True) -> bytes:
     ``ordered=False`` keeps each map's own key order, for formats that do not fix one (the Token Status
     List draft's CWT claims, whose examples are written in the draft's order).
     """
-    return cbor2.dumps(value, canonical=ordered, datetime_as_timestamp=True)
+    buffer, encoder = _encoder(ordered)
+    buffer.seek(0)
+    buffer.truncate()
+    encoder.encode(value)
+    return buffer.getvalue()
+
+
+_local = threading.local()
+
+
+def _encoder(ordered: bool) -> tuple[io.BytesIO, cbor2.CBOREncoder]:
+    """One encoder per thread and mode: ``cbor2.dumps`` builds a stream and an encoder per call, which costs
+    several times the encoding of a credential's small items (issuance encodes four per view)."""
+    pair = getattr(_local, "ordered" if ordered else "unordered", None)
+    if pair is None:
+        buffer = io.BytesIO()
+        pair = (buffer, cbor2.CBOREncoder(buffer, canonical=ordered, datetime_as_timestamp=True))
+        setattr(_local, "ordered" if ordered else "unordered", pair)
+    return pair
 
 
 def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBOR_BYTES, ordered: bool = True) -> Any:
@@ -65,7 +88,7 @@ def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBO
         raise StructureError(f"{what} is not well-formed CBOR", "malformed_cbor") from exc
     if stream.tell() != len(data):
         raise StructureError(f"{what} has trailing bytes after its CBOR item", "malformed_cbor")
-    if b"\xc2" in data or b"\xc3" in data or len(data) > 4096:  # a bignum (tags 2, 3) may hide in here
+    if len(data) > 4096 or _BIGNUM_HEAD.search(data):  # a bignum (tags 2, 3) may hide in here
         _check_bounds(value, what)
     try:
         canonical = dumps(value, ordered=ordered)

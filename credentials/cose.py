@@ -52,10 +52,16 @@ def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -
     return dumps(["Signature1", protected, external_aad, payload])
 
 
+_ALG_ONLY = {alg: dumps({HDR_ALG: value}) for alg, value in COSE_ALG.items()}  # the protected header of most roles
+
+
 def sign1(payload: bytes, key: PrivateKey, *, kid: bytes | None = None, external_aad: bytes = b"",
           protected_extra: dict[int, Any] | None = None, ordered: bool = True) -> bytes:
     """A tagged COSE_Sign1 over ``payload``: protected ``{alg (, extra)}``, unprotected ``{kid}`` when given."""
-    protected = dumps({HDR_ALG: COSE_ALG[key.alg], **(protected_extra or {})}, ordered=ordered)
+    if protected_extra:
+        protected = dumps({HDR_ALG: COSE_ALG[key.alg], **protected_extra}, ordered=ordered)
+    else:
+        protected = _ALG_ONLY[key.alg]
     signature = key.sign(sig_structure(protected, payload, external_aad))
     return dumps(cbor2.CBORTag(SIGN1_TAG, [protected, {HDR_KID: kid} if kid else {}, payload, signature]))
 

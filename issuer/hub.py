@@ -42,6 +42,14 @@ ROOT_OWNER = "hub-root"
 TRUST_LIST_LIFETIME = 7 * 24 * 3600
 
 
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 class Hub:
     def __init__(self, data_dir: Path, policy: AtRestPolicy | None = None, secret: str = ""):
         """``policy``: how the key rings are kept at rest (default: the directory's own marker, no passphrase);
@@ -54,6 +62,11 @@ class Hub:
         self.config_path = self.layout.hub_config
         self.trust_list_path = self.layout.trust_list
         self.root_jwk_path = self.layout.hub_root_jwk
+        # Parsed hub.json and key rings, each under the (inode, mtime, size) of the file it came from: issuing
+        # reads them per credential, and a PEM parse (scrypt-decrypted in production) costs more than a signature.
+        # Every writer replaces the file (new inode), so a change made by another process is seen at once.
+        self._authorities: tuple[tuple[int, int, int] | None, tuple[AuthorityConfig, ...]] = (None, ())
+        self._rings: dict[str, tuple[tuple[int, int, int], KeyRing]] = {}
 
     # -- configuration ---------------------------------------------------------------------------
     @property
@@ -112,8 +125,25 @@ class Hub:
             yield
 
     def authorities(self) -> list[AuthorityConfig]:
-        return [AuthorityConfig(**{**a, "licence_types": tuple(a["licence_types"])})
-                for a in self._load()["authorities"]]
+        stamp = _stamp(self.config_path)
+        if stamp is None or self._authorities[0] != stamp:
+            found = tuple(AuthorityConfig(**{**a, "licence_types": tuple(a["licence_types"])})
+                          for a in self._load()["authorities"])
+            self._authorities = (stamp, found)
+        return list(self._authorities[1])
+
+    def signing_key(self, owner: str, now: int) -> ManagedKey:
+        """``owner``'s current signer, from a ring parsed once per version of its file (read-only use: a ring
+        to change is loaded with ``rings.load`` and saved, which makes the next call here re-read it)."""
+        path = self.keys_dir / f"{owner}.json"
+        stamp = _stamp(path) if self.rings.exists(owner) else None
+        cached = self._rings.get(owner)
+        if stamp is None or cached is None or cached[0] != stamp:
+            ring = self.rings.load(owner)
+            if stamp is not None:
+                self._rings[owner] = (stamp, ring)
+            return ring.signer(now)
+        return cached[1].signer(now)
 
     def authority(self, authority_id: str) -> AuthorityConfig:
         for a in self.authorities():

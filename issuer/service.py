@@ -7,6 +7,7 @@ Token Status Lists (CWT and JWT forms) under ``<data>/status/<authority>/<n>.{cw
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,15 @@ from storage import events
 
 # ttl and exp of a list come from the catalogue, per licence type (credentials.catalogue.StatusValidity):
 # an authority's lists take the shortest validity of the types it issues (``Issuer.validity``).
+
+
+@dataclass(frozen=True)
+class IssueRequest:
+    """One licence of a batch (``Issuer.issue_many``): its claims, the device key it binds, what it succeeds."""
+
+    raw_claims: Any
+    holder_key: PublicKey
+    replaces: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,58 +107,79 @@ class Issuer:
         e-licence identifier this one succeeds: the new one keeps its serial with the next version (the
         identifier's version field exists for this), so re-issuing daily health codes does not use up serials.
         """
+        return self.issue_many(type_name, [IssueRequest(raw_claims, holder_key, replaces)], now=now,
+                               authority_id=authority_id, views=views, lifetime=lifetime, conn=conn)[0]
+
+    def issue_many(
+        self, type_name: str, requests: Sequence[IssueRequest], *, now: int, authority_id: str | None = None,
+        views: tuple[str, ...] | None = None, lifetime: int | None = None, conn: Connection | None = None,
+        shard: int = 0,
+    ) -> list[IssuedLicence]:
+        """``issue`` for a batch of one type: every request validated first (one bad request fails the batch
+        before anything is allocated), then K status indexes and the new serials taken in one statement each,
+        every view signed with the authority's cached signer, the rows inserted in one batch, one commit.
+
+        ``shard`` picks the status-index counter (``issuer.store``): give each concurrent bulk worker its own.
+        """
         ltype = licence_type(type_name)
         if ltype is None:
             raise ValidationError("licence_type", f"unknown type {type_name!r}")
-        claims = validate_claims(ltype, raw_claims)
         authority = self.hub.authority(authority_id) if authority_id else self.hub.owner_of(type_name)
         if type_name not in authority.licence_types:
             raise NotAuthorisedError(f"{authority.name} ({authority.id}) is not authorised to issue {type_name}")
-        signer = self.hub.rings.load(authority.id).signer(now)
-        expires_at = credential_expiry(claims, key_not_after=signer.not_after)
-        if lifetime is not None:
-            expires_at = min(expires_at, now + lifetime)
+        validated = [validate_claims(ltype, request.raw_claims) for request in requests]
+        signer = self.hub.signing_key(authority.id, now)
+        cap = signer.not_after if lifetime is None else min(signer.not_after, now + lifetime)
+        expiries = [credential_expiry(claims, key_not_after=cap) for claims in validated]
+        batch = list(zip(requests, validated, expiries, strict=True))
         if conn is None:
             with self.engine.begin() as own:
-                issued = self._issue(own, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
+                issued = self._issue_many(own, ltype, authority, signer, batch, now, views, shard)
         else:
-            issued = self._issue(conn, ltype, claims, authority, signer, holder_key, now, expires_at, views, replaces)
-        # metrics and the audit log (storage.events); with ``conn`` the caller's transaction commits it later
-        events.emit("issuance", licence_type=ltype.name, authority=authority.id, elicence_id=issued.elicence_id,
-                    replaces=replaces, at=now)
+            issued = self._issue_many(conn, ltype, authority, signer, batch, now, views, shard)
+        for licence, request in zip(issued, requests, strict=True):
+            # metrics and the audit log (storage.events), once committed; a caller's ``conn`` commits it later
+            events.emit("issuance", licence_type=ltype.name, authority=authority.id, elicence_id=licence.elicence_id,
+                        replaces=request.replaces, at=now)
         return issued
 
-    def _issue(self, conn: Connection, ltype, claims, authority, signer, holder_key, now, expires_at,
-               views, replaces: str | None = None) -> IssuedLicence:
-        serial, version = self._serial_and_version(conn, ltype, authority, replaces)
-        uri, idx = store.allocate_status(conn, authority.id)
-        elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, version)
-        bodies = build_views(ltype, claims, holder_key=holder_key, serial=serial, version=version, status_idx=idx,
-                             status_uri=uri, now=now, expires_at=expires_at, views=views)
-        signed = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
-        if idx == 0:
-            # The first entry of a new list: publish the (all-valid) list before the credential exists, so a
-            # counter that synced after this issuance knows the list, and a list it does not know is invalid.
-            store.register_list(conn, authority.id, uri, now)
-            self.publish_status_list(authority.id, uri, now=now, statuses={}, only_if_missing=True)
-        store.record(
-            conn, self.vault_in(conn), elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
-            holder_kid=holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
-            signed_kid=signer.public.kid,  # which key: a compromise marks exactly its credentials for re-issue
-            expires_at=expires_at, claims={k: v.isoformat() if hasattr(v, "isoformat") else v
-                                           for k, v in claims.items()},
-        )
-        return IssuedLicence(elicence_id, ltype.name, authority.id, uri, idx, signed, expires_at)
+    def _issue_many(self, conn: Connection, ltype, authority, signer, batch, now: int, views, shard: int,
+                    ) -> list[IssuedLicence]:
+        numbers = [self._successor(ltype, authority, request.replaces) for request, _, _ in batch]
+        serials = iter(store.next_serials(conn, authority.id, numbers.count(None)))
+        numbers = [number or (next(serials), 1) for number in numbers]
+        entries = store.allocate_statuses(conn, authority.id, ltype.name, len(batch), shard=shard)
+        for uri, idx in entries:
+            if idx == 0:
+                # The first entry of a new list: publish the (all-valid) list before the credential exists, so a
+                # counter that synced after this issuance knows the list, and a list it does not know is invalid.
+                store.register_list(conn, authority.id, uri, now)
+                self.publish_status_list(authority.id, uri, now=now, statuses={}, only_if_missing=True)
+        issued, rows = [], []
+        for (request, claims, expires_at), (serial, version), (uri, idx) in zip(batch, numbers, entries, strict=True):
+            elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, version)
+            bodies = build_views(ltype, claims, holder_key=request.holder_key, serial=serial, version=version,
+                                 status_idx=idx, status_uri=uri, now=now, expires_at=expires_at, views=views)
+            signed = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
+            rows.append(dict(
+                elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
+                holder_kid=request.holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
+                signed_kid=signer.public.kid,  # which key: a compromise marks exactly its credentials for re-issue
+                expires_at=expires_at, needs_reissue_at=None,
+                claims={k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in claims.items()}))
+            issued.append(IssuedLicence(elicence_id, ltype.name, authority.id, uri, idx, signed, expires_at))
+        store.record_many(conn, self.vault_in(conn), rows)
+        return issued
 
     @staticmethod
-    def _serial_and_version(conn: Connection, ltype, authority, replaces: str | None) -> tuple[int, int]:
-        if replaces is not None:
-            type_code, issuer_code, serial, version = parse_id(replaces)
-            if (type_code, issuer_code) != (ltype.national_code, authority.issuer_code):
-                raise ValidationError("replaces", f"{replaces} is not a {ltype.name} of {authority.id}")
-            if version < MAX_VERSION:
-                return serial, version + 1
-        return store.next_serial(conn, authority.id), 1
+    def _successor(ltype, authority, replaces: str | None) -> tuple[int, int] | None:
+        """(serial, version) of the identifier that succeeds ``replaces``; None: a new serial is needed."""
+        if replaces is None:
+            return None
+        type_code, issuer_code, serial, version = parse_id(replaces)
+        if (type_code, issuer_code) != (ltype.national_code, authority.issuer_code):
+            raise ValidationError("replaces", f"{replaces} is not a {ltype.name} of {authority.id}")
+        return (serial, version + 1) if version < MAX_VERSION else None
 
     def set_status(self, elicence_id: str, *, suspend: bool = False, reinstate: bool = False, now: int) -> int:
         """Revoke (default), suspend or reinstate one credential; its list is published (``publish_pending``)."""

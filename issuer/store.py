@@ -1,9 +1,21 @@
 """Issued credentials and status-index allocation in SQL (SQLite by default, PostgreSQL by DATABASE_URL).
 
-Allocation is one atomic ``UPDATE ... SET next = next + 1 ... RETURNING`` on a counter row, inside the
-same transaction as the credential's insert, and the (status_uri, status_idx) pair is UNIQUE: an
+Allocation is one atomic ``UPDATE ... SET next = next + K ... RETURNING`` on a counter row, inside the
+same transaction as the credentials' insert, and the (status_uri, status_idx) pair is UNIQUE: an
 index is never handed out twice, also with several issuers writing at once, and a failed issuance
 rolls its allocation back with it (the index is then burnt by nobody and taken by the next issue).
+A batch of K credentials (``Issuer.issue_many``) takes its K indexes in that one statement.
+
+**Shards.** The counter is per (authority, licence type, shard), not per authority: the row an issuance
+locks until it commits is one only its own kind of work contends for, and a bulk run gives each worker
+process its own shard (``shard=``), so N workers never wait on one row. A shard's counter holds
+``list_no * (LIST_CAPACITY + 1) + next_idx`` (``next_idx == LIST_CAPACITY``: that list is full); when its
+list fills up the shard opens a fresh list number from the authority's list counter (``lists:<authority>``),
+so an authority grows to as many lists as it needs, each list filled by one shard. A list exists in the
+database once a credential on it is inserted (``list_uris``), which is where the publisher finds it; its
+first credential's issuance publishes it all-valid before the credential exists (``Issuer``).
+The authority's list counter starts after the lists the older per-authority counter (``status:<authority>``)
+used, so a database from before shards never hands out an index twice.
 
 Each credential records the kid of the key that signed it (``signed_kid``), so that when a key is withdrawn as
 compromised (``tongban keys compromise``) exactly its credentials get ``needs_reissue_at``. Databases made
@@ -44,6 +56,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from credentials.status_uri import format_status_uri
 from issuer.errors import IssuerError, UnknownCredentialError
@@ -51,6 +64,8 @@ from issuer.pii import SealedColumn, Vault
 from storage.sql import metadata
 
 LIST_CAPACITY = 1 << 17  # entries per status list: 32 KiB at 2 bits, a few hundred bytes compressed when sparse
+MAX_LIST_NO = 999_999_999  # tbsl:<authority>/<n>: n has at most nine digits (credentials.status_uri)
+MAX_SHARDS = 1024
 
 counters = Table(
     "issuer_counters", metadata,
@@ -113,27 +128,76 @@ class IssuedRecord:
     expires_at: int
 
 
-def _next(conn: Connection, name: str) -> int:
-    """Atomically take the next value of counter ``name`` (starting at 0)."""
+def _take(conn: Connection, name: str, count: int = 1, *, initial: int = 0) -> int:
+    """Atomically take ``count`` consecutive values of counter ``name``; returns the first. A counter that does
+    not exist yet starts at ``initial`` (created race-free: a concurrent creator wins and we take after it)."""
     row = conn.execute(
-        update(counters).where(counters.c.name == name).values(next_value=counters.c.next_value + 1)
+        update(counters).where(counters.c.name == name).values(next_value=counters.c.next_value + count)
         .returning(counters.c.next_value)
     ).first()
     if row is None:
         try:
             with conn.begin_nested():
-                conn.execute(insert(counters).values(name=name, next_value=1))
-            return 0
-        except Exception:  # another issuer created the counter first; take the next value
-            return _next(conn, name)
-    return int(row[0]) - 1
+                conn.execute(insert(counters).values(name=name, next_value=initial + count))
+            return initial
+        except IntegrityError:  # another issuer created the counter first; take the next values
+            return _take(conn, name, count, initial=initial)
+    return int(row[0]) - count
 
 
-def allocate_status(conn: Connection, authority_id: str) -> tuple[str, int]:
+def _next(conn: Connection, name: str) -> int:
+    """Atomically take the next value of counter ``name`` (starting at 0)."""
+    return _take(conn, name)
+
+
+def _open_list(conn: Connection, authority_id: str) -> int:
+    """A fresh list number of ``authority_id``, after any list the pre-shard counter used."""
+    legacy = conn.execute(select(counters.c.next_value).where(counters.c.name == f"status:{authority_id}")).scalar()
+    used = -(-int(legacy) // LIST_CAPACITY) if legacy else 0
+    list_no = _take(conn, f"lists:{authority_id}", initial=used) + 1
+    if list_no > MAX_LIST_NO:
+        raise IssuerError(f"{authority_id} has used every status-list number (the URI allows {MAX_LIST_NO})")
+    return list_no
+
+
+def allocate_statuses(conn: Connection, authority_id: str, licence_type: str, count: int, *, shard: int = 0,
+                      capacity: int = LIST_CAPACITY) -> list[tuple[str, int]]:
+    """``count`` (status-list uri, index) pairs for new credentials of ``authority_id``, in one ``UPDATE`` (two
+    more when the shard's list fills up and a new one is opened). Indexes of one list are handed out densely.
+    ``capacity`` is the published lists' size; only tests pass another (to fill lists quickly)."""
+    if count < 1:
+        return []
+    if not 0 <= shard < MAX_SHARDS:
+        raise IssuerError(f"status-index shard must be between 0 and {MAX_SHARDS - 1}")
+    name = f"status:{authority_id}:{licence_type}:{shard}"
+    slot = capacity + 1  # a shard counter's value per list: next_idx runs 0..capacity (capacity: the list is full)
+    entries: list[tuple[str, int]] = []
+    while count:
+        row = conn.execute(
+            update(counters).where(counters.c.name == name).values(next_value=counters.c.next_value + count)
+            .returning(counters.c.next_value)
+        ).first()
+        if row is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(counters).values(name=name, next_value=_open_list(conn, authority_id) * slot))
+            except IntegrityError:
+                pass  # another issuer made this shard just now: use it
+            continue
+        list_no, idx = divmod(int(row[0]) - count, slot)  # committed values always have idx <= capacity
+        take = min(count, capacity - idx)
+        uri = status_uri(authority_id, list_no)
+        entries.extend((uri, i) for i in range(idx, idx + take))
+        count -= take
+        if count:  # the list is full: the rest goes to a fresh one (the overshoot above is overwritten, unseen)
+            fresh = _open_list(conn, authority_id) * slot
+            conn.execute(update(counters).where(counters.c.name == name).values(next_value=fresh))
+    return entries
+
+
+def allocate_status(conn: Connection, authority_id: str, licence_type: str = "", *, shard: int = 0) -> tuple[str, int]:
     """Return (status-list uri, index) for a new credential of ``authority_id``."""
-    position = _next(conn, f"status:{authority_id}")
-    list_no, idx = divmod(position, LIST_CAPACITY)
-    return status_uri(authority_id, list_no + 1), idx
+    return allocate_statuses(conn, authority_id, licence_type, 1, shard=shard)[0]
 
 
 def status_uri(authority_id: str, list_no: int) -> str:
@@ -144,9 +208,23 @@ def next_serial(conn: Connection, authority_id: str) -> int:
     return _next(conn, f"serial:{authority_id}") + 1
 
 
+def next_serials(conn: Connection, authority_id: str, count: int) -> range:
+    """``count`` consecutive new serials of ``authority_id`` in one statement."""
+    if count < 1:
+        return range(0)
+    first = _take(conn, f"serial:{authority_id}", count) + 1
+    return range(first, first + count)
+
+
 def record(conn: Connection, vault: Vault, **values: Any) -> None:
     """Record one issued credential; its ``claims`` are sealed with ``vault`` on the way in."""
-    conn.execute(insert(issued).values({**values, **CLAIMS.seal(vault, values, values["claims"])}))
+    record_many(conn, vault, [values])
+
+
+def record_many(conn: Connection, vault: Vault, rows: list[dict[str, Any]]) -> None:
+    """Record issued credentials in one batched INSERT; each row's ``claims`` sealed with ``vault``."""
+    if rows:
+        conn.execute(insert(issued), [{**values, **CLAIMS.seal(vault, values, values["claims"])} for values in rows])
 
 
 def find(engine: Engine, elicence_id: str) -> IssuedRecord:
@@ -235,6 +313,23 @@ def clear_dirty(engine: Engine, ids: list[int]) -> None:
             conn.execute(delete(status_dirty).where(status_dirty.c.id.in_(ids[start:start + 500])))
 
 
+def mark_statuses(conn: Connection, elicence_ids: list[str], status: int) -> set[tuple[str, str]]:
+    """``mark_status`` for a batch (bulk re-issue): one SELECT and one UPDATE; returns the lists to publish."""
+    if not elicence_ids:
+        return set()
+    rows = conn.execute(select(issued.c.elicence_id, issued.c.authority_id, issued.c.status_uri)
+                        .where(issued.c.elicence_id.in_(elicence_ids))).all()
+    if len(rows) != len(set(elicence_ids)):
+        missing = sorted(set(elicence_ids) - {r.elicence_id for r in rows})
+        raise UnknownCredentialError(f"no credential {missing[0]} was issued here")
+    conn.execute(update(issued).where(issued.c.elicence_id.in_(elicence_ids), issued.c.status != 1)  # 1: final
+                 .values(status=status))
+    lists = {(r.authority_id, r.status_uri) for r in rows}
+    for authority_id, uri in lists:
+        mark_dirty(conn, authority_id, uri, 0)  # published by the next publisher run, whatever happens here
+    return lists
+
+
 def statuses(engine: Engine, uri: str) -> dict[int, int]:
     """Non-valid entries of one status list: index → status value."""
     with engine.connect() as conn:
@@ -301,6 +396,7 @@ def list_uris(engine: Engine, authority_id: str) -> list[str]:
         return sorted((r[0] for r in rows), key=lambda uri: (len(uri), uri))
 
 
-__all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_status", "find", "find_in", "list_uris",
-           "mark_needs_reissue", "mark_status", "needing_reissue", "next_serial", "record", "status_uri",
-           "statuses", "register_list", "mark_dirty", "dirty", "clear_dirty", "set_statuses"]
+__all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_status", "allocate_statuses", "clear_dirty", "dirty",
+           "find", "find_in", "list_uris", "mark_dirty", "mark_needs_reissue", "mark_status", "mark_statuses",
+           "needing_reissue", "next_serial", "next_serials", "record", "record_many", "register_list", "set_statuses",
+           "status_uri", "statuses"]

@@ -228,7 +228,7 @@ class PrivateKey:
             return self._key.sign(data)
         if self.alg == "RS256":
             return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-        r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(hashes.SHA256())))
+        r, s = decode_dss_signature(self._key.sign(data, _ES256))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
     def crypto_key(self) -> Any:
@@ -278,6 +278,9 @@ class PrivateKey:
         else:
             raise KeyFormatError("only P-256, SM2, Ed25519 and RSA private keys are supported")
         return cls(public=PublicKey.from_jwk(jwk, "RS256" if jwk["kty"] == "RSA" else None), _key=key)
+
+
+_ES256 = ec.ECDSA(hashes.SHA256())  # immutable; one per process instead of one per signature
 
 
 def _uint(value: int) -> str:

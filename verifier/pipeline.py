@@ -149,7 +149,7 @@ def _validity(ctx: _Context) -> None:
 
 def _status(ctx: _Context) -> None:
     body = ctx.presentation.credential
-    found = ctx.status.lookup(body.status_uri, body.status_idx, ctx.now)
+    found = ctx.status.lookup(body.status_uri_for(ctx.authority.id), body.status_idx, ctx.now)
     if found.authority_id not in (None, ctx.authority.id):
         # A list of another authority never answers for this credential, whatever a sync brings.
         raise Reject("status_reference_invalid", "the status list belongs to another authority")

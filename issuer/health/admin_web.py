@@ -153,8 +153,11 @@ def set_status() -> Response:
     except NotAuthorisedError as exc:
         return _page(403, message=f"无权操作 / Not allowed: {exc}", message_class="error")
     except IssuerError as exc:
-        form_id = request.form.get("id_number", "").strip().upper()
-        if len(form_id) == 18 and desk.status(form_id) is not None and _scoped(form_id) is None:
+        try:  # the same citizen's page again (search's), with what was wrong, when the number is one in scope
+            form_id = parse_id_number(request.form.get("id_number", ""))
+        except ValidationError:
+            form_id = None
+        if form_id is not None and _scoped(form_id) is None:
             return _citizen_page(form_id, f"未保存 / Not saved: {exc}", "error", 400)
         return _page(400, message=f"未保存 / Not saved: {exc}", message_class="error")
     return _citizen_page(id_number, f"已保存：{COLOURS[result.status.colour]}；重新签发 {len(result.reissued)} 个健康码 / "

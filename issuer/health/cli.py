@@ -7,18 +7,48 @@ from __future__ import annotations
 
 import getpass
 import json
+import multiprocessing
+import queue
 import time
 from collections.abc import Callable
 
 import click
 
 from issuer.health.colours import COLOURS
+from issuer.health.reissue import CHUNK, Plan
 from issuer.health.service import HealthDesk
 from issuer.health.staff import STAFF_ROLES
 
 
 def mask(id_number: str) -> str:
     return id_number[:6] + "********" + id_number[-4:] if len(id_number) == 18 else "***"
+
+
+def run_workers(d: HealthDesk, plan: Plan, now: int, workers: int, progress: Callable[[int], None]) -> None:
+    """``workers`` forked processes share the run (``Reissue.work``: each its own shard, starting at its own
+    part of the chunks); their progress comes back over a queue. Any worker failing fails the command (exit 1)
+    and leaves the run open: the next command resumes it."""
+    run_id, ids, _ = plan
+    fork = multiprocessing.get_context("fork")
+    updates = fork.Queue()
+    chunks = max(1, -(-len(ids) // CHUNK))
+
+    def work(w: int) -> None:
+        d.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+        d.bulk.work(run_id, ids, now, updates.put, shard=1 + w, start=w * chunks // workers)
+
+    procs = [fork.Process(target=work, args=(w,), daemon=True) for w in range(workers)]
+    for proc in procs:
+        proc.start()
+    while any(proc.is_alive() for proc in procs) or not updates.empty():
+        try:
+            progress(updates.get(timeout=0.2))
+        except queue.Empty:
+            continue
+    failed = [proc.exitcode for proc in procs if proc.exitcode != 0]
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {workers} re-issue workers failed; run the command again "
+                                   "to resume")
 
 
 def attach(main: click.Group, data_option: Callable, desk: Callable[[str | None], HealthDesk]) -> None:
@@ -51,14 +81,20 @@ def attach(main: click.Group, data_option: Callable, desk: Callable[[str | None]
     @health_group.command("reissue")
     @data_option
     @click.option("--all", "all_", is_flag=True, required=True, help="every citizen's current health code")
-    def health_reissue(data_dir: str | None, all_: bool) -> None:
+    @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+                  help="processes re-issuing in parallel (PostgreSQL; SQLite has one writer, so they take turns)")
+    def health_reissue(data_dir: str | None, all_: bool, workers: int) -> None:
         """Re-issue every current health code to the device it is bound to; an interrupted run resumes."""
         d, now = desk(data_dir), int(time.time())
         plan = run_id, ids, resumed = d.reissue_plan(now)
         if resumed:
             click.echo(f"resuming re-issue run {run_id}: {len(ids)} code(s) left")
         with click.progressbar(length=len(ids), label="re-issuing health codes", show_pos=True) as bar:
-            d.reissue_all(now, plan=plan, progress=lambda _code_id: bar.update(1))
+            if workers == 1:
+                d.reissue_all(now, plan=plan, progress=bar.update)
+            else:
+                run_workers(d, plan, now, workers, bar.update)
+                d.bulk.finish(run_id, now, set())
         click.echo(f"re-issue run {run_id} done: {len(ids)} code(s) in this pass")
 
     @main.group("proxies")

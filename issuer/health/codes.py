@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from credentials.status_list import INVALID, SUSPENDED, VALID
@@ -22,8 +22,9 @@ from issuer.health import proxy_store
 from issuer.health import store as t
 from issuer.health.colours import HEALTH_CODE, code_claims, needs_new_code, views_for
 from issuer.health.context import HealthContext, Touched
-from issuer.health.errors import ProxyError
+from issuer.health.errors import HealthError, ProxyError
 from issuer.health.models import HealthCode, HealthStatus
+from issuer.service import IssueRequest
 from keys import PublicKey
 
 
@@ -122,6 +123,50 @@ class Codes:
             elicence_id=issued.elicence_id, seq=status.seq, issued_at=now, expires_at=issued.expires_at,
             **t.VIEWS.seal(ctx.vault, binding._mapping, _b64(issued.views))))
         return issued.elicence_id, binding.elicence_id
+
+    def reissue_many(self, conn: Connection, bindings: list, statuses: dict[str, HealthStatus], now: int,
+                     touched: Touched, *, shard: int = 0) -> list[str]:
+        """``reissue`` for a batch of bindings whose citizens' status rows the caller locked (``statuses`` by
+        subject hash): one ``Issuer.issue_many`` per kind of holder (own code, proxy), one insert into the log,
+        one suspension of the codes replaced, one update of the bindings. Returns the new e-licence ids."""
+        ctx = self.ctx
+        grants = {}
+        if any(b.proxy_id for b in bindings):
+            wanted = sorted({b.proxy_id for b in bindings if b.proxy_id})
+            grants = {g.id: g for g in conn.execute(select(t.health_proxies).where(t.health_proxies.c.id.in_(wanted)))}
+        groups: dict[bool, list] = {False: [], True: []}
+        for binding in bindings:
+            status = statuses.get(binding.subject_hash)
+            if status is None:
+                raise HealthError("a health code is bound to a citizen with no status row; run the re-issue again")
+            shown_by = None
+            if binding.proxy_id:
+                grant = grants.get(binding.proxy_id)
+                if grant is None or grant.ended_at is not None:  # as in ``reissue``: revoked, never skipped
+                    touched.add(store.mark_status(conn, binding.elicence_id, INVALID))
+                    conn.execute(t.health_codes.delete().where(t.health_codes.c.id == binding.id))
+                    continue
+                shown_by = t.NAMES.open(ctx.vault, grant._mapping)["proxy_name"]
+            claims = code_claims(name=status.name, id_number=status.id_number, colour=status.colour,
+                                 reason=status.reason, region=status.region, shown_by=shown_by)
+            device = PublicKey.from_jwk(json.loads(binding.device_jwk))
+            groups[shown_by is not None].append((binding, status, IssueRequest(claims, device, binding.elicence_id)))
+        new_ids: list[str] = []
+        for proxy, group in groups.items():
+            if not group:
+                continue
+            issued = ctx.issuer.issue_many(HEALTH_CODE, [request for _, _, request in group], now=now,
+                                           views=views_for(proxy), lifetime=ctx.policy.lifetime, conn=conn, shard=shard)
+            conn.execute(insert(proxy_store.health_issued), [
+                {"elicence_id": new.elicence_id, "subject_hash": binding.subject_hash, "proxy_id": binding.proxy_id,
+                 "expires_at": new.expires_at} for (binding, _, _), new in zip(group, issued, strict=True)])
+            touched |= store.mark_statuses(conn, [binding.elicence_id for binding, _, _ in group], SUSPENDED)
+            conn.execute(update(t.health_codes).where(t.health_codes.c.id == bindparam("binding_id")), [
+                {"binding_id": binding.id, "elicence_id": new.elicence_id, "seq": status.seq, "issued_at": now,
+                 "expires_at": new.expires_at, **t.VIEWS.seal(ctx.vault, binding._mapping, _b64(new.views))}
+                for (binding, status, _), new in zip(group, issued, strict=True)])
+            new_ids.extend(new.elicence_id for new in issued)
+        return new_ids
 
     @staticmethod
     def outstanding(conn: Connection, now: int, *, subject_hash: str | None = None,

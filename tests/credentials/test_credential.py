@@ -19,6 +19,7 @@ import credentials
 import keys
 from credentials.catalogue import LICENCE_TYPES
 from credentials.cbor import dumps
+from credentials.compact import inflate, not_before_from
 from credentials.cose import COSE_ALG, Sign1, parse_sign1, sign1
 from credentials.credential import (
     CWT_CNF,
@@ -33,6 +34,7 @@ from credentials.credential import (
 )
 from credentials.elicence_id import format_id, parse_id
 from credentials.errors import ClaimError, CredentialError, StructureError
+from credentials.status_uri import parse_status_uri
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ISSUER = keys.generate()
@@ -52,7 +54,29 @@ def driving_body(holder: keys.PublicKey = HOLDER.public, **changes) -> Credentia
 
 
 def cwt_of(raw: bytes) -> dict:
-    return cbor2.loads(cbor2.loads(raw).value[2])
+    """The CWT claims of a signed credential, its claims map inflated (so a test can change it and re-sign)."""
+    cwt = cbor2.loads(cbor2.loads(raw).value[2])
+    licence = cwt[TONGBAN_CLAIM]
+    if isinstance(licence[4], bytes):
+        licence[4] = cbor2.loads(inflate(licence[4]))
+    return cwt
+
+
+def format1(cwt: dict) -> dict:
+    """The same licence in format 1 (the draft's status claim, a five-member licence claim), as older issuers
+    signed it and wallets may still hold (the driving view derives nothing, so its claims are the same)."""
+    licence = cwt[TONGBAN_CLAIM]
+    old = {k: v for k, v in cwt.items() if k != TONGBAN_CLAIM}
+    old[CWT_STATUS] = {"status_list": {"idx": licence[6], "uri": f"tbsl:bj-traffic-police/{licence[5]}"}}
+    old[TONGBAN_CLAIM] = licence[:5]
+    return old
+
+
+def as_parsed(body: CredentialBody) -> CredentialBody:
+    """``body`` as format 2 reads it back: the list number for the URI, nbf from a disclosed valid_from."""
+    return dataclasses.replace(body, status_uri=None, status_list=parse_status_uri(body.status_uri)[1],
+                               not_before=body.not_before if body.not_before is not None
+                               else not_before_from(body.claims))
 
 
 def resign(cwt: dict, key: keys.PrivateKey = ISSUER) -> bytes:
@@ -63,7 +87,7 @@ def test_round_trip_equals_the_body() -> None:
     body = driving_body()
     raw = sign_credential(body, ISSUER)
     message, parsed = parse_credential(raw)
-    assert parsed == body
+    assert parsed == as_parsed(body)
     assert parsed.holder_key == HOLDER.public
     assert parsed.holder_key.kid == HOLDER.public.kid
     assert message.kid == ISSUER.public.short_kid
@@ -74,7 +98,7 @@ def test_round_trip_with_not_before_and_eddsa_holder() -> None:
     holder = keys.generate("EdDSA")
     body = driving_body(holder.public, not_before=NOW + 10, serial=99_999_999, version=999)
     _, parsed = parse_credential(sign_credential(body, ISSUER))
-    assert parsed == body and parsed.holder_key.alg == "EdDSA"
+    assert parsed == as_parsed(body) and parsed.holder_key.alg == "EdDSA"
 
 
 @pytest.mark.parametrize("ltype", LICENCE_TYPES, ids=lambda t: t.name)
@@ -84,15 +108,80 @@ def test_round_trip_every_view_of_every_type(ltype) -> None:
         claims = {name: samples[ltype.claim(name).kind] for name in view.claims}
         body = driving_body(licence_type=ltype.name, view=view.name, claims=claims)
         _, parsed = parse_credential(sign_credential(body, ISSUER))
-        assert parsed == body
+        assert parsed == as_parsed(body)
 
 
 def test_wire_form_follows_rfc_8392_labels() -> None:
     cwt = cwt_of(sign_credential(driving_body(), ISSUER))
     assert cwt[6] == NOW and cwt[4] == NOW + 86400 * 365  # iat, exp
-    assert cwt[65535] == {"status_list": {"idx": 42, "uri": "tbsl:bj-traffic-police/1"}}
+    assert 65535 not in cwt and cwt[-65537][5:] == [1, 42]  # format 2: status list 1 of the signer, index 42
+    assert 5 not in cwt  # nbf: derived from the disclosed valid_from
     assert set(cwt[8]) == {1}  # cnf {COSE_Key}
     assert cwt[-65537][0] == 1 and cwt[-65537][1] == 1  # driving-licence, driving view
+
+
+def test_format_1_is_still_read() -> None:
+    """Licences signed before format 2 (status claim 65535, five-member licence claim) keep verifying."""
+    cwt = format1(cwt_of(sign_credential(driving_body(not_before=NOW - 5), ISSUER)))
+    cwt[CWT_NBF] = NOW - 5
+    _, parsed = parse_credential(resign(cwt))
+    assert parsed == dataclasses.replace(driving_body(not_before=NOW - 5))
+    assert parsed.status_uri_for("anyone") == "tbsl:bj-traffic-police/1"
+
+
+def test_format_2_points_only_into_the_signers_own_lists() -> None:
+    _, parsed = parse_credential(sign_credential(driving_body(), ISSUER))
+    assert parsed.status_uri is None and parsed.status_uri_for("bj-health") == "tbsl:bj-health/1"
+
+
+def _full_driving(**changes) -> CredentialBody:
+    claims = {"name": "张三", "sex": "男", "birth_date": dt.date(1990, 3, 7), "id_number": "110105199003071239",
+              "address": "北京市朝阳区建国路88号", "licence_number": "110105199003071239", "vehicle_classes": ["C1"],
+              "first_issue_date": dt.date(2010, 5, 1), "valid_from": dt.date(2020, 5, 1),
+              "valid_until": dt.date(2030, 5, 1), "issuing_authority": "北京市公安局公安交通管理局"}
+    return driving_body(view="full", claims={**claims, **changes})
+
+
+def test_derived_claims_are_left_off_and_restored() -> None:
+    body = _full_driving()
+    cwt = cwt_of(sign_credential(body, ISSUER))
+    assert isinstance(cbor2.loads(cbor2.loads(sign_credential(body, ISSUER)).value[2])[TONGBAN_CLAIM][4], bytes)
+    assert not {2, 3, 6} & set(cwt[TONGBAN_CLAIM][4])  # sex, birth date, licence number: from the ID number
+    assert parse_credential(sign_credential(body, ISSUER))[1] == as_parsed(body)
+    other = _full_driving(licence_number="D1234567")  # a licence number of its own travels
+    assert cwt_of(sign_credential(other, ISSUER))[TONGBAN_CLAIM][4][6] == "D1234567"
+    assert parse_credential(sign_credential(other, ISSUER))[1] == as_parsed(other)
+
+
+@pytest.mark.parametrize("key, value", [(2, "男"), (3, cbor2.CBORTag(100, 7370)), (6, "110105199003071239")])
+def test_a_derived_claim_sent_anyway_is_a_second_encoding_and_refused(key, value) -> None:
+    cwt = cwt_of(sign_credential(_full_driving(), ISSUER))
+    cwt[TONGBAN_CLAIM][4][key] = value
+    with pytest.raises(StructureError, match="derived"):
+        parse_credential(resign(cwt))
+
+
+def test_nbf_sent_although_derived_is_refused() -> None:
+    cwt = cwt_of(sign_credential(driving_body(), ISSUER))
+    cwt[CWT_NBF] = not_before_from(driving_body().claims)
+    with pytest.raises(StructureError, match="derived"):
+        parse_credential(resign(cwt))
+
+
+@pytest.mark.parametrize("squeezed", [b"", b"\x00", b"x", b"\xff" * 20])
+def test_broken_compressed_claims_are_refused(squeezed) -> None:
+    cwt = cwt_of(sign_credential(driving_body(), ISSUER))
+    cwt[TONGBAN_CLAIM][4] = squeezed
+    with pytest.raises(StructureError):
+        parse_credential(resign(cwt))
+
+
+def test_compressed_claims_that_inflate_too_far_are_refused() -> None:
+    from credentials.compact import deflate
+    cwt = cwt_of(sign_credential(driving_body(), ISSUER))
+    cwt[TONGBAN_CLAIM][4] = deflate(dumps({1: "张" * 3000}))
+    with pytest.raises(StructureError, match="4096"):
+        parse_credential(resign(cwt))
 
 
 def test_verify_sign1_right_key_other_key_and_algorithm_mismatch() -> None:
@@ -185,7 +274,10 @@ def test_structured_fuzz_raises_only_credential_errors(top, drop, inner, claims,
             licence.append(value)
     cwt[TONGBAN_CLAIM] = licence
     cwt[CWT_CNF] = {1: {**cwt[CWT_CNF][1], **cose_key}}
-    cwt[CWT_STATUS] = {"status_list": {**cwt[CWT_STATUS]["status_list"], **status}}
+    if status:  # the draft's status claim: a format-1 credential
+        cwt = format1(cwt) if len(cwt[TONGBAN_CLAIM]) >= 7 else cwt
+        if isinstance(cwt.get(CWT_STATUS), dict) and isinstance(cwt[CWT_STATUS].get("status_list"), dict):
+            cwt[CWT_STATUS] = {"status_list": {**cwt[CWT_STATUS]["status_list"], **status}}
     cwt.update(top)
     for key in drop:
         cwt.pop(key, None)
@@ -203,7 +295,7 @@ def test_structured_fuzz_raises_only_credential_errors(top, drop, inner, claims,
 @pytest.mark.parametrize("extra", [1, 2, 3, 7, 9, 99, -65538, "iss"])
 def test_one_extra_cwt_claim_is_refused(extra) -> None:
     cwt = cwt_of(sign_credential(driving_body(), ISSUER))
-    assert parse_credential(resign(cwt))[1] == driving_body()  # the re-signing itself is sound
+    assert parse_credential(resign(cwt))[1] == as_parsed(driving_body())  # the re-signing itself is sound
     cwt[extra] = "surplus"
     with pytest.raises(StructureError):
         parse_credential(resign(cwt))
@@ -228,9 +320,14 @@ WRONG_TYPES = {
     "iat as bool": lambda c: c.__setitem__(CWT_IAT, True),
     "exp as float": lambda c: c.__setitem__(CWT_EXP, 1.5),
     "nbf as text": lambda c: c.__setitem__(CWT_NBF, "0"),
-    "status idx negative": lambda c: c[CWT_STATUS]["status_list"].__setitem__("idx", -1),
-    "status uri as bytes": lambda c: c[CWT_STATUS]["status_list"].__setitem__("uri", b"u"),
-    "status with extra member": lambda c: c[CWT_STATUS]["status_list"].__setitem__("x", 1),
+    "status idx negative": lambda c: c[TONGBAN_CLAIM].__setitem__(6, -1),
+    "status idx 2^53": lambda c: c[TONGBAN_CLAIM].__setitem__(6, 2**53),
+    "status idx as text": lambda c: c[TONGBAN_CLAIM].__setitem__(6, "42"),
+    "status list 0": lambda c: c[TONGBAN_CLAIM].__setitem__(5, 0),
+    "status list of ten digits": lambda c: c[TONGBAN_CLAIM].__setitem__(5, 10**9),
+    "status list as bool": lambda c: c[TONGBAN_CLAIM].__setitem__(5, True),
+    "format-2 licence claim beside a status claim": lambda c: c.__setitem__(
+        CWT_STATUS, {"status_list": {"idx": 42, "uri": "tbsl:bj-traffic-police/1"}}),
     "cnf with extra member": lambda c: c[CWT_CNF].__setitem__(2, 1),
     "holder key x not 32 bytes": lambda c: c[CWT_CNF][1].__setitem__(-2, b"\x01" * 31),
     "holder key not on curve": lambda c: c[CWT_CNF][1].update({-2: b"\x00" * 32, -3: b"\x00" * 32}),
@@ -240,8 +337,26 @@ WRONG_TYPES = {
     "licence claim too short": lambda c: c[TONGBAN_CLAIM].pop(),
     "claims not a map": lambda c: c[TONGBAN_CLAIM].__setitem__(4, []),
     "missing exp": lambda c: c.pop(CWT_EXP),
-    "missing status": lambda c: c.pop(CWT_STATUS),
+    "missing status": lambda c: (c[TONGBAN_CLAIM].pop(), c[TONGBAN_CLAIM].pop()),
+    "claims as text": lambda c: c[TONGBAN_CLAIM].__setitem__(4, "x"),
 }
+
+FORMAT1_WRONG = {
+    "status idx negative": lambda c: c[CWT_STATUS]["status_list"].__setitem__("idx", -1),
+    "status uri as bytes": lambda c: c[CWT_STATUS]["status_list"].__setitem__("uri", b"u"),
+    "status with extra member": lambda c: c[CWT_STATUS]["status_list"].__setitem__("x", 1),
+    "missing status": lambda c: c.pop(CWT_STATUS),
+    "seven-member licence claim": lambda c: c[TONGBAN_CLAIM].extend([1, 42]),
+    "compressed claims": lambda c: c[TONGBAN_CLAIM].__setitem__(4, b"\x01"),
+}
+
+
+@pytest.mark.parametrize("mutate", FORMAT1_WRONG.values(), ids=FORMAT1_WRONG.keys())
+def test_format_1_of_the_wrong_shape_is_refused(mutate) -> None:
+    cwt = format1(cwt_of(sign_credential(driving_body(), ISSUER)))
+    mutate(cwt)
+    with pytest.raises(StructureError):
+        parse_credential(resign(cwt))
 
 
 @pytest.mark.parametrize("mutate", WRONG_TYPES.values(), ids=WRONG_TYPES.keys())

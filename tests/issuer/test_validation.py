@@ -181,3 +181,26 @@ def test_week_and_ordinal_dates_are_refused():
         with pytest.raises(ValidationErr) as err:
             _validate(licence_type("driving-licence"), {**raw, "valid_until": bad})
         assert err.value.field == "valid_until"
+
+
+_DIVISIONS = ("110101", "110105", "440304", "310104", "990101", "110199", "659001", "000000")
+
+
+@settings(max_examples=300, deadline=None)
+@given(division=st.sampled_from(_DIVISIONS), year=st.integers(1850, 2030), month=st.integers(0, 13),
+       day=st.integers(0, 32), seq=st.integers(0, 999), tail=st.sampled_from(["", "X", "0", "check", "check-x"]))
+def test_resident_id_agrees_with_stdnum(division, year, month, day, seq, tail):
+    """The cached validator accepts and refuses exactly what ``stdnum.cn.ric.validate`` does (same error class)."""
+    from stdnum.cn import ric
+
+    from issuer.validation import resident_id
+    body = f"{division}{year:04d}{month:02d}{day:02d}{seq:03d}"
+    check = ric.calc_check_digit(body + "0")
+    number = body + {"check": check, "check-x": check.lower()}.get(tail, tail)
+
+    def outcome(validate):
+        try:
+            return validate(number)
+        except Exception as exc:
+            return type(exc).__name__
+    assert outcome(resident_id) == outcome(ric.validate)

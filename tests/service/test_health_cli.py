@@ -6,6 +6,7 @@ import json
 import time
 from collections import Counter
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from issuer import store
 from issuer.cli import desk_for
 from issuer.health import HealthDesk
 from issuer.health import store as health_store
+from issuer.health.cli import run_workers
 from issuer.health.reissue import Reissue
 from issuer.hub import Hub
 from issuer.service import Issuer
@@ -166,8 +168,9 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
 
     calls = {"n": 0}
     k = 3
+    monkeypatch.setattr("issuer.health.reissue.CHUNK", 1)  # one code per chunk: the checkpoint moves per code
     if where == "between items":
-        original = Reissue.one
+        original = Reissue.chunk
 
         def flaky(self, *args, **kwargs):
             if calls["n"] == k:
@@ -175,9 +178,9 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
             calls["n"] += 1
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(Reissue, "one", flaky)
+        monkeypatch.setattr(Reissue, "chunk", flaky)
     else:
-        original = Issuer.issue
+        original = Issuer.issue_many
 
         def flaky(self, *args, **kwargs):
             calls["n"] += 1
@@ -185,7 +188,7 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
                 raise RuntimeError("injected failure")
             return original(self, *args, **kwargs)
 
-        monkeypatch.setattr(Issuer, "issue", flaky)
+        monkeypatch.setattr(Issuer, "issue_many", flaky)
     failed = run("health", "reissue", "--all", "--data", str(data), code=1)
     assert isinstance(failed.exception, RuntimeError)
     monkeypatch.undo()
@@ -193,7 +196,7 @@ def test_reissue_all_resumes_after_an_interruption_without_doubles_or_gaps(data,
     assert sum(counts.values()) == 7 + k and all(v in (1, 2) for v in counts.values())
     with desk.engine.connect() as conn:
         checkpoint = conn.execute(select(health_store.health_reissue_runs)).one()
-    assert checkpoint.done == k and checkpoint.finished_at is None
+    assert desk.bulk.done(checkpoint.id) == k and checkpoint.finished_at is None
 
     out = run("health", "reissue", "--all", "--data", str(data)).output
     assert f"resuming re-issue run {checkpoint.id}: {7 - k} code(s) left" in out
@@ -255,3 +258,86 @@ def test_access_token_port_accepts_only_first_party_tokens_for_the_issuer():
     assert refused("openid licences", expired=True) == (401, "invalid_token")
     assert refused("openid licences", "") == (401, "invalid_token")
     assert refused("openid licences", "DPoP good") == (401, "invalid_token")  # not bound: DPoP is the wrong scheme
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db(request, tmp_path, monkeypatch):
+    """A data directory on SQLite or on a throw-away PostgreSQL schema; yields (data dir, database URL or "")."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        url = ""
+    else:
+        import uuid
+
+        from sqlalchemy import create_engine, text
+
+        from storage import normalise_url
+        base = request.getfixturevalue("postgres_url")
+        schema = f"tbr_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(normalise_url(base))
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{base}?options=-csearch_path%3D{schema}"
+        monkeypatch.setenv("DATABASE_URL", url)
+    directory = tmp_path / "data"
+    if url:  # in its own process, as an operator runs it (its engines are gone with it)
+        from tests.service.test_pii_at_rest import cli
+        cli({"DATABASE_URL": url, "TONGBAN_DEV_PLAINTEXT_KEYS": "1"}, "init", "--data", str(directory))
+    else:
+        run("init", "--data", str(directory))
+    yield directory, url
+    if url:
+        from issuer import cli as issuer_cli
+        issuer_cli._engines.pop(url).dispose()  # the CLI keeps one engine per URL for the process's life
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_reissue_workers_share_a_run_and_resume_after_one_fails(any_db, monkeypatch):
+    """Three worker processes, chunks of two codes; every worker dies on its second chunk (after signing it: the
+    chunk rolls back). The command fails, the re-run resumes, and at the end every device holds exactly one
+    re-issued code: no gap, no double, no status entry twice."""
+    data, url = any_db
+    env = {"TONGBAN_DEV_PLAINTEXT_KEYS": "1", **({"DATABASE_URL": url} if url else {})}
+    desk, now = desk_for(Settings.from_env(data, env=env), FakePeople()), int(time.time())
+    devices = set()
+    for n in range(12):
+        device = keys.generate()
+        desk.fetch(_id(n), f"测试{n}", device.public, now=now)
+        devices.add(device.public.kid)
+    monkeypatch.setattr("issuer.health.reissue.CHUNK", 2)
+    calls = {"n": 0}
+
+    issue_many = Issuer.issue_many
+
+    def dies_on_second_chunk(self, *args, **kwargs):
+        calls["n"] += 1  # counted in each worker's own memory (forked processes)
+        if calls["n"] == 2:
+            raise RuntimeError("worker killed")
+        return issue_many(self, *args, **kwargs)
+
+    monkeypatch.setattr(Issuer, "issue_many", dies_on_second_chunk)
+    progress = []
+    with pytest.raises(click.ClickException, match="3 of 3 re-issue workers failed"):
+        run_workers(desk, desk.reissue_plan(now), now, 3, progress.append)
+    monkeypatch.setattr(Issuer, "issue_many", issue_many)
+    counts = _codes_per_device(desk)
+    with desk.engine.connect() as conn:
+        run_id = conn.execute(select(health_store.health_reissue_runs.c.id)).scalar_one()
+    done = desk.bulk.done(run_id)  # one chunk per worker committed, the second rolled back
+    assert 3 <= done <= 6 and set(counts) == devices and sum(counts.values()) == 12 + done
+    assert sum(progress) == done  # a worker reports a chunk once it is committed
+    command = ("health", "reissue", "--all", "--workers", "3", "--data", str(data))
+    if url:  # its own process: the command's identity-provider engine goes with it
+        from tests.service.test_pii_at_rest import cli
+        out = cli(env, *command)
+    else:
+        out = run(*command).output
+    assert f"resuming re-issue run {run_id}: {12 - done} code(s) left" in out
+    assert _codes_per_device(desk) == {kid: 2 for kid in devices}
+    with desk.engine.connect() as conn:
+        rows = conn.execute(select(store.issued.c.status_uri, store.issued.c.status_idx, store.issued.c.status)
+                            .where(store.issued.c.licence_type == "health-code")).all()
+    assert len({(uri, idx) for uri, idx, _ in rows}) == len(rows) == 24  # no status entry handed out twice
+    assert sorted(Counter(status for _, _, status in rows).items()) == [(0, 12), (2, 12)]

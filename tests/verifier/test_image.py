@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from verifier.errors import VerifierError
-from verifier.image import read_qr
+from verifier.image import read_qr, read_qr_bytes
 from wallet.qr import write_png
 
 TEXT = "TB1:" + "6BFOXN%TS3DH0YOJ58S S-W5HDC *M0II5XHC9B5G2+$N IOP-IA%NFQGRJPC%OQHIZC4.OI1RM8ZA*LPUY29+KCFF-+K*LPH*AO+"
@@ -53,3 +53,26 @@ def test_picture_without_a_code(tmp_path):
     with pytest.raises(VerifierError) as err:
         read_qr(path)
     assert err.value.reason == "no_qr_code"
+
+
+def test_every_camera_frame_of_the_corpus_reads(tmp_path):
+    """The tuned first pass (greyscale draft, no rotation/inversion/downscale search) loses no frame."""
+    import credentials
+    from tests.verifier.camera_frames import corpus
+
+    rng = random.Random(13)
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    texts = [credentials.PREFIX + "".join(rng.choice(alphabet) for _ in range(n)) for n in (476, 381)]  # as long as
+    # a full driving licence (version 13) and an age view (version 12)
+    for text, jpeg in corpus(texts, per_text=8):
+        assert read_qr_bytes(jpeg) == text
+
+
+def test_an_inverted_code_still_reads_through_the_second_pass(tmp_path):
+    from PIL import ImageOps
+
+    png = tmp_path / "qr.png"
+    write_png(TEXT, png)
+    inverted = tmp_path / "inverted.png"
+    ImageOps.invert(Image.open(png).convert("L")).save(inverted)
+    assert read_qr(inverted) == TEXT

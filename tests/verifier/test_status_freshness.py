@@ -215,11 +215,20 @@ def signed_presentation(world, data: Path, *, uri: str, idx: int, iat: int, show
     claims = validate_claims(ltype, json.loads((EXAMPLES / "driving-licence.json").read_text()))
     wallet = Wallet(world.wallet)
     signer = Hub(data).rings.load("bj-traffic-police").signer(int(time.time())).private
+    format2 = uri.startswith("tbsl:bj-traffic-police/")
     body = build_views(ltype, claims, holder_key=wallet.public_key(), serial=77, version=1, status_idx=idx,
-                       status_uri=uri, now=iat, expires_at=iat + 30 * 24 * 3600)["driving"]
+                       status_uri=uri if format2 else TRAFFIC, now=iat, expires_at=iat + 30 * 24 * 3600)["driving"]
+    raw = credentials.sign_credential(body, signer)
+    if not format2:  # a reference format 2 cannot express (another authority's list, a foreign URI): format 1
+        from credentials.cbor import dumps
+        from credentials.cose import sign1
+        from tests.credentials.test_credential import cwt_of, format1
+        cwt = format1(cwt_of(raw))
+        cwt[credentials.credential.CWT_STATUS] = {"status_list": {"idx": idx, "uri": uri}}
+        cwt[credentials.credential.CWT_NBF] = body.not_before
+        raw = sign1(dumps(cwt), signer, kid=signer.public.short_kid)
     now = int(time.time()) if shown_at is None else shown_at
-    return make_presentation(credentials.sign_credential(body, signer), wallet.device_key(now), now=now,
-                             challenge=f"{uri}{idx}{iat}".encode())
+    return make_presentation(raw, wallet.device_key(now), now=now, challenge=f"{uri}{idx}{iat}".encode())
 
 
 @pytest.fixture
@@ -238,8 +247,8 @@ def reasons(cache: VerifierCache, qr: str, now: int | None = None) -> tuple[str,
     (TRAFFIC, LIST_CAPACITY, "an index beyond the list's size"),
     (TRAFFIC, 2**40, "an index far beyond"),
     ("tbsl:bj-traffic-police/7", 0, "a list the hub never published, for a credential older than the last sync"),
-    ("tbsl:bj-public-security/1", 0, "another authority's list"),
-    ("https://status.example/1", 0, "not a tongban status-list URI"),
+    ("tbsl:bj-public-security/1", 0, "another authority's list (format 1; format 2 cannot name one)"),
+    ("https://status.example/1", 0, "not a tongban status-list URI (format 1)"),
 ])
 def test_a_reference_that_can_never_resolve_is_invalid_not_unknown(world, hub, tmp_path, uri, idx, why):
     # Issued well before the counter's sync (a list it lacks then can never appear), but not before its key
