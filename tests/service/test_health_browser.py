@@ -316,6 +316,10 @@ def test_offline_the_stored_code_shows_until_it_expires(live, chromium, shots):
         page.locator("#status", has_text="已过期").wait_for()
         assert page.is_hidden("#show") and "已过期" in page.inner_text("#health-cards")
         page.screenshot(path=shots / "health-7-expired.png", full_page=True)
-        assert citizen.problems == [], citizen.problems
+        # Chromium's offline emulation does not cover the service worker: a refresh it passes on can still reach
+        # the server a simulated day later and be refused (401, the token expired). A real phone offline sends
+        # nothing; what matters here is that the page shows no code and says why.
+        unexpected = [p for p in citizen.problems if not ("Failed to load resource" in p and "401" in p)]
+        assert unexpected == [], citizen.problems
     finally:
         citizen.close()
