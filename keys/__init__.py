@@ -6,15 +6,8 @@ from keys.errors import KeyAtRestError, KeyFormatError, KeysError, NoSigningKeyE
 from keys.jws import jws_decode, jws_encode
 from keys.keyring import KeyRing, KeyRingStore, ManagedKey
 from keys.layout import Layout
-from keys.material import (
-    PrivateKey,
-    PublicKey,
-    b64url,
-    b64url_decode,
-    generate,
-    jwk_thumbprint,
-    private_from_jwk,
-)
+from keys.material import PublicKey, b64url, b64url_decode, jwk_thumbprint
+from keys.private_key import PrivateKey, generate, private_from_jwk
 from keys.trust_list import Authority, TrustedKey, TrustList, sign_trust_list, verify_trust_list
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from keys.errors import KeyAtRestError
-from keys.material import PrivateKey
+from keys.private_key import PrivateKey
 from keys.sm2_at_rest import is_plaintext_sm2_pem
 
 PASSPHRASE_ENV = "TONGBAN_KEY_PASSPHRASE"  # noqa: S105 - the variable name, not a secret

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from keys.at_rest import PASSPHRASE_ENV, AtRestPolicy, is_plaintext_pem
 from keys.errors import KeyAtRestError, KeyFormatError, NoSigningKeyError
-from keys.material import PrivateKey, PublicKey, generate
+from keys.material import PublicKey
+from keys.private_key import PrivateKey, generate
 from keys.trust_list import TrustedKey
 
 DEFAULT_LIFETIME = 3 * 365 * 24 * 3600  # a key verifies for three years from its creation

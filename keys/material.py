@@ -1,4 +1,5 @@
-"""Key material: generation, raw signatures, JWK (RFC 7517) and COSE_Key (RFC 9052 §7) forms.
+"""Public key material: JWK (RFC 7517) and COSE_Key (RFC 9052 §7) forms, key ids, signature checks; private
+keys (generation, signing, PEM at rest) are ``keys.private_key``.
 
 Supported algorithms (one per key, fixed by its curve): ES256 (ECDSA P-256 with SHA-256, RFC 7518 §3.4),
 EdDSA over Ed25519 (RFC 8037), SM2 (SM2 signature with SM3, GB/T 32918.2, default user id of GM/T 0009, through
@@ -24,13 +25,12 @@ from functools import cached_property
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from keys import sm2_at_rest
-from keys.errors import KeyAtRestError, KeyFormatError
-from keys.sm2 import Sm2PrivateKey, Sm2PublicKey
+from keys.errors import KeyFormatError
+from keys.sm2 import Sm2PublicKey
 
 ALGORITHMS = ("ES256", "EdDSA", "SM2", "RS256")
 RSA_KEY_BITS = 3072  # generated RS256 keys
@@ -204,113 +204,3 @@ class PublicKey:
         except InvalidSignature:
             return False
         return True
-
-
-@dataclass(frozen=True)
-class PrivateKey:
-    """A signing key; the object never serialises itself except through ``to_pem``."""
-
-    public: PublicKey
-    _key: Any = field(repr=False, compare=False)
-
-    @property
-    def alg(self) -> str:
-        return self.public.alg
-
-    @property
-    def kid(self) -> str:
-        return self.public.kid
-
-    def sign(self, data: bytes) -> bytes:
-        if getattr(self._key, "signs_raw", False):  # SM2 and keys inside a PKCS#11 token return r || s themselves
-            return self._key.sign(data)
-        if self.alg == "EdDSA":
-            return self._key.sign(data)
-        if self.alg == "RS256":
-            return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-        r, s = decode_dss_signature(self._key.sign(data, _ES256))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-    def crypto_key(self) -> Any:
-        return self._key
-
-    def to_pem(self, passphrase: bytes | None) -> bytes:
-        if hasattr(self._key, "uri"):  # a key inside a PKCS#11 token: only its RFC 7512 URI is stored
-            return self._key.uri.encode()
-        if self.alg == "SM2":
-            return sm2_at_rest.seal(self._key, passphrase)
-        encryption = (
-            serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
-        )
-        return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-
-    @classmethod
-    def from_pem(cls, pem: bytes, passphrase: bytes | None) -> PrivateKey:
-        if sm2_at_rest.is_sm2_pem(pem):
-            return cls._wrap(sm2_at_rest.open_sealed(pem, passphrase))
-        try:
-            # Our own key files (generated here, sealed with AEAD in production): OpenSSL's RSA consistency check
-            # (primality of p and q, ~50 ms per 3072-bit key at every start) guards against keys from elsewhere.
-            key = serialization.load_pem_private_key(pem, password=passphrase, unsafe_skip_rsa_key_validation=True)
-        except (ValueError, TypeError) as exc:
-            raise KeyAtRestError(
-                "cannot decrypt the private key: wrong TONGBAN_KEY_PASSPHRASE, or the key is not encrypted"
-            ) from exc
-        return cls._wrap(key)
-
-    @classmethod
-    def _wrap(cls, key: Any) -> PrivateKey:
-        pub = key.public_key()
-        if isinstance(key, Sm2PrivateKey):
-            jwk = {"kty": "EC", "crv": "SM2", "x": b64url(pub.x), "y": b64url(pub.y)}
-        elif isinstance(key, ed25519.Ed25519PrivateKey):
-            raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-            jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url(raw)}
-        elif isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
-            numbers = pub.public_numbers()
-            jwk = {
-                "kty": "EC", "crv": "P-256",
-                "x": b64url(numbers.x.to_bytes(32, "big")), "y": b64url(numbers.y.to_bytes(32, "big")),
-            }
-        elif isinstance(key, rsa.RSAPrivateKey):
-            numbers = pub.public_numbers()
-            jwk = {"kty": "RSA", "n": _uint(numbers.n), "e": _uint(numbers.e)}
-        else:
-            raise KeyFormatError("only P-256, SM2, Ed25519 and RSA private keys are supported")
-        return cls(public=PublicKey.from_jwk(jwk, "RS256" if jwk["kty"] == "RSA" else None), _key=key)
-
-
-_ES256 = ec.ECDSA(hashes.SHA256())  # immutable; one per process instead of one per signature
-
-
-def _uint(value: int) -> str:
-    """An unsigned integer as base64url of its minimal big-endian octets (RFC 7518 §2 Base64urlUInt)."""
-    return b64url(value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big"))
-
-
-def generate(alg: str = "ES256") -> PrivateKey:
-    if alg == "RS256":
-        return PrivateKey._wrap(rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS))
-    if alg == "ES256":
-        return PrivateKey._wrap(ec.generate_private_key(ec.SECP256R1()))
-    if alg == "EdDSA":
-        return PrivateKey._wrap(ed25519.Ed25519PrivateKey.generate())
-    if alg == "SM2":
-        return PrivateKey._wrap(Sm2PrivateKey.generate())
-    raise KeyFormatError(f"unsupported algorithm {alg!r}: choose one of {', '.join(ALGORITHMS)}")
-
-
-def private_from_jwk(jwk: dict[str, Any]) -> PrivateKey:
-    """Load a private JWK (used for the published spec vectors' example keys)."""
-    if jwk.get("kty") == "RSA":
-        raise KeyFormatError("private RSA JWKs are not supported: RSA keys are generated and kept as PEM")
-    public = PublicKey.from_jwk(jwk)
-    d = b64url_decode(jwk.get("d", ""))
-    if public.jwk["kty"] == "OKP":
-        return PrivateKey._wrap(ed25519.Ed25519PrivateKey.from_private_bytes(d))
-    if public.alg == "SM2":
-        private = PrivateKey._wrap(Sm2PrivateKey(d))
-        if private.public != public:
-            raise KeyFormatError("the SM2 private JWK's d does not belong to its x and y")
-        return private
-    return PrivateKey._wrap(ec.derive_private_key(int.from_bytes(d, "big"), ec.SECP256R1()))

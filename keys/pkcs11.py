@@ -26,7 +26,8 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_named_curve_parameters
 
 from keys.errors import KeyAtRestError, KeyFormatError
-from keys.material import PrivateKey, PublicKey, b64url
+from keys.material import PublicKey, b64url
+from keys.private_key import PrivateKey
 
 URI_SCHEME = "pkcs11:"
 

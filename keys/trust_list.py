@@ -39,7 +39,8 @@ import jwt
 
 from keys.errors import KeyFormatError, TrustListError
 from keys.jws import jws_decode, jws_encode
-from keys.material import PrivateKey, PublicKey
+from keys.material import PublicKey
+from keys.private_key import PrivateKey
 
 TYP = "tongban-trust-list+jwt"
 
