@@ -145,11 +145,6 @@ def _take(conn: Connection, name: str, count: int = 1, *, initial: int = 0) -> i
     return int(row[0]) - count
 
 
-def _next(conn: Connection, name: str) -> int:
-    """Atomically take the next value of counter ``name`` (starting at 0)."""
-    return _take(conn, name)
-
-
 def _open_list(conn: Connection, authority_id: str) -> int:
     """A fresh list number of ``authority_id``, after any list the pre-shard counter used."""
     legacy = conn.execute(select(counters.c.next_value).where(counters.c.name == f"status:{authority_id}")).scalar()
@@ -195,17 +190,8 @@ def allocate_statuses(conn: Connection, authority_id: str, licence_type: str, co
     return entries
 
 
-def allocate_status(conn: Connection, authority_id: str, licence_type: str = "", *, shard: int = 0) -> tuple[str, int]:
-    """Return (status-list uri, index) for a new credential of ``authority_id``."""
-    return allocate_statuses(conn, authority_id, licence_type, 1, shard=shard)[0]
-
-
 def status_uri(authority_id: str, list_no: int) -> str:
     return format_status_uri(authority_id, list_no)
-
-
-def next_serial(conn: Connection, authority_id: str) -> int:
-    return _next(conn, f"serial:{authority_id}") + 1
 
 
 def next_serials(conn: Connection, authority_id: str, count: int) -> range:
@@ -214,11 +200,6 @@ def next_serials(conn: Connection, authority_id: str, count: int) -> range:
         return range(0)
     first = _take(conn, f"serial:{authority_id}", count) + 1
     return range(first, first + count)
-
-
-def record(conn: Connection, vault: Vault, **values: Any) -> None:
-    """Record one issued credential; its ``claims`` are sealed with ``vault`` on the way in."""
-    record_many(conn, vault, [values])
 
 
 def record_many(conn: Connection, vault: Vault, rows: list[dict[str, Any]]) -> None:
@@ -272,14 +253,8 @@ def set_statuses(engine: Engine, elicence_ids: list[str], status: int, *, now: i
 
 def mark_status(conn: Connection, elicence_id: str, status: int) -> tuple[str, str]:
     """Set one credential's status inside the caller's transaction; returns (authority, status uri) to publish."""
-    row = conn.execute(select(issued.c.authority_id, issued.c.status_uri, issued.c.status)
-                       .where(issued.c.elicence_id == elicence_id)).first()
-    if row is None:
-        raise UnknownCredentialError(f"no credential {elicence_id} was issued here")
-    if row.status != 1:  # revocation (1) is final
-        conn.execute(update(issued).where(issued.c.elicence_id == elicence_id).values(status=status))
-        mark_dirty(conn, row.authority_id, row.status_uri, 0)
-    return row.authority_id, row.status_uri
+    [touched] = mark_statuses(conn, [elicence_id], status)
+    return touched
 
 
 def register_list(conn: Connection, authority_id: str, uri: str, now: int) -> None:
@@ -396,7 +371,7 @@ def list_uris(engine: Engine, authority_id: str) -> list[str]:
         return sorted((r[0] for r in rows), key=lambda uri: (len(uri), uri))
 
 
-__all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_status", "allocate_statuses", "clear_dirty", "dirty",
+__all__ = ["IssuerError", "IssuedRecord", "ReissueNeeded", "allocate_statuses", "clear_dirty", "dirty",
            "find", "find_in", "list_uris", "mark_dirty", "mark_needs_reissue", "mark_status", "mark_statuses",
-           "needing_reissue", "next_serial", "next_serials", "record", "record_many", "register_list", "set_statuses",
+           "needing_reissue", "next_serials", "record_many", "register_list", "set_statuses",
            "status_uri", "statuses"]
