@@ -75,6 +75,17 @@ def test_deep_nesting_is_refused_without_recursion_error() -> None:
     refused_as(b"\xc2" + b"\x81" * 40 + b"\x00")  # where the integer walk runs, it bounds the depth too
 
 
+@pytest.mark.parametrize("levels", [17, 20, 60])
+def test_small_inputs_nested_too_deep_are_refused_too(levels: int) -> None:
+    """The nesting limit holds for every input, not only large ones or ones with a bignum (a fast path once
+    skipped the walk for those and let 20 levels through)."""
+    refused_as(b"\x81" * levels + b"\x00")
+
+
+def test_the_deepest_allowed_nesting_is_accepted() -> None:
+    assert loads_strict(b"\x81" * 16 + b"\x00") == [[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]
+
+
 def test_an_empty_protected_header_must_be_the_empty_byte_string() -> None:
     """RFC 9052 §3: h'' and h'a0' both mean "no protected header"; only h'' is accepted."""
     good = cbor2.dumps(cbor2.CBORTag(18, [b"", {4: b"k"}, b"\xa0", b"s"]))
