@@ -226,7 +226,8 @@ def databases() -> dict:
             print(f"PostgreSQL skipped: {exc.__class__.__name__}")
             return results
         try:
-            results["postgresql"] = _database(f"{PG}?options=-csearch_path%3D{schema}", Path(tmp) / "b")
+            results["postgresql"] = _database(PG + ("&" if "?" in PG else "?") + f"options=-csearch_path%3D{schema}",
+                                              Path(tmp) / "b")
         finally:
             with admin.begin() as conn:
                 conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Engine, String, Table, Text, delete, insert, or_, select, update
 
+from keys import new_csrf_token
 from storage.sql import metadata
 
 IDLE_TIMEOUT = 30 * 60  # a staff page left alone this long asks for sign-in again
@@ -79,7 +80,7 @@ class AdminSessions:
             conn.execute(insert(admin_sessions).values(
                 id_hash=_digest(session_id), sub=sub[:200], idp_sid=idp_sid[:64],
                 name=self.vault.seal(name[:200], where=_where(_digest(session_id))),
-                subject_hash=subject[:64], id_token=id_token, csrf=secrets.token_urlsafe(24), created_at=now,
+                subject_hash=subject[:64], id_token=id_token, csrf=new_csrf_token(), created_at=now,
                 last_seen=now))
         return session_id
 

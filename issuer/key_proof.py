@@ -16,12 +16,12 @@ from collections.abc import Callable, Collection
 import jwt
 
 from issuer.errors import KeyProofRefused
+from issuer.nonces import MAX_CHARS
 from keys import KeyFormatError, PublicKey
 
 PROOF_TYP = "openid4vci-proof+jwt"
 PROOF_MAX_AGE = 300  # seconds between the proof's iat and now, either way
 MAX_PROOF_CHARS = 4096
-MAX_NONCE_CHARS = 128
 # Key references other than the inline jwk would let a proof name a key we would then have to fetch or trust.
 _FORBIDDEN_HEADERS = frozenset({"kid", "x5c", "x5u", "jku", "trust_chain", "key_attestation"})
 
@@ -60,7 +60,7 @@ def check_key_proof(token: object, *, audience: str, now: int, consume_nonce: Ca
     if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > PROOF_MAX_AGE:
         raise KeyProofRefused("the proof's iat is not within five minutes of now")
     nonce = claims["nonce"]
-    if not isinstance(nonce, str) or not nonce or len(nonce) > MAX_NONCE_CHARS or not consume_nonce(nonce):
+    if not isinstance(nonce, str) or not nonce or len(nonce) > MAX_CHARS or not consume_nonce(nonce):
         raise KeyProofRefused("the c_nonce is unknown, used or expired; fetch a new one", error="invalid_nonce")
     return device_key
 

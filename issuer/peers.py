@@ -93,10 +93,6 @@ class Recognition:
     version: int
     refused: dict[str, str] = field(default_factory=dict)  # status-list URI → why it was not mirrored
 
-    @property
-    def region_ids(self) -> tuple[str, ...]:
-        return (self.region,)
-
 
 def recognise(hub: Hub, *, root: PublicKey, trust_list_token: str, status_lists: dict[str, bytes | Exception],
               now: int, source: str = "") -> Recognition:

@@ -27,7 +27,6 @@ finding nobody.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -43,6 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from issuer.errors import IssuerError
+from keys import KeysError, b64url, b64url_decode
 from keys.aead import SealError, derive_key, keyed_hash, seal, unseal
 from keys.secret_file import load_secret
 from keys.suites import GUOMI, STANDARD, Suite
@@ -101,14 +101,6 @@ def _prefix(suite: Suite) -> str:
     return next(prefix for prefix, s in PREFIXES.items() if s is suite)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 @dataclass(frozen=True)
 class Vault:
     """Seals and opens personal data under the issuer secret; ``version`` is the data key new values get."""
@@ -129,7 +121,7 @@ class Vault:
         header = f"{_prefix(self.suite)}.{self.version}.{self.key_id()}"
         blob = seal(_data_key(self.master, self.version, self.suite), value.encode(), f"{header}\x00{where}".encode(),
                     self.suite.sealing)
-        return f"{header}.{_b64(blob)}"
+        return f"{header}.{b64url(blob)}"
 
     def open(self, token: str, *, where: str) -> str:
         suite, version, kid, body = _parse(token)
@@ -140,9 +132,9 @@ class Vault:
                 "this secret); restore the secret that wrote the database")
         try:
             header = f"{_prefix(suite)}.{version}.{kid}"
-            return unseal(_data_key(self.master, version, suite), _unb64(body), f"{header}\x00{where}".encode(),
+            return unseal(_data_key(self.master, version, suite), b64url_decode(body), f"{header}\x00{where}".encode(),
                           suite.sealing).decode()
-        except (SealError, ValueError) as exc:
+        except (SealError, KeysError, ValueError) as exc:
             raise PiiUnreadable(f"个人数据无法解密 / stored personal data does not open at {where.split(chr(0))[0]}: "
                                 "altered, or moved from another row") from exc
 

@@ -223,7 +223,7 @@ class Issuer:
         """Publication of this hub's lists and their deltas (``issuer.status_publisher``)."""
         if self._publisher is None:
             self._publisher = StatusPublisher(self.hub.data_dir, self.engine, validity=self.validity,
-                                              signer=lambda authority_id, at: self.hub.rings.load(authority_id).signer(at))
+                                              signer=self.hub.signing_key)
         return self._publisher
 
     def publish_status_list(self, authority_id: str, uri: str, *, now: int, statuses: dict[int, int] | None = None,

@@ -140,7 +140,3 @@ class Pkcs11Token:
             raise KeyFormatError("the token returned an EC point that is not an uncompressed P-256 point")
         public = PublicKey.from_jwk({"kty": "EC", "crv": "P-256", "x": b64url(point[1:33]), "y": b64url(point[33:])})
         return PrivateKey(public=public, _key=HardwareKey(self, key_id))
-
-
-def is_hardware(key: PrivateKey) -> bool:
-    return isinstance(key.crypto_key(), HardwareKey)

@@ -19,8 +19,6 @@ invertible).
 
 from __future__ import annotations
 
-from typing import Any
-
 from gmalglib.sm2 import SM2
 
 from keys.errors import KeyFormatError
@@ -96,7 +94,3 @@ class Sm2PrivateKey:
 
     def __repr__(self) -> str:
         return "Sm2PrivateKey(...)"
-
-
-def is_sm2(key: Any) -> bool:
-    return isinstance(key, Sm2PrivateKey | Sm2PublicKey)

@@ -72,7 +72,6 @@ _LAZY = {
     "STAFF_ROLES": ("staff", "STAFF_ROLES"),
     "Reissue": ("reissue", "Reissue"),
     "ProxyInvitations": ("invitations", "ProxyInvitations"),
-    "load_lookup_key": ("store", "load_lookup_key"),
     "SECRET_ENV": ("store", "SECRET_ENV"),
 }
 
@@ -90,7 +89,7 @@ __all__ = [
     "SECRET_ENV", "STAFF_ROLES", "AuditEntry", "Codes", "HealthCode", "HealthContext", "HealthDesk", "HealthError",
     "HealthPolicy", "HealthStatus", "InvitationClosed", "InvitationExpired", "InvitationNotFound", "OutOfScope",
     "People", "Person", "Proxies", "Proxy", "ProxyError", "ProxyInvitations", "Reissue", "SetResult", "Staff",
-    "StatusDesk", "UnknownPerson", "code_claims", "invitation_status", "load_lookup_key", "mask_name", "mask_ref",
+    "StatusDesk", "UnknownPerson", "code_claims", "invitation_status", "mask_name", "mask_ref",
     "needs_new_code", "outside_scope", "parse_answer", "parse_colour", "parse_colour_and_reason", "parse_id_number",
     "parse_person_ref", "parse_reason", "parse_region", "region_prefix", "region_within", "registered_region",
     "views_for", "what_accepting_allows",

@@ -3,12 +3,12 @@ the wallet receives it, a proxy grant, the result of a status change. Pure: no d
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Protocol
 
 from credentials import licence_type, parse_credential
 from issuer.health.colours import HEALTH_CODE
+from keys import b64url
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class HealthCode:
     def to_json(self, authority_name: str = "") -> dict:
         """The wallet's view: the shape of ``POST /issuer/credential`` plus colour, expiry and proxy."""
         ltype = licence_type(HEALTH_CODE)
-        views = {k: base64.urlsafe_b64encode(v).decode().rstrip("=") for k, v in self.views.items()}
+        views = {k: b64url(v) for k, v in self.views.items()}
         _, full = parse_credential(self.views.get("full") or self.views["proxy-full"])
         summary = {"name": full.claims["name"], "colour": self.colour, "expires_at": self.expires_at,
                    "authority": authority_name, "reason": full.claims.get("reason", ""),

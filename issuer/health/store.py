@@ -15,11 +15,9 @@ the device key it is bound to and its signed views; ``proxy_id`` 0 is the citize
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import BigInteger, Column, Index, Integer, SmallInteger, String, Table, Text, UniqueConstraint
 
-from issuer.pii import SECRET_ENV, SealedColumn, load_issuer_secret
+from issuer.pii import SECRET_ENV, SealedColumn
 from keys.aead import keyed_hash
 from storage.sql import metadata
 
@@ -120,16 +118,11 @@ NAMES = SealedColumn(health_proxies, "names_enc", ("relative_hash", "proxy_hash"
 SEALED = (PERSON, STATUS_REASON, AUDIT_REASON, VIEWS, NAMES)
 
 
-def load_lookup_key(data_dir: Path, *, value: str | None = None, passphrase: str | bytes | None = None) -> bytes:
-    """The issuer's 32-byte HMAC key for ID-number look-ups (the configured hex, else a 0600 file)."""
-    return load_issuer_secret(data_dir, value=value, passphrase=passphrase)
-
-
 def subject_hash(key: bytes, id_number: str, digest: str = "sha256") -> str:
     """HMAC (SHA-256, or SM3 in a 国密 hub: ``keys.suites``) of the ID number, the health tables' look-up key."""
     return keyed_hash(key, b"health-subject:" + id_number.encode(), digest).hex()
 
 
 __all__ = ["AUDIT_REASON", "NAMES", "PERSON", "SEALED", "SECRET_ENV", "STATUS_REASON", "VIEWS", "authority_staff",
-           "health_audit", "health_codes", "health_proxies", "health_reissue_runs", "health_status", "load_lookup_key",
+           "health_audit", "health_codes", "health_proxies", "health_reissue_runs", "health_status",
            "subject_hash"]
