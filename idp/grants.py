@@ -31,6 +31,7 @@ REFRESH_TTL = 30 * 24 * 3600
 # gets nothing anyway. Twice the code's life covers a replay at the last moment plus clock differences between
 # instances, and keeps the store small (a day's markers at 500 exchanges/s were ~7 GB of Redis).
 USED_CODE_TTL = 2 * CODE_TTL
+REUSED_MARKER = "code-reused:"  # + family id: a code presented again before its first exchange committed
 USED_MARKER = "used:"  # what a consumed code's key holds: the family it opened (a code's JSON starts with "{")
 
 # A code exchange on PostgreSQL: the family and its first refresh token in one statement (three round trips
@@ -160,7 +161,11 @@ class Grants:
             return None
         if raw.startswith(USED_MARKER):
             self.store.put(key, raw, USED_CODE_TTL)  # keep pointing at the family the code really opened
-            self.revoke_family(raw[len(USED_MARKER):], "code_reuse", now)
+            family = raw[len(USED_MARKER):]
+            # The first exchange may still be running, its family not yet written: say so first, then revoke.
+            # open_family looks for this mark after its commit, so one of the two always sees the other.
+            self.store.put(REUSED_MARKER + family, "1", USED_CODE_TTL)
+            self.revoke_family(family, "code_reuse", now)
             return None
         code = Code(**json.loads(raw))
         code.family_id = family_id
@@ -220,6 +225,9 @@ class Grants:
                                 expires_in=int(token["expires_in"]), jkt=jkt)
         except IntegrityError as exc:
             raise TokenRefused("the account this code was issued for no longer exists") from exc
+        if self.store.get(REUSED_MARKER + code.family_id) is not None:  # reused while this exchange ran
+            self.revoke_family(code.family_id, "code_reuse", now)
+            raise TokenRefused("the authorization code was used twice: its tokens are revoked")
 
     def put_access(self, value: str, *, family_id: str, client_id: str, sub: str, scope: str, sid: str | None,
                    issued_at: int, expires_in: int, jkt: str | None) -> None:

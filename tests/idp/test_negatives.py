@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import time
 from urllib.parse import urlencode
 
 import pytest
@@ -107,6 +108,26 @@ def test_code_reuse_revokes_tokens_issued_from_it(idp):
     assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
     assert userinfo(idp, tokens["access_token"]) == 401  # RFC 6749 §4.1.2: revoke what the code issued
     assert refresh(idp, client, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_a_code_reused_while_its_first_exchange_runs_issues_nothing_live(idp):
+    """Two requests at once: the first exchange has taken the code but not yet written its family when the same
+    code arrives again. The reuse must still end that family (RFC 6749 §4.1.2), not find nothing to revoke."""
+    from idp.errors import TokenRefused
+
+    client, browser = idp.client(), Browser(idp)
+    code = get_code(idp, browser, client)
+    grants = idp.provider.grants
+    taken = grants.consume_code(code, int(time.time()))  # the first exchange, up to writing its tokens
+    assert taken is not None
+    second = exchange(idp, client, code)  # the reuse, in the gap
+    assert second.status_code == 400 and second.json()["error"] == "invalid_grant"
+    tokens = {"access_token": secrets.token_urlsafe(32), "refresh_token": secrets.token_urlsafe(32),
+              "expires_in": 300, "scope": taken.scope}
+    with pytest.raises(TokenRefused):  # the first exchange finishes: it sees the reuse and answers invalid_grant
+        grants.open_family(tokens, taken, now=int(time.time()))
+    assert not grants.family_live(taken.family_id)
+    assert userinfo(idp, tokens["access_token"]) == 401
 
 
 def test_refresh_reuse_revokes_the_family(idp):
