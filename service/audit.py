@@ -108,21 +108,28 @@ def verify(audit: Audit, roots: list[Any], anchors_file: Path | None = None) -> 
         for number, line in enumerate(anchors_file.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 tokens.setdefault(json.loads(line).get("jws", ""), f"{anchors_file.name} line {number}")
-    if report.ok and report.first_id is not None and report.starts_after not in (GENESIS, "") \
-            and report.starts_after not in pruned_to:
-        problems.append(f"entries before {report.first_id} were removed without a prune record")
+    anchored: list[tuple[str, int, str, Any]] = []  # (where, upto, digest, iat) of every anchor that verifies
     for token, where in tokens.items():
         try:
             claims = _check_anchor(token, roots)
         except AuditError as exc:
             problems.append(f"{where}: {exc}")
             continue
-        upto, digest = int(claims["upto"]), claims["digest"]
-        if report.first_id is not None and upto < report.first_id:
-            continue  # pruned (the prune record names the anchored digest it kept)
+        anchored.append((where, int(claims["upto"]), claims["digest"], claims.get("iat")))
+    # A chain may start after GENESIS only where ``prune`` cut it: at an entry a signed anchor vouches for (the
+    # prune record alone is a row anyone who can write the table could add, and so is a chain re-linked from
+    # GENESIS after its beginning was deleted: anchors before the start are excused only by such a cut).
+    cut = None
+    if report.ok and report.first_id is not None and report.starts_after not in (GENESIS, ""):
+        cut = max((upto for _, upto, digest, _ in anchored if digest == report.starts_after), default=None)
+        if cut is None or report.starts_after not in pruned_to:
+            problems.append(f"entries before {report.first_id} were removed without a prune record at a signed anchor")
+    for where, upto, digest, iat in anchored:
+        if cut is not None and upto <= cut:
+            continue  # pruned: the chain starts after the anchored cut
         if audit.digest_of(upto) != digest:
-            problems.append(f"{where}: entry {upto} no longer has the digest anchored at {claims.get('iat')} "
-                            "(the chain was rewritten)")
+            problems.append(f"{where}: entry {upto} no longer has the digest anchored at {iat} "
+                            "(the chain was rewritten or its beginning removed)")
     return Verdict(report, len(tokens), tuple(problems))
 
 

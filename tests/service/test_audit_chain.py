@@ -137,6 +137,45 @@ def test_pruning_keeps_a_verifiable_chain_from_an_anchor(log, root, tmp_path):
     assert log.verify().last_id > recent[-1]  # the prune record is chained too
 
 
+def _old_anchored_then_recent(log, root, anchors):
+    old = [log.record("login", now=NOW - 10 + i, sub="s") for i in range(5)]
+    chain.anchor(log, root.signer(NOW), anchors, now=NOW)
+    recent = _fill(log, 3)
+    assert chain.verify(log, root.verification_keys(), anchors).ok
+    return old, recent
+
+
+def test_a_forged_prune_record_does_not_excuse_deleting_anchored_entries(log, root, tmp_path):
+    """Someone who can write the table deletes recent, anchored entries and adds a prune record naming the digest
+    the rest now starts after: the cut is at no signed anchor, so it is refused."""
+    anchors = tmp_path / "anchors.jsonl"
+    old, recent = _old_anchored_then_recent(log, root, anchors)
+    start = list(log.rows())
+    cut_after = next(row for row in start if row["id"] == recent[0])
+    _sql(log, "DELETE FROM idp_audit_events WHERE id < :id", id=recent[1])
+    log.record(chain.PRUNE_KIND, now=NOW + 50, upto=recent[0], digest=cut_after["digest"], removed=len(old) + 2)
+    verdict = chain.verify(log, root.verification_keys(), anchors)
+    assert not verdict.ok and any("prune record at a signed anchor" in p for p in verdict.problems), verdict.problems
+
+
+def test_a_chain_relinked_from_genesis_after_deleting_its_beginning_is_caught_by_its_anchor(log, root, tmp_path):
+    from idp.audit import entry_digest
+
+    anchors = tmp_path / "anchors.jsonl"
+    old, _recent = _old_anchored_then_recent(log, root, anchors)
+    _sql(log, "DELETE FROM idp_audit_events WHERE id <= :id", id=old[-1])
+    prev = GENESIS
+    for row in list(log.rows()):  # re-link what is left as if it had always started here
+        digest = entry_digest(prev, at=row["at"], kind=row["kind"], sub=row["sub"], client_id=row["client_id"],
+                              detail=row["detail"])
+        _sql(log, "UPDATE idp_audit_events SET prev_digest = :p, digest = :d WHERE id = :id", p=prev, d=digest,
+             id=row["id"])
+        prev = digest
+    assert log.verify().ok and log.verify().starts_after == GENESIS  # the chain by itself cannot tell
+    verdict = chain.verify(log, root.verification_keys(), anchors)
+    assert not verdict.ok and any("beginning removed" in p for p in verdict.problems), verdict.problems
+
+
 @pytest.mark.postgres
 def test_concurrent_appends_never_fork_the_chain(postgres_url):
     schema = "tb_audit_" + uuid.uuid4().hex[:10]
