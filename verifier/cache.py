@@ -281,19 +281,8 @@ class VerifierCache:
         authority = trust.authority(parsed[0]) if parsed else None
         if authority is None:
             return False, None  # a list of no authority on the trust list: not this counter's business
-        token, errors = None, []
-        for key in authority.keys:
-            try:
-                candidate = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
-                                                   expected_subject=uri, leeway=SYNC_LEEWAY)
-            except StatusListError as exc:
-                errors.append(exc)
-                continue
-            if candidate.issued_at > key.signs_until:  # an old key file signing a fresh list after its retirement
-                errors.append(StatusListError("signed after its key was retired", "status_list_signature"))
-                continue
-            token = candidate
-            break
+        token, errors = feed_sync.by_authority_key(authority, lambda key: verify_status_list_cwt(
+            raw, public_key=key, alg=key.alg, now=now, expected_subject=uri, leeway=SYNC_LEEWAY))
         if token is None:
             return False, refusal(errors)
         if now >= token.expires_at:  # within SYNC_LEEWAY past its exp: verified, but of no use

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from credentials.status_list import (
     DeltaError,
@@ -27,10 +27,12 @@ from credentials.status_list import (
     verify_delta,
     verify_status_list_cwt,
 )
-from credentials.status_uri import format_status_uri
+from credentials.status_uri import format_status_uri, parse_status_uri
 from keys import Authority
 from verifier import packed
 from verifier.errors import VerifierError
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +58,31 @@ class FeedResult:
     fell_back: bool = False  # the full lists were downloaded
 
 
-def _verified(raw: bytes, authority: Authority, now: int, leeway: int) -> DeltaToken:
+def by_authority_key(authority: Authority, verify: Callable[[Any], T]) -> tuple[T | None, list[StatusListError]]:
+    """``verify(public_key)`` with each of ``authority``'s trusted keys until one verifies something it signed
+    inside its window (a retired key's file signing after its ``signs_until`` is refused): the one rule for
+    status lists and deltas, whichever path they arrive by. Returns (the token or None, the errors met)."""
     errors: list[StatusListError] = []
     for key in authority.keys:
         try:
-            token = verify_delta(raw, public_key=key.public, alg=key.public.alg, authority_id=authority.id, now=now,
-                                 leeway=leeway)
-        except DeltaError as exc:
+            token = verify(key.public)
+        except StatusListError as exc:
             errors.append(exc)
             continue
-        if token.issued_at > key.signs_until:  # an old key signing after its retirement
-            errors.append(DeltaError("signed after its key was retired", "status_list_signature"))
+        if token.issued_at > key.signs_until:
+            errors.append(StatusListError("signed after its key was retired", "status_list_signature"))
             continue
+        return token, errors
+    return None, errors
+
+
+def _verified(raw: bytes, authority: Authority, now: int, leeway: int) -> DeltaToken:
+    token, errors = by_authority_key(authority, lambda key: verify_delta(
+        raw, public_key=key, alg=key.alg, authority_id=authority.id, now=now, leeway=leeway))
+    if token is not None:
         return token
-    raise next((e for e in errors if e.reason != "status_list_signature"), None) or DeltaError(
-        "no key of the authority verifies this delta", "status_list_signature")
+    raise next((DeltaError(str(e), e.reason) for e in errors if e.reason != "status_list_signature"), None) \
+        or DeltaError("no key of the authority verifies this delta", "status_list_signature")
 
 
 def sync_feed(source: FeedSource, authority: Authority, status_dir: Path, *, now: int, leeway: int,
@@ -103,17 +115,14 @@ def _fallback(source: FeedSource, authority: Authority, path: Path, held: FeedSt
         for uri, raw in source.authority_lists(authority.id).items():
             if isinstance(raw, VerifierError):
                 return FeedResult(held, raw.reason, True)
-            token, errors = None, []
-            for key in authority.keys:
-                try:
-                    token = verify_status_list_cwt(raw, public_key=key.public, alg=key.public.alg, now=now,
-                                                   expected_subject=uri, leeway=leeway)
-                    break
-                except StatusListError as exc:
-                    errors.append(exc)
+            parsed = parse_status_uri(uri)
+            if parsed is None or parsed[0] != authority.id:  # only this authority's own lists build its state
+                return FeedResult(held, "status_list_untrusted", True)
+            token, errors = by_authority_key(authority, lambda key, raw=raw, uri=uri: verify_status_list_cwt(
+                raw, public_key=key, alg=key.alg, now=now, expected_subject=uri, leeway=leeway))
             if token is None:
                 return FeedResult(held, refusal(errors), True)
-            lists[int(uri.rsplit("/", 1)[1])] = token.status_list
+            lists[parsed[1]] = token.status_list
         chain = source.feed_since(authority.id, head.issued_at)
         if chain is None:
             raise DeltaError("the source gave no chain from its own head")

@@ -165,3 +165,36 @@ def test_a_delta_signed_by_a_retired_key_after_its_retirement_is_refused(world, 
     assert cache.sync(source, now=now + 21).failed == {}
     assert source.full == 1  # refused, and the full lists taken
     assert decide(world, cache, eid, now + 21) == ("revoked",)
+
+
+def test_full_lists_signed_by_a_retired_key_after_its_retirement_are_refused_on_the_fallback_too(world, hub, tmp_path):
+    """The fallback path (a broken chain, then the full lists) keeps the rule the delta path keeps: a retired key's
+    file signing after its retirement verifies nothing, even when the lists' bits match the signed head."""
+    from credentials.status_list import sign_status_list_cwt, verify_status_list_cwt
+
+    hub.issue()
+    now = int(time.time())
+    cache = VerifierCache(tmp_path / "cache")
+    cache.sync(DirectorySource(hub.data), now=now, root=root(hub.data))
+    rings = Hub(hub.data)
+    old = rings.rings.load(POLICE).signer(now)
+    rings.rotate(POLICE, now + 10)
+    rings.publish_trust_list(now + 10)
+
+    class OldKeyLists(Tampered):
+        def authority_lists(self, authority_id):
+            lists = super().authority_lists(authority_id)
+            if authority_id != POLICE:
+                return lists
+            out = {}
+            for uri, raw in lists.items():  # the same lists, re-signed with the retired key after its retirement
+                token = verify_status_list_cwt(raw, public_key=old.public, alg="ES256", now=now, expected_subject=uri)
+                out[uri] = sign_status_list_cwt(token.status_list, subject_uri=uri, issued_at=now + 20,
+                                                expires_at=token.expires_at, ttl=token.ttl, signing_key=old.private,
+                                                kid=old.public.short_kid, alg="ES256")
+            return out
+
+    source = OldKeyLists(hub.data, lambda _chain: [b"\x00"], always=True)  # a broken chain: fall back
+    report = cache.sync(source, now=now + 21)
+    assert source.full == 1
+    assert report.failed == {f"tbsl:{POLICE}": "status_list_untrusted"}, report.failed
