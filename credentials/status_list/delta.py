@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from credentials.cbor import dumps, loads_strict
-from credentials.cose import COSE_ALG, parse_sign1, sig_structure, sign1
+from credentials.cose import COSE_ALG, parse_sign1, sign1, verify_sign1
 from credentials.errors import StructureError
 from credentials.status_list._checks import is_int
 from credentials.status_list.changes import MAX_CHANGE_BYTES
@@ -117,8 +117,7 @@ def verify_delta(raw: Any, *, public_key: Any, alg: str, authority_id: str, now:
         raise DeltaError(f"the delta is not signed with the expected {alg}", "status_list_alg")
     if message.headers.get(HDR_TYP) != DELTA_TYP:
         raise DeltaError(f"a delta's typ must be {DELTA_TYP}", "status_list_typ")
-    if not checked_key(public_key, alg, PublicKey).verify(message.signature,
-                                                          sig_structure(message.protected, message.payload)):
+    if not verify_sign1(message, checked_key(public_key, alg, PublicKey)):
         raise DeltaError("the delta's signature does not verify", "status_list_signature")
     try:
         claims = loads_strict(message.payload, "the delta's claims", max_bytes=MAX_DELTA_BYTES)

@@ -14,7 +14,7 @@ import cbor2
 import jwt
 
 from credentials.cbor import loads_strict
-from credentials.cose import parse_sign1, sig_structure
+from credentials.cose import parse_sign1, verify_sign1
 from credentials.errors import StructureError
 from credentials.status_list._checks import is_int
 from credentials.status_list.claims import (
@@ -127,8 +127,7 @@ def verify_status_list_cwt(token: Any, *, public_key: Any, alg: str, now: int, e
     if message.headers.get(HDR_TYP) != CWT_TYP:
         raise StatusListError(f"CWT typ must be {CWT_TYP}", "status_list_typ")
     # The unprotected header is not signed (RFC 9052 §4.4) and not needed here.
-    signed = sig_structure(message.protected, message.payload)
-    if not checked_key(public_key, alg, PublicKey).verify(message.signature, signed):
+    if not verify_sign1(message, checked_key(public_key, alg, PublicKey)):
         raise StatusListError("the Status List Token's signature does not verify", "status_list_signature")
     claims = _cbor_loads(message.payload, "the CWT claims")
     digest = claims.get(DIGEST_CWT) if isinstance(claims, dict) else None
