@@ -35,8 +35,11 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxy.hops, x_proto=proxy.hops, x_host=proxy.hops)
     given = idp_overrides.pop("engine", None)
     engine = given or make_engine(settings.database_url, settings.timeouts)
+    from issuer.cli import issuer_secret_for
+
     try:
-        _schema(settings, given)
+        issuer_secret = issuer_secret_for(settings)  # read (and unsealed) once: the schema, issuer, nonces, desk
+        _schema(settings, given, issuer_secret)
         provider = Provider.from_settings(replace(settings, migrate_at_start=False), engine=engine, **idp_overrides)
     except Exception:
         engine.dispose()  # a worker retrying its start (service.deferred) must not pile up pools
@@ -53,13 +56,13 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     )
     app.extensions["tongban.idp"] = provider
     app.register_blueprint(bp)
-    issuer = _issuer(settings, provider)
+    issuer = _issuer(settings, provider, issuer_secret)
     app.extensions["tongban.issuer"] = issuer  # service.worker publishes and re-signs its lists
-    nonces = c_nonces(settings, provider)
+    nonces = c_nonces(provider, issuer_secret)
     app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer, nonces)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
-    _wire_health(app, settings, provider, issuer, nonces)
+    _wire_health(app, settings, provider, issuer, nonces, issuer_secret)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --
     from service.counter_app import mount_counter
@@ -154,17 +157,16 @@ def _probes(app: Flask, settings: Settings, provider: Any) -> None:
     app.register_blueprint(probes_blueprint(readiness, retry_after=settings.retry_after))
 
 
-def _schema(settings: Settings, engine: Any) -> None:
+def _schema(settings: Settings, engine: Any, issuer_secret: bytes) -> None:
     """Embedded default and development: migrate at every start (``service.schema``, one lock for all tables), on
     an engine without the service's statement timeout (the lock wait and DDL may take longer). Production
     (``TONGBAN_MIGRATE_AT_START=0``): `tongban migrate` ran before the workers; only check."""
-    from issuer.cli import issuer_secret_for
     from service import schema
 
     batch = engine or make_engine(settings.database_url)
     try:
         if settings.migrate_at_start:
-            schema.migrate(batch, issuer_secret_for(settings))
+            schema.migrate(batch, issuer_secret)
         else:
             schema.require_current(batch)
     finally:
@@ -172,22 +174,21 @@ def _schema(settings: Settings, engine: Any) -> None:
             batch.dispose()
 
 
-def _issuer(settings: Settings, provider: Any) -> Any:
+def _issuer(settings: Settings, provider: Any, issuer_secret: bytes) -> Any:
     """One issuer on the provider's engine (one connection pool per database; ``_schema`` migrated every table and
     sealed older personal data, or found it done): the vault checks the issuer secret against the database."""
-    from issuer.cli import hub_for, issuer_secret_for
+    from issuer.cli import hub_for
     from issuer.pii import open_vault
     from issuer.service import Issuer
 
-    return Issuer(hub_for(settings), provider.engine, open_vault(provider.engine, issuer_secret_for(settings)))
+    return Issuer(hub_for(settings), provider.engine, open_vault(provider.engine, issuer_secret))
 
 
-def c_nonces(settings: Settings, provider: Any) -> Any:
+def c_nonces(provider: Any, issuer_secret: bytes) -> Any:
     """One stateless c_nonce minter (``issuer.nonces``) for both nonce endpoints, keyed from the issuer secret."""
-    from issuer.cli import issuer_secret_for
     from issuer.nonces import CNonces, nonce_key
 
-    return CNonces(nonce_key(issuer_secret_for(settings)), provider.store)
+    return CNonces(nonce_key(issuer_secret), provider.store)
 
 
 def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: Any) -> vci.CredentialIssuer:
@@ -199,15 +200,14 @@ def credential_issuer(settings: Settings, provider: Any, issuer: Any, nonces: An
                                 AccessTokens(provider).principal_for, nonces)
 
 
-def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any) -> None:
+def _wire_health(app: Flask, settings: Settings, provider: Any, issuer: Any, nonces: Any, issuer_secret: bytes) -> None:
     """Health codes and proxies (``issuer.health.web``) and the health authority's ``/admin`` pages."""
-    from issuer.cli import issuer_secret_for
     from issuer.health import HealthDesk, HealthPolicy, admin_web, invitations_web
     from issuer.health import api as health_api
     from issuer.health import web as health_web
     from service.health import AccessTokens, AccountPeople, admin_client, staff_names
 
-    desk = HealthDesk(issuer, issuer_secret_for(settings),
+    desk = HealthDesk(issuer, issuer_secret,
                       policy=HealthPolicy(lifetime=settings.health_code_ttl), people=AccountPeople(provider))
     app.extensions["tongban.health"] = health_api.HealthWeb(desk, AccessTokens(provider), nonces,
                                                            lambda: provider.issuer, counters=provider.store)

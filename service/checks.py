@@ -50,13 +50,24 @@ def signing_keys(provider: Any, data_dir: Path) -> Check:
     return check
 
 
+def published_list_times(data_dir: Path) -> dict[str, tuple[int, int | None, int | None] | None]:
+    """Each published status list's (iat, exp, ttl) as signed, by URI; None where the file cannot be read or parsed.
+    What readiness and the list-age gauge (``service.metrics``) both look at, read the same way."""
+    found: dict[str, tuple[int, int | None, int | None] | None] = {}
+    for uri, path in status_files(Layout(data_dir).status, "cwt").items():
+        try:
+            found[uri] = peek_times(path.read_bytes())
+        except OSError:
+            found[uri] = None
+    return found
+
+
 def status_lists(data_dir: Path, clock: Callable[[], float] = time.time) -> Check:
     """Every published list younger than its ttl (the re-signing timer runs at half of it)."""
 
     def check() -> str | None:
         now = int(clock())
-        for path in status_files(Layout(data_dir).status, "cwt").values():
-            times = peek_times(path.read_bytes())
+        for times in published_list_times(data_dir).values():
             if times is None:
                 return "unreadable"
             iat, exp, ttl = times

@@ -27,9 +27,7 @@ from flask import Blueprint, Response, abort, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from credentials.status_list import peek_times
-from credentials.status_uri import status_files
-from keys.layout import Layout
+from service.checks import published_list_times
 from storage import events
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -87,11 +85,7 @@ class StatusListAges:
         family = GaugeMetricFamily("tongban_status_list_age_seconds", "Seconds since each status list was signed",
                                    labels=["uri"])
         now = self.clock()
-        for uri, path in status_files(Layout(self.data_dir).status, "cwt").items():
-            try:
-                times = peek_times(path.read_bytes())
-            except OSError:
-                continue
+        for uri, times in published_list_times(self.data_dir).items():
             if times is not None:
                 family.add_metric([uri], max(0.0, now - times[0]))
         yield family
