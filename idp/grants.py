@@ -21,12 +21,11 @@ from sqlalchemy.exc import IntegrityError
 from idp import models
 from idp.audit import Audit
 from idp.errors import TokenRefused
-from idp.rotation import DEFAULT_FAMILY_LIFETIME
+from idp.rotation import RotationPolicy
 from storage.kv import KeyValueStore
 
 CODE_TTL = 60
 ACCESS_TTL = 900
-REFRESH_TTL = 30 * 24 * 3600
 # A used code's marker only has to outlive the code itself: after CODE_TTL a replayed code finds nothing and
 # gets nothing anyway. Twice the code's life covers a replay at the last moment plus clock differences between
 # instances, and keeps the store small (a day's markers at 500 exchanges/s were ~7 GB of Redis).
@@ -141,10 +140,11 @@ class Token(TokenMixin):
 
 
 class Grants:
-    def __init__(self, engine: Engine, store: KeyValueStore, audit: Audit, *, refresh_ttl: int = REFRESH_TTL,
-                 family_lifetime: int = DEFAULT_FAMILY_LIFETIME):
+    def __init__(self, engine: Engine, store: KeyValueStore, audit: Audit, *,
+                 policy: RotationPolicy | None = None):
+        """``policy``: refresh tokens' idle lifetime and the family lifetime, the same rules rotation uses."""
         self.engine, self.store, self.audit = engine, store, audit
-        self.refresh_ttl, self.family_lifetime = refresh_ttl, family_lifetime
+        self.policy = policy or RotationPolicy()
 
     # -- authorization codes ------------------------------------------------------------------
     def save_code(self, value: str, code: Code) -> None:
@@ -212,7 +212,7 @@ class Grants:
                   "sid": code.sid, "auth_time": code.auth_time, "acr": code.acr, "amr": " ".join(code.amr),
                   "created_at": now, "dpop_jkt": jkt if bind_family else None}
         first = {"token_hash": digest(token["refresh_token"]), "family_id": code.family_id, "created_at": now,
-                 "expires_at": min(now + self.refresh_ttl, now + self.family_lifetime), "used": False}
+                 "expires_at": self.policy.expiry(now, now), "used": False}
         try:
             with self.engine.begin() as conn:
                 if conn.dialect.name == "postgresql":
@@ -264,7 +264,7 @@ class Grants:
         if row is None:
             return None
         ended = row.revoked_at is not None or row.used or row.expires_at <= now
-        ended = ended or row.family_created <= now - self.family_lifetime
+        ended = ended or row.family_created <= self.policy.oldest_family(now)
         return Token("refresh_token", row.family_id, row.client_id, row.sub, row.scope, row.expires_at,
                      row.created_at, row.sid, revoked=ended, token_hash=digest(value), jkt=row.dpop_jkt)
 

@@ -128,8 +128,7 @@ class Provider:
         self.accounts = Accounts(self.engine, self.store, self.secrets, self.registry, self.throttle, self.audit)
         self.clients = Clients(self.engine)
         self.consents = Consents(self.engine)
-        self.grants = Grants(self.engine, self.store, self.audit, refresh_ttl=self.rotation.token_ttl,
-                             family_lifetime=self.rotation.family_lifetime)
+        self.grants = Grants(self.engine, self.store, self.audit, policy=self.rotation)
         self.refresh = RefreshTokens(self.engine, self.grants, self.secrets, self.rotation, ACCESS_TTL)
         self.sessions = Sessions(self.store)
         self._jose_keys: dict[tuple[str, str], ECKey | RSAKey] = {}  # signing keys as joserfc keys, by (alg, kid)

@@ -9,7 +9,7 @@
 //    wallet (navigator.locks), each first re-reads the stored tokens (another tab may just have rotated them), and
 //    the new pair replaces the old in one IndexedDB transaction.
 //  * Kept in IndexedDB ("tongban-session"), not sessionStorage, so a browser restart keeps the citizen signed in:
-//    30 days after the last refresh (idp.grants.REFRESH_TTL, sliding with each rotation).
+//    30 days after the last refresh (idp.rotation.RotationPolicy.token_ttl, sliding with each rotation).
 //  * Failures: no connection (fetch throws) or a 5xx keeps the tokens (try later); a refused refresh token
 //    (invalid_grant: revoked, expired, reused) deletes them and raises SignedOut: the page offers sign-in once,
 //    never in a loop.
