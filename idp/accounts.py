@@ -21,7 +21,14 @@ from sqlalchemy.exc import IntegrityError
 
 from idp import models
 from idp.audit import Audit
-from idp.errors import AccountExists, BadCredentials, InvalidInput, RegistryMismatch, SecondFactorRequired
+from idp.errors import (
+    AccountExists,
+    BadCredentials,
+    IdpSuiteMismatch,
+    InvalidInput,
+    RegistryMismatch,
+    SecondFactorRequired,
+)
 from idp.identity import check_password, normalise_id_number, normalise_name, normalise_phone, username_kind
 from idp.passwords import HASHER, hash_password, verify_password  # HASHER: also for idp's callers
 from idp.registry import PopulationRegistry
@@ -91,6 +98,19 @@ class Accounts:
         if r is None:
             return None
         return Account(r.sub, r.name, r.phone, r.assurance, r.totp_enc is not None, r.id_enc), r.password_hash, r.totp_enc
+
+    @staticmethod
+    def check_suite_of(engine: Engine, secrets_: Secrets) -> None:
+        """Refuse to run on accounts sealed under the other suite (``idp.secrets``): their look-up hashes would
+        never match again, and every citizen would seem unregistered. One row tells: a hub's suite is fixed."""
+        with engine.connect() as conn:
+            sample = conn.execute(select(models.accounts.c.id_enc).limit(1)).scalar()
+        if sample is not None and not secrets_.sealed_under_this_suite(sample):
+            other = "guomi" if secrets_.suite.name == "standard" else "standard"
+            raise IdpSuiteMismatch(
+                f"身份认证数据库与密码套件不符 / the identity provider's accounts were sealed under the {other} suite, "
+                f"but the hub uses {secrets_.suite.name}: a suite is chosen once, when the hub is made "
+                "(check TONGBAN_SUITE and hub.json)")
 
     def get(self, sub: str) -> Account | None:
         hit = self._cache.get(sub) if isinstance(sub, str) else None

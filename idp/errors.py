@@ -74,3 +74,9 @@ class ScopeNotGranted(IdpError):
     """A refresh asked for a scope its grant never had (RFC 6749 §6): ``invalid_scope``."""
 
     reason = "invalid_scope"
+
+
+class IdpSuiteMismatch(IdpError):
+    """The stored accounts were sealed under another cryptographic suite than the hub's (``idp.secrets``)."""
+
+    reason = "idp_suite_mismatch"

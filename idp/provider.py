@@ -30,7 +30,7 @@ from idp.logout import http_post
 from idp.refresh_tokens import RefreshTokens
 from idp.registry import PopulationRegistry, TableRegistry
 from idp.rotation import DEFAULT_FAMILY_LIFETIME, DEFAULT_GRACE, RotationPolicy
-from idp.secrets import Secrets, load_secrets
+from idp.secrets import Secrets, hub_suite, load_secrets
 from idp.sessions import Sessions
 from idp.throttle import Throttle, ThrottlePolicy
 from storage.kv import KeyValueStore, make_store
@@ -64,6 +64,19 @@ def load_key_ring(key_dir: Path, now: int, alg: str = "ES256", policy: keys.AtRe
         ring.rotate(now, alg)
         store.save(ring)
         return ring
+
+
+def _check_suite(engine: Engine, secrets_: Secrets) -> None:
+    """``Accounts.check_suite`` at start-up; a database that cannot be reached now is the readiness probe's
+    business (the worker starts and answers 503), not a reason to stop here."""
+    from sqlalchemy.exc import DBAPIError
+
+    from idp.accounts import Accounts
+
+    try:
+        Accounts.check_suite_of(engine, secrets_)
+    except DBAPIError:  # unreachable, or the tables are not made yet
+        return
 
 
 def _migrate(engine: Engine | None, url: str) -> None:
@@ -144,13 +157,15 @@ class Provider:
         if getattr(settings, "migrate_at_start", True):  # production: `tongban migrate` ran before the workers
             _migrate(engine, settings.database_url)
         engine = engine or make_engine(settings.database_url, timeouts)
-        secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase)
+        secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase,
+                                suite_=hub_suite(settings.data_dir, getattr(settings, "suite", "")))
         store = overrides.pop("store", None) or make_store(settings.redis_url, timeouts)
         key_dir = keys.Layout(settings.data_dir).keys
         ring = KeyRingCache(key_dir, settings.key_policy(key_dir))
         registry = overrides.pop("registry", None) or TableRegistry(engine, secrets_)
         if load_keys:
             ring.all()
+        _check_suite(engine, secrets_)
         overrides.setdefault("rotation", rotation_policy(settings))
         return cls(settings.issuer_url, engine, store, secrets_, ring, registry, **overrides)
 
