@@ -25,6 +25,7 @@ from idp.authorization_server import Server, build_server
 from idp.clients import ID_TOKEN_ALGS, Clients
 from idp.consents import Consents
 from idp.grants import ACCESS_TTL, Grants
+from idp.jose_keys import jose_signing_key
 from idp.liveness import DemoLiveness, LivenessChecker
 from idp.logout import http_post
 from idp.refresh_tokens import RefreshTokens
@@ -179,8 +180,7 @@ class Provider:
             raise keys.NoSigningKeyError(f"the {KEY_OWNERS[alg]} key ring's signer is {signer.public.alg}, not {alg}")
         cached = self._jose_keys.get((alg, signer.public.kid))  # a rotation brings a new kid, hence a new entry
         if cached is None:
-            key_type = RSAKey if alg == "RS256" else ECKey
-            cached = key_type.import_key(signer.private.crypto_key(), {"kid": signer.public.kid, "alg": alg})
+            cached = jose_signing_key(signer.private, alg)
             if len(self._jose_keys) > 16:
                 self._jose_keys.clear()
             self._jose_keys[(alg, signer.public.kid)] = cached

@@ -239,14 +239,20 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
                   help="make the key inside the PKCS#11 token (TONGBAN_PKCS11_MODULE/_TOKEN/_PIN); it never leaves it")
     @click.argument("owner")
     def generate_in_token(data_dir: str | None, in_token: bool, owner: str) -> None:
-        """Make OWNER's next signing key (ES256) inside the PKCS#11 token; the ring keeps only its pkcs11: URI."""
+        """Make OWNER's next signing key (ES256) inside the PKCS#11 token; the ring keeps only its pkcs11: URI.
+
+        OWNER is an authority, the hub root, or another ES256 ring of the data directory: ``idp``, the identity
+        provider's ID-token key (its JWKS publishes the new key; tokens signed before verify until they expire)."""
         settings = settings_from(data_dir)
         hub = hub_for(settings)
-        if owner != ROOT_OWNER:
-            hub.authority(owner)
+        now = int(time.time())
+        if owner != ROOT_OWNER and owner not in {a.id for a in hub.authorities()}:
+            if not hub.rings.exists(owner):
+                hub.authority(owner)  # the "unknown authority" error, with the ids there are
+            if (alg := hub.rings.load(owner).signer(now).public.alg) != "ES256":
+                raise click.UsageError(f"{owner} signs with {alg}; a PKCS#11 token here makes ES256 (P-256) keys")
         if hub.rings.policy.hsm is None:
             raise click.UsageError("set TONGBAN_PKCS11_MODULE, TONGBAN_PKCS11_TOKEN and TONGBAN_PKCS11_PIN")
-        now = int(time.time())
         kid = hub.rotate(owner, now, actor=f"cli:{getpass.getuser()}", key=hub.rings.policy.hsm.generate(owner))
         version = hub.publish_trust_list(now).version
         click.echo(f"{owner}: new signing key {kid} inside PKCS#11 token {settings.pkcs11_token}; "

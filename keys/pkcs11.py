@@ -22,6 +22,9 @@ from typing import Any
 from urllib.parse import quote, unquote, unquote_to_bytes
 
 import pkcs11
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_named_curve_parameters
 
@@ -58,6 +61,51 @@ class HardwareKey:
     @property
     def uri(self) -> str:
         return f"{URI_SCHEME}token={quote(self._token.label)};id={quote(self.key_id)};type=private"
+
+    def as_ec_private_key(self, public: ec.EllipticCurvePublicKey) -> ec.EllipticCurvePrivateKey:
+        """This key as ``cryptography``'s EC private-key interface, for JOSE libraries that sign through it
+        (joserfc, for the IdP's ID tokens): signing goes to the token, every export is refused."""
+        return TokenEcPrivateKey(self, public)
+
+
+class TokenEcPrivateKey(ec.EllipticCurvePrivateKey):
+    """``cryptography``'s EllipticCurvePrivateKey whose ``sign`` is the token's (ECDSA with SHA-256 only, DER out as
+    the interface promises); ``private_numbers``, ``private_bytes`` and ``exchange`` raise: the scalar is not here."""
+
+    def __init__(self, key: HardwareKey, public: ec.EllipticCurvePublicKey):
+        self._key, self._public = key, public
+
+    @property
+    def curve(self) -> ec.EllipticCurve:
+        return self._public.curve
+
+    @property
+    def key_size(self) -> int:
+        return self._public.curve.key_size
+
+    def public_key(self) -> ec.EllipticCurvePublicKey:
+        return self._public
+
+    def sign(self, data: bytes, signature_algorithm: ec.EllipticCurveSignatureAlgorithm) -> bytes:
+        if not (isinstance(signature_algorithm, ec.ECDSA) and isinstance(signature_algorithm.algorithm, hashes.SHA256)):
+            raise KeyFormatError("a P-256 key in a PKCS#11 token signs ECDSA with SHA-256 (ES256) only")
+        raw = self._key.sign(data)
+        return encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+
+    def exchange(self, algorithm, peer_public_key) -> bytes:
+        raise KeyAtRestError("a key inside a PKCS#11 token signs only")
+
+    def private_numbers(self) -> ec.EllipticCurvePrivateNumbers:
+        raise KeyAtRestError("a key inside a PKCS#11 token cannot be exported")
+
+    def private_bytes(self, encoding, format, encryption_algorithm) -> bytes:
+        raise KeyAtRestError("a key inside a PKCS#11 token cannot be exported")
+
+    def __copy__(self) -> TokenEcPrivateKey:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> TokenEcPrivateKey:
+        return self
 
 
 class Pkcs11Token:

@@ -47,8 +47,20 @@ class PrivateKey:
     def crypto_key(self) -> Any:
         return self._key
 
+    @property
+    def in_token(self) -> bool:
+        """Whether the key lives inside a PKCS#11 token (``keys.pkcs11``): it signs there and never exports."""
+        return hasattr(self._key, "uri")
+
+    def signing_interface(self) -> Any:
+        """This key behind ``cryptography``'s private-key interface, for a JOSE library that signs through it: the
+        key itself, or for a key inside a token an object whose ``sign`` the token performs (nothing exports)."""
+        if self.in_token:
+            return self._key.as_ec_private_key(self.public.crypto_key())
+        return self._key
+
     def to_pem(self, passphrase: bytes | None) -> bytes:
-        if hasattr(self._key, "uri"):  # a key inside a PKCS#11 token: only its RFC 7512 URI is stored
+        if self.in_token:  # a key inside a PKCS#11 token: only its RFC 7512 URI is stored
             return self._key.uri.encode()
         if self.alg == "SM2":
             return sm2_at_rest.seal(self._key, passphrase)

@@ -47,7 +47,10 @@ def issue(licence_type: str, data_dir: str | None, wallet_dir: Path, claims_file
               help="where the demo's files go  [default: tongban-demo; with --regions: tongban-demo-regions]")
 @click.option("--regions", is_flag=True, help="互通互认 instead: a Beijing and a Shanghai hub recognise each other, "
               "and a Beijing counter checks Shanghai's licence and health code")
-def demo(demo_dir: Path | None, regions: bool) -> None:
+@click.option("--suite", "suite_name", default=None, metavar="standard|guomi",
+              help="the demo hub's cryptographic suite, as `tongban init --suite` (guomi: SM2/SM3/SM4); a directory "
+                   "made with the other suite is refused")
+def demo(demo_dir: Path | None, regions: bool, suite_name: str | None) -> None:
     """Run the whole command-line flow once and say what happened at each step."""
     from service.cli import main  # the root group, to run the real commands
 
@@ -63,7 +66,7 @@ def demo(demo_dir: Path | None, regions: bool) -> None:
     demo_dir = demo_dir or Path("tongban-demo")
     data, wallet_dir, cache = demo_dir / "data", demo_dir / "wallet", demo_dir / "counter-cache"  # the demo's own tree
 
-    run("init", "--data", str(data))
+    run("init", "--data", str(data), *(("--suite", suite_name) if suite_name else ()))
     settings = Settings.from_env(data)
     if not Wallet(wallet_dir, settings.key_policy(wallet_dir)).exists():
         run("wallet", "init", "--wallet", str(wallet_dir))

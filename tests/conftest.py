@@ -131,3 +131,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if slow:
             config.hook.pytest_deselected(items=slow)
             items[:] = [item for item in items if not item.get_closest_marker("slow")]
+
+
+# -- SoftHSM2 (PKCS#11) ------------------------------------------------------------------------------------
+SOFTHSM_MODULE = next((m for m in ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
+                       if Path(m).exists()), None)
+SOFTHSM_PIN = "123456"
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory):
+    """A fresh SoftHSM2 token ``tongban-test`` (one per worker process: the module reads SOFTHSM2_CONF once, when it
+    is loaded). Skips without SoftHSM2 on a laptop; fails in CI (.ci/run installs the Debian package)."""
+    import shutil
+    import subprocess
+
+    if SOFTHSM_MODULE is None or shutil.which("softhsm2-util") is None:
+        message = "SoftHSM2 is not installed (apt-get install softhsm2)"
+        if REQUIRE_SERVERS:
+            pytest.fail(message + " (CI requires it)")
+        pytest.skip(message)
+    from keys.pkcs11 import Pkcs11Token
+
+    home = tmp_path_factory.mktemp("softhsm")
+    (home / "tokens").mkdir()
+    conf = home / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {home / 'tokens'}\nobjectstore.backend = file\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "tongban-test", "--pin", SOFTHSM_PIN,
+                    "--so-pin", "87654321"], check=True, capture_output=True, env={**os.environ})
+    return Pkcs11Token(SOFTHSM_MODULE, "tongban-test", SOFTHSM_PIN)

@@ -5,7 +5,6 @@ fails in CI (TONGBAN_REQUIRE_SERVERS=1: .ci/run installs the Debian package)."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -13,30 +12,15 @@ import pytest
 
 import keys
 from keys.errors import KeyAtRestError
-from tests.conftest import REQUIRE_SERVERS
+from tests.conftest import SOFTHSM_MODULE as MODULE
+from tests.conftest import SOFTHSM_PIN
 
-MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so")
-MODULE = next((m for m in MODULES if Path(m).exists()), None)
-PIN = "123456"
+PIN = SOFTHSM_PIN
 
 
 @pytest.fixture(scope="module")
-def token(tmp_path_factory):
-    if MODULE is None or shutil.which("softhsm2-util") is None:
-        message = "SoftHSM2 is not installed (apt-get install softhsm2)"
-        if REQUIRE_SERVERS:
-            pytest.fail(message + " (CI requires it)")
-        pytest.skip(message)
-    from keys.pkcs11 import Pkcs11Token
-
-    home = tmp_path_factory.mktemp("softhsm")
-    (home / "tokens").mkdir()
-    conf = home / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {home / 'tokens'}\nobjectstore.backend = file\n")
-    os.environ["SOFTHSM2_CONF"] = str(conf)  # read by the module when it is loaded, once per process
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "tongban-test", "--pin", PIN,
-                    "--so-pin", "87654321"], check=True, capture_output=True, env={**os.environ})
-    return Pkcs11Token(MODULE, "tongban-test", PIN)
+def token(softhsm_token):
+    return softhsm_token
 
 
 def test_a_key_made_in_the_token_signs_and_never_leaves_it(token):
@@ -148,3 +132,29 @@ def test_tongban_keys_generate_pkcs11_makes_the_authoritys_signer_in_the_token(t
     listed = keys.verify_trust_list(hub.trust_list_path.read_text(), hub.rings.load("hub-root").keys[0].public,
                                     now=int(__import__("time").time()))
     assert signer.public in [k.public for k in listed.authority("bj-health").keys]
+
+
+@pytest.mark.slow
+def test_tongban_keys_generate_pkcs11_makes_the_idps_id_token_key_in_the_token(token, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from service.config import Settings
+    from service.wiring import main
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
+    assert CliRunner().invoke(main, ["init", "--data", str(data)]).exit_code == 0
+    for name, value in (("MODULE", MODULE), ("TOKEN", "tongban-test"), ("PIN", PIN)):
+        monkeypatch.setenv(f"TONGBAN_PKCS11_{name}", value)
+    result = CliRunner().invoke(main, ["keys", "generate", "--pkcs11", "idp", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "pkcs11:token=tongban-test" in (data / "keys" / "idp.json").read_text()
+    from idp.provider import Provider
+
+    provider = Provider.from_settings(Settings.from_env(str(data)))
+    assert provider.key_cache.get("ES256").signer(int(__import__("time").time())).private.in_token
+    provider.engine.dispose()
+    refused = CliRunner().invoke(main, ["keys", "generate", "--pkcs11", "idp-rs256", "--data", str(data)])
+    assert refused.exit_code == 2 and "signs with RS256" in refused.output
+    unknown = CliRunner().invoke(main, ["keys", "generate", "--pkcs11", "nobody", "--data", str(data)])
+    assert unknown.exit_code != 0 and "unknown authority 'nobody'" in unknown.output
