@@ -1,7 +1,7 @@
 """Real-name accounts: registration against the population registry, password (+ TOTP) sign-in.
 
-Passwords are Argon2id (``idp.passwords``). The ID number is stored encrypted with a keyed
-hash beside it for look-ups, and is never logged.
+Passwords are Argon2id (``idp.passwords``). The ID number, name and phone number are stored sealed
+(``idp.secrets``), the ID number and phone with keyed hashes beside them for look-ups; none is ever logged.
 
 A sign-in reads the account once (with its password hash and TOTP secret). ``get`` (by ``sub``: consent,
 UserInfo, the account pages) is cached in-process for ``CACHE_SECONDS``, and every change made here drops the
@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 import pyotp
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from idp import models
@@ -39,6 +39,11 @@ from storage.kv import KeyValueStore
 ASSURANCE = ("real-name", "real-person", "counter-verified")  # ascending; these are the acr values
 TOTP_ISSUER = "通办 tongban"
 CACHE_SECONDS = 30
+
+
+def phone_hash(secrets_: Secrets, phone: str) -> str:
+    """The keyed look-up hash of a phone number (its own domain: never equal to an ID number's hash)."""
+    return secrets_.lookup_hash("tel:" + phone)
 
 
 def acr_rank(acr: str | None) -> int:
@@ -76,8 +81,9 @@ class Accounts:
             )
         sub = secrets.token_urlsafe(16)
         row = {
-            "sub": sub, "name": name, "id_hash": self.secrets.lookup_hash(id_number),
-            "id_enc": self.secrets.encrypt(id_number), "phone": phone, "password_hash": hash_password(password),
+            "sub": sub, "name_enc": self.secrets.encrypt(name), "id_hash": self.secrets.lookup_hash(id_number),
+            "id_enc": self.secrets.encrypt(id_number), "phone_hash": phone_hash(self.secrets, phone),
+            "phone_enc": self.secrets.encrypt(phone), "password_hash": hash_password(password),
             "totp_enc": None, "assurance": "real-name", "created_at": now,
         }
         try:
@@ -97,7 +103,9 @@ class Accounts:
             r = conn.execute(select(models.accounts).where(where)).first()
         if r is None:
             return None
-        return Account(r.sub, r.name, r.phone, r.assurance, r.totp_enc is not None, r.id_enc), r.password_hash, r.totp_enc
+        name = r.name if r.name is not None else self.secrets.decrypt(r.name_enc)  # clear: a row not yet sealed
+        phone = r.phone if r.phone is not None else self.secrets.decrypt(r.phone_enc)
+        return Account(r.sub, name, phone, r.assurance, r.totp_enc is not None, r.id_enc), r.password_hash, r.totp_enc
 
     @staticmethod
     def check_suite_of(engine: Engine, secrets_: Secrets) -> None:
@@ -131,7 +139,8 @@ class Accounts:
     def _lookup(self, username: str) -> tuple[Account, str, str | None] | None:
         username = username.strip()
         if username_kind(username) == "phone":
-            return self._row(models.accounts.c.phone == username)
+            table = models.accounts
+            return self._row(or_(table.c.phone_hash == phone_hash(self.secrets, username), table.c.phone == username))
         try:
             id_number = normalise_id_number(username)
         except InvalidInput:

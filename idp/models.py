@@ -1,33 +1,43 @@
 """Durable identity-provider state on the shared ``storage.sql.metadata``.
 
-Accounts never hold an ID number in clear: ``id_enc`` is Fernet ciphertext and ``id_hash`` a keyed
-HMAC for look-ups (PIPL art. 28/51: sensitive personal information, encrypted). Alembic migrations in
-``idp/migrations`` mirror these tables.
+Accounts hold no personal data in clear (PIPL art. 28/51): the ID number, name and phone number are sealed
+(``*_enc``: Fernet, or SM4-GCM in a 国密 hub, ``idp.secrets``) and found through keyed hashes (``id_hash``,
+``phone_hash``); the registry keeps keyed hashes of ID number and name only. The clear ``name`` and ``phone``
+columns of rows made before revision 0007 are emptied by ``idp.pii_seal`` (their partial indexes find them).
+Alembic migrations in ``idp/migrations`` mirror these tables.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
 
 from storage.sql import metadata
 
 registry_people = Table(
     "idp_registry_people", metadata,
     Column("id_hash", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(200)),  # before revision 0007 only; NULL once sealed
+    Column("name_hash", String(64)),  # keyed hash of the normalised name
+    Index("ix_idp_registry_people_clear", "id_hash", sqlite_where=text("name IS NOT NULL"),
+          postgresql_where=text("name IS NOT NULL")),
 )
 
 accounts = Table(
     "idp_accounts", metadata,
     Column("sub", String(64), primary_key=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(200)),  # before revision 0007 only; NULL once sealed
+    Column("name_enc", Text),
     Column("id_hash", String(64), nullable=False, unique=True),
     Column("id_enc", Text, nullable=False),
-    Column("phone", String(32), nullable=False, unique=True),
+    Column("phone", String(32), unique=True),  # before revision 0007 only; NULL once sealed
+    Column("phone_hash", String(64), unique=True),
+    Column("phone_enc", Text),
     Column("password_hash", Text, nullable=False),
     Column("totp_enc", Text),
     Column("assurance", String(32), nullable=False),
     Column("created_at", Integer, nullable=False),
+    Index("ix_idp_accounts_clear", "sub", sqlite_where=text("name IS NOT NULL OR phone IS NOT NULL"),
+          postgresql_where=text("name IS NOT NULL OR phone IS NOT NULL")),
 )
 
 clients = Table(

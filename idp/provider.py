@@ -31,7 +31,7 @@ from idp.logout import http_post
 from idp.refresh_tokens import RefreshTokens
 from idp.registry import PopulationRegistry, TableRegistry
 from idp.rotation import DEFAULT_FAMILY_LIFETIME, DEFAULT_GRACE, RotationPolicy
-from idp.secrets import Secrets, hub_suite, load_secrets
+from idp.secrets import Secrets, secrets_for
 from idp.sessions import Sessions
 from idp.throttle import Throttle, ThrottlePolicy
 from storage.kv import KeyValueStore, make_store
@@ -80,17 +80,19 @@ def _check_suite(engine: Engine, secrets_: Secrets) -> None:
         return
 
 
-def _migrate(engine: Engine | None, url: str) -> None:
-    """The idp tables through Alembic (every other table has its own package's history). Not on the service's
-    engine: its statement timeout would cut the wait for the migration lock short."""
-    if engine is not None:
-        migrate.upgrade(engine)
-        return
-    batch = make_engine(url)
+def _migrate(engine: Engine | None, url: str, secrets_: Secrets) -> None:
+    """The idp tables through Alembic (every other table has its own package's history), then the sealing of rows
+    still in clear (``idp.pii_seal``). Not on the service's engine: its statement timeout would cut the wait for
+    the migration lock short."""
+    from idp.pii_seal import seal_clear_rows
+
+    batch = engine or make_engine(url)
     try:
         migrate.upgrade(batch)
+        seal_clear_rows(batch, secrets_)
     finally:
-        batch.dispose()
+        if engine is None:
+            batch.dispose()
 
 
 def rotation_policy(settings: object) -> RotationPolicy:
@@ -155,11 +157,10 @@ class Provider:
         policy problem stops start-up instead of failing a request later."""
         timeouts = getattr(settings, "timeouts", SERVICE)  # storage.timeouts: bounded waits on PostgreSQL and Redis
         engine = overrides.pop("engine", None)
+        secrets_ = secrets_for(settings)
         if getattr(settings, "migrate_at_start", True):  # production: `tongban migrate` ran before the workers
-            _migrate(engine, settings.database_url)
+            _migrate(engine, settings.database_url, secrets_)
         engine = engine or make_engine(settings.database_url, timeouts)
-        secrets_ = load_secrets(settings.data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase,
-                                suite_=hub_suite(settings.data_dir, getattr(settings, "suite", "")))
         store = overrides.pop("store", None) or make_store(settings.redis_url, timeouts)
         key_dir = keys.Layout(settings.data_dir).keys
         ring = KeyRingCache(key_dir, settings.key_policy(key_dir))

@@ -1,7 +1,7 @@
 """Population-registry adapters: does this name belong to this resident ID number?
 
 ``PopulationRegistry`` is the port. ``TableRegistry`` (embedded default) checks a table imported with
-``tongban registry import FILE.csv``; it stores only the keyed hash of each ID number. ``HttpRegistry``
+``tongban registry import FILE.csv``; it stores only keyed hashes of each ID number and name. ``HttpRegistry``
 is the documented interface for a national verification service:
 
     POST {url}   Authorization: Bearer {token}   Content-Type: application/json
@@ -14,6 +14,7 @@ Any other answer (status, body, timeout) is ``RegistryUnavailable``: registratio
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import json
 import urllib.request
@@ -29,6 +30,11 @@ from idp.identity import normalise_id_number, normalise_name
 from idp.secrets import Secrets
 
 
+def name_hash(secrets_: Secrets, name: str) -> str:
+    """The keyed hash the registry keeps of a (normalised) name: enough to answer "does it match", nothing more."""
+    return secrets_.lookup_hash("name:" + name)
+
+
 class PopulationRegistry(Protocol):
     def matches(self, name: str, id_number: str) -> bool: ...
 
@@ -39,25 +45,28 @@ class TableRegistry:
         self.secrets = secrets
 
     def matches(self, name: str, id_number: str) -> bool:
+        table = models.registry_people
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(models.registry_people.c.name).where(
-                    models.registry_people.c.id_hash == self.secrets.lookup_hash(id_number)
-                )
-            ).first()
-        return row is not None and row.name == name
+            row = conn.execute(select(table.c.name, table.c.name_hash)
+                               .where(table.c.id_hash == self.secrets.lookup_hash(id_number))).first()
+        if row is None:
+            return False
+        if row.name_hash is not None:
+            return hmac.compare_digest(row.name_hash, name_hash(self.secrets, name))
+        return row.name == name  # a row imported before names were hashed, until idp.pii_seal reaches it
 
     def add(self, people: list[tuple[str, str]]) -> int:
-        """Insert or update (name, id_number) pairs; returns how many rows were written."""
+        """Insert or update (name, id_number) pairs; returns how many rows were written. Only keyed hashes are kept."""
         table = models.registry_people
-        rows = [{"id_hash": self.secrets.lookup_hash(i), "name": n} for n, i in people]
+        rows = [{"id_hash": self.secrets.lookup_hash(i), "name_hash": name_hash(self.secrets, n)} for n, i in people]
         if not rows:
             return 0
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert
         with self.engine.begin() as conn:
             for row in rows:
                 stmt = insert(table).values(**row)
-                conn.execute(stmt.on_conflict_do_update(index_elements=["id_hash"], set_={"name": row["name"]}))
+                conn.execute(stmt.on_conflict_do_update(index_elements=["id_hash"],
+                                                        set_={"name_hash": row["name_hash"], "name": None}))
         return len(rows)
 
     def remove(self, id_numbers: list[str]) -> int:

@@ -139,3 +139,10 @@ def load_secrets(data_dir: Path, *, value: str | None = None, passphrase: str | 
                        suite_)
     except KeyFormatError as exc:
         raise IdpError(str(exc)) from exc
+
+
+def secrets_for(settings: object) -> Secrets:
+    """The IdP secrets the service ``settings`` name (``data_dir``, ``idp_secret``, ``key_passphrase``, ``suite``)."""
+    data_dir = settings.data_dir
+    return load_secrets(data_dir, value=settings.idp_secret, passphrase=settings.key_passphrase,
+                        suite_=hub_suite(data_dir, getattr(settings, "suite", "")))

@@ -166,7 +166,9 @@ def _schema(settings: Settings, engine: Any, issuer_secret: bytes) -> None:
     batch = engine or make_engine(settings.database_url)
     try:
         if settings.migrate_at_start:
-            schema.migrate(batch, issuer_secret)
+            from idp.secrets import secrets_for
+
+            schema.migrate(batch, issuer_secret, secrets_for(settings))
         else:
             schema.require_current(batch)
     finally:

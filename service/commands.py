@@ -116,7 +116,9 @@ def migrate(data_dir: str | None) -> None:
     settings = Settings.from_env(data_dir)
     engine = make_engine(settings.database_url)
     try:
-        reached = schema.migrate(engine, issuer_secret_for(settings))
+        from idp.secrets import secrets_for
+
+        reached = schema.migrate(engine, issuer_secret_for(settings), secrets_for(settings))
         for name, revision in reached.items():
             click.echo(f"{name} schema at {revision}")
     finally:

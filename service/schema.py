@@ -2,9 +2,9 @@
 
 Every table belongs to exactly one Alembic history: the identity provider's (``idp/migrations``, version table
 ``idp_alembic_version``) or the issuer's (``issuer/migrations``, ``issuer_alembic_version``); the personal-data
-sealing pass (``issuer.pii_migrate``) is a data migration after them. Nothing calls ``MetaData.create_all`` any
-more: it ran outside every lock, so two processes on a fresh schema raced to create the same tables and one
-died with ``UniqueViolation``.
+sealing passes (``issuer.pii_migrate``, ``idp.pii_seal``) are data migrations after them. Nothing calls
+``MetaData.create_all`` any more: it ran outside every lock, so two processes on a fresh schema raced to create
+the same tables and one died with ``UniqueViolation``.
 
 ``migrate`` runs the three in order under one PostgreSQL session advisory lock (``LOCK_ID``): any number of
 ``tongban migrate`` / ``tongban init`` / starting workers queue on it, the first does the work, the others find
@@ -72,8 +72,9 @@ def require_current(engine: Engine) -> None:
         raise SchemaBehind("database schema is behind this version (" + "; ".join(behind) + "): run `tongban migrate`")
 
 
-def migrate(engine: Engine, issuer_secret: bytes) -> dict[str, str | None]:
-    """Every history to its head and the sealing pass, under one lock; returns the revisions reached."""
+def migrate(engine: Engine, issuer_secret: bytes, idp_secrets=None) -> dict[str, str | None]:  # idp.secrets.Secrets
+    """Every history to its head and the sealing passes (the issuer's; the IdP's when ``idp_secrets`` is given), under
+    one lock; returns the revisions reached."""
     from idp import migrate as idp_migrate
     from issuer import migrate as issuer_migrate
     from issuer import pii_migrate
@@ -88,6 +89,10 @@ def migrate(engine: Engine, issuer_secret: bytes) -> dict[str, str | None]:
                 idp_migrate.upgrade(engine)
                 issuer_migrate.upgrade(engine)
                 pii_migrate.upgrade(engine, issuer_secret)
+                if idp_secrets is not None:
+                    from idp.pii_seal import seal_clear_rows
+
+                    seal_clear_rows(engine, idp_secrets)
             finally:
                 if postgres:
                     lock.rollback()
