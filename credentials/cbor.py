@@ -18,14 +18,17 @@ Every integer is bounded at parse time: CBOR's own range (−2^64 ≤ n < 2^64);
 beyond it is refused, so no later step (arithmetic, ``str()``, JSON) sees a 20,000-digit number. Only a
 bignum can exceed that range, and its head is the byte 0xc2 or 0xc3 followed by a byte string's head
 (0x40-0x5f; a longer tag head is not deterministic and refused anyway): input without that pair cannot hold
-one, so the walk over the decoded value runs only where it can find something (the byte alone turns up in
-two of five random 64-byte signatures, the pair in one of twenty).
+one, so the walk over every decoded integer runs only where it can find something (the byte alone turns up in
+two of five random 64-byte signatures, the pair in one of twenty). The nesting bound is checked on every input,
+by a walk that descends into containers only (a fifth of the cost of visiting every item, which was a sixth of
+a whole verification).
 Times get a tighter bound where they are read (``check_time``).
 """
 
 from __future__ import annotations
 
 import io
+import re
 import threading
 from typing import Any
 
@@ -86,7 +89,10 @@ def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBO
         raise StructureError(f"{what} is not well-formed CBOR", "malformed_cbor") from exc
     if stream.tell() != len(data):
         raise StructureError(f"{what} has trailing bytes after its CBOR item", "malformed_cbor")
-    _check_bounds(value, what)  # always: the nesting limit holds for every input, not only those with a bignum
+    if not _within_depth(value, MAX_DEPTH):  # always: the nesting limit holds for every input
+        raise StructureError(f"{what} is nested deeper than {MAX_DEPTH} levels", "malformed_cbor")
+    if _BIGNUM_HEAD.search(data):  # only a bignum can hold an integer outside CBOR's own range
+        _check_bounds(value, what)
     try:
         canonical = dumps(value, ordered=ordered)
     except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError) as exc:
@@ -96,6 +102,27 @@ def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBO
             f"{what} is not deterministic CBOR (RFC 8949 §4.2.1: shortest lengths, definite lengths, "
             "ordered and unique map keys)", "malformed_cbor")
     return value
+
+
+_BIGNUM_HEAD = re.compile(rb"[\xc2\xc3][\x40-\x5f]")
+_CONTAINERS = frozenset({list, tuple, dict, set, frozenset, cbor2.FrozenDict, cbor2.CBORTag})
+
+
+def _within_depth(item: Any, budget: int) -> bool:
+    """Whether ``item`` (a container at depth ``MAX_DEPTH - budget``) holds nothing deeper than ``MAX_DEPTH``; the
+    same bound as ``_check_bounds``, visiting containers only. Recursion is bounded by the budget (≤ 17 frames)."""
+    kind = type(item)
+    if kind not in _CONTAINERS:
+        return True
+    if kind is cbor2.CBORTag:
+        inner = item.value
+        return budget > 0 and (type(inner) not in _CONTAINERS or _within_depth(inner, budget - 1))
+    children = (*item.keys(), *item.values()) if kind is dict or kind is cbor2.FrozenDict else item
+    if not children:
+        return True
+    if budget == 0:
+        return False
+    return all(type(child) not in _CONTAINERS or _within_depth(child, budget - 1) for child in children)
 
 
 def _check_bounds(value: Any, what: str) -> None:

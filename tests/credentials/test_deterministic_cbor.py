@@ -160,3 +160,33 @@ def test_loads_strict_returns_only_values_whose_encoding_is_the_input(data: byte
         assert exc.reason in ("malformed_cbor", "too_large")
     else:
         assert dumps(value) == data
+
+
+_nested = st.recursive(
+    st.integers(-(2**63), 2**63) | st.binary(max_size=4) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.integers(0, 30), inner, max_size=3)
+    | st.builds(lambda v: cbor2.CBORTag(1000, v), inner),
+    max_leaves=60)
+
+
+@given(_nested, st.integers(0, 20))
+@settings(max_examples=300)
+def test_the_container_walk_bounds_depth_exactly_as_the_full_walk(value, extra_levels: int) -> None:
+    """``_within_depth`` (every input) and ``_check_bounds`` (inputs with a bignum head) agree on every structure."""
+    from credentials.cbor import MAX_DEPTH, _check_bounds, _within_depth
+
+    for _ in range(extra_levels):
+        value = [value]
+    try:
+        _check_bounds(value, "x")
+        full = True
+    except StructureError:
+        full = False
+    assert _within_depth(value, MAX_DEPTH) is full
+    try:
+        loads_strict(dumps(value))
+        parsed = True
+    except StructureError as exc:
+        parsed = False
+        assert "nested deeper" in str(exc) or "64-bit" in str(exc)
+    assert parsed is full
