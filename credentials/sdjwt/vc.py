@@ -76,7 +76,7 @@ def issue_sd_jwt_vc(claims: Mapping[str, Any], *, vct: str, iss: str, iat: int, 
     if clash:
         raise SdJwtError(f"licence claims may not use the registered names {sorted(clash)}", "sd_jwt_claims")
     fixed: dict[str, Any] = {"iss": iss, "iat": iat, "exp": exp, "vct": vct,
-                             "cnf": {"jwk": dict(holder_key.jwk)}, **status_reference(status_idx, status_uri)}
+                             "cnf": {"jwk": dict(holder_key.jwk)}, "status": status_reference(status_idx, status_uri)}
     if nbf is not None:
         fixed["nbf"] = nbf
     payload, disclosures = conceal({**fixed, **body}, keep=fixed, decoys=decoys,
