@@ -13,7 +13,7 @@ later; ``exp`` is the tongban-cose expiry (``valid_until``'s end, capped by the 
 The status reference is the list's URL under the credential issuer (``/status/<authority>/<n>``, served as a JWT
 with ``Accept: application/statuslist+jwt``), not the ``tbsl:`` name QR credentials carry. Note that the list's own
 ``sub`` stays the ``tbsl:`` name (what counters check), so a verifier that requires ``sub`` = ``uri``
-(draft-ietf-oauth-status-list §8.3) maps one to the other (``status_list_name``).
+(draft-ietf-oauth-status-list §8.3) maps one to the other (``credentials.status_uri.status_name``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any
 from credentials.catalogue import AGE_OVER_18, LicenceType
 from credentials.sdjwt import SdJwtError, authority_iss, issue_sd_jwt_vc, vct_for
 from credentials.sdjwt.vc import SIGNING_ALGORITHMS
-from credentials.status_uri import parse_status_uri
+from credentials.status_uri import status_name as status_list_name
+from credentials.status_uri import status_url as status_url_of
 from issuer.errors import IssuerError
 from issuer.issuance import DAY, end_of_day
 from issuer.validation import age_over_18
@@ -40,21 +41,11 @@ class SdJwtIssuanceError(IssuerError):
 
 
 def status_url(issuer_url: str, uri: str) -> str:
-    """``tbsl:<authority>/<n>`` → ``<issuer>/status/<authority>/<n>`` (``issuer.publication`` serves it)."""
-    parsed = parse_status_uri(uri)
-    if parsed is None:
+    """``tbsl:<authority>/<n>`` → ``<issuer>/status/<authority>/<n>`` (``credentials.status_uri.status_url``)."""
+    url = status_url_of(issuer_url, uri)
+    if url is None:
         raise IssuerError(f"{uri!r} is not a tongban status-list URI")
-    return f"{issuer_url.rstrip('/')}/status/{parsed[0]}/{parsed[1]}"
-
-
-def status_list_name(issuer_url: str, url: str) -> str | None:
-    """The inverse of ``status_url``: the ``tbsl:`` name (the list token's ``sub``) of one of our list URLs."""
-    prefix = issuer_url.rstrip("/") + "/status/"
-    if not isinstance(url, str) or not url.startswith(prefix):
-        return None
-    authority, _, number = url[len(prefix):].partition("/")
-    candidate = f"tbsl:{authority}/{number}"
-    return candidate if parse_status_uri(candidate) and number.isdigit() and str(int(number)) == number else None
+    return url
 
 
 def sd_jwt_claims(ltype: LicenceType, claims: dict[str, Any], *, now: int) -> dict[str, Any]:

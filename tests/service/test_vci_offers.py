@@ -17,10 +17,11 @@ from sd_jwt.verifier import SDJWTVerifier
 import keys
 from credentials.sdjwt import SdJwtError, present, trust_list_keys, verify_sd_jwt
 from credentials.status_list import StatusListError, verify_status_list_jwt
+from credentials.status_uri import status_name as status_list_name
 from idp.cli import DEMO_CITIZEN
 from issuer.cli import records_for
 from issuer.offers import MAX_TX_ATTEMPTS, PRE_AUTHORIZED_GRANT, Offers
-from issuer.sd_jwt_issuance import SdJwtFormat, SdJwtIssuanceError, status_list_name
+from issuer.sd_jwt_issuance import SdJwtFormat, SdJwtIssuanceError
 from service.cli import main
 from verifier.cache import DirectorySource, VerifierCache
 
@@ -150,12 +151,13 @@ def test_the_whole_pre_authorized_flow(client, live, record, tmp_path):
     statuses = status_of(client, live, trust_list, now)
     seen = []
     for device, sd_jwt in zip(devices, credentials, strict=True):
-        shown = present(sd_jwt, ["name", "vehicle_classes", "valid_until"], holder_key=device, nonce="app-nonce",
+        shown = present(sd_jwt, ["name", "vehicle_classes", "age_equal_or_over.18"], holder_key=device, nonce="app-nonce",
                         audience="https://app.example", iat=now)
         result = verify_sd_jwt(shown, issuer_key=trust_list_keys(trust_list, now=now), now=now, nonce="app-nonce",
                                audience="https://app.example", require_key_binding=True, status_of=statuses)
         assert result.claims["name"] == "张三" and result.claims["vehicle_classes"] == ["C1"]
-        assert "id_number" not in result.claims and "address" not in result.claims
+        assert result.claims["age_equal_or_over"] == {"18": True}
+        assert "id_number" not in result.claims and "address" not in result.claims and "birth_date" not in result.claims
         assert result.holder_key == device.public
         seen.append(result.status)
         # The reference implementation verifies the same presentation.
