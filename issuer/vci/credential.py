@@ -116,8 +116,9 @@ def credential() -> Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error(400, "invalid_credential_request", "send a JSON object")
-    config = CONFIGURATIONS.get(body.get("credential_configuration_id"))  # type: ignore[arg-type]
-    if not isinstance(body.get("credential_configuration_id"), str) or config is None:
+    config_id = body.get("credential_configuration_id")
+    config = CONFIGURATIONS.get(config_id) if isinstance(config_id, str) else None  # a list would not hash
+    if config is None:
         return error(400, "unknown_credential_configuration", "credential_configuration_id names no configuration")
     record = _record(caller, config, body)
     if isinstance(record, Response):

@@ -11,6 +11,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import jwt
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from jwcrypto.jwk import JWK
 from sd_jwt.verifier import SDJWTVerifier
 
@@ -241,6 +243,8 @@ def test_the_access_token_is_bound_to_its_offer(client, live, record):
     assert elsewhere.get_json()["error"] == "invalid_credential_request"
     unknown = request_credential(client, access_token, [proof(live, client, device)], configuration="passport")
     assert unknown.get_json()["error"] == "unknown_credential_configuration"
+    unhashable = request_credential(client, access_token, [proof(live, client, device)], configuration=["x"])
+    assert unhashable.get_json()["error"] == "unknown_credential_configuration"
     assert request_credential(client, "not-a-token", [proof(live, client, device)]).status_code == 401
 
 
@@ -275,3 +279,27 @@ def test_proof_attacks(client, live, record, tmp_path):
 def test_an_sm2_authority_cannot_issue_sd_jwt_vc():
     with pytest.raises(SdJwtIssuanceError):
         SdJwtFormat.check_signer(keys.generate("SM2"))
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                     max_leaves=8)
+_fields = st.sampled_from(["credential_configuration_id", "proof", "proofs", "record", "jwt"])
+
+
+@given(st.dictionaries(_fields, _json, max_size=4))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_credential_request_body_gets_an_oauth_error_never_a_500(client, live, record, body):
+    access_token = access(client, live, record)
+    response = client.post("/issuer/credential", headers={"Authorization": f"Bearer {access_token}"}, json=body)
+    assert response.status_code == 400 and response.get_json()["error"] in (
+        "invalid_credential_request", "unknown_credential_configuration", "invalid_proof", "invalid_nonce")
+
+
+@given(st.dictionaries(st.sampled_from(["grant_type", "pre-authorized_code", "tx_code", "code"]),
+                       st.text(max_size=60), max_size=4))
+@settings(max_examples=100, deadline=None)
+def test_any_token_request_gets_an_oauth_error_never_a_500(client, form):
+    response = client.post("/issuer/token", data=form)
+    assert response.status_code == 400 and response.get_json()["error"] in (
+        "unsupported_grant_type", "invalid_grant", "invalid_request")
