@@ -23,6 +23,26 @@ def parse_status_uri(uri: object) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
+def status_url(base_url: str, uri: str) -> str | None:
+    """The list's URL under a hub (``<base>/status/<authority>/<n>``, ``issuer.publication``) for a ``tbsl:`` URI:
+    what an SD-JWT VC's ``status.status_list.uri`` holds, since other verifiers fetch it (the QR format keeps the
+    short name)."""
+    parsed = parse_status_uri(uri)
+    return f"{base_url.rstrip('/')}/status/{parsed[0]}/{parsed[1]}" if parsed else None
+
+
+def status_name(base_url: str, url: object) -> str | None:
+    """The inverse of ``status_url``: the ``tbsl:`` name (the list token's ``sub``) of one of the hub's list URLs."""
+    prefix = base_url.rstrip("/") + "/status/"
+    if not isinstance(url, str) or not url.startswith(prefix):
+        return None
+    authority, _, number = url[len(prefix):].partition("/")
+    if not number.isdigit() or str(int(number)) != number:
+        return None
+    candidate = f"{SCHEME}{authority}/{number}"
+    return candidate if parse_status_uri(candidate) else None
+
+
 def status_file(root: Path, uri: str, suffix: str) -> Path | None:
     """``<root>/<authority>/<n>.<suffix>`` for a valid URI (safe as a path: the pattern admits no ``/`` or ``..``)."""
     parsed = parse_status_uri(uri)

@@ -12,8 +12,10 @@ Modules, by job:
   ``publication`` (the ``/status`` blueprint: lists, deltas, index).
 * The hub: ``hub``, ``authorities`` (each region's demo authorities), ``compromise`` (withdrawing a leaked key),
   ``peers`` + ``peer_store`` + ``peer_checks`` (互通互认), ``hub_cli``.
-* HTTP: ``vci`` (OpenID4VCI credential endpoint), ``key_proof`` (its key proof, shared with health codes),
-  ``nonces``, ``ports`` (the IdP's access tokens, injected), ``admin_sessions``, ``logout_token``.
+* HTTP: ``vci`` (OpenID4VCI 1.0: metadata, token endpoint for pre-authorized codes, credential endpoint),
+  ``offers`` (Credential Offers), ``sd_jwt_issuance`` (the ``dc+sd-jwt`` format), ``key_proof`` (its key proof,
+  shared with health codes), ``nonces``, ``ports`` (the IdP's access tokens, injected), ``admin_sessions``,
+  ``logout_token``.
 * Health codes: the ``health`` sub-package. Commands: ``cli``; schema: ``migrate`` + ``migrations/``.
 """
 

@@ -50,7 +50,7 @@ _LEGACY_INDEXES = ("CREATE UNIQUE INDEX IF NOT EXISTS uq_issuer_record_holder_ha
 
 def issuer_tables() -> dict:
     """The issuer's tables on the shared metadata (name → Table), the modules that define them imported."""
-    from issuer import admin_sessions, pii, records, store  # noqa: F401 - each registers its tables
+    from issuer import admin_sessions, offers, pii, records, store  # noqa: F401 - each registers its tables
     from issuer.health import proxy_store  # noqa: F401
     from issuer.health import store as health_store  # noqa: F401
 

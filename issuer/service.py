@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -49,6 +49,7 @@ class IssueRequest:
     raw_claims: Any
     holder_key: PublicKey
     replaces: str | None = None
+    more_keys: tuple[PublicKey, ...] = ()  # dc+sd-jwt batch issuance: one more credential of the licence per key
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,17 @@ class IssuedLicence:
     authority_id: str
     status_uri: str
     status_idx: int
-    views: dict[str, bytes]
+    views: dict[str, bytes]  # tongban-cose: every view's COSE bytes; empty for SD-JWT VC
     expires_at: int = 0
+    sd_jwts: tuple[str, ...] = ()  # dc+sd-jwt: one SD-JWT VC per holder key (issuer.sd_jwt_issuance)
+
+
+class FormatSigner(Protocol):
+    """A credential format other than tongban-cose: signs one licence (every credential of it) from its validated
+    claims, request, status entry and expiry; ``issuer.sd_jwt_issuance.SdJwtFormat`` is the one there is."""
+
+    def __call__(self, ltype: Any, claims: dict[str, Any], request: IssueRequest, status_idx: int, expires_at: int,
+                 signer: Any, *, uri: str, authority_id: str, now: int) -> tuple[str, ...]: ...
 
 
 def status_path(data_dir: Path, uri: str, suffix: str) -> Path:
@@ -97,7 +107,7 @@ class Issuer:
     def issue(
         self, type_name: str, raw_claims: Any, holder_key: PublicKey, *, now: int, authority_id: str | None = None,
         views: tuple[str, ...] | None = None, lifetime: int | None = None, conn: Connection | None = None,
-        replaces: str | None = None,
+        replaces: str | None = None, sign: FormatSigner | None = None, more_keys: tuple[PublicKey, ...] = (),
     ) -> IssuedLicence:
         """Validate, allocate, sign and record one licence.
 
@@ -106,20 +116,23 @@ class Issuer:
         transaction, so it commits or rolls back with the caller's other writes. ``replaces`` names the
         e-licence identifier this one succeeds: the new one keeps its serial with the next version (the
         identifier's version field exists for this), so re-issuing daily health codes does not use up serials.
+        ``sign`` and ``more_keys``: another format (SD-JWT VC), one credential per key (batch issuance).
         """
-        return self.issue_many(type_name, [IssueRequest(raw_claims, holder_key, replaces)], now=now,
-                               authority_id=authority_id, views=views, lifetime=lifetime, conn=conn)[0]
+        return self.issue_many(type_name, [IssueRequest(raw_claims, holder_key, replaces, more_keys)], now=now,
+                               authority_id=authority_id, views=views, lifetime=lifetime, conn=conn, sign=sign)[0]
 
     def issue_many(
         self, type_name: str, requests: Sequence[IssueRequest], *, now: int, authority_id: str | None = None,
         views: tuple[str, ...] | None = None, lifetime: int | None = None, conn: Connection | None = None,
-        shard: int = 0,
+        shard: int = 0, sign: FormatSigner | None = None,
     ) -> list[IssuedLicence]:
         """``issue`` for a batch of one type: every request validated first (one bad request fails the batch
         before anything is allocated), then K status indexes and the new serials taken in one statement each,
         every view signed with the authority's cached signer, the rows inserted in one batch, one commit.
 
         ``shard`` picks the status-index counter (``issuer.store``): give each concurrent bulk worker its own.
+        ``sign`` signs another format than tongban-cose's views (``issuer.sd_jwt_issuance``): same allocation, row
+        and status entry, so revocation, re-issue and compromise treat the licence alike in every format.
         """
         ltype = licence_type(type_name)
         if ltype is None:
@@ -129,14 +142,16 @@ class Issuer:
             raise NotAuthorisedError(f"{authority.name} ({authority.id}) is not authorised to issue {type_name}")
         validated = [validate_claims(ltype, request.raw_claims) for request in requests]
         signer = self.hub.signing_key(authority.id, now)
+        if sign is not None and hasattr(sign, "check_signer"):
+            sign.check_signer(signer.private)  # refuse before anything is allocated (an SM2 key cannot sign JOSE)
         cap = signer.not_after if lifetime is None else min(signer.not_after, now + lifetime)
         expiries = [credential_expiry(claims, key_not_after=cap) for claims in validated]
         batch = list(zip(requests, validated, expiries, strict=True))
         if conn is None:
             with self.engine.begin() as own:
-                issued = self._issue_many(own, ltype, authority, signer, batch, now, views, shard)
+                issued = self._issue_many(own, ltype, authority, signer, batch, now, views, shard, sign)
         else:
-            issued = self._issue_many(conn, ltype, authority, signer, batch, now, views, shard)
+            issued = self._issue_many(conn, ltype, authority, signer, batch, now, views, shard, sign)
         for licence, request in zip(issued, requests, strict=True):
             # metrics and the audit log (storage.events), once committed; a caller's ``conn`` commits it later
             events.emit("issuance", licence_type=ltype.name, authority=authority.id, elicence_id=licence.elicence_id,
@@ -144,7 +159,7 @@ class Issuer:
         return issued
 
     def _issue_many(self, conn: Connection, ltype, authority, signer, batch, now: int, views, shard: int,
-                    ) -> list[IssuedLicence]:
+                    sign: FormatSigner | None = None) -> list[IssuedLicence]:
         numbers = [self._successor(ltype, authority, request.replaces) for request, _, _ in batch]
         serials = iter(store.next_serials(conn, authority.id, numbers.count(None)))
         numbers = [number or (next(serials), 1) for number in numbers]
@@ -158,16 +173,20 @@ class Issuer:
         issued, rows = [], []
         for (request, claims, expires_at), (serial, version), (uri, idx) in zip(batch, numbers, entries, strict=True):
             elicence_id = format_id(ltype.national_code, authority.issuer_code, serial, version)
-            bodies = build_views(ltype, claims, holder_key=request.holder_key, serial=serial, version=version,
-                                 status_idx=idx, status_uri=uri, now=now, expires_at=expires_at, views=views)
-            signed = {name: sign_credential(body, signer.private) for name, body in bodies.items()}
+            if sign is None:
+                bodies = build_views(ltype, claims, holder_key=request.holder_key, serial=serial, version=version,
+                                     status_idx=idx, status_uri=uri, now=now, expires_at=expires_at, views=views)
+                signed, sd_jwts = {name: sign_credential(body, signer.private) for name, body in bodies.items()}, ()
+            else:
+                signed, sd_jwts = {}, sign(ltype, claims, request, idx, expires_at, signer.private, uri=uri,
+                                           authority_id=authority.id, now=now)
             rows.append(dict(
                 elicence_id=elicence_id, licence_type=ltype.name, authority_id=authority.id,
                 holder_kid=request.holder_key.kid, status_uri=uri, status_idx=idx, status=VALID, issued_at=now,
                 signed_kid=signer.public.kid,  # which key: a compromise marks exactly its credentials for re-issue
                 expires_at=expires_at, needs_reissue_at=None,
                 claims={k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in claims.items()}))
-            issued.append(IssuedLicence(elicence_id, ltype.name, authority.id, uri, idx, signed, expires_at))
+            issued.append(IssuedLicence(elicence_id, ltype.name, authority.id, uri, idx, signed, expires_at, sd_jwts))
         store.record_many(conn, self.vault_in(conn), rows)
         return issued
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from idp import cli as idp_cli
 from issuer import cli as issuer_cli
-from service import commands, production
+from service import commands, offer_cli, production
 from service.audit_cli import audit_group
 from service.cli import INIT_STEPS, main, register
 from service.config import ConfigError, Settings
@@ -31,6 +31,7 @@ def _wire() -> None:
     verifier_cli.attach(main, register)
     verifier_cli.verifier_group.add_command(serve_counter)  # `tongban verifier serve`: needs the composition root
     main.add_command(commands.issue)
+    main.add_command(offer_cli.issue_offer)
     main.add_command(commands.demo)
     main.add_command(commands.migrate)
     main.add_command(serve)

@@ -397,7 +397,7 @@ HEALTH_IMPORTERS_IN_ISSUER = {
     "issuer/cli.py": "attaches the health commands and builds the desk",
     "issuer/migrate.py": "migrates every issuer table, the health tables too",
     "issuer/pii_migrate.py": "seals every issuer table's personal data, the health tables' too",
-    "issuer/vci.py": "the credential endpoint leaves the health-code type to the health endpoint (HEALTH_CODE)",
+    "issuer/vci/configurations.py": "the credential endpoint leaves the health-code type to the health endpoint (HEALTH_CODE)",
 }
 
 

@@ -118,3 +118,20 @@ def test_rotation_keeps_sm2_and_one_authority_may_move_to_es256(guomi_world):
     trust = guomi_world.cache.trust_list(now)
     assert {k.public.alg for a in trust.authorities for k in a.keys} == {"SM2", "ES256"}
     assert guomi_world.check(code.views["code"], device, now=now).valid
+
+
+def test_an_sm2_authority_refuses_sd_jwt_vc_before_allocating_anything(guomi_world):
+    """JOSE has no SM2: the SD-JWT VC format is refused, and no status index or serial is spent on the attempt."""
+    from sqlalchemy import func, select
+
+    from issuer.records import DEMO_RECORDS
+    from issuer.sd_jwt_issuance import SdJwtFormat, SdJwtIssuanceError
+    from issuer.store import issued
+
+    issuer, now = guomi_world.desk.issuer, int(time.time())
+    claims = next(c for t, c in DEMO_RECORDS if t == "driving-licence")
+    with pytest.raises(SdJwtIssuanceError, match="SM2"):
+        issuer.issue("driving-licence", claims, keys.generate().public, now=now, sign=SdJwtFormat("https://hub.example"))
+    with issuer.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(issued)).scalar_one() == 0
+    assert issuer.issue("driving-licence", claims, keys.generate().public, now=now).views  # tongban-cose still works
