@@ -86,7 +86,7 @@ def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBO
         raise StructureError(f"{what} is not well-formed CBOR", "malformed_cbor") from exc
     if stream.tell() != len(data):
         raise StructureError(f"{what} has trailing bytes after its CBOR item", "malformed_cbor")
-    _check_bounds(value, what)  # always: the nesting limit holds for every input, not only those with a bignum
+    check_bounds(value, what)  # always: the nesting limit holds for every input, not only those with a bignum
     try:
         canonical = dumps(value, ordered=ordered)
     except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError) as exc:
@@ -98,7 +98,7 @@ def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBO
     return value
 
 
-def _check_bounds(value: Any, what: str) -> None:
+def check_bounds(value: Any, what: str) -> None:
     """Walk the decoded value without recursion: bounded depth, integers within CBOR's 64-bit range."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
