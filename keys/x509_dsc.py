@@ -174,11 +174,15 @@ def issued_by(child: Certificate, ca: Certificate) -> bool:
         return False
     algorithm = child_cert["signature_algorithm"]
     tbs = child_cert["tbs_certificate"].dump()
-    signature = child_cert["signature"].native
+    signature = child_cert["signature_value"].native
     try:
-        name, hash_name = algorithm.signature_algo, algorithm.hash_algo
-        digest = _HASHES[hash_name]()
-        public = ca._public
+        name, hash_class = algorithm.signature_algo, _HASHES.get(algorithm.hash_algo)
+    except ValueError:  # an algorithm asn1crypto does not know
+        return False
+    if hash_class is None:
+        return False
+    digest, public = hash_class(), ca._public
+    try:
         if name == "ecdsa" and isinstance(public, ec.EllipticCurvePublicKey):
             public.verify(signature, tbs, ec.ECDSA(digest))
         elif name == "rsassa_pkcs1v15" and isinstance(public, rsa.RSAPublicKey):
@@ -188,6 +192,6 @@ def issued_by(child: Certificate, ca: Certificate) -> bool:
             public.verify(signature, tbs, padding.PSS(mgf=padding.MGF1(digest), salt_length=salt), digest)
         else:
             return False
-    except (InvalidSignature, KeyError, ValueError, TypeError):
+    except (InvalidSignature, ValueError, TypeError):
         return False
     return True
