@@ -7,6 +7,8 @@ import zlib
 import base45
 import cbor2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.dcc_world import (
     DAY, NOW, RECOVERY, TEST, VACCINATION, kid_mapping, make_cert, pcr_entry, sign_dcc, vaccination,
@@ -205,3 +207,21 @@ def test_crit_headers_are_refused(store, signer):
 
 def test_cwt_tag_and_untagged_messages(store, signer):
     assert decide(store, sign_dcc(vaccination(), signer, tagged=False)).valid
+
+
+B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.integers(4, 10_000), st.sampled_from(B45))
+def test_one_changed_character_is_refused_by_a_named_check(tmp_path, signer, position, char):
+    store = store_of(tmp_path, signer) if not (tmp_path / "dcc-signers.json").exists() else DscStore(tmp_path)
+    code = _VALID.setdefault("code", sign_dcc(vaccination(), signer))
+    i = position % len(code)
+    mutated = code[:i] + char + code[i + 1:]
+    decision = decide(store, mutated)
+    assert decision.valid == (mutated == code)
+    assert decision.reasons != ("dcc_malformed",), decision.detail  # never the catch-all: a specific check refused
+
+
+_VALID: dict[str, str] = {}
