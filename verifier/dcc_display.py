@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from verifier.pipeline import Decision
-from verifier.reasons import VALID, explain
+from verifier.reasons import Reason, explain
 
 LABEL = ("欧盟数字新冠证书", "EU Digital COVID Certificate")
 KINDS = {"vaccination": ("疫苗接种", "vaccination"), "test": ("检测", "test"), "recovery": ("康复", "recovery")}
@@ -35,6 +35,8 @@ WORDS = {
     "LP6464-4": "核酸检测 / NAAT (PCR)", "LP217198-3": "抗原快速检测 / rapid antigen test",
     "260415000": "未检出（阴性） / not detected (negative)", "260373001": "检出（阳性） / DETECTED (positive)",
 }
+VALID = Reason("valid", "证书有效（请核对持证人护照上的姓名和出生日期）",
+               "The certificate is valid (compare the name and date of birth with the holder's passport)", "valid")
 WORDED = ("dcc_product", "dcc_vaccine", "dcc_test_type", "dcc_test_result")
 
 

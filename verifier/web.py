@@ -3,7 +3,8 @@
     GET  /counter                    the page (static JS and CSS only: the CSP forbids inline scripts)
     GET  /counter/api/state          what the cache holds: trust list version, last sync (and last attempt), until
                                      when its status lists count as current, whether re-sync is possible
-    POST /counter/api/verify         {"qr": "TB1:..."} or an EU DCC {"qr": "HC1:..."} → Decision JSON (+ ``display``: words, labels, masked names)
+    POST /counter/api/verify         {"qr": "TB1:..."} → Decision JSON (+ ``display``: words, labels, masked names);
+                                     an EU DCC, {"qr": "HC1:..."}, goes to ``verifier.dcc_pipeline``
     POST /counter/api/scan-image     a JPEG / PNG camera frame → decoded with zxing-cpp, then as /verify
     POST /counter/api/sync           re-sync the cache (only where the app was given a source); ``failed`` lists
                                      each status list refused, with its reason code and words

@@ -10,9 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.dcc_world import (
-    DAY, NOW, RECOVERY, TEST, VACCINATION, kid_mapping, make_cert, pcr_entry, sign_dcc, vaccination,
-)
+from tests.dcc_world import DAY, NOW, RECOVERY, TEST, VACCINATION, kid_mapping, make_cert, pcr_entry, sign_dcc, vaccination
 from verifier.dcc_display import present_dcc
 from verifier.dcc_pipeline import verify_dcc
 from verifier.dcc_trust import DscStore, import_signers
