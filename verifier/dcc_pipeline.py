@@ -163,7 +163,7 @@ def facts(hcert: Hcert, claims: DccClaims) -> dict[str, Any]:
     out: dict[str, Any] = {"dcc_name": local or std, "dcc_name_std": std, "dcc_dob": hcert.date_of_birth or "—",
                            "dcc_kind": hcert.kind}
     if hcert.kind == "vaccination":
-        out |= {"dcc_dose": f"{entry['dn']}/{entry['sd']}", "dcc_product": entry["mp"], "dcc_vaccine": entry["vp"],
+        out |= {"dcc_dose": f"{int(entry['dn'])}/{int(entry['sd'])}", "dcc_product": entry["mp"], "dcc_vaccine": entry["vp"],
                 "dcc_date": entry["dt"]}
     elif hcert.kind == "test":
         out |= {"dcc_test_type": entry["tt"], "dcc_test_result": entry["tr"], "dcc_sample_time": entry["sc"]}

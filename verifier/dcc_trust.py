@@ -200,7 +200,10 @@ class DscStore:
     def find(self, kid: bytes) -> list[tuple[Certificate, dict[str, Any]]]:
         """Every stored DSC with this kid (8 bytes can collide: each is tried), parsed on first use."""
         self._refresh()
-        return [(_parse(base64.b64decode(r["der"])), r) for r in self._by_kid.get(kid, [])]
+        try:
+            return [(_parse(base64.b64decode(r["der"])), r) for r in self._by_kid.get(kid, [])]
+        except (CertificateError, ValueError) as exc:  # the file was altered after import
+            raise VerifierError(f"a stored DCC signer is unreadable: {exc}", "dcc_trust_missing") from exc
 
     def _refresh(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 
 import base45
@@ -71,6 +72,19 @@ def test_test_and_recovery_facts(store, signer):
                 "du": "2026-07-01", "ci": "URN:UVCI:01:AT:R#1"}
     rec = decide(store, sign_dcc(vaccination(v=None, r=[recovery]), signer))
     assert rec.valid and rec.claims["dcc_valid_until"] == "2026-07-01"
+
+
+def test_doses_written_as_floats_read_as_whole_numbers(store, signer):
+    entry = {**vaccination()["v"][0], "dn": 1.0, "sd": 2.0}
+    assert decide(store, sign_dcc(vaccination(v=[entry]), signer)).claims["dcc_dose"] == "1/2"
+
+
+def test_a_damaged_signer_file_is_a_decision(tmp_path, signer):
+    store = store_of(tmp_path, signer)
+    doc = json.loads(store.path.read_text())
+    doc["signers"][0]["der"] = "AAAA"
+    store.path.write_text(json.dumps(doc))
+    assert decide(DscStore(tmp_path), sign_dcc(vaccination(), signer)).reasons == ("dcc_trust_missing",)
 
 
 def test_no_imported_list_says_so(tmp_path, signer):
