@@ -92,7 +92,7 @@ def loads_strict(data: bytes, what: str = "payload", *, max_bytes: int = MAX_CBO
     if not _within_depth(value, MAX_DEPTH):  # always: the nesting limit holds for every input
         raise StructureError(f"{what} is nested deeper than {MAX_DEPTH} levels", "malformed_cbor")
     if _BIGNUM_HEAD.search(data):  # only a bignum can hold an integer outside CBOR's own range
-        _check_bounds(value, what)
+        check_bounds(value, what)
     try:
         canonical = dumps(value, ordered=ordered)
     except (cbor2.CBOREncodeError, ValueError, TypeError, OverflowError) as exc:
@@ -110,7 +110,7 @@ _CONTAINERS = frozenset({list, tuple, dict, set, frozenset, cbor2.FrozenDict, cb
 
 def _within_depth(item: Any, budget: int) -> bool:
     """Whether ``item`` (a container at depth ``MAX_DEPTH - budget``) holds nothing deeper than ``MAX_DEPTH``; the
-    same bound as ``_check_bounds``, visiting containers only. Recursion is bounded by the budget (≤ 17 frames)."""
+    same bound as ``check_bounds``, visiting containers only. Recursion is bounded by the budget (≤ 17 frames)."""
     kind = type(item)
     if kind not in _CONTAINERS:
         return True
@@ -125,7 +125,7 @@ def _within_depth(item: Any, budget: int) -> bool:
     return all(type(child) not in _CONTAINERS or _within_depth(child, budget - 1) for child in children)
 
 
-def _check_bounds(value: Any, what: str) -> None:
+def check_bounds(value: Any, what: str) -> None:
     """Walk the decoded value without recursion: bounded depth, integers within CBOR's 64-bit range."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:

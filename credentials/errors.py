@@ -32,3 +32,9 @@ class ClaimError(CredentialError):
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class DccError(CredentialError):
+    """An EU DCC (hcert) failed a format step; ``reason`` names the step (``dcc_base45``, ``dcc_schema``, ...)."""
+
+    reason = "dcc_malformed"

@@ -203,6 +203,21 @@ def test_native_crypto_libraries_stay_in_their_keys_module():
     assert not offences, _report("native crypto libraries imported outside their keys/ module", offences)
 
 
+# X.509 certificates (EU DCC document signers) are read in keys/x509_dsc.py only, which hands out a small API.
+X509_LIBRARIES = ("cryptography.x509", "asn1crypto")
+
+
+def test_x509_parsing_stays_in_keys():
+    offences = []
+    for path in _files():
+        rel = _rel(path)
+        if rel.startswith("keys/"):
+            continue
+        lines = sorted({line for module, line in _imports(rel) if any(_is_under(module, lib) for lib in X509_LIBRARIES)})
+        offences.extend(f"{rel}:{line} parses X.509 outside keys/" for line in lines)
+    assert not offences, _report("X.509 libraries imported outside keys/", offences)
+
+
 def test_hazmat_allowlist_names_only_files_that_still_need_it():
     """An exception that is no longer used is removed, so it cannot quietly cover a new import later."""
     stale = [rel for rel in sorted(HAZMAT_ALLOWLIST_TO_BE_REMOVED)

@@ -8,7 +8,8 @@ Modules, by job: ``pipeline`` (the checks), ``reasons`` (stable reason codes), `
 (two-way counter codes); the cache: ``cache``, ``cache_layout``, ``sources`` (directory and HTTP), ``feed_sync``
 (deltas), ``packed`` (one packed status file per authority), ``published``, ``autosync``; the counter's edges:
 ``image`` (camera frames → QR text), ``display`` (what the clerk reads), ``qr_svg``, ``web`` (the page),
-``cli``, ``ports``.
+``cli``, ``ports``; EU DCCs (``HC1:``): ``dcc_pipeline`` (the checks), ``dcc_trust`` (imported document
+signers), ``dcc_display``.
 """
 
 from __future__ import annotations

@@ -222,10 +222,10 @@ class VerifierCache:
         except TrustListError as exc:
             raise VerifierError(f"trust list refused ({exc.reason}): {exc}", exc.reason) from exc
         if pinned_now:
-            _write_atomic(self.layout.root_jwk, json.dumps(root.public_jwk()))
+            write_atomic(self.layout.root_jwk, json.dumps(root.public_jwk()))
         updated = current is None or incoming.version > current.version
         if updated:
-            _write_atomic(self.layout.trust_list, token)
+            write_atomic(self.layout.trust_list, token)
         trust = incoming if updated else current
         count, failed, by_feed = 0, {}, {}
         if all(hasattr(source, name) for name in ("feed_since", "feed_head", "authority_lists")):
@@ -249,7 +249,7 @@ class VerifierCache:
             count += current_now
             if problem is not None:
                 failed[uri] = problem
-        _write_atomic(self.layout.sync, json.dumps(
+        write_atomic(self.layout.sync, json.dumps(
             {"synced_at": now, "trust_list_version": trust.version, "status_lists": count,
              "lists": sorted(set(offered).union(*by_feed.values())), "failed": failed}))
         return SyncReport(trust.version, updated, count, pinned_now, failed)
@@ -271,7 +271,7 @@ class VerifierCache:
 
     def _record_attempt(self, now: int, reason: str | None, failed: dict[str, str]) -> None:
         if self.directory.is_dir():
-            _write_atomic(self.layout.attempt, json.dumps(
+            write_atomic(self.layout.attempt, json.dumps(
                 {"at": now, "ok": reason is None, "reason": reason, "failed": failed}))
 
     def _store_status(self, trust: TrustList, uri: str, raw: bytes, now: int) -> tuple[bool, str | None]:
@@ -296,7 +296,7 @@ class VerifierCache:
             entry = {"uri": uri, "authority_id": authority.id, "fetched_at": now, "iat": token.issued_at,
                      "exp": token.expires_at, "ttl": token.ttl, "bits": bits, "bytes": data}
             path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(path, json.dumps(entry))
+            write_atomic(path, json.dumps(entry))
         stale = token.ttl is not None and now >= token.issued_at + token.ttl
         return True, "status_list_stale" if stale else None
 
@@ -323,7 +323,7 @@ def _read_entry(path: Path | None) -> dict | None:
         return None
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     """Replace ``path`` in one step, so a counter reading the cache while it syncs never sees half a file."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)

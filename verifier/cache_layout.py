@@ -41,6 +41,11 @@ class CacheLayout:
         return self.root / "attempt.json"
 
     @property
+    def dcc_signers(self) -> Path:
+        """EU DCC document signers (``tongban verifier import-dcc-trust``), by kid."""
+        return self.root / "dcc-signers.json"
+
+    @property
     def replay(self) -> Path:
         """The command-line verifier's replay cache (SQLite)."""
         return self.root / "replay.sqlite3"

@@ -15,11 +15,14 @@ from pathlib import Path
 import click
 
 from credentials.counter_code import CounterCodeError, parse_counter_code
+from credentials.dcc import is_dcc
 from credentials.instant import parse_instant
 from keys import KeysError, PublicKey
 from keys.layout import Layout
 from verifier.cache import DirectorySource, HttpSource, VerifierCache
 from verifier.cache_layout import CacheLayout
+from verifier.dcc_pipeline import verify_dcc
+from verifier.dcc_trust import DscStore, import_signers, read_cscas
 from verifier.errors import VerifierError
 from verifier.image import read_qr
 from verifier.pipeline import verify
@@ -117,6 +120,10 @@ def verify_command(cache_dir: Path, now_text: str | None, image: Path | None, fr
         raise click.UsageError(f"no verifier cache at {cache_dir}: run `tongban verifier sync` first")
     payload = read_qr(image) if image else qr
     now = parse_now(now_text)
+    if is_dcc(payload):  # an EU DCC: its own pipeline, against the imported document signers
+        decision = verify_dcc(payload, signers=DscStore(cache_dir), now=now)
+        click.echo(json.dumps(decision.to_json(), ensure_ascii=False, indent=1))
+        sys.exit(0 if decision.valid else 1)
     cache = VerifierCache(cache_dir)
     policy = Policy(freshness_window=freshness, accept_status_unknown=accept_status_unknown,
                     challenge=challenge.encode() if challenge else None, **two_way)
@@ -124,6 +131,34 @@ def verify_command(cache_dir: Path, now_text: str | None, image: Path | None, fr
                       replay=SqliteReplayCache(CacheLayout(cache_dir).replay), now=now, policy=policy)
     click.echo(json.dumps(decision.to_json(), ensure_ascii=False, indent=1))
     sys.exit(0 if decision.valid else 1)
+
+
+@verifier_group.command("import-dcc-trust")
+@click.argument("trust_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--cache", "cache_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--csca", "csca_files", multiple=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="country CA certificates (PEM, DER or a trust list's CSCA entries): every DSC must chain to one")
+@click.option("--now", "now_text", help="ISO 8601 time to check validity at (default: now)")
+def import_dcc_trust_command(trust_file: Path, cache_dir: Path, csca_files: tuple[Path, ...], now_text: str | None) -> None:
+    """Import EU DCC document signers (the gateway's trust list, or {kid: [DER, ...]}); replaces the set.
+
+    Exit 0 when every DSC was stored, 1 when some were refused (each printed with its reason), 2 when none
+    could be (the previous set is kept)."""
+    now = parse_now(now_text)
+    cscas = [der for path in csca_files for der in read_cscas(path.read_bytes())]
+    records, report = import_signers(trust_file.read_bytes(), now=now, csca_ders=cscas)
+    for label, reason in sorted(report.refused.items()):
+        click.echo(f"{label}: {reason}: {explain(reason).en}")
+    if not records:
+        raise VerifierError(f"no usable document signer in {trust_file}: the counter keeps its previous set",
+                            "dcc_trust_malformed")
+    DscStore(cache_dir).save(records, now=now)
+    chained = (f"{report.chained} chained to {report.cscas} CSCA certificate(s)" if report.cscas
+               else "no CSCA given: stored unchained")
+    click.echo(f"{report.stored} EU DCC document signer(s) stored in {cache_dir} ({chained}), "
+               f"{len(report.refused)} refused")
+    if report.refused:
+        sys.exit(1)
 
 
 def attach(main: click.Group, register) -> None:  # service.cli.register

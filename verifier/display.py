@@ -15,6 +15,8 @@ from typing import Any
 from credentials import licence_type
 from credentials.regions import region_label
 from credentials.words import CLAIM_LABELS, COLOURS
+from verifier.dcc_display import present_dcc
+from verifier.dcc_pipeline import LICENCE_TYPE as DCC_TYPE
 from verifier.pipeline import Decision
 from verifier.reasons import VALID, explain
 
@@ -110,7 +112,10 @@ def status_data(age_seconds: int | None) -> dict[str, Any] | None:
 def present(decision: Decision, *, status_age: int | None = None) -> dict[str, Any]:
     """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block.
 
-    ``status_age``: seconds since the status data behind the verdict was signed."""
+    ``status_age``: seconds since the status data behind the verdict was signed. An EU DCC has its own screen
+    (``verifier.dcc_display``)."""
+    if decision.licence_type == DCC_TYPE:
+        return present_dcc(decision)
     claims = masked_claims(decision)
     # The licence type may change the words only once the issuer's signature holds (else it is attacker-chosen).
     trusted_type = decision.licence_type if "issuer_signature" in decision.checks_passed else None

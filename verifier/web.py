@@ -3,7 +3,8 @@
     GET  /counter                    the page (static JS and CSS only: the CSP forbids inline scripts)
     GET  /counter/api/state          what the cache holds: trust list version, last sync (and last attempt), until
                                      when its status lists count as current, whether re-sync is possible
-    POST /counter/api/verify         {"qr": "TB1:..."} → Decision JSON (+ ``display``: words, labels, masked names)
+    POST /counter/api/verify         {"qr": "TB1:..."} → Decision JSON (+ ``display``: words, labels, masked names);
+                                     an EU DCC, {"qr": "HC1:..."}, goes to ``verifier.dcc_pipeline``
     POST /counter/api/scan-image     a JPEG / PNG camera frame → decoded with zxing-cpp, then as /verify
     POST /counter/api/sync           re-sync the cache (only where the app was given a source); ``failed`` lists
                                      each status list refused, with its reason code and words
@@ -34,9 +35,12 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from credentials import parse_presentation
+from credentials.dcc import is_dcc
 from storage import events
 from verifier.cache import SyncReport, VerifierCache
 from verifier.challenges import MAX_AGE, ROTATE_SECONDS, ChallengeStore
+from verifier.dcc_pipeline import verify_dcc
+from verifier.dcc_trust import DscStore
 from verifier.display import error_display, present
 from verifier.errors import VerifierError
 from verifier.image import read_qr_bytes
@@ -78,6 +82,7 @@ def counter_blueprint(
                    static_url_path="/counter/static")
     policy = policy or Policy()
     source = status or cache
+    dcc_signers = DscStore(cache.directory)
 
     def status_age(found: StatusLookup | None, now: int) -> int | None:
         """Seconds since the status data behind the verdict was signed (the list's iat, or the head of the deltas
@@ -89,13 +94,18 @@ def counter_blueprint(
     def decide(payload: str) -> Response:
         now = int(clock())
         recorded = _Recorded(source)
+        if is_dcc(payload):  # an EU DCC (HC1:): static, foreign, no challenge to answer even on a two-way counter
+            return verdict(verify_dcc(payload, signers=dcc_signers, now=now), None)
         try:
             decision = two_way_decision(payload, now, recorded) if two_way else verify(
                 payload, trust=cache.trust_list(now), status=recorded, replay=replay, now=now, policy=policy)
         except VerifierError as exc:  # the challenge store is down: no verdict rather than an unchecked one
             decision = Decision(False, (exc.reason,), str(exc))
+        return verdict(decision, status_age(recorded.found, now))
+
+    def verdict(decision: Decision, age: int | None) -> Response:
         events.emit("verification", valid=decision.valid, reasons=tuple(decision.reasons))  # metrics by reason
-        response = jsonify(present(decision, status_age=status_age(recorded.found, now)))
+        response = jsonify(present(decision, status_age=age))
         response.headers["Cache-Control"] = "no-store"
         return response
 

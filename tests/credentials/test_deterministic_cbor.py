@@ -172,13 +172,13 @@ _nested = st.recursive(
 @given(_nested, st.integers(0, 20))
 @settings(max_examples=300)
 def test_the_container_walk_bounds_depth_exactly_as_the_full_walk(value, extra_levels: int) -> None:
-    """``_within_depth`` (every input) and ``_check_bounds`` (inputs with a bignum head) agree on every structure."""
-    from credentials.cbor import MAX_DEPTH, _check_bounds, _within_depth
+    """``_within_depth`` (every input) and ``check_bounds`` (inputs with a bignum head) agree on every structure."""
+    from credentials.cbor import MAX_DEPTH, _within_depth, check_bounds
 
     for _ in range(extra_levels):
         value = [value]
     try:
-        _check_bounds(value, "x")
+        check_bounds(value, "x")
         full = True
     except StructureError:
         full = False

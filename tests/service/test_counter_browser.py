@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ import pytest
 from service.counter_app import create_counter_app
 from tests.conftest import REQUIRE_SERVERS
 from tests.counter_world import make_world, run, serving
+from tests.dcc_world import DAY, kid_mapping, make_cert, sign_dcc, vaccination
+from verifier.dcc_trust import DscStore, import_signers
 from wallet.qr import write_png
 
 pytestmark = pytest.mark.browser
@@ -110,6 +113,38 @@ class Counter:
 
     def close(self) -> None:
         self.context.close()
+
+
+@pytest.mark.parametrize(("viewport", "size"), [(PHONE, "390x844"), (TABLET, "1024x768")])
+def test_an_eu_dcc_pasted_into_the_field_shows_the_person_and_the_dose(world, counter_url, browser, shots, viewport,
+                                                                        size):
+    now = int(time.time())
+    dsc = make_cert(not_before=now - 30 * DAY, not_after=now + 365 * DAY)
+    DscStore(world.cache).save(import_signers(kid_mapping(dsc), now=now)[0], now=now)
+    code = sign_dcc(vaccination(), dsc, iat=now - DAY, exp=now + 180 * DAY)
+    counter = Counter(browser, counter_url, viewport)
+    try:
+        page = counter.page
+        page.fill("#qr", code)  # pasted, not typed
+        with page.expect_response(lambda r: r.url.endswith("/counter/api/verify")):
+            page.keyboard.press("Enter")
+        text = counter.verdict()
+        assert "有效" in text and "VALID" in text and "NOT VALID" not in text
+        assert "欧盟数字新冠证书 / EU Digital COVID Certificate · 疫苗接种 / vaccination" in text
+        assert "Gabriele Musterfrau-Gößinger" in text and "MUSTERFRAU<GOESSINGER, GABRIELE" in text
+        assert "1998-02-26" in text and "2/2" in text and "Comirnaty" in text
+        assert "Ministry of Health, Austria (AT)" in text and "秒前出示" not in text
+        counter.shot(shots / f"counter-dcc-{size}.png")
+        counter.next()
+        forged = sign_dcc(vaccination(), dsc, sign_with=make_cert().key, iat=now - DAY, exp=now + 180 * DAY)
+        page.fill("#qr", forged)
+        with page.expect_response(lambda r: r.url.endswith("/counter/api/verify")):
+            page.keyboard.press("Enter")
+        text = counter.verdict()
+        assert "无效" in text and "EU DCC's signature is invalid" in text and "Musterfrau" not in text
+        assert not counter.errors, counter.errors
+    finally:
+        counter.close()
 
 
 @pytest.mark.parametrize(("viewport", "size"), [(PHONE, "390x844"), (TABLET, "1024x768")])

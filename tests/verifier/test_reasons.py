@@ -17,9 +17,12 @@ SOURCES = [
     "credentials/credential.py", "credentials/presentation.py", "credentials/elicence_id.py",
     "keys/trust_list.py",  # a sync from the page's button reports these
     "verifier/challenges.py", "credentials/counter_code.py",  # two-way counters
+    # EU DCCs: the format steps, the pipeline, the signer import
+    "credentials/dcc/qr.py", "credentials/dcc/cose.py", "credentials/dcc/cwt.py", "credentials/dcc/schema.py",
+    "verifier/dcc_pipeline.py", "verifier/dcc_trust.py", "keys/x509_dsc.py",
 ]
 ERROR_CLASSES = {"TrustListError", "Reject", "VerifierError", "CredentialError", "FramingError", "StructureError", "ClaimError",
-                 "BadRequest", "CounterCodeError"}
+                 "BadRequest", "CounterCodeError", "DccError", "CertificateError"}
 
 
 def codes_in(rel: str) -> set[str]:
