@@ -7,11 +7,26 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 # The vectors live in the repository (tests/vectors, with their licences), so a clean clone runs them.
 _IN_REPO = Path(__file__).resolve().parent / "vectors"
 SHARED_VECTORS = _IN_REPO if _IN_REPO.is_dir() else Path(__file__).resolve().parents[2] / "shared" / "vectors"
 REQUIRE_SERVERS = os.environ.get("TONGBAN_REQUIRE_SERVERS") == "1"
+
+# Two tiers (see the README): `pytest` is the everyday command, about two minutes; `pytest --slow` adds the long
+# scenarios. Property tests run a fifth of their examples in the everyday tier and all of them with
+# TONGBAN_THOROUGH=1, which CI sets for its second pass (`pytest --slow -m "slow or property"`).
+THOROUGH = os.environ.get("TONGBAN_THOROUGH") == "1"
+settings.register_profile("everyday", max_examples=20)
+settings.register_profile("thorough", max_examples=100)
+settings.load_profile("thorough" if THOROUGH else "everyday")
+
+
+def examples(count: int) -> int:
+    """A property test's example count: ``count`` in the thorough pass, a fifth of it (at least 10) every day."""
+    return count if THOROUGH else max(10, count // 5)
+
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -119,9 +134,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that talks to PostgreSQL or Redis ``servers``, so ``-m "not browser and not servers"`` is a
-    fast inner loop (the fixtures name the servers; a parametrised ``servers`` mode counts too). Tests marked
-    ``slow`` are left out (deselected, and counted as such) unless ``--slow`` is given."""
+    fast inner loop (the fixtures name the servers; a parametrised ``servers`` mode counts too); every hypothesis
+    test ``property``; and every browser scenario ``slow`` but one ``smoke`` test per page. Tests marked ``slow``
+    are left out (deselected, and counted as such) unless ``--slow`` is given."""
     for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
+        if item.get_closest_marker("browser") and not item.get_closest_marker("smoke"):
+            item.add_marker(pytest.mark.slow)
         params = getattr(getattr(item, "callspec", None), "params", {})
         modes = {v for v in params.values() if isinstance(v, str)}
         if {"postgres_url", "redis_url"} & set(getattr(item, "fixturenames", ())) or {"servers", "postgres", "redis"} & modes:

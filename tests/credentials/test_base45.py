@@ -9,17 +9,18 @@ from hypothesis import strategies as st
 
 from credentials.errors import FramingError
 from credentials.framing import b45decode
+from tests.conftest import examples
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(st.binary(max_size=600))
 def test_decodes_whatever_the_reference_encodes(data: bytes) -> None:
     assert b45decode(base45.b45encode(data).decode()) == data
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=examples(1000), deadline=None)
 @given(st.text(alphabet=ALPHABET + "abcé\x00", max_size=30))
 def test_accepts_and_refuses_exactly_what_the_reference_does(text: str) -> None:
     try:

@@ -18,9 +18,10 @@ from credentials.counter_code import (
 )
 from credentials.errors import StructureError
 from credentials.presentation import credential_digest, parse_presentation_bytes
+from tests.conftest import examples
 from tests.credentials.test_presentation import CREDENTIAL, HOLDER
 
-FAST = settings(max_examples=300, deadline=None)
+FAST = settings(max_examples=examples(300), deadline=None)
 COUNTER_IDS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True)
 CHALLENGE = bytes(range(16))
 NOW = 1_790_000_000
@@ -30,7 +31,7 @@ def code_of(value: object) -> str:
     return "TBC1:" + base45.b45encode(cbor2.dumps(value, canonical=True)).decode()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(COUNTER_IDS, st.binary(min_size=16, max_size=16), st.integers(0, 2**53 - 1))
 def test_round_trip(counter_id: str, challenge: bytes, issued_at: int) -> None:
     text = make_counter_code(counter_id, challenge, issued_at)

@@ -35,8 +35,9 @@ from credentials.credential import (
 from credentials.elicence_id import format_id, parse_id
 from credentials.errors import ClaimError, CredentialError, StructureError
 from credentials.status_uri import parse_status_uri
+from tests.conftest import examples
 
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ISSUER = keys.generate()
 HOLDER = keys.generate()
 NOW = 1_790_000_000

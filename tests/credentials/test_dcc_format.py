@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from credentials.dcc import check_hcert, is_dcc, parse_claims, parse_cose
 from credentials.dcc.qr import cose_bytes, unprefix
 from credentials.errors import DccError
+from tests.conftest import examples
 from tests.dcc_world import pcr_entry, vaccination
 
 STEP_REASONS = {"dcc_prefix", "dcc_unsupported_version", "dcc_base45", "dcc_not_compressed", "decompression_failed",
@@ -25,7 +26,7 @@ CBOR_VALUES = st.recursive(
     max_leaves=25)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=300))
 def test_any_text_is_cose_bytes_or_a_step_refusal(text):
     try:
@@ -34,13 +35,13 @@ def test_any_text_is_cose_bytes_or_a_step_refusal(text):
         assert exc.reason in STEP_REASONS
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=2000))
 def test_any_compressed_bytes_round_trip_through_the_qr_steps(data):
     assert cose_bytes("HC1:" + base45.b45encode(zlib.compress(data)).decode()) == data
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=300) | CBOR_VALUES.map(cbor2.dumps))
 def test_any_bytes_are_a_cose_message_or_dcc_cose_or_cbor(data):
     try:
@@ -49,7 +50,7 @@ def test_any_bytes_are_a_cose_message_or_dcc_cose_or_cbor(data):
         assert exc.reason in ("dcc_cose", "dcc_cbor", "too_large")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(CBOR_VALUES)
 def test_any_payload_is_claims_or_a_specific_refusal(value):
     payload = cbor2.dumps({1: "AT", 4: 2, 6: 1, -260: {1: value}}) if not isinstance(value, dict) else cbor2.dumps(value)
@@ -64,7 +65,7 @@ def test_any_payload_is_claims_or_a_specific_refusal(value):
             assert exc.reason == "dcc_schema"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.dictionaries(st.sampled_from(["ver", "nam", "dob", "v", "t", "r", "x"]), CBOR_VALUES, max_size=6))
 def test_any_certificate_map_is_valid_or_dcc_schema(doc):
     try:

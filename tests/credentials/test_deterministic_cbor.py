@@ -16,6 +16,7 @@ from credentials.credential import CredentialBody, encode_payload, sign_credenti
 from credentials.errors import StructureError
 from credentials.framing import unframe
 from credentials.presentation import make_presentation, parse_presentation_bytes
+from tests.conftest import examples
 from tests.credentials.cbor_variants import encode, presentation_tree
 
 NOW = 1_790_000_000
@@ -118,7 +119,7 @@ def test_a_signed_map_with_a_key_twice_never_parses() -> None:
 
 # -- every re-encoding of a valid presentation ------------------------------------------------------------
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_every_re_encoding_is_refused_or_is_the_same_identity(data) -> None:
     """Hypothesis chooses, at every head, string, array and map of the presentation -- inside the credential,
@@ -151,7 +152,7 @@ CBOR_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=40) | st.builds(cbor2.dumps, CBOR_VALUES))
 def test_loads_strict_returns_only_values_whose_encoding_is_the_input(data: bytes) -> None:
     try:
@@ -170,7 +171,7 @@ _nested = st.recursive(
 
 
 @given(_nested, st.integers(0, 20))
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_the_container_walk_bounds_depth_exactly_as_the_full_walk(value, extra_levels: int) -> None:
     """``_within_depth`` (every input) and ``check_bounds`` (inputs with a bignum head) agree on every structure."""
     from credentials.cbor import MAX_DEPTH, _within_depth, check_bounds

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from credentials.errors import FramingError
 from credentials.framing import MAX_DECOMPRESSED, frame, unframe
+from tests.conftest import examples
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=examples(200), deadline=None)
 REASONS = {"malformed_encoding", "too_large", "unknown_prefix", "unsupported_version", "decompression_failed",
            "counter_code"}  # a counter's own TBC1 code, scanned into a counter
 B45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"

@@ -17,9 +17,10 @@ from credentials.cbor import dumps
 from credentials.credential import CredentialBody, sign_credential
 from credentials.errors import CredentialError, StructureError
 from credentials.presentation import parse_presentation_bytes
+from tests.conftest import examples
 from tests.credentials.test_credential import as_parsed
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=examples(200), deadline=None)
 ISSUER = keys.generate()
 HOLDER = keys.generate()
 NOW = 1_790_000_000
@@ -39,7 +40,7 @@ CREDENTIAL = sign_credential(body(), ISSUER)
 OTHER_CREDENTIAL = sign_credential(body(serial=5678), ISSUER)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.integers(0, 2**40), st.none() | st.binary(max_size=64))
 def test_round_trip(now: int, challenge: bytes | None) -> None:
     p = parse_presentation(make_presentation(CREDENTIAL, HOLDER, now=now, challenge=challenge))
@@ -50,7 +51,7 @@ def test_round_trip(now: int, challenge: bytes | None) -> None:
     assert p.credential_digest == hashlib.sha256(CREDENTIAL).digest() == credential_digest(CREDENTIAL)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(st.binary(min_size=16, max_size=16), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True))
 def test_round_trip_with_audience(challenge: bytes, audience: str) -> None:
     p = parse_presentation(make_presentation(CREDENTIAL, HOLDER, now=NOW, challenge=challenge, audience=audience))

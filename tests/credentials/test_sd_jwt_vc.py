@@ -28,6 +28,7 @@ from credentials.sdjwt import (
 from credentials.sdjwt.disclosures import encode_disclosure, parse_disclosure, resolve
 from credentials.status_list import INVALID, SUSPENDED, VALID
 from keys import Authority, TrustedKey, TrustList, b64url, generate, jws_encode
+from tests.conftest import examples
 
 HUB = "https://hub.example.cn"
 NOW = 1_780_000_000
@@ -236,7 +237,7 @@ VALID_PRESENTATION = show(issue())
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 def test_any_text_is_refused_with_an_sd_jwt_error(text):
     with pytest.raises(SdJwtError):
         check(text)
@@ -244,7 +245,7 @@ def test_any_text_is_refused_with_an_sd_jwt_error(text):
 
 @given(st.integers(min_value=0, max_value=len(VALID_PRESENTATION) - 1),
        st.sampled_from("~.-_AZaz09=+/ \x00é"))
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_a_changed_character_is_refused_with_an_sd_jwt_error(position, char):
     changed = VALID_PRESENTATION[:position] + char + VALID_PRESENTATION[position + 1:]
     if changed == VALID_PRESENTATION:
@@ -263,7 +264,7 @@ json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(m
 
 
 @given(json_values)
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_any_json_as_a_disclosure_parses_or_is_refused_cleanly(value):
     raw = b64url(json.dumps(value).encode())
     try:
@@ -275,7 +276,7 @@ def test_any_json_as_a_disclosure_parses_or_is_refused_cleanly(value):
 
 
 @given(json_values, st.lists(st.text(alphabet="abcXYZ019-_", min_size=1, max_size=30), max_size=5))
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 def test_resolve_takes_any_payload_and_disclosures_without_a_traceback(payload, disclosures):
     try:
         resolve(payload if isinstance(payload, dict) else {"x": payload}, disclosures)

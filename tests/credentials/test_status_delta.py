@@ -33,6 +33,7 @@ from credentials.status_list import (
     verify_status_list_jwt,
 )
 from credentials.status_list.changes import ChangeError, Layout, decode_changes, encode_changes
+from tests.conftest import examples
 
 KEY = keys.generate("ES256")
 OTHER = keys.generate("ES256")
@@ -272,7 +273,7 @@ def test_duplicate_or_out_of_range_changes_are_not_encoded():
         encode_changes([(1, 0, 4)], LAYOUT, 2)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.dictionaries(st.tuples(st.integers(1, 3), st.integers(0, SIZE - 1)), st.integers(0, 3),
                                 max_size=40), min_size=1, max_size=6))
 def test_property_random_change_sets_chain_to_the_full_lists(steps):
@@ -288,7 +289,7 @@ def test_property_random_change_sets_chain_to_the_full_lists(steps):
             FeedState(AUTH, BITS, 0).apply_chain([verified(raw) for raw in pub.chain[:1] + pub.chain[2:]])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.binary(max_size=64))
 def test_property_arbitrary_change_bytes_decode_or_refuse(data):
     try:

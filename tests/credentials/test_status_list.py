@@ -39,7 +39,7 @@ from credentials.status_list import (
     verify_status_list_cwt,
     verify_status_list_jwt,
 )
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import SHARED_VECTORS, examples
 
 VECTORS = SHARED_VECTORS / "status-list"
 EXAMPLES = VECTORS / "examples"
@@ -295,7 +295,7 @@ def test_status_values_are_the_drafts():
 
 
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=st.data())
 def test_round_trips(bits, data):
     values = data.draw(st.lists(st.integers(0, (1 << bits) - 1), max_size=300))
@@ -437,19 +437,19 @@ def only_status_list_error(fn, *args, **kwargs):
         return None
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.sampled_from([1, 2, 4, 8]) | st.integers(-2, 16), st.binary(max_size=200))
 def test_fuzz_decode(bits, data):
     only_status_list_error(StatusList.decode, bits, data, max_bytes=4096)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(json_values | status_list_json)
 def test_fuzz_from_json_obj(obj):
     only_status_list_error(StatusList.from_json_obj, obj)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(cbor_values | status_list_cbor)
 def test_fuzz_from_cbor_obj(obj):
     only_status_list_error(StatusList.from_cbor_obj, obj)
@@ -672,13 +672,13 @@ b64 = st.binary(max_size=60).map(lambda b: base64.urlsafe_b64encode(b).rstrip(b"
 json_b64 = json_values.map(lambda v: base64.urlsafe_b64encode(json.dumps(v).encode()).rstrip(b"=").decode())
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.text(max_size=120) | st.builds(lambda *p: ".".join(p), json_b64 | b64, json_b64 | b64, b64))
 def test_fuzz_verify_jwt(es256, token):
     only_status_list_error(verify, "jwt", token, es256)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from(["sub", "iat", "exp", "ttl", "nbf", "status_list", "aud", "x"]),
                        json_values | status_list_json, max_size=7),
        st.sampled_from(["statuslist+jwt", "JWT", None]))
@@ -694,13 +694,13 @@ cose_like = st.builds(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=200) | st.builds(cbor2.dumps, cbor_values) | cose_like)
 def test_fuzz_verify_cwt(es256, token):
     only_status_list_error(verify, "cwt", token, es256)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.integers(-3, 40) | st.text(max_size=3), cbor_values, max_size=3), st.binary(max_size=70))
 def test_fuzz_cwt_protected_header_extras(es256, extra, signature):
     """Right alg and typ, then anything else in the protected header: pycose must never see it unguarded."""
@@ -709,7 +709,7 @@ def test_fuzz_cwt_protected_header_extras(es256, extra, signature):
     only_status_list_error(verify, "cwt", token, es256)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.sampled_from([1, 2, 4, 5, 6, 65533, 65534, "sub"]), cbor_values | status_list_cbor,
                        max_size=7) | cbor_values,
        st.sampled_from(["application/statuslist+cwt", "application/cwt", 61]))

@@ -23,6 +23,7 @@ def run(tmp_path, monkeypatch):
     return invoke
 
 
+@pytest.mark.slow
 def test_init_is_idempotent_and_seeds_the_demo_citizen(run, tmp_path):
     first = run("init")
     assert first.exit_code == 0, first.output

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idp.dpop import InvalidDpopProof, access_token_hash, verify_proof
+from tests.conftest import examples
 from tests.idp.conftest import Browser
 from tests.idp.test_negatives import REDIRECT, get_code
 
@@ -107,7 +108,7 @@ def test_bad_proof_at_token_endpoint(idp, change):
     assert resp.status_code == 400 and resp.json()["error"] == "invalid_dpop_proof"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.one_of(st.text(max_size=200), st.none(), st.integers(), st.binary(max_size=50)))
 def test_verify_proof_rejects_anything_malformed(proof):
     with pytest.raises(InvalidDpopProof):

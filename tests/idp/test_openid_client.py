@@ -37,6 +37,7 @@ def openid_client():
         pytest.skip(message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("par", [False, True])
 def test_openid_client_full_flow(idp, openid_client, par):
     client = idp.client(post_logout_redirect_uris=[BYE])

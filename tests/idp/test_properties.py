@@ -16,6 +16,7 @@ from idp.registry import DEMO_PEOPLE, TableRegistry, parse_csv
 from idp.sessions import SsoSession
 from service.app import create_app
 from service.config import Settings
+from tests.conftest import examples
 
 text = st.text(max_size=60)
 values = st.one_of(text, st.sampled_from(["openid", "code", "S256", "plain", "none", "login", "-1", "", "x" * 300]))
@@ -25,7 +26,7 @@ PARAMS = ["response_type", "client_id", "redirect_uri", "scope", "state", "nonce
           "client_assertion", "client_assertion_type", "post_logout_redirect_uri", "username", "password", "otp",
           "name", "id_number", "phone", "decision", "ia", "action", "scope"]
 forms = st.dictionaries(st.sampled_from(PARAMS), values, max_size=8)
-quick = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+quick = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @given(st.one_of(text, st.none(), st.integers()))

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from idp.rotation import Attempt, Outcome, RotationPolicy, Stored, decide
 from storage.errors import StorageUnavailable
 from storage.kv import RedisStore
+from tests.conftest import examples
 from tests.idp.conftest import Browser
 from tests.idp.test_negatives import exchange, get_code, refresh, userinfo
 
@@ -194,7 +195,7 @@ def test_policy_bounds(grace, lifetime):
 _times = st.integers(min_value=0, max_value=2 * ATTEMPT.now)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(row=st.one_of(st.none(), st.builds(
     Stored, family_id=st.just("f"), used=st.booleans(), expires_at=_times, rotated_at=st.one_of(st.none(), _times),
     request_digest=st.sampled_from([None, ATTEMPT.digest, Attempt("c2", None, None, 0).digest]),

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from issuer.nonces import NONCE_TTL, CNonces, nonce_key
 from storage.kv import MemoryStore, RedisStore
+from tests.conftest import examples
 
 KEY = nonce_key(b"\x01" * 32)
 NOW = 1_750_000_000
@@ -69,7 +70,7 @@ def test_forged_and_altered_nonces_are_refused():
     assert nonces.consume(value, NOW)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(position=st.integers(min_value=0, max_value=39))
 def test_any_changed_bit_is_refused(position):
     nonces = CNonces(KEY, MemoryStore())
@@ -78,7 +79,7 @@ def test_any_changed_bit_is_refused(position):
     assert nonces.consume(value, NOW)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(text=st.text(max_size=200))
 def test_arbitrary_text_is_refused_without_error(text):
     assert not CNonces(KEY, MemoryStore()).consume(text, NOW)

@@ -13,6 +13,7 @@ from issuer import migrate
 from issuer.errors import IssuerError
 from issuer.offers import MAX_TX_ATTEMPTS, PRE_AUTHORIZED_GRANT, OfferRefused, Offers
 from storage.sql import make_engine
+from tests.conftest import examples
 
 NOW = 1_780_000_000
 URL = "https://hub.example.cn"
@@ -98,7 +99,7 @@ def test_lifetimes_are_bounded(offers):
 
 
 @given(st.one_of(st.none(), st.integers(), st.text(max_size=100)), st.one_of(st.none(), st.integers(), st.text(max_size=30)))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 def test_any_token_request_is_refused_cleanly(offers, pre_authorized_code, tx_code):
     with pytest.raises(OfferRefused) as exc:
         offers.redeem(pre_authorized_code, tx_code, NOW)

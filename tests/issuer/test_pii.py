@@ -22,6 +22,7 @@ from issuer.records import Records
 from issuer.service import Issuer
 from service.wiring import main
 from storage import make_engine, normalise_url
+from tests.conftest import examples
 from tests.issuer.conftest import LI, ZHANG, FakePeople
 from tests.issuer.old_schema import copy_as_old
 
@@ -123,7 +124,7 @@ def test_rotate_and_reseal_commands(tmp_path):
     assert len(sealed) == 3 and {version_of(v) for v in sealed} == {2}
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.one_of(st.text(max_size=80), st.builds(lambda v, k, b: f"pii.{v}.{k}.{b}", st.integers(-5, 10**7),
                                                   st.text(max_size=10), st.text(max_size=60))))
 def test_any_stored_text_either_opens_or_is_refused_with_a_reason(token):
@@ -132,7 +133,7 @@ def test_any_stored_text_either_opens_or_is_refused_with_a_reason(token):
         vault.open(token, where="t\x00c\x001")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.text(max_size=300), st.text(max_size=40))
 def test_seal_and_open_round_trip(value, where):
     vault = Vault(SECRET, version=3)
@@ -177,6 +178,7 @@ def _sealed_state(engine) -> dict:
                 for s in pii_migrate.SEALED_COLUMNS}
 
 
+@pytest.mark.slow
 def test_the_pass_is_idempotent_and_resumable(health_world, old_url, monkeypatch):
     engine = _old_database(health_world, old_url)
     secret = health_world.desk.issuer.vault.master

@@ -20,6 +20,8 @@ from issuer.health import ProxyError
 from issuer.health import store as health_store
 from tests.issuer.conftest import LI, PEOPLE, WANG, ZHANG
 
+pytestmark = pytest.mark.slow  # thread races over real servers: in CI's slow pass
+
 ROUNDS = 15
 FETCHERS = 3
 

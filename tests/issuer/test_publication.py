@@ -18,10 +18,11 @@ from credentials.status_list import peek_times, verify_status_list_cwt, verify_s
 from issuer.publication import CWT_TYPE, JWT_TYPE, publication_blueprint
 from service.app import create_app
 from service.config import Settings
+from tests.conftest import examples
 from tests.counter_world import make_world
 
 HUB = "https://hub.example.gov.cn"
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")

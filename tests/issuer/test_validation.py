@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from credentials.catalogue import licence_type
 from issuer.errors import ValidationError
 from issuer.validation import VEHICLE_CLASSES, age_over_18, validate_claims
+from tests.conftest import examples
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=examples(200), deadline=None)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TYPES = ("driving-licence", "resident-id", "business-licence")
 
@@ -186,7 +187,7 @@ def test_week_and_ordinal_dates_are_refused():
 _DIVISIONS = ("110101", "110105", "440304", "310104", "990101", "110199", "659001", "000000")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(division=st.sampled_from(_DIVISIONS), year=st.integers(1850, 2030), month=st.integers(0, 13),
        day=st.integers(0, 32), seq=st.integers(0, 999), tail=st.sampled_from(["", "X", "0", "check", "check-x"]))
 def test_resident_id_agrees_with_stdnum(division, year, month, day, seq, tail):

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from keys.aead import SealError, derive_key, keyed_hash, seal, unseal
 from keys.errors import KeyFormatError
 from keys.suites import GUOMI, STANDARD, suite
+from tests.conftest import examples
 
 MASTER = bytes(range(32))
 
@@ -30,7 +31,7 @@ def test_seal_opens_only_with_its_key_and_place(chosen):
         unseal(derive_key(MASTER, "purpose:v2", chosen.sealing), sealed, b"table\x00column\x001", chosen.sealing)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(index=st.integers(min_value=0, max_value=40), bit=st.integers(min_value=0, max_value=7))
 def test_any_flipped_bit_is_refused_in_sm4_gcm(index, bit):
     key = derive_key(MASTER, "p", GUOMI.sealing)

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from keys.errors import KeyAtRestError, KeyFormatError, KeysError
 from keys.secret_file import is_sealed, load_secret
+from tests.conftest import examples
 
 
 def test_file_is_made_once_private_and_shared(tmp_path):
@@ -61,7 +62,7 @@ def test_a_sealed_secret_needs_the_right_passphrase(tmp_path):
         load_secret(path, "X_SECRET", passphrase="wrong")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(text=st.text(max_size=300))
 def test_a_damaged_secret_file_is_a_key_error_not_a_traceback(tmp_path_factory, text):
     path = tmp_path_factory.mktemp("damaged") / "svc-secret"

@@ -14,6 +14,7 @@ import keys
 from keys import sm2_at_rest
 from keys.errors import KeyAtRestError, KeyFormatError
 from keys.sm2 import DEFAULT_USER_ID, Sm2PrivateKey
+from tests.conftest import examples
 
 # GB/T 32918.5-2017 Annex A / GM/T 0003.5-2012 A.2: the recommended curve's signature example, with the
 # default user id 1234567812345678 (GM/T 0009), message "message digest" and a fixed k.
@@ -90,7 +91,7 @@ def test_signatures_made_by_the_independent_implementation_verify_here():
         assert not ours.verify(signature, message + b"!")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(signature=st.binary(max_size=80), message=st.binary(max_size=64))
 def test_any_bytes_as_a_signature_are_false_never_an_exception(signature, message):
     assert keys.PublicKey.from_jwk(EXAMPLE_JWK).verify(signature, message) is False
@@ -212,7 +213,7 @@ def test_sm4_gcm_vector_of_rfc_8998_appendix_a():
     assert encryptor.tag.hex().upper() == "83DE3541E4C2B58177E065A9BF7B62EC"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(body=st.binary(max_size=120), label=st.sampled_from([sm2_at_rest.SEALED_LABEL, sm2_at_rest.PLAIN_LABEL]))
 def test_any_armoured_bytes_open_or_fail_as_key_at_rest_error(body, label):
     pem = sm2_at_rest._armour(label, body)
@@ -223,7 +224,7 @@ def test_any_armoured_bytes_open_or_fail_as_key_at_rest_error(body, label):
     assert label == sm2_at_rest.PLAIN_LABEL and len(body) == 32 and key.alg == "SM2"
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(text=st.binary(max_size=200))
 def test_damaged_armour_is_a_key_at_rest_error(text):
     with pytest.raises(KeyAtRestError):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import keys
 from keys import Authority, TrustedKey, TrustList, TrustListError, verify_trust_list
+from tests.conftest import examples
 
 NOW = 1_800_000_000
 ROOT = keys.generate()
@@ -70,7 +71,7 @@ def _in_range(trust: TrustList) -> bool:
     return all(type(n) is int and 0 <= n < MAX for n in numbers)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(mutated_claims())
 def test_from_claims_gives_a_trust_list_or_a_trust_list_error(claims):
     try:
@@ -82,7 +83,7 @@ def test_from_claims_gives_a_trust_list_or_a_trust_list_error(claims):
     assert all(isinstance(a.id, str) and all(isinstance(t, str) for t in a.licence_types) for a in trust.authorities)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(json_values)
 def test_any_json_as_the_whole_claims_set(value):
     try:
@@ -91,7 +92,7 @@ def test_any_json_as_the_whole_claims_set(value):
         assert exc.reason == "trust_list_malformed"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_claims())
 def test_signed_mutations_give_a_trust_list_or_a_trust_list_error(claims):
     # Signed as raw JSON: PyJWT's jwt.encode would itself refuse some of these claim sets (a non-text iss).

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keys.x509_dsc import CertificateError, dsc_kid, issued_by, read_certificate
-from tests.conftest import SHARED_VECTORS
+from tests.conftest import SHARED_VECTORS, examples
 from tests.dcc_world import NOW, TEST, VACCINATION, cose_signature, make_cert
 
 
@@ -58,7 +58,7 @@ def test_a_ber_encoded_real_dsc_is_read():
     assert cert.key_type == "EC-P256" and not cert.is_ca and cert.allows_kind("test")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=600))
 def test_any_bytes_are_a_certificate_or_a_certificate_error(data):
     try:
@@ -67,7 +67,7 @@ def test_any_bytes_are_a_certificate_or_a_certificate_error(data):
         assert exc.reason == "dsc_malformed"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(0, 400), st.integers(0, 255))
 def test_one_changed_byte_of_a_real_certificate_never_crashes(position, value):
     der = bytearray(make_cert_der())

@@ -216,6 +216,7 @@ def test_health_code_is_a_full_screen_colour_with_words(world, counter_url, brow
         counter.close()
 
 
+@pytest.mark.smoke  # the everyday tier runs this one of the page's browser tests; the others are slow
 def test_camera_frames_are_decoded_server_side(world, counter_url, playwright, tmp_path, shots):
     """Chromium's fake camera plays a picture of the QR code; the page posts frames until one decodes."""
     png = tmp_path / "qr.png"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from credentials.regions import REGIONS, RegionError, hub_region
 from issuer.hub import BEIJING_AUTHORITIES, Hub, demo_authorities
 from service.wiring import main
+from tests.conftest import examples
 
 
 def run(*args: str, code: int = 0) -> str:
@@ -89,7 +90,7 @@ def test_every_region_gets_distinct_authorities():
     assert demo_authorities(hub_region("110000")) == BEIJING_AUTHORITIES  # unchanged for existing directories
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.one_of(st.text(max_size=8), st.from_regex(r"[0-9]{6}", fullmatch=True), st.integers(), st.none()))
 def test_hub_region_accepts_only_the_31_codes(value):
     try:

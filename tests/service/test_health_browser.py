@@ -290,6 +290,7 @@ def test_family_proxy_shown_then_ended_then_refused(live, chromium, shots):
         counter.close()
 
 
+@pytest.mark.smoke  # the everyday tier runs this one of the page's browser tests; the others are slow
 def test_offline_the_stored_code_shows_until_it_expires(live, chromium, shots):
     citizen = open_wallet(chromium, live)
     page = citizen.page

@@ -294,6 +294,7 @@ def any_db(request, tmp_path, monkeypatch):
         admin.dispose()
 
 
+@pytest.mark.slow
 def test_reissue_workers_share_a_run_and_resume_after_one_fails(any_db, monkeypatch):
     """Three worker processes, chunks of two codes; every worker dies on its second chunk (after signing it: the
     chunk rolls back). The command fails, the re-run resumes, and at the end every device holds exactly one

@@ -30,7 +30,7 @@ from issuer.cli import init_step
 from service.app import create_app
 from service.config import Settings
 from service.health import DEMO_OFFICER
-from tests.conftest import POSTGRES_URL, REDIS_URL, need_server
+from tests.conftest import POSTGRES_URL, REDIS_URL, examples, need_server
 from tests.idp.conftest import Browser, server_storage
 from verifier.cache import DirectorySource, VerifierCache
 from verifier.pipeline import verify
@@ -316,7 +316,7 @@ def dpop_token_for(svc: Service, who: str, key: keys.PrivateKey) -> str:
     return response.json()["access_token"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.one_of(
     st.none(), st.integers(), st.text(max_size=50), st.lists(st.integers(), max_size=3),
     st.dictionaries(st.sampled_from(["proof", "proxy_id", "x"]),
@@ -708,7 +708,7 @@ _ADMIN_FIELD = st.one_of(st.none(), st.text(max_size=40), st.sampled_from(
      "red", "RED", "无异常", "\x00", "a" * 300, " " * 18]))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(action=st.sampled_from(["/admin/search", "/admin/status", "/admin/logout-no"]),
        csrf=st.sampled_from(["valid", "missing", "wrong"]), id_number=_ADMIN_FIELD, colour=_ADMIN_FIELD,
        reason=_ADMIN_FIELD, extra=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=2))

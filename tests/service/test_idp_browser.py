@@ -115,6 +115,7 @@ def test_elderly_mode_carries_over_to_the_sign_in_pages(live, chromium, shots):
     context.close()
 
 
+@pytest.mark.smoke  # the everyday tier runs this one of the page's browser tests; the others are slow
 def test_consent_with_the_separate_id_number_tick_box(live, chromium, shots):
     """A client that also asks for the ID number: the PIPL art. 29 tick box is a large target too."""
     provider = live.app.extensions["tongban.idp"]

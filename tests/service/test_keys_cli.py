@@ -69,6 +69,7 @@ def signed_with(world, signer) -> str:  # a keys.PrivateKey taken from the key f
                              challenge=f"k{next(_challenges)}".encode())
 
 
+@pytest.mark.slow
 def test_rotate_then_the_old_key_file_signs_nothing_new(world):
     old = Hub(world["data"]).rings.load(POLICE).signer(int(time.time()))
     time.sleep(1.1)  # the credentials issued above are dated before the rotation

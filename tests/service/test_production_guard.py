@@ -24,6 +24,7 @@ from service.config import ConfigError, Proxy, Settings
 from service.health import DEMO_OFFICER
 from service.production import ProductionRefused, file_problems
 from service.wiring import main
+from tests.conftest import examples
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "correct horse battery staple"
@@ -82,6 +83,7 @@ def test_an_existing_world_readable_database_is_tightened(tmp_path, monkeypatch)
     assert stat.S_IMODE((data / "tongban.sqlite3").stat().st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_production_refuses_a_demo_history_and_starts_after_the_documented_commands(demo_dir, monkeypatch):
     production(monkeypatch, TONGBAN_KEY_PASSPHRASE=PASSPHRASE)
     settings = Settings.from_env(demo_dir)
@@ -234,7 +236,7 @@ def test_a_wrong_passphrase_seals_nothing(production_dir, monkeypatch):
     assert is_sealed(production_dir / "idp-secret")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(hops=st.text(max_size=8), tls=st.text(max_size=4))
 @example(hops="²", tls="1")  # str.isdigit() is true for it, int() refuses it
 def test_proxy_settings_parse_or_name_the_variable(hops, tls):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import keys
 from issuer.health import invitations_web
+from tests.conftest import examples
 from tests.service import test_health_web
 from tests.service.test_health_web import CITIZENS, auth, fetch, token_for
 
@@ -208,7 +209,7 @@ def test_invitations_are_rate_limited_per_account_and_per_address(service):
     assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 3600
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(payload=st.one_of(
     st.none(), st.integers(), st.text(max_size=30), st.lists(st.text(max_size=5), max_size=2),
     st.dictionaries(st.sampled_from(["to", "status", "x"]),

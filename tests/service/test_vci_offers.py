@@ -25,6 +25,7 @@ from issuer.cli import records_for
 from issuer.offers import MAX_TX_ATTEMPTS, PRE_AUTHORIZED_GRANT, Offers
 from issuer.sd_jwt_issuance import SdJwtFormat, SdJwtIssuanceError
 from service.cli import main
+from tests.conftest import examples
 from verifier.cache import DirectorySource, VerifierCache
 
 SD = "driving-licence-sd-jwt"
@@ -288,7 +289,7 @@ _fields = st.sampled_from(["credential_configuration_id", "proof", "proofs", "re
 
 
 @given(st.dictionaries(_fields, _json, max_size=4))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_credential_request_body_gets_an_oauth_error_never_a_500(client, live, record, body):
     access_token = access(client, live, record)
     response = client.post("/issuer/credential", headers={"Authorization": f"Bearer {access_token}"}, json=body)
@@ -298,7 +299,7 @@ def test_any_credential_request_body_gets_an_oauth_error_never_a_500(client, liv
 
 @given(st.dictionaries(st.sampled_from(["grant_type", "pre-authorized_code", "tx_code", "code"]),
                        st.text(max_size=60), max_size=4))
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 def test_any_token_request_gets_an_oauth_error_never_a_500(client, form):
     response = client.post("/issuer/token", data=form)
     assert response.status_code == 400 and response.get_json()["error"] in (

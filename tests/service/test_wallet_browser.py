@@ -32,6 +32,7 @@ def decide(live, cache_dir: Path, qr_text: str, now: int):
     return verify(qr_text, trust=cache.trust_list(now), status=cache, replay=MemoryReplayCache(), now=now)
 
 
+@pytest.mark.smoke  # the everyday tier runs this one of the page's browser tests; the others are slow
 def test_sign_in_add_show_verify_offline(live, chromium, shots, tmp_path):
     context = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
                                    has_touch=True, locale="zh-CN")

@@ -282,6 +282,7 @@ def test_two_tabs_refreshing_at_once_keep_the_family(live, chromium):
         context.close()
 
 
+@pytest.mark.smoke  # the everyday tier runs this one of the page's browser tests; the others are slow
 def test_sign_out_revokes_and_deletes(live, chromium, shots):
     context = chromium.new_context(**PHONE)
     page = context.new_page()

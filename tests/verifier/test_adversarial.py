@@ -15,6 +15,7 @@ from credentials.cbor import dumps
 from credentials.cose import sign1
 from credentials.credential import encode_payload, sign_credential
 from credentials.presentation import credential_digest
+from tests.conftest import examples
 from tests.credentials.cbor_variants import Embedded, Tag, encode, presentation_tree, with_unprotected
 from tests.verifier.test_pipeline import CREDENTIAL, HOLDER, ISSUER, NOW, credential_body, present, refused, run, trust_list
 from verifier.replay import MemoryReplayCache
@@ -80,7 +81,7 @@ def test_re_encoded_lengths_are_malformed_cbor(choice: str) -> None:
     refused(accepted_then(frame(variant), original), "malformed_cbor")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_no_re_encoding_of_an_accepted_code_is_accepted_again(data) -> None:
     original = present(challenge=b"property")

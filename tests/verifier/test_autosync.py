@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credentials.status_list import peek_times
+from tests.conftest import examples
 from verifier.autosync import MIN_INTERVAL, RETRY, AutoSync
 from verifier.cache import SyncReport
 from verifier.errors import VerifierError
@@ -56,7 +57,7 @@ def test_a_failed_sync_is_retried_sooner_and_a_configured_interval_wins():
     assert AutoSync(FakeCache(None), failing, clock=clock).interval() > 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=200))
 def test_peeking_at_any_bytes_gives_times_or_none(data):
     found = peek_times(data)
@@ -66,7 +67,7 @@ def test_peeking_at_any_bytes_gives_times_or_none(data):
 _values = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.text(max_size=5), st.binary(max_size=5))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.dictionaries(st.sampled_from([2, 4, 6, 65534, 65533, "iat"]), _values, max_size=5),
        st.sampled_from([18, 61, 98]))
 def test_peeking_at_any_claims_gives_times_or_none(claims, tag):

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import examples
 from tests.dcc_world import DAY, NOW, RECOVERY, TEST, VACCINATION, kid_mapping, make_cert, pcr_entry, sign_dcc, vaccination
 from verifier.dcc_display import present_dcc
 from verifier.dcc_pipeline import verify_dcc
@@ -224,7 +225,7 @@ def test_cwt_tag_and_untagged_messages(store, signer):
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(4, 10_000), st.sampled_from(B45))
 def test_one_changed_character_is_refused_by_a_named_check(tmp_path, signer, position, char):
     store = store_of(tmp_path, signer) if not (tmp_path / "dcc-signers.json").exists() else DscStore(tmp_path)

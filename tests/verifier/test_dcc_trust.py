@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.wiring import main as cli
+from tests.conftest import examples
 from tests.dcc_world import DAY, NOW, gateway_list, kid_mapping, make_cert, sign_dcc, vaccination
 from verifier.dcc_pipeline import verify_dcc
 from verifier.dcc_trust import DscStore, import_signers, parse_trust_file, read_cscas
@@ -88,7 +89,7 @@ def test_unreadable_files_are_refused_whole(data):
     assert caught.value.reason == "dcc_trust_malformed"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
                     max_leaves=20))

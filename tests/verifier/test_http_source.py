@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from issuer.publication import publication_blueprint
+from tests.conftest import examples
 from tests.counter_world import make_world, run, serving
 from verifier.cache import HttpSource, VerifierCache
 from verifier.errors import VerifierError
 
-PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def publication_app(data_dir: Path) -> Flask:

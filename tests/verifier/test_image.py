@@ -55,6 +55,7 @@ def test_picture_without_a_code(tmp_path):
     assert err.value.reason == "no_qr_code"
 
 
+@pytest.mark.slow
 def test_every_camera_frame_of_the_corpus_reads(tmp_path):
     """The tuned first pass (greyscale draft, no rotation/inversion/downscale search) loses no frame."""
     import credentials

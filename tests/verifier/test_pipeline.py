@@ -16,11 +16,12 @@ from credentials.cbor import dumps
 from credentials.cose import sign1
 from credentials.credential import CredentialBody, encode_payload, sign_credential
 from credentials.status_list import INVALID, SUSPENDED, VALID
+from tests.conftest import examples
 from verifier.pipeline import CHECKS, Decision, verify
 from verifier.ports import Policy, StatusLookup
 from verifier.replay import MemoryReplayCache
 
-FAST = settings(max_examples=200, deadline=None)
+FAST = settings(max_examples=examples(200), deadline=None)
 NOW = 1_790_000_000
 AUTHORITY_ID = "bj-traffic-police"
 URI = "tbsl:bj-traffic-police/1"

@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.conftest import examples
 from tests.counter_world import make_world, run
 from verifier.cache import DirectorySource, VerifierCache
 from verifier.replay import MemoryReplayCache
 from verifier.web import MAX_IMAGE_BYTES, counter_blueprint
 from wallet.qr import write_png
 
-PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTY = settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credentials.catalogue import AGE_OVER_18, LICENCE_TYPES, licence_type
+from tests.conftest import examples
 from wallet.errors import DisclosureError
 from wallet.presenter import choose_view
 
@@ -76,7 +77,7 @@ def test_only_issued_views_are_offered() -> None:
         choose_view(DRIVING, None, ["age"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.sampled_from(LICENCE_TYPES), st.lists(st.text(max_size=15) | st.sampled_from(
     sorted({c.name for t in LICENCE_TYPES for c in t.claims} | {v.name for t in LICENCE_TYPES for v in t.views})),
     max_size=6), st.data())
