@@ -149,7 +149,11 @@ class Hub:
         for a in self.authorities():
             if a.id == authority_id:
                 return a
-        raise KeyFormatError(f"unknown authority {authority_id!r}: see hub.json in {self.data_dir}")
+        if not self.config_path.exists():
+            raise KeyFormatError(f"no hub in {self.data_dir.resolve()}: run `tongban init --data DIR` first, or pass the "
+                                 "hub's directory with --data (default $TONGBAN_DATA, else ./tongban-data)")
+        known = ", ".join(a.id for a in self.authorities())
+        raise KeyFormatError(f"unknown authority {authority_id!r} in {self.data_dir}: the hub's authorities are {known}")
 
     def owner_of(self, licence_type: str) -> AuthorityConfig:
         for a in self.authorities():

@@ -18,13 +18,18 @@ from wallet.qr import write_png
 
 
 @click.command("issue")
-@click.argument("licence_type", type=click.Choice(["driving-licence", "resident-id", "business-licence"]))
+@click.argument("licence_type", type=click.Choice(["driving-licence", "resident-id", "business-licence", "health-code"]))
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), help="data directory (default $TONGBAN_DATA)")
 @click.option("--wallet", "wallet_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--claims", "claims_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--now", "now_text", help="ISO 8601 time to issue at (default: now)")
 def issue(licence_type: str, data_dir: str | None, wallet_dir: Path, claims_file: Path, now_text: str | None) -> None:
     """Validate, sign and store a licence into the wallet; prints its e-licence identifier."""
+    if licence_type == "health-code":
+        raise click.BadParameter(
+            "a health code is not issued from a claims file: the health authority sets the colour (`tongban health set "
+            "--id-number ... --colour ...`) and the citizen's wallet fetches the code; examples/health-code.json shows "
+            "the claims such a code carries", param_hint="LICENCE_TYPE")
     try:
         raw = json.loads(claims_file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:

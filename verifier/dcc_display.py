@@ -42,7 +42,8 @@ WORDED = ("dcc_product", "dcc_vaccine", "dcc_test_type", "dcc_test_result")
 
 def _value(name: str, value: Any) -> str:
     if name == "dcc_expires_at" and isinstance(value, int):
-        return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        beijing = dt.timezone(dt.timedelta(hours=8))  # what the clerk reads: the counter's own time, with its zone
+        return dt.datetime.fromtimestamp(value, beijing).strftime("%Y-%m-%d %H:%M 北京时间 (UTC+8)")
     if name in WORDED and isinstance(value, str):
         return WORDS.get(value, value)
     return "—" if value in ("", None) else str(value)

@@ -119,7 +119,9 @@ def present(decision: Decision, *, status_age: int | None = None) -> dict[str, A
     claims = masked_claims(decision)
     # The licence type may change the words only once the issuer's signature holds (else it is attacker-chosen).
     trusted_type = decision.licence_type if "issuer_signature" in decision.checks_passed else None
-    reason = VALID if decision.valid else explain(decision.reasons[0] if decision.reasons else "unknown", trusted_type)
+    shown_on_behalf = trusted_type is not None and proxy_marker(claims) is not None
+    reason = VALID if decision.valid else explain(decision.reasons[0] if decision.reasons else "unknown", trusted_type,
+                                                  proxy=shown_on_behalf)
     warnings = [explain(code) for code in decision.reasons] if decision.valid else []
     ltype = licence_type(decision.licence_type) if decision.licence_type else None
     view = ltype.view(decision.view) if ltype and decision.view else None

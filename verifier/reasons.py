@@ -209,7 +209,16 @@ TYPE_REASONS: dict[tuple[str, str], Reason] = {
 }
 
 
-def explain(code: str, licence_type: str | None = None) -> Reason:
-    """The words for ``code``; an unknown code still gets a sentence (never a blank verdict)."""
-    return (TYPE_REASONS.get((licence_type or "", code)) or REASONS.get(code)
-            or Reason(code, UNKNOWN.zh, UNKNOWN.en, UNKNOWN.action))
+# A code a family member shows on someone's behalf (代为出示): the issuer revokes it when the authorisation ends.
+PROXY_REASONS: dict[str, Reason] = {
+    "revoked": Reason("revoked", "家人代为出示的授权已结束，此码不再有效，请本人出示自己的码",
+                      "The family authorisation to show this code has ended: ask the person to show their own code",
+                      "refuse"),
+}
+
+
+def explain(code: str, licence_type: str | None = None, *, proxy: bool = False) -> Reason:
+    """The words for ``code``; an unknown code still gets a sentence (never a blank verdict). ``proxy``: the signed
+    claims say a family member showed the code on someone's behalf."""
+    return ((PROXY_REASONS.get(code) if proxy else None) or TYPE_REASONS.get((licence_type or "", code))
+            or REASONS.get(code) or Reason(code, UNKNOWN.zh, UNKNOWN.en, UNKNOWN.action))

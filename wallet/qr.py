@@ -8,6 +8,8 @@ from pathlib import Path
 import qrcode
 import qrcode.constants
 
+from wallet.errors import WalletError
+
 
 def _qr(text: str) -> qrcode.QRCode:
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=6)
@@ -21,8 +23,12 @@ def qr_version(text: str) -> int:
 
 
 def write_png(text: str, path: Path) -> int:
+    """Write the QR as a PNG; a path that cannot be written is a ``WalletError`` naming it, not a traceback."""
     code = _qr(text)
-    code.make_image().save(str(path))
+    try:
+        code.make_image().save(str(path))
+    except OSError as exc:
+        raise WalletError(f"cannot write the QR picture to {path}: {exc.strerror or exc}") from exc
     return code.version
 
 

@@ -210,6 +210,8 @@ def test_trust_list_from_another_root_is_refused_at_sync(world, tmp_path):
     ("wallet", "present", "--wallet", "{wallet}", "--credential", "{eid}", "--disclose", "name,address"),
     ("verify", "--cache", "{cache}", "--now", "yesterday", "TB1:00"),
     ("verify", "--cache", "{cache}", "--image", "/nonexistent.png"),
+    ("wallet", "present", "--wallet", "{wallet}", "--credential", "{eid}", "--png", "/missing/dir/x.png"),
+    ("keys", "list", "--data", "{base}/no-hub-here", "bj-health"),
 ])
 def test_bad_input_is_one_line_and_exit_2(world, args):
     args = [a.format(**{k: str(v) for k, v in world.items()}) for a in args]

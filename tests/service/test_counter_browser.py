@@ -244,6 +244,22 @@ def test_camera_frames_are_decoded_server_side(world, counter_url, playwright, t
         camera_browser.close()
 
 
+def test_no_camera_is_said_in_words_and_points_to_the_picture_upload(world, counter_url, playwright):
+    """A machine without a camera (Chromium allows the camera but has none): no raw ``NotFoundError``, words and the
+    picture upload instead."""
+    no_camera = playwright.chromium.launch(executable_path=CHROMIUM, args=[*ARGS, "--use-fake-ui-for-media-stream"])
+    try:
+        counter = Counter(no_camera, counter_url, PHONE)
+        counter.page.click("#camera")
+        counter.page.wait_for_selector("#message:not([hidden])")
+        text = counter.page.inner_text("#message")
+        assert "Error" not in text and "选择图片" in text and "Choose a picture" in text, text
+        assert "没有找到摄像头" in text or "未允许" in text, text
+        assert "suggested" in (counter.page.get_attribute("label.file-button", "class") or "")
+    finally:
+        no_camera.close()
+
+
 def test_main_app_counter_sync_button(world, browser, shots):
     """`tongban serve` mounts the counter with a Sync button that re-reads the data directory."""
     from dataclasses import replace

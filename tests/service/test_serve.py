@@ -55,3 +55,46 @@ def test_server_starts_and_serves_discovery(tmp_path, how):
         proc.terminate()
         proc.wait(timeout=10)
         proc.stderr.close()
+
+
+@pytest.mark.slow
+def test_serve_tls_answers_https_with_the_certificate_whose_fingerprint_it_printed(tmp_path):
+    """`tongban serve --tls`: a self-signed certificate for 127.0.0.1 and localhost, its fingerprint printed, the
+    issuer URL https; a client that trusts exactly that certificate gets discovery, a plain-HTTP client nothing."""
+    import hashlib
+    import ssl
+
+    port = _free_port()
+    env = {**os.environ, "TONGBAN_DATA": str(tmp_path)}
+    for name in ("DATABASE_URL", "REDIS_URL", "TONGBAN_ISSUER_URL"):
+        env.pop(name, None)
+    subprocess.run([BIN / "tongban", "init"], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen([BIN / "tongban", "serve", "--tls", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        printed = proc.stdout.readline() + proc.stdout.readline()
+        assert "SHA-256 fingerprint" in printed, printed
+        cert = tmp_path / "dev-tls" / "dev-tls.crt"
+        meta = None
+        for _ in range(300):
+            try:
+                meta = requests.get(f"https://127.0.0.1:{port}/.well-known/openid-configuration", verify=str(cert),
+                                    timeout=5).json()
+                break
+            except requests.exceptions.SSLError:
+                raise
+            except requests.RequestException:
+                time.sleep(0.1)
+        assert meta and meta["issuer"] == f"https://127.0.0.1:{port}"
+        served = ssl.get_server_certificate(("127.0.0.1", port))
+        digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(served)).hexdigest().upper()
+        assert ":".join(digest[i:i + 2] for i in range(0, 64, 2)) in printed
+        with pytest.raises(requests.RequestException):
+            requests.get(f"http://127.0.0.1:{port}/.well-known/openid-configuration", timeout=3)
+        with pytest.raises(requests.exceptions.SSLError):  # no CA vouches for it: a browser asks, a client refuses
+            requests.get(f"https://127.0.0.1:{port}/.well-known/openid-configuration", timeout=3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()

@@ -142,3 +142,13 @@ def test_another_regions_issuer_is_named_with_its_region_and_marked_recognised()
     assert "recognised" not in present(decision())["display"]["issuer"]  # this region's own: no marker
     untrusted = replace(decision(passed=("decode", "parse")), issuer=shanghai)
     assert present(untrusted)["display"]["issuer"] is None  # nothing about the issuer before its signature holds
+
+
+def test_a_revoked_code_shown_on_someones_behalf_says_the_family_authorisation_ended():
+    proxy_code = {"name": "张三", "colour": "green", "shown_by": "李四"}
+    shown = present(decision(valid=False, reasons=("revoked",), claims=proxy_code))["display"]["reason"]
+    assert "授权已结束" in shown["zh"] and "family authorisation" in shown["en"] and "吊销" not in shown["zh"]
+    own = present(decision(valid=False, reasons=("revoked",), claims={"name": "张三", "colour": "green"}))
+    assert "吊销" in own["display"]["reason"]["zh"]  # the citizen's own code: revoked by the authority
+    forged = present(decision(valid=False, reasons=("revoked",), claims=proxy_code, passed=("decode",)))
+    assert "授权" not in forged["display"]["reason"]["zh"]  # unsigned claims choose no words

@@ -175,6 +175,17 @@
     }, "image/jpeg", 0.85);
   }
 
+  // getUserMedia's errors (Media Capture and Streams §10.2) in words a clerk can act on, never the raw name.
+  const CAMERA_ERRORS = {
+    NotFoundError: ["没有找到摄像头", "No camera was found"],
+    OverconstrainedError: ["没有找到可用的后置摄像头", "No suitable camera was found"],
+    NotAllowedError: ["浏览器未允许使用摄像头（请在地址栏的权限设置中允许）", "The browser did not allow the camera (allow it in the address bar's site settings)"],
+    SecurityError: ["此页面不能使用摄像头（需要 HTTPS 或本机地址）", "This page may not use the camera (it needs HTTPS or localhost)"],
+    NotReadableError: ["摄像头正被其他程序占用", "The camera is in use by another program"],
+    AbortError: ["摄像头未能打开", "The camera could not be started"],
+    other: ["摄像头无法打开", "The camera could not be opened"],
+  };
+
   async function startCamera() {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       say("此浏览器无法使用摄像头（需要 HTTPS 或本机地址）", "the camera needs HTTPS or localhost in this browser");
@@ -183,7 +194,9 @@
     try {
       stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
     } catch (e) {
-      say("无法打开摄像头：" + e.name, "cannot open the camera: " + e.name);
+      const [zh, en] = CAMERA_ERRORS[e && e.name] || CAMERA_ERRORS.other;
+      say(zh + "。可以点“选择图片”上传二维码的照片", en + ". Use “Choose a picture” to upload a photo of the code");
+      $("picture").closest("label").classList.add("suggested");
       return;
     }
     video.srcObject = stream;
