@@ -33,7 +33,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("TONGBAN_DATA", "./tongban-data",
              "data directory: key rings, trust list, SQLite database, status lists (``keys.Layout``)"),
     Variable("DATABASE_URL", "", "empty: SQLite in the data directory; postgresql://... for PostgreSQL"),
-    Variable("REDIS_URL", "", "empty: in-process ephemeral store; redis://... for Redis"),
+    Variable("REDIS_URL", "", "empty: in-process ephemeral store; redis://... (rediss:// for TLS) for Redis, "
+             "redis+sentinel://host:26379[,host...]/service[/db] for Sentinel, redis+cluster://host:port[,...] for Cluster"),
     Variable("TONGBAN_ISSUER_URL", "http://127.0.0.1:8000", "public base URL of the service"),
     Variable("TONGBAN_REGION", "",
              "GB/T 2260 code of the provincial-level division the hub serves, for `tongban init` (as --region); "

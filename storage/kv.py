@@ -197,9 +197,12 @@ class RedisStore:
 
 
 def make_store(url: str = "", timeouts: Timeouts = BATCH) -> KeyValueStore:
-    """The memory store for an empty URL, Redis for ``redis://`` / ``rediss://`` (bounded by ``timeouts``)."""
+    """The memory store for an empty URL, Redis for ``redis://``, ``rediss://``, Sentinel and Cluster URLs
+    (``storage.redis_client``), bounded by ``timeouts``."""
+    from storage.redis_client import SCHEMES
+
     if not url:
         return MemoryStore()
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(SCHEMES):
         return RedisStore(url, timeouts=timeouts)
     raise StorageUnavailable(f"unsupported REDIS_URL scheme: {url.split(':', 1)[0]!r}")

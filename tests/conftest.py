@@ -144,7 +144,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
         params = getattr(getattr(item, "callspec", None), "params", {})
         modes = {v for v in params.values() if isinstance(v, str)}
-        if {"postgres_url", "redis_url"} & set(getattr(item, "fixturenames", ())) or {"servers", "postgres", "redis"} & modes:
+        server_fixtures = {"postgres_url", "redis_url", "redis_cluster_url", "redis_sentinel_url"}
+        if server_fixtures & set(getattr(item, "fixturenames", ())) or {"servers", "postgres", "redis"} & modes:
             item.add_marker(pytest.mark.servers)
     if not config.getoption("--slow"):
         slow = [item for item in items if item.get_closest_marker("slow")]
@@ -181,3 +182,107 @@ def softhsm_token(tmp_path_factory):
     subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "tongban-test", "--pin", SOFTHSM_PIN,
                     "--so-pin", "87654321"], check=True, capture_output=True, env={**os.environ})
     return Pkcs11Token(SOFTHSM_MODULE, "tongban-test", SOFTHSM_PIN)
+
+
+# -- Redis topologies: a three-node Cluster and a Sentinel over its own master, started per test process ------------
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _free_cluster_ports(count: int) -> list[int]:
+    """Ports whose cluster bus port (port + 10000) is free too, so below 55536."""
+    import random
+
+    def free(port: int) -> bool:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                return False
+
+    found: list[int] = []
+    while len(found) < count:
+        port = random.randrange(20000, 30000)
+        if port not in found and free(port) and free(port + 10000):
+            found.append(port)
+    return found
+
+
+def _redis_binary() -> str:
+    import shutil
+
+    found = shutil.which("redis-server")
+    if found is None or shutil.which("redis-cli") is None:
+        message = "redis-server/redis-cli are not installed (apt-get install redis-server)"
+        if REQUIRE_SERVERS:
+            pytest.fail(message + " (CI requires them)")
+        pytest.skip(message)
+    return found
+
+
+def _wait(check, what: str) -> None:
+    import time
+
+    for _ in range(200):
+        if check():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} did not come up")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory):
+    """``redis+cluster://`` to three cluster-enabled redis-server processes (no replicas), slots spread over all."""
+    import subprocess
+
+    binary, ports = _redis_binary(), _free_cluster_ports(3)
+    home = tmp_path_factory.mktemp("redis-cluster")
+    procs = [subprocess.Popen([binary, "--port", str(p), "--cluster-enabled", "yes", "--cluster-config-file",
+                               f"nodes-{p}.conf", "--dir", str(home), "--save", "", "--appendonly", "no",
+                               "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for p in ports]
+    try:
+        for p in ports:
+            _wait(lambda p=p: _reachable("127.0.0.1", p), f"redis-server on {p}")
+        subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-replicas",
+                        "0", "--cluster-yes"], check=True, capture_output=True, timeout=30)
+        _wait(lambda: b"cluster_state:ok" in subprocess.run(["redis-cli", "-p", str(ports[0]), "cluster", "info"],
+                                                             capture_output=True).stdout, "the cluster")
+        yield "redis+cluster://" + ",".join(f"127.0.0.1:{p}" for p in ports)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel_url(tmp_path_factory):
+    """``redis+sentinel://`` to one sentinel watching its own master (service ``tbmaster``)."""
+    import subprocess
+
+    binary, (master, sentinel) = _redis_binary(), _free_ports(2)
+    home = tmp_path_factory.mktemp("redis-sentinel")
+    conf = home / "sentinel.conf"
+    conf.write_text(f"port {sentinel}\nbind 127.0.0.1\nsentinel monitor tbmaster 127.0.0.1 {master} 1\n"
+                    "sentinel down-after-milliseconds tbmaster 5000\n")
+    procs = [subprocess.Popen([binary, "--port", str(master), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+             subprocess.Popen([binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        _wait(lambda: _reachable("127.0.0.1", master) and _reachable("127.0.0.1", sentinel), "redis sentinel")
+        _wait(lambda: str(master).encode() in subprocess.run(
+            ["redis-cli", "-p", str(sentinel), "sentinel", "get-master-addr-by-name", "tbmaster"],
+            capture_output=True).stdout, "the sentinel's master")
+        yield f"redis+sentinel://127.0.0.1:{sentinel}/tbmaster/0"
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)

@@ -144,15 +144,16 @@ class RedisChallengeStore:
 
     def __init__(self, url: str, counter_id: str, *, prefix: str = "tb:challenge:",
                  token: Callable[[], bytes] = new_challenge):
-        import redis
+        from storage import redis_client
+        from storage.timeouts import BATCH
 
         self.counter_id = check_counter_id(counter_id)
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client.client(url, BATCH)  # 2 s bounds; one server, Sentinel or Cluster, as the URL says
         self._key = f"{prefix}{counter_id}"
         self._token = token
         self._current = self._redis.register_script(_CURRENT)
         self._consume = self._redis.register_script(_CONSUME)
-        self._errors = (redis.ConnectionError, redis.TimeoutError)
+        self._errors = redis_client.unavailable_errors()
 
     def _call(self, what: str, fn: Callable[[], object]) -> object:
         try:

@@ -40,11 +40,12 @@ class RedisReplayCache:
     """
 
     def __init__(self, url: str, prefix: str = "tb:replay:"):
-        import redis
+        from storage import redis_client
+        from storage.timeouts import BATCH
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis = redis_client.client(url, BATCH)  # 2 s bounds; one server, Sentinel or Cluster, as the URL says
         self._prefix = prefix.encode()
-        self._errors = (redis.ConnectionError, redis.TimeoutError)
+        self._errors = redis_client.unavailable_errors()
 
     def first_seen(self, key: bytes, *, now: int, ttl: int) -> bool:
         try:

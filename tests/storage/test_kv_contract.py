@@ -16,11 +16,14 @@ class FakeClock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster", "redis-sentinel"])
 def store(request):
+    """Every adapter and Redis topology: one server, a three-node Cluster (every key of a test lands on whichever
+    node owns its slot: no command may span slots), and Sentinel (the client asks the sentinel for the master)."""
     if request.param == "memory":
         return MemoryStore()
-    url = request.getfixturevalue("redis_url")
+    fixture = {"redis": "redis_url", "redis-cluster": "redis_cluster_url", "redis-sentinel": "redis_sentinel_url"}
+    url = request.getfixturevalue(fixture[request.param])
     return RedisStore(url, prefix=f"test-{uuid.uuid4().hex}:")
 
 
@@ -156,3 +159,39 @@ def test_replace_is_atomic_under_races(store):
     for t in threads:
         t.join()
     assert results.count("original") == 1 and all(r and r.startswith("used-") for r in results if r != "original")
+
+
+def test_keys_of_one_test_spread_over_the_cluster_nodes(redis_cluster_url):
+    """The contract above ran on a real cluster only if its keys landed on more than one node."""
+    from redis.cluster import RedisCluster
+
+    store = RedisStore(redis_cluster_url, prefix=f"test-{uuid.uuid4().hex}:")
+    for n in range(30):
+        store.put(f"k{n}", "v", 60)
+    cluster = RedisCluster.from_url("redis://" + redis_cluster_url.split("://", 1)[1].split(",")[0])
+    owners = {cluster.get_node_from_key(f"{store._prefix}k{n}").name for n in range(30)}
+    assert len(owners) == 3
+
+
+@pytest.mark.parametrize("url, message", [
+    ("redis+sentinel://127.0.0.1:26379", "service"),
+    ("redis+sentinel://127.0.0.1:26379/a/b/c", "service"),
+    ("redis+sentinel://127.0.0.1:99999/x", "invalid host"),
+    ("redis+cluster://127.0.0.1:7000/3", "database 0 only"),
+    ("redis+cluster://:7000", "invalid host"),
+])
+def test_malformed_topology_urls_are_refused_with_the_form_to_use(url, message):
+    from storage.errors import StorageUnavailable
+
+    with pytest.raises(StorageUnavailable, match=message):
+        make_store(url)
+
+
+def test_a_sentinel_url_reaches_the_master_it_names(redis_sentinel_url):
+    import redis
+
+    store = RedisStore(redis_sentinel_url, prefix=f"test-{uuid.uuid4().hex}:")
+    store.put("k", "v", 60)
+    sentinel_port = int(redis_sentinel_url.split(":")[2].split("/")[0])
+    host, port = redis.Redis(port=sentinel_port).sentinel_get_master_addr_by_name("tbmaster")
+    assert redis.Redis(host=host, port=int(port)).get(f"{store._prefix}k") == b"v"

@@ -35,12 +35,13 @@ def counting_tokens():
     return lambda: next(numbers).to_bytes(16, "big")
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "redis-cluster"])
 def make_store(request):
-    """A factory of stores for one counter id; with Redis, every store made shares the same key."""
+    """A factory of stores for one counter id; with Redis (one server, or a Cluster: each script touches one key),
+    every store made shares the same key."""
     if request.param == "memory":
         return lambda counter_id="c-1", token=None: MemoryChallengeStore(counter_id, token=token or counting_tokens())
-    url = request.getfixturevalue("redis_url")
+    url = request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
     prefix = f"test-challenge-{uuid.uuid4().hex}:"
     return lambda counter_id="c-1", token=None: RedisChallengeStore(url, counter_id, prefix=prefix,
                                                                     token=token or counting_tokens())

@@ -73,3 +73,11 @@ def test_pipeline_reports_an_unreachable_replay_cache():
     decision = verify(TEXT, trust=trust_list(), status=DictStatus({("tbsl:bj-traffic-police/1", 42): 0}),
                       replay=RedisReplayCache("redis://127.0.0.1:1/0"), now=1_790_000_000)
     assert decision.valid is False and decision.reasons == ("replay_cache_unavailable",)
+
+
+def test_first_seen_once_then_refused_on_a_cluster_and_through_a_sentinel(redis_cluster_url, redis_sentinel_url, prefix):
+    for url in (redis_cluster_url, redis_sentinel_url):
+        cache = RedisReplayCache(url, prefix=prefix)
+        key = os.urandom(32)
+        assert cache.first_seen(key, now=0, ttl=60) is True
+        assert RedisReplayCache(url, prefix=prefix).first_seen(key, now=0, ttl=60) is False
