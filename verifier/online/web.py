@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from urllib.parse import unquote
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -99,7 +100,10 @@ def response(transaction: str) -> Response:
         return _error(400 if exc.reason == "response_already_received" else 404, exc.reason, str(exc))
     current_app.logger.info("oid4vp response for %s: %s %s", transaction, outcome.state, outcome.reason or "")
     if outcome.state != "verified" and form.get("error") is None:
-        return _error(400, "invalid_request", outcome.reason or "refused")
+        refused = _error(400, "invalid_request", outcome.reason or "refused")
+        if redirect:  # same-device: the citizen goes back to the app, which shows the refusal
+            refused.set_data(json.dumps({**refused.get_json(), "redirect_uri": redirect}))
+        return refused
     return _no_store(jsonify({"redirect_uri": redirect} if redirect else {}))
 
 
