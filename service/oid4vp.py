@@ -25,7 +25,8 @@ from verifier.online import web as online_web
 
 DEMO_CLIENT_ID = "tongban-demo-app"
 DEMO_NAME = "通办演示应用 / tongban demo app"
-DEMO_PURPOSE = "核对您的准驾车型和驾驶证有效期，用于网约车司机注册 / to check your vehicle classes and licence validity for a ride-hailing driver sign-up"
+DEMO_PURPOSE = ("核对您的准驾车型和驾驶证有效期，用于网约车司机注册 / "
+                "to check your vehicle classes and licence validity for a ride-hailing driver sign-up")
 
 
 def registry_for(settings: Settings) -> VerifierRegistry:
