@@ -1,7 +1,7 @@
 """The demo app at ``/demo-app/`` (``tongban serve`` in demo mode): a relying app that asks a citizen's wallet for
 "driving licence: name + vehicle classes + valid_until" through OpenID4VP 1.0 and shows what it received.
 
-It is a verifier client like any registered app (``service.oid4vp.DEMO_CLIENT_ID``), calling the hub's verifier
+It is a verifier client like any registered app (``DEMO_CLIENT_ID``, registered by ``service.oid4vp``), calling the hub's verifier
 service in-process instead of over HTTP with a secret. The page offers the request as a QR for a phone
 (cross-device: ``openid4vp://``) or as a link to this hub's wallet (same-device: the wallet sends the citizen back
 here with ``transaction`` and ``response_code``, §8.2), polls for the outcome and lists the verified claims. The
@@ -18,6 +18,10 @@ from credentials.words import CLAIM_LABELS
 from verifier.online import OnlineError, OnlineVerifier
 from verifier.qr_svg import qr_svg_data_url
 
+DEMO_CLIENT_ID = "tongban-demo-app"
+DEMO_NAME = "通办演示应用 / tongban demo app"
+DEMO_PURPOSE = ("核对您的准驾车型和驾驶证有效期，用于网约车司机注册 / "
+                "to check your vehicle classes and licence validity for a ride-hailing driver sign-up")
 PATH = "/demo-app/"
 bp = Blueprint("demo_app", __name__, url_prefix="/demo-app", template_folder="templates", static_folder="static/demo_app",
                static_url_path="/static")
@@ -50,8 +54,6 @@ def page() -> str:
 
 @bp.post("/api/requests")
 def create() -> Response:
-    from service.oid4vp import DEMO_CLIENT_ID
-
     body = request.get_json(silent=True) or {}
     online = _online()
     created = online.create(DEMO_CLIENT_ID, query(online.base_url), same_device=body.get("same_device") is True)
@@ -61,8 +63,6 @@ def create() -> Response:
 
 @bp.get("/api/requests/<transaction>")
 def result(transaction: str) -> Response:
-    from service.oid4vp import DEMO_CLIENT_ID
-
     try:
         found = _online().outcome(DEMO_CLIENT_ID, transaction, request.args.get("response_code"))
     except OnlineError as exc:

@@ -1,5 +1,5 @@
 """Presentations to apps (OpenID4VP 1.0, ``verifier.online``), wired: the hub's verifier service for registered
-apps, ``tongban clients add --verifier``, and the demo app (``service.demo_app``).
+apps, ``tongban clients add --verifier``, and mounting the demo app (``service.demo_app``).
 
 The pieces come from elsewhere and meet here only: the apps' secrets are the identity provider's (an app is a
 confidential OIDC client that ``--verifier`` also registers as a verifier, with a purpose and a request-signing
@@ -23,12 +23,6 @@ from service.config import Settings
 from verifier.online import OnlineError, OnlineVerifier, Transactions, VerifierRegistry
 from verifier.online import web as online_web
 
-DEMO_CLIENT_ID = "tongban-demo-app"
-DEMO_NAME = "通办演示应用 / tongban demo app"
-DEMO_PURPOSE = ("核对您的准驾车型和驾驶证有效期，用于网约车司机注册 / "
-                "to check your vehicle classes and licence validity for a ride-hailing driver sign-up")
-
-
 def registry_for(settings: Settings) -> VerifierRegistry:
     key_dir = Layout(settings.data_dir).keys
     return VerifierRegistry(settings.data_dir, KeyRingStore(key_dir, settings.key_policy(key_dir)))
@@ -50,8 +44,8 @@ def mount_online_verifier(app: Flask, settings: Settings, provider: Any) -> Onli
     if settings.demo:
         from service import demo_app
 
-        if registry.get(DEMO_CLIENT_ID) is None:
-            registry.add(DEMO_CLIENT_ID, name=DEMO_NAME, purpose=DEMO_PURPOSE,
+        if registry.get(demo_app.DEMO_CLIENT_ID) is None:
+            registry.add(demo_app.DEMO_CLIENT_ID, name=demo_app.DEMO_NAME, purpose=demo_app.DEMO_PURPOSE,
                          redirect_uri=settings.issuer_url + demo_app.PATH, now=int(time.time()))
         app.register_blueprint(demo_app.bp)
     return online

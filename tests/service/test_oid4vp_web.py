@@ -17,8 +17,8 @@ from click.testing import CliRunner
 import keys
 from credentials.sdjwt import present
 from service.cli import main
+from service.demo_app import DEMO_CLIENT_ID
 from service.demo_app import query as demo_query
-from service.oid4vp import DEMO_CLIENT_ID
 from verifier.online import verify_request_object
 
 from .test_vci_offers import SD, access, proof, request_credential
