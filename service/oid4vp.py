@@ -23,6 +23,7 @@ from service.config import Settings
 from verifier.online import OnlineError, OnlineVerifier, Transactions, VerifierRegistry
 from verifier.online import web as online_web
 
+
 def registry_for(settings: Settings) -> VerifierRegistry:
     key_dir = Layout(settings.data_dir).keys
     return VerifierRegistry(settings.data_dir, KeyRingStore(key_dir, settings.key_policy(key_dir)))
