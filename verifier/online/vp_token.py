@@ -50,10 +50,11 @@ class VerifiedCredential:
     licence_type: str
     authority_id: str
     claims: dict[str, Any]  # the disclosed claims only (registered claims such as cnf and status left out)
+    authority_name: str = ""  # as the signed trust list names it
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "vct": self.vct, "licence_type": self.licence_type, "authority": self.authority_id,
-                "claims": self.claims}
+                "authority_name": self.authority_name, "claims": self.claims}
 
 
 def parse_vp_token(vp_token: object) -> dict[str, list[Any]]:
@@ -111,7 +112,8 @@ def _one(presentation: str, query: CredentialQuery, request: PresentationRequest
     _check_status(verified.status, base, authority_id, status, now)
     claims = {k: v for k, v in verified.claims.items() if k not in NEVER_DISCLOSED and k != "sub"}
     check_disclosed(query, claims, places.values())
-    return VerifiedCredential(query.id, vct, licence_type, authority_id, claims)
+    authority = trust.authority(authority_id)
+    return VerifiedCredential(query.id, vct, licence_type, authority_id, claims, authority.name if authority else "")
 
 
 def _check_status(reference: tuple[int, str] | None, base: str, authority_id: str, status: StatusSource,

@@ -41,7 +41,7 @@ function show(outcome) {
     rows.push(dt, dd);
   }
   $("claims").replaceChildren(...rows);
-  say("签发机关：" + credential.authority, "issued by " + credential.authority);
+  say("签发机关：" + (credential.authority_name || credential.authority), "issued by " + credential.authority);
 }
 
 function poll(transaction, code) {

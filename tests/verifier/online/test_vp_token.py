@@ -31,6 +31,7 @@ def test_a_selective_answer_verifies_with_exactly_the_asked_claims():
     got = result["licence"]
     assert got.claims == {"name": "张三", "vehicle_classes": ["C1", "D"], "valid_until": "2030-05-01"}
     assert got.licence_type == "driving-licence" and got.authority_id == "bj-traffic"
+    assert got.authority_name == "北京市公安局公安交通管理局"
     assert status.asked == [("tbsl:bj-traffic/1", 7)]
     # the form-encoded text form (direct_post) is the same
     assert verify_vp_token(json.dumps(answer(req)), request=req, trust=TRUST, status=Statuses(), now=NOW)
