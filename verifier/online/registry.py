@@ -17,6 +17,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from keys import KeyRing, KeyRingStore, PrivateKey, PublicKey
 from verifier.online.errors import OnlineError
@@ -54,6 +55,9 @@ class VerifierRegistry:
             raise OnlineError("a verifier client_id is 3-64 of A-Z a-z 0-9 _ -", "request_invalid")
         if not name.strip() or not purpose.strip() or len(purpose) > 200:
             raise OnlineError("a verifier needs a name and a purpose of at most 200 characters", "request_invalid")
+        if not isinstance(redirect_uri, str) or urlsplit(redirect_uri).scheme not in ("https", "http") \
+                or not urlsplit(redirect_uri).hostname:
+            raise OnlineError("a verifier's redirect URI is an absolute http(s) URL", "request_invalid")
         client = VerifierClient(client_id, name.strip(), purpose.strip(), redirect_uri)
         owner = self._owner(client_id)
         if not self.rings.exists(owner):

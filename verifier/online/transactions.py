@@ -6,7 +6,8 @@ answer: a second post, the same ``vp_token`` again, or one meant for another req
 (``response_already_received``) and its nonce spent. The outcome, accepted or refused, is kept for the app to
 collect. A same-device request also gets a ``response_code`` (§8.2, §13.3): the wallet's redirect carries it to
 the app's page, and the result is handed only with it, so a link fixed by someone else yields nothing. Each
-accepted ``vp_token`` is remembered by its digest until its KB-JWT could no longer be fresh (``vp_token_replayed``).
+accepted ``vp_token`` is remembered by the digest of what its KB-JWTs sign (``replay_key``) until its KB-JWT
+could no longer be fresh (``vp_token_replayed``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from credentials.sdjwt import split
 from keys import TrustList, b64url
 from storage.kv import KeyValueStore
 from verifier.online.errors import OnlineError
 from verifier.online.request import PresentationRequest
-from verifier.online.vp_token import KB_MAX_AGE, verify_vp_token
+from verifier.online.vp_token import KB_MAX_AGE, parse_vp_token, verify_vp_token
 from verifier.ports import StatusSource
 
 PREFIX = "oid4vp:"
@@ -46,6 +48,14 @@ class Outcome:
         if self.reason is not None:
             out["error"] = self.reason
         return out
+
+
+def replay_key(vp_token: object) -> str:
+    """The identity of an accepted ``vp_token``: the digest of its KB-JWTs' signing inputs (header and claims, which
+    the signatures fix), never of the text as posted: the JSON around them can be re-spaced and an ECDSA signature
+    re-encoded (``s`` → ``n - s``) without changing what was signed."""
+    inputs = sorted(split(p).kb_jwt.rsplit(".", 1)[0] for values in parse_vp_token(vp_token).values() for p in values)
+    return hashlib.sha256("\n".join(inputs).encode()).hexdigest()
 
 
 class Transactions:
@@ -81,8 +91,7 @@ class Transactions:
                 raise OnlineError("the wallet declined: " + str(form.get("error"))[:64], "wallet_declined")
             token = form.get("vp_token")
             verified = verify_vp_token(token, request=request, trust=trust, status=status, now=now)
-            key = PREFIX + "seen:" + hashlib.sha256(str(token).encode()).hexdigest()
-            if self.store.incr(key, KB_MAX_AGE * 2) != 1:
+            if self.store.incr(PREFIX + "seen:" + replay_key(token), KB_MAX_AGE * 2) != 1:
                 raise OnlineError("this vp_token was received before", "vp_token_replayed")
             outcome = Outcome("verified", {k: v.to_json() for k, v in verified.items()}, response_code=code)
         except OnlineError as exc:

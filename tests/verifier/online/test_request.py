@@ -94,3 +94,16 @@ def test_request_lifetimes_are_bounded():
     for ttl in (0, -1, 29, 3601):
         with pytest.raises(OnlineError):
             new_request(client_id=CLIENT, dcql=QUERY, base_url=HUB, purpose="p", now=NOW, ttl=ttl)
+
+
+def test_a_verifier_redirect_uri_must_be_http(tmp_path):
+    from keys import AtRestPolicy, KeyRingStore
+    from verifier.online import VerifierRegistry
+
+    registry = VerifierRegistry(tmp_path, KeyRingStore(tmp_path / "keys", AtRestPolicy(None, allow_plaintext=True)))
+    for uri in ("javascript:alert(1)", "data:text/html,x", "//no-scheme", ""):
+        with pytest.raises(OnlineError):
+            registry.add("app-1", name="a", purpose="p", redirect_uri=uri, now=NOW)
+    registry.add("app-1", name="a", purpose="p", redirect_uri="https://a.example.cn/back", now=NOW)
+    assert registry.describe("app-1", NOW)["jwks"]["keys"][0]["kty"] == "EC"
+    assert registry.get("../etc") is None and registry.describe("nobody", NOW) is None

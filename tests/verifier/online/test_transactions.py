@@ -52,8 +52,25 @@ def test_the_same_vp_token_digest_is_refused_even_if_it_verified(monkeypatch):
     tx.open(second, NOW)
     token = answer(first)
     assert post(tx, first, token).state == "verified"
+    respaced = second.__class__(**{**second.__dict__, "id": "third-transaction"})
+    tx.open(respaced, NOW)
     outcome = post(tx, second, token)
     assert outcome.state == "refused" and outcome.reason == "vp_token_replayed"
+    # The same presentation with its JSON re-spaced is the same vp_token: its KB-JWT signs the same input.
+    again = tx.answer(respaced.id, {"vp_token": json.dumps(token, indent=3), "state": respaced.state}, trust=TRUST,
+                      status=Statuses(), now=NOW)
+    assert again.state == "refused" and again.reason == "vp_token_replayed"
+
+
+def test_replay_key_ignores_reencodings_but_not_other_presentations():
+    from verifier.online.transactions import replay_key
+
+    req = request()
+    token = answer(req)
+    assert replay_key(token) == replay_key(json.dumps(token, indent=2))
+    kb = token["licence"][0].rsplit(".", 1)
+    assert replay_key({"licence": [kb[0] + ".AAAA"]}) == replay_key(token)  # another signature, same signed input
+    assert replay_key(answer(req)) != replay_key(token)  # a new KB-JWT (other iat/sd salt) is another identity
 
 
 def test_wrong_state_refuses_and_closes_the_request():
