@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from keys import b64url, generate, jws_encode
 from verifier.online import OnlineError, new_request, sign_request_object, verify_request_object, wallet_link
@@ -107,3 +109,18 @@ def test_a_verifier_redirect_uri_must_be_http(tmp_path):
     registry.add("app-1", name="a", purpose="p", redirect_uri="https://a.example.cn/back", now=NOW)
     assert registry.describe("app-1", NOW)["jwks"]["keys"][0]["kty"] == "EC"
     assert registry.get("../etc") is None and registry.describe("nobody", NOW) is None
+
+
+@given(st.text(max_size=200) | st.builds(lambda a, b, c: f"{a}.{b}.{c}", st.text(alphabet="AZaz09-_", max_size=40),
+                                         st.text(alphabet="AZaz09-_", max_size=40), st.text(alphabet="AZaz09-_", max_size=40)))
+def test_any_text_is_a_request_object_or_a_typed_refusal(token):
+    with pytest.raises(OnlineError) as caught:
+        verify_request_object(token, key=KEY.public, client_id=CLIENT, now=NOW)
+    assert caught.value.reason in ("request_invalid", "request_signature", "request_expired")
+
+
+@given(st.dictionaries(st.sampled_from(["typ", "alg", "kid", "crit", "jwk"]), st.text(max_size=10) | st.integers()))
+def test_any_header_is_refused_unless_ours(header):
+    body = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(request().claims()).encode()) + ".c2ln"
+    with pytest.raises(OnlineError):
+        verify_request_object(body, key=KEY.public, client_id=CLIENT, now=NOW)
