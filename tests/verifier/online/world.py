@@ -4,7 +4,7 @@ SD-JWT VC to a device key, a status source, and the demo app's query (name + veh
 from __future__ import annotations
 
 from credentials.sdjwt import authority_iss, issue_sd_jwt_vc, present, vct_for
-from credentials.status_list import INVALID, VALID
+from credentials.status_list import VALID
 from keys import Authority, TrustedKey, TrustList, generate
 from verifier.online import new_request
 from verifier.ports import StatusLookup
@@ -60,5 +60,3 @@ def answer(req, sd_jwt=None, names=WANTED, *, holder=DEVICE, nonce=None, aud=Non
                     audience=aud or req.client_id, iat=iat)
     return {cid: [shown]}
 
-
-__all__ = ["INVALID"]
