@@ -68,6 +68,9 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     from service.counter_app import mount_counter
 
     mount_counter(app, settings)
+    from service.oid4vp import mount_online_verifier
+
+    mount_online_verifier(app, settings, provider)  # OpenID4VP: apps ask wallets for licences (after the counter)
     # -- end counter -------------------------------------------------------------------------------------
 
     _probes(app, settings, provider)

@@ -148,6 +148,7 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
     cache = VerifierCache(layout.counter_cache)
     source = _TrustListOnly(DirectorySource(settings.data_dir))
     published = PublishedStatus(layout.status, cache.trust_list)
+    app.extensions["tongban.counter"] = (cache, published)  # the online verifier reads the same (service.oid4vp)
 
     def resync() -> SyncReport:
         root = None

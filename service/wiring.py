@@ -24,6 +24,9 @@ def _wire() -> None:
     issuer_cli.attach(main, register, INIT_STEPS, Settings.from_env, health.people_from,  # first: the key policy
                       peer_http=HttpSource)  # `hub recognise --peer-url`: a peer hub read as a counter reads one
     idp_cli.attach(main, INIT_STEPS, register, Settings.from_env)
+    from service.oid4vp import attach_clients_verifier
+
+    attach_clients_verifier(main, Settings.from_env)  # `clients add --verifier --purpose`: idp and verifier both
     INIT_STEPS.append(wallet_client_step)
     INIT_STEPS.append(health.init_step)  # after both: the admin client and the demo health officer
     register(ConfigError)

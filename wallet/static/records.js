@@ -1,5 +1,6 @@
 // Adding licences: the records on file for the signed-in citizen, each fetched from the issuer's credential endpoint
-// (issuer/vci.py, OpenID4VCI) with a proof of the device key and kept in IndexedDB; the licence cards on the home screen.
+// (issuer/vci.py, OpenID4VCI) with a proof of the device key and kept in IndexedDB, in both formats (tongban-cose for
+// counters, SD-JWT VC for apps); the licence cards on the home screen.
 import * as tb from "./tb-format.js";
 import * as session from "./session.js";
 import { dbAll, dbPut, deviceKey, store } from "./db.js";
@@ -54,7 +55,8 @@ async function addLicence(record, button) {
     const views = {};
     for (const [name, b64] of Object.entries(body.credentials[0].credential)) views[name] = tb.fromB64url(b64);
     const credential = { elicence_id: body.elicence_id, licence_type: body.licence_type, label: body.label,
-      record_id: record.id, views, view_info: body.views, summary: body.summary, added_at: Date.now() };
+      record_id: record.id, views, view_info: body.views, summary: body.summary, added_at: Date.now(),
+      sd_jwt: await sdJwtCopy(meta, record, key) };
     await dbPut("credentials", credential);
     // Added again (e.g. a new phone key or a renewed record): the newer licence replaces the older on this phone.
     for (const old of await dbAll("credentials")) {
@@ -70,6 +72,28 @@ async function addLicence(record, button) {
     console.error(error);
   } finally {
     button.disabled = false;
+  }
+}
+
+// The same licence as an SD-JWT VC (configuration "<type>-sd-jwt", dc+sd-jwt), bound to the same device key: the
+// form apps ask for (share.js, OpenID4VP). Without it the licence still shows at counters; sharing says it is missing.
+async function sdJwtCopy(meta, record, key) {
+  const configuration = record.licence_type + "-sd-jwt";
+  if (!meta.credential_configurations_supported?.[configuration]) return null;
+  try {
+    const { c_nonce } = await (await fetch(meta.nonce_endpoint, { method: "POST" })).json();
+    const proof = await tb.signJwt({ typ: "openid4vci-proof+jwt", alg: "ES256", jwk: key.publicJwk },
+      { aud: meta.credential_issuer, iat: Math.floor(Date.now() / 1000), nonce: c_nonce }, key.privateKey);
+    const response = await session.authFetch(meta.credential_endpoint, {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ credential_configuration_id: configuration, record: record.id,
+        proofs: { jwt: [proof] } }),
+    });
+    if (!response.ok) return null;
+    return (await response.json()).credentials[0].credential;
+  } catch (error) {
+    console.warn("SD-JWT VC copy:", error);
+    return null;
   }
 }
 

@@ -72,6 +72,10 @@ function accept(texts) {
   return false;
 }
 
+export async function qrDecoder() {  // also share.js: an app's request QR in a picture
+  return decoder();
+}
+
 async function decoder() {
   if (decode) return decode;
   if ("BarcodeDetector" in globalThis) {

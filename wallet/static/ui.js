@@ -27,7 +27,7 @@ export function bilingual(text) {  // "中文 / English" -> 中文 <span class="
 export function onShow(listener) { showListeners.push(listener); }
 export function show(section) {
   say("");
-  for (const id of ["home", "records", "show", "family-section"]) $(id).hidden = id !== section;
+  for (const id of ["home", "records", "show", "family-section", "share-section"]) $(id).hidden = id !== section;
   $("history-section").hidden = section !== "home";
   for (const listener of showListeners) listener(section);
   window.scrollTo(0, 0);

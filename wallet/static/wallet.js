@@ -6,12 +6,14 @@
 //  * presentations: built and signed here (tb-format.js), refreshed every 30 s, also with the network off (presenting.js);
 //  * health codes (own, and a relative's as a family proxy) re-checked when online (health.js, health-view.js,
 //    family-proxies.js, family.js);
+//  * presentations to apps (OpenID4VP: share.js, sd-jwt.js), answered with the SD-JWT VC copy of a licence;
 //  * history of what was shown, on the phone only (history.js); large text (elderly.js); the words of claims and
 //    colours are the counter's (words.js). No alert/confirm pop-ups: messages go to the status line (ui.js).
 // This module only wires them together and starts the wallet.
 import * as session from "./session.js";
 import * as scan from "./scan.js";
 import * as family from "./family.js";
+import * as share from "./share.js";
 import { deviceKey } from "./db.js";
 import { initElderly } from "./elderly.js";
 import { openFamily, renderFamily } from "./family-proxies.js";
@@ -31,6 +33,7 @@ async function main() {
   await renderCards();
   await renderHistory();
   $("family").addEventListener("click", openFamily);
+  share.init();
   scan.init(async () => {
     const bound = scan.binding();
     if (presenting && bound) {  // the next codes are for this counter: the history says where it was shown
@@ -61,6 +64,11 @@ async function main() {
     else if (after !== "home") await openRecords();
   }
   await renderSession();
+  const asked = new URLSearchParams(location.search);
+  if (asked.has("request_uri")) {  // same-device: an app sent the citizen here (OpenID4VP, share.js)
+    history.replaceState(null, "", "/wallet/");
+    await share.openRequest(asked);
+  }
   checkHealth(true).catch((error) => console.warn("health check:", error));  // on every opening, then every minute
   setInterval(() => checkHealth().catch((error) => console.warn("health check:", error)), CHECK_SECONDS * 1000);
   document.body.dataset.ready = "1";
