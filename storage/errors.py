@@ -19,7 +19,14 @@ def unavailable_errors() -> tuple[type[Exception], ...]:
     (used directly by the verifier's replay cache). The web edge answers all of them 503 (``service.errors``)."""
     from sqlalchemy import exc as sa
 
-    from storage.redis_client import unavailable_errors as redis_errors
-
     return (StorageUnavailable, sa.OperationalError, sa.InterfaceError, sa.TimeoutError, sa.DisconnectionError,
-            *redis_errors())
+            *redis_unavailable_errors())
+
+
+def redis_unavailable_errors() -> tuple[type[Exception], ...]:
+    """redis-py's errors for a Redis that cannot be reached (``storage.redis_client`` hands them out)."""
+    import redis
+    from redis.exceptions import ClusterDownError
+
+    # Sentinel's MasterNotFoundError is a ConnectionError; a cluster without a quorum answers CLUSTERDOWN.
+    return (redis.ConnectionError, redis.TimeoutError, ClusterDownError)

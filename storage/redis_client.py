@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from storage.errors import StorageUnavailable
+from storage.errors import StorageUnavailable, redis_unavailable_errors
 from storage.timeouts import Timeouts
 
 SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://", "rediss+sentinel://", "redis+cluster://",
@@ -94,11 +94,7 @@ def _cluster(url: str, bounds: dict) -> Any:
 
 
 def unavailable_errors() -> tuple[type[Exception], ...]:
-    import redis
-    from redis.exceptions import ClusterDownError
-
-    # Sentinel's MasterNotFoundError is a ConnectionError; a cluster without a quorum answers CLUSTERDOWN.
-    return (redis.ConnectionError, redis.TimeoutError, ClusterDownError)
+    return redis_unavailable_errors()
 
 
 __all__ = ["SCHEMES", "client", "unavailable_errors"]
