@@ -173,6 +173,8 @@ class Passkeys:
             verified = verify_registration_response(credential=credential, expected_challenge=challenge,
                                                     expected_rp_id=rp.id, expected_origin=rp.origin,
                                                     require_user_verification=True)
+            if verified.credential_id != credential.raw_id:  # the id sent beside is not the one attested
+                raise PasskeyRefused(INVALID, "passkey_invalid")
         except _CAUGHT as exc:
             log.info("passkey registration refused: %s", exc)
             raise PasskeyRefused(INVALID, "passkey_invalid") from exc
