@@ -6,6 +6,7 @@
 //  * presentations: built and signed here (tb-format.js), refreshed every 30 s, also with the network off (presenting.js);
 //  * health codes (own, and a relative's as a family proxy) re-checked when online (health.js, health-view.js,
 //    family-proxies.js, family.js);
+//  * an optional face/fingerprint unlock (a passkey the server verifies) before a code is shown (unlock.js);
 //  * history of what was shown, on the phone only (history.js); large text (elderly.js); the words of claims and
 //    colours are the counter's (words.js). No alert/confirm pop-ups: messages go to the status line (ui.js).
 // This module only wires them together and starts the wallet.
@@ -17,13 +18,16 @@ import { initElderly } from "./elderly.js";
 import { openFamily, renderFamily } from "./family-proxies.js";
 import { CHECK_SECONDS, checkHealth, openHealth, recheck, renderHealthCards } from "./health.js";
 import { exportHistory, recordShown, renderHistory } from "./history.js";
-import { presenting, refresh } from "./presenting.js";
+import { initLock, presenting, refresh } from "./presenting.js";
 import { openRecords, renderCards } from "./records.js";
 import { api, finishSignIn, renderSession, sessionButton, signIn } from "./signin.js";
 import { $, el, say, show } from "./ui.js";
+import { initUnlock } from "./unlock.js";
 
 async function main() {
   initElderly();
+  initUnlock();
+  initLock();
   $("add").addEventListener("click", openRecords);
   for (const back of document.querySelectorAll("[data-go]")) back.addEventListener("click", () => show(back.dataset.go));
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/wallet/sw.js", { scope: "/wallet/" }).catch(() => {});
