@@ -3,26 +3,17 @@ resident keys, user verification): register on /account, sign out, sign in with 
 second browser (no passkey there: the password form), remove the passkey there, then the passkey is refused with a
 clear message; and the wallet's face/fingerprint unlock before a licence QR, verified by the server.
 
-WebAuthn needs a domain as RP id (browsers refuse an IP address), so this service runs as http://localhost:PORT
-(a secure context, like 127.0.0.1).
+WebAuthn needs a domain as RP id (browsers refuse an IP address), so the service runs as http://localhost:PORT
+(``live_localhost``; a secure context, like 127.0.0.1).
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-from dataclasses import replace
 
 import pytest
-from werkzeug.serving import make_server
 
-import service.wiring  # noqa: F401 - fills INIT_STEPS
 from idp.cli import DEMO_CITIZEN
-from service.app import create_app
-from service.cli import INIT_STEPS
-from service.config import Settings
-from tests.service.conftest import Live
 
 pytestmark = pytest.mark.browser
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
@@ -30,24 +21,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    patch = pytest.MonkeyPatch()
-    patch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
-    data = tmp_path_factory.mktemp("passkeys")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}),
-                       issuer_url=f"http://localhost:{port}")
-    for step in INIT_STEPS:
-        step(settings, lambda _line: None)
-    app = create_app(settings)
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.01), daemon=True)
-    thread.start()
-    yield Live(settings.issuer_url, data, app, settings)
-    server.shutdown()
-    patch.undo()
+def site(live_localhost):
+    return live_localhost
 
 
 def authenticator(page) -> tuple[object, str]:
