@@ -48,14 +48,16 @@ LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 def same_but_loopback_port(requested: str, registered: str) -> bool:
     """RFC 8252 §7.3: for a loopback redirect URI the port may differ from the registered one (an app on the
-    citizen's own machine cannot know its port in advance); everything else must match exactly: ``http``, the same
-    loopback host, path and query, no user info or fragment. ``http://127.0.0.1:9@evil.example/`` is not loopback."""
+    citizen's own machine cannot know its port in advance). The loopback names are taken as one (127.0.0.1, ::1,
+    ``localhost``: a demo reached as ``localhost`` for passkeys, which refuse IP addresses, §8.3's caveat aside, PKCE
+    being required); everything else must match exactly: ``http``, path and query, no user info or fragment.
+    ``http://127.0.0.1:9@evil.example/`` is not loopback."""
     a, b = urlsplit(requested), urlsplit(registered)
     try:
         a_port, b_port = a.port, b.port
     except ValueError:  # a port out of range or not a number
         return False
-    return (a.scheme == b.scheme == "http" and a.hostname in LOOPBACK_HOSTS and a.hostname == b.hostname
+    return (a.scheme == b.scheme == "http" and a.hostname in LOOPBACK_HOSTS and b.hostname in LOOPBACK_HOSTS
             and "@" not in a.netloc and not a.fragment and a_port is not None and b_port is not None
             and (a.path, a.query) == (b.path, b.query))
 

@@ -1,6 +1,6 @@
 """RFC 8252 §7.3 for tongban's own public client: a loopback redirect URI on any port (``tongban serve --port N``
 after ``tongban init``), nothing else relaxed: another host, scheme, path or query, user info, a fragment, another
-client kind."""
+client kind. The loopback names (127.0.0.1, ::1, localhost) count as one: passkeys need ``localhost``."""
 
 from __future__ import annotations
 
@@ -17,13 +17,15 @@ def client(*, first_party: bool = True, auth: str = "none", uris: tuple[str, ...
     return Client("w", "wallet", None, auth, uris, (), ("openid",), first_party=first_party)
 
 
-@pytest.mark.parametrize("uri", ["http://127.0.0.1:8011/wallet/", "http://127.0.0.1:1/wallet/", WALLET])
+@pytest.mark.parametrize("uri", ["http://127.0.0.1:8011/wallet/", "http://127.0.0.1:1/wallet/", WALLET,
+                                 "http://localhost:8011/wallet/", "http://[::1]:8011/wallet/"])
 def test_the_wallet_may_come_back_on_any_loopback_port(uri):
     assert client().check_redirect_uri(uri)
 
 
 @pytest.mark.parametrize("uri", [
-    "http://localhost:8011/wallet/",  # another host, even if it is loopback too
+    "http://localhost.evil.example:8011/wallet/",  # not loopback
+    "http://127.0.0.2:8011/wallet/",  # loopback range, but not a name the wallet is served under
     "https://127.0.0.1:8011/wallet/",  # another scheme
     "http://127.0.0.1:8011/wallet/x",  # another path
     "http://127.0.0.1:8011/wallet/?a=1",  # a query

@@ -40,6 +40,7 @@ def test_the_wallet_signs_in_on_another_loopback_port(live):
     assert _authorize(live, live.url + "/wallet/").status_code == 302  # as registered: on to the sign-in page
     moved = _authorize(live, "http://127.0.0.1:8011/wallet/")  # `tongban serve --port 8011` after `tongban init`
     assert moved.status_code == 302 and moved.headers["Location"].startswith("/login")
-    for wrong in ("http://127.0.0.1:8011/evil/", "http://localhost:8011/wallet/", "https://127.0.0.1:8011/wallet/"):
+    assert _authorize(live, "http://localhost:8011/wallet/").status_code == 302  # as localhost, for passkeys
+    for wrong in ("http://127.0.0.1:8011/evil/", "http://evil.example:8011/wallet/", "https://127.0.0.1:8011/wallet/"):
         refused = _authorize(live, wrong)
         assert refused.status_code == 400 and "Location" not in refused.headers, wrong
