@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import time
+from datetime import UTC, datetime, timedelta, timezone
 
 import qrcode
 from flask import Response, redirect, request
@@ -25,6 +26,16 @@ def _qr_data_uri(text: str) -> str:
     buffer = io.BytesIO()
     qrcode.make(text, box_size=5, border=2).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+BEIJING = timezone(timedelta(hours=8), "北京时间")  # China Standard Time: UTC+8 all year, no daylight saving
+
+
+def beijing_time(t: int | None) -> str:
+    """A time as people in China read it, with its zone said: ``2026-11-29 17:20 北京时间 (UTC+8)``."""
+    if t is None:
+        return "—"
+    return datetime.fromtimestamp(t, UTC).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M 北京时间 (UTC+8)")
 
 
 def _require_session() -> tuple[SsoSession | None, Response | None]:
@@ -45,7 +56,8 @@ def account() -> Response:
     sessions = p.sessions.of(acct.sub)
     names = {c: (p.clients.get(c).name if p.clients.get(c) else c) for s in sessions for c in s.clients}
     return page("account.html", account=acct, masked=masked, current=sso, sessions=sessions, names=names,
-                 when=lambda t: time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t)),
+                 when=beijing_time, passkeys=p.passkeys.store.of(acct.sub),
+                 passkey=request.args.get("passkey"),
                  consents=p.consents.list(acct.sub), text=SCOPE_TEXT, totp=request.args.get("totp"),
                  disclosures=disclosures(p.audit, p.clients, acct.sub, limit=50))
 

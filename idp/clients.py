@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
 from idp import models
 from idp.errors import InvalidInput
@@ -41,6 +41,25 @@ def _check_uri(uri: str, what: str) -> str:
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "[::1]", "::1"):
         raise InvalidInput(what, f"{what} must use https (http only for loopback): {uri!r}")
     return uri
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def same_but_loopback_port(requested: str, registered: str) -> bool:
+    """RFC 8252 §7.3: for a loopback redirect URI the port may differ from the registered one (an app on the
+    citizen's own machine cannot know its port in advance). The loopback names are taken as one (127.0.0.1, ::1,
+    ``localhost``: a demo reached as ``localhost`` for passkeys, which refuse IP addresses, §8.3's caveat aside, PKCE
+    being required); everything else must match exactly: ``http``, path and query, no user info or fragment.
+    ``http://127.0.0.1:9@evil.example/`` is not loopback."""
+    a, b = urlsplit(requested), urlsplit(registered)
+    try:
+        a_port, b_port = a.port, b.port
+    except ValueError:  # a port out of range or not a number
+        return False
+    return (a.scheme == b.scheme == "http" and a.hostname in LOOPBACK_HOSTS and b.hostname in LOOPBACK_HOSTS
+            and "@" not in a.netloc and not a.fragment and a_port is not None and b_port is not None
+            and (a.path, a.query) == (b.path, b.query))
 
 
 @dataclass(frozen=True)
@@ -82,7 +101,12 @@ class Client(ClientMixin):
         return " ".join(dict.fromkeys(requested))
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
-        return redirect_uri in self.redirect_uris
+        """Exact match (RFC 9700 §4.1.3); tongban's own public client (the wallet) may also come back to a loopback
+        URI on another port (RFC 8252 §7.3), so ``tongban serve --port N`` works after ``tongban init``/``demo``."""
+        if redirect_uri in self.redirect_uris:
+            return True
+        return self.first_party and self.public and isinstance(redirect_uri, str) and any(
+            same_but_loopback_port(redirect_uri, registered) for registered in self.redirect_uris)
 
     def check_client_secret(self, client_secret: str) -> bool:
         if self.secret_hash is None or not isinstance(client_secret, str):
@@ -197,6 +221,12 @@ class Clients:
                 self._cache.clear()
             self._cache[client_id] = (time.monotonic() + self.CACHE_SECONDS, client)
         return client
+
+    def rename(self, client_id: str, name: str) -> None:
+        """Set the name the consent page shows (a client registered before it had a display name)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(models.clients).where(models.clients.c.client_id == client_id).values(name=name))
+        self.forget(client_id)
 
     def _load(self, client_id: str) -> Client | None:
         with self.engine.connect() as conn:

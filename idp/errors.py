@@ -80,3 +80,14 @@ class IdpSuiteMismatch(IdpError):
     """The stored accounts were sealed under another cryptographic suite than the hub's (``idp.secrets``)."""
 
     reason = "idp_suite_mismatch"
+
+
+class PasskeyRefused(IdpError):
+    """A WebAuthn ceremony that gives nothing (``idp.passkeys``); ``reason`` says which check refused it. The
+    citizen reads the message; the precise cause from the library goes to the log only."""
+
+    reason = "passkey_refused"
+
+    def __init__(self, message: str, reason: str = "passkey_refused"):
+        super().__init__(message)
+        self.reason = reason

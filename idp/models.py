@@ -9,7 +9,7 @@ Alembic migrations in ``idp/migrations`` mirror these tables.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, text
 
 from storage.sql import metadata
 
@@ -110,4 +110,20 @@ audit_events = Table(
     Column("prev_digest", String(64)),  # idp.audit: the hash chain (migration 0005)
     Column("digest", String(64)),
     Index("ix_idp_audit_events_at", "at"),
+)
+
+# WebAuthn credentials (passkeys, ``idp.passkeys``): what a later assertion is checked against. No personal data in
+# clear: the credential id and public key are the authenticator's random values, the name the citizen gave it is
+# sealed (``name_enc``, ``idp.secrets``). ``sign_count`` is an unsigned 32-bit counter (WebAuthn L3 §6.1.1): a
+# BigInteger, since PostgreSQL's INTEGER stops at 2^31 - 1.
+passkeys = Table(
+    "idp_passkeys", metadata,
+    Column("credential_id", String(1400), primary_key=True),  # base64url of at most 1023 bytes (§5.1 rawId)
+    Column("sub", String(64), ForeignKey("idp_accounts.sub", ondelete="CASCADE"), nullable=False, index=True),
+    Column("public_key", Text, nullable=False),  # base64url of the COSE_Key
+    Column("sign_count", BigInteger, nullable=False),
+    Column("transports", String(200), nullable=False),  # space-separated AuthenticatorTransport values
+    Column("name_enc", Text, nullable=False),
+    Column("created_at", Integer, nullable=False),
+    Column("last_used_at", Integer),
 )

@@ -27,6 +27,7 @@ from idp.web_helpers import (
     provider,
     save_ia,
     set_sid_cookie,
+    sign_in_as,
     source_address,
 )
 
@@ -54,23 +55,9 @@ def login() -> Response:
         return response
     except IdpError as exc:
         return page("login.html", 401, ia=ia_id, username=username, error=str(exc))
-    old = current_session()
-    if old is not None and old.sub != account.sub:
-        # Someone else signs in on this browser (a shared PC): the previous person's session ends like any
-        # other, so their apps hear of it (back-channel logout) and sign them out too.
-        end_session(p, old.sid, p.backchannel_post)
-    elif old is not None:
-        p.sessions.end(old.sid)  # the same person again: a new session id, their apps stay signed in
     amr = ["pwd", "otp"] if account.totp_enabled else ["pwd"]
-    sso = p.sessions.create(account.sub, now, "real-name", amr)
-    ia = load_ia(ia_id)
-    if ia is not None:
-        ia.fresh_login = True
-        save_ia(ia_id, ia)
-        response = redirect("/authorize/resume?" + urlencode({"ia": ia_id}))
-    else:
-        response = redirect("/account")
-    return set_sid_cookie(response, sso.sid)
+    target, sid = sign_in_as(account.sub, amr, ia_id, now)
+    return set_sid_cookie(redirect(target), sid)
 
 
 def register() -> Response:

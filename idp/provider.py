@@ -28,6 +28,8 @@ from idp.grants import ACCESS_TTL, Grants
 from idp.jose_keys import jose_signing_key
 from idp.liveness import DemoLiveness, LivenessChecker
 from idp.logout import http_post
+from idp.passkey_store import PasskeyStore
+from idp.passkeys import Passkeys
 from idp.refresh_tokens import RefreshTokens
 from idp.registry import PopulationRegistry, TableRegistry
 from idp.rotation import DEFAULT_FAMILY_LIFETIME, DEFAULT_GRACE, RotationPolicy
@@ -147,6 +149,8 @@ class Provider:
         self.grants = Grants(self.engine, self.store, self.audit, policy=self.rotation)
         self.refresh = RefreshTokens(self.engine, self.grants, self.secrets, self.rotation, ACCESS_TTL)
         self.sessions = Sessions(self.store)
+        self.passkeys = Passkeys(PasskeyStore(self.engine, self.secrets), self.store, self.secrets, self.throttle,
+                                 self.audit, lambda: self.issuer)
         self._jose_keys: dict[tuple[str, str], ECKey | RSAKey] = {}  # signing keys as joserfc keys, by (alg, kid)
         self.backchannel_post = http_post  # replaceable transport for back-channel logout tokens
         self.server: Server = build_server(self)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from flask import Blueprint, Response
 
-from idp import account_pages, authorize, discovery, endpoints, pages
-from idp.web_helpers import csrf_token
+from idp import account_pages, authorize, discovery, endpoints, pages, passkey_pages
+from idp.web_helpers import csrf_token, provider
 
 # (rule, methods, view); the Blueprint endpoint is the view's name ("idp.token", ...), as url_for expects.
 ROUTES: list[tuple[str, list[str], Callable[[], Response]]] = [
@@ -33,6 +33,12 @@ ROUTES: list[tuple[str, list[str], Callable[[], Response]]] = [
     ("/par", ["POST"], endpoints.par),
     # the citizen's pages; RP-initiated logout (OIDC RP-Initiated Logout 1.0 §2)
     ("/login", ["GET", "POST"], pages.login),
+    # passkeys (WebAuthn Level 3 §7.1, §7.2): sign-in with one alone, add and remove on /account
+    ("/login/passkey/options", ["POST"], passkey_pages.login_options),
+    ("/login/passkey", ["POST"], passkey_pages.login_passkey),
+    ("/account/passkeys/options", ["POST"], passkey_pages.register_options),
+    ("/account/passkeys", ["POST"], passkey_pages.register_passkey),
+    ("/account/passkeys/remove", ["POST"], passkey_pages.remove_passkey),
     ("/register", ["GET", "POST"], pages.register),
     ("/stepup", ["GET", "POST"], pages.stepup),
     ("/account", ["GET"], account_pages.account),
@@ -50,4 +56,4 @@ for _rule, _methods, _view in ROUTES:
 
 @bp.app_context_processor
 def _template_globals() -> dict:
-    return {"csrf_token": csrf_token}
+    return {"csrf_token": csrf_token, "passkeys_on": lambda: provider().passkeys.rp is not None}

@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 from flask import Response, abort, current_app, g, jsonify, render_template, request, session
 from werkzeug.datastructures import MultiDict
@@ -149,3 +150,29 @@ def load_ia(ia_id: object) -> Interaction | None:
     if ia is None or not secrets.compare_digest(ia.browser or "", browser_binding()):
         return None
     return ia
+
+
+# -- signing in: one place for every method (password, passkey) ---------------------------------------------
+def sign_in_as(sub: str, amr: list[str], ia_id: str, now: int) -> tuple[str, str]:
+    """Start an SSO session for ``sub`` after a successful sign-in with ``amr``; returns where the browser goes
+    next (the authorization request it came from, else ``/account``) and the new session id for the cookie.
+
+    Every sign-in is ``acr`` ``real-name``: the account is real-name, and neither a second factor (TOTP) nor a
+    passkey says who the person is; only the liveness step-up (``idp.pages.stepup``) raises it."""
+    from idp.logout import end_session
+
+    p = provider()
+    old = current_session()
+    if old is not None and old.sub != sub:
+        # Someone else signs in on this browser (a shared PC): the previous person's session ends like any
+        # other, so their apps hear of it (back-channel logout) and sign them out too.
+        end_session(p, old.sid, p.backchannel_post)
+    elif old is not None:
+        p.sessions.end(old.sid)  # the same person again: a new session id, their apps stay signed in
+    sso = p.sessions.create(sub, now, "real-name", amr)
+    ia = load_ia(ia_id)
+    if ia is None:
+        return "/account", sso.sid
+    ia.fresh_login = True
+    save_ia(ia_id, ia)
+    return "/authorize/resume?" + urlencode({"ia": ia_id}), sso.sid

@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer, nonces)
     app.register_blueprint(vci.bp)
     app.register_blueprint(wallet_web.bp)
+    from service import wallet_unlock
+
+    app.register_blueprint(wallet_unlock.bp)  # passkey unlock before a licence QR (idp.passkeys)
     _wire_health(app, settings, provider, issuer, nonces, issuer_secret)
 
     # -- counter and publication (verifier.web, issuer.publication): wired in service/counter_app.py --

@@ -21,6 +21,7 @@ from issuer.ports import ISSUER_SCOPE, Principal, TokenRefused, TokenRequest
 from keys.layout import Layout
 
 ADMIN_CLIENT_NAME = "tongban-admin"
+ADMIN_DISPLAY_NAME = "健康码管理后台 / Health-code administration"  # what the consent page shows
 DEMO_OFFICER = {"name": "王芳", "id_number": "310104199206157893", "phone": "13900139000",
                 "password": "tongban-health-2024"}  # the documented demo password
 
@@ -116,8 +117,10 @@ def admin_client(provider: Any, data_dir: Path, base_url: str) -> dict:
         client = provider.clients.get(saved.get("client_id"))
         if (client is not None and redirect_uri in client.redirect_uris
                 and client.backchannel_logout_uri == backchannel_uri):  # older registrations had none: re-register
+            if client.name != ADMIN_DISPLAY_NAME:  # registered under its technical name before it had a display name
+                provider.clients.rename(client.client_id, ADMIN_DISPLAY_NAME)
             return saved
-    out = provider.clients.add(ADMIN_CLIENT_NAME, [redirect_uri], scopes=["openid", "profile", "id_number"],
+    out = provider.clients.add(ADMIN_DISPLAY_NAME, [redirect_uri], scopes=["openid", "profile", "id_number"],
                                post_logout_redirect_uris=[base_url + "/admin/"],
                                backchannel_logout_uri=backchannel_uri,  # the IdP's logouts end /admin sessions
                                subject_type="public")  # first party: staff are matched by their IdP sub

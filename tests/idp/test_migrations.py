@@ -38,7 +38,7 @@ def test_database_made_by_create_all_is_stamped(tmp_path):
     metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name.startswith("idp_")])
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("select version_num from idp_alembic_version")).scalar() == "0007_sealed_names"
+        assert conn.execute(text("select version_num from idp_alembic_version")).scalar() == "0008_passkeys"
     engine.dispose()
 
 

@@ -92,15 +92,14 @@ class _Browser(Browser):
         return None
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def _serve(tmp_path_factory, host: str):
     patch = pytest.MonkeyPatch()
     patch.setenv("TONGBAN_DEV_PLAINTEXT_KEYS", "1")
     data = tmp_path_factory.mktemp("live")
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings = replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url=f"http://127.0.0.1:{port}")
+    settings = replace(Settings.from_env(data, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}), issuer_url=f"http://{host}:{port}")
     for step in INIT_STEPS:
         step(settings, lambda _line: None)
     app = create_app(settings)
@@ -110,6 +109,17 @@ def live(tmp_path_factory):
     yield Live(settings.issuer_url, data, app, settings)
     server.shutdown()
     patch.undo()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    yield from _serve(tmp_path_factory, "127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def live_localhost(tmp_path_factory):
+    """The service as http://localhost:PORT: WebAuthn needs a domain as RP id (browsers refuse an IP address)."""
+    yield from _serve(tmp_path_factory, "localhost")
 
 
 def sign_in(live: Live, *, client_id: str = CLIENT_ID, redirect_uri: str | None = None,

@@ -8,11 +8,13 @@ import { paintHealth } from "./health-view.js";
 import { recordShown } from "./history.js";
 import { $, bilingual, el, en, onShow, show } from "./ui.js";
 import { claimLabel } from "./words.js";
+import { locked, unlock } from "./unlock.js";
 
 const REFRESH_SECONDS = 30;
 const PURPOSE_ORDER = ["code", "proxy-code", "age", "driving", "identity", "basic", "full", "proxy-full"];
 export let presenting = null;  // {credential, view, text, generatedAt, timer, slot}
 let onExpired = () => {};  // health.js: a health code on screen ran out
+let waiting = null;  // the licence to show once unlocked (unlock.js)
 export function whenExpired(handler) { onExpired = handler; }
 onShow((section) => { if (section !== "show") stopPresenting(); });
 
@@ -24,6 +26,14 @@ export async function present(credential, view) {
   stopPresenting();
   show("show");
   $("show-title").replaceChildren(...bilingual(credential.label));
+  if (locked()) {  // the citizen asked for face/fingerprint first: no code on screen until the server verified it
+    $("show").classList.add("locked");
+    waiting = () => present(credential, view);
+    if (await unlock() && waiting) waiting();
+    return;
+  }
+  $("show").classList.remove("locked");
+  waiting = null;
   const names = purposes(credential);
   view ??= names.find((n) => !n.endsWith("full") && n !== "age") ?? names[0];
   $("presets").replaceChildren(...names.map((name) => el("button", {
@@ -43,6 +53,10 @@ export async function present(credential, view) {
     view_label: credential.view_info[view].label, claims: credential.view_info[view].claims });
   await refresh();
   presenting.timer = setInterval(tick, 1000);
+}
+
+export function initLock() {
+  $("unlock-button").addEventListener("click", async () => { if (waiting && await unlock() && waiting) waiting(); });
 }
 
 export function stopPresenting() {
@@ -69,6 +83,13 @@ export async function refresh() {
 
 function tick() {
   if (!presenting || !presenting.generatedAt) return;
+  if (locked()) {  // the unlock ran out while the code was on screen
+    const { credential, view } = presenting;
+    stopPresenting();
+    $("show").classList.add("locked");
+    waiting = () => present(credential, view);
+    return;
+  }
   if (presenting.slot && presenting.credential.expires_at * 1000 <= Date.now()) return onExpired();
   const left = REFRESH_SECONDS - (Math.floor(Date.now() / 1000) - presenting.generatedAt);
   $("countdown").textContent = String(Math.max(left, 0));

@@ -3,7 +3,7 @@
 const CACHE = "tongban-wallet-v6";
 // wallet.js and the modules it imports (one per section), the shared libraries, and the words (credentials/words.py).
 const MODULES = ["wallet", "ui", "db", "words", "signin", "records", "presenting", "history", "health", "health-view",
-  "family-proxies", "family", "elderly", "session", "tb-format", "scan", "sd-jwt", "share"];
+  "family-proxies", "family", "elderly", "session", "tb-format", "scan", "sd-jwt", "share", "unlock"];
 const ASSETS = ["/wallet/", "/wallet/words.json", "/wallet/static/wallet.css", "/wallet/static/icon.svg",
   "/wallet/static/vendor/qrcode-generator-2.0.4.mjs", "/wallet/static/vendor/jsqr-1.4.0.js",
   ...MODULES.map((name) => `/wallet/static/${name}.js`)];

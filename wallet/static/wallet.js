@@ -7,6 +7,7 @@
 //  * health codes (own, and a relative's as a family proxy) re-checked when online (health.js, health-view.js,
 //    family-proxies.js, family.js);
 //  * presentations to apps (OpenID4VP: share.js, sd-jwt.js), answered with the SD-JWT VC copy of a licence;
+//  * an optional face/fingerprint unlock (a passkey the server verifies) before a code is shown (unlock.js);
 //  * history of what was shown, on the phone only (history.js); large text (elderly.js); the words of claims and
 //    colours are the counter's (words.js). No alert/confirm pop-ups: messages go to the status line (ui.js).
 // This module only wires them together and starts the wallet.
@@ -19,13 +20,16 @@ import { initElderly } from "./elderly.js";
 import { openFamily, renderFamily } from "./family-proxies.js";
 import { CHECK_SECONDS, checkHealth, openHealth, recheck, renderHealthCards } from "./health.js";
 import { exportHistory, recordShown, renderHistory } from "./history.js";
-import { presenting, refresh } from "./presenting.js";
+import { initLock, presenting, refresh } from "./presenting.js";
 import { openRecords, renderCards } from "./records.js";
 import { api, finishSignIn, renderSession, sessionButton, signIn } from "./signin.js";
 import { $, el, say, show } from "./ui.js";
+import { initUnlock } from "./unlock.js";
 
 async function main() {
   initElderly();
+  initUnlock();
+  initLock();
   $("add").addEventListener("click", openRecords);
   for (const back of document.querySelectorAll("[data-go]")) back.addEventListener("click", () => show(back.dataset.go));
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/wallet/sw.js", { scope: "/wallet/" }).catch(() => {});
