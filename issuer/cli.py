@@ -26,7 +26,7 @@ from issuer.health.cli import mask
 from issuer.hub import ROOT_OWNER, Hub, demo_authorities
 from issuer.peers import PeerSource
 from issuer.pii import Vault, load_issuer_secret, open_vault
-from issuer.records import DEMO_RECORDS, Records
+from issuer.records import DEMO_RECORDS, Records, demo_portrait
 from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
@@ -142,7 +142,7 @@ def seed_demo_records(hub: Hub, register: Records, now: int) -> int:
     beijing = hub.region() in (None, DEFAULT_REGION)
     return sum(register.ensure(type_name, hub.owner_of(type_name).id,
                                claims if beijing else {**claims, "issuing_authority": hub.owner_of(type_name).name},
-                               now=now)
+                               now=now, portrait=demo_portrait(claims["id_number"]))
                for type_name, claims in DEMO_RECORDS if beijing or type_name == "driving-licence")
 
 
