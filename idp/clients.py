@@ -80,6 +80,8 @@ class Client(ClientMixin):
     def get_allowed_scope(self, scope: str | None) -> str | None:
         """All requested scopes must be registered; otherwise ``None`` makes Authlib answer invalid_scope."""
         requested = (scope or "").split()
+        if self.is_counter and not requested:
+            requested = [COUNTER_SCOPE]  # RFC 6749 §3.3: a counter's pre-defined default
         if not requested or any(s not in self.scopes for s in requested):
             return None
         return " ".join(dict.fromkeys(requested))
