@@ -20,11 +20,11 @@ import requests
 from werkzeug.serving import make_server
 
 import keys
+import service.wiring  # noqa: F401 - fills INIT_STEPS
 from credentials import make_presentation
 from service.app import create_app
-from service.config import Settings
-import service.wiring  # noqa: F401 - fills INIT_STEPS
 from service.cli import INIT_STEPS
+from service.config import Settings
 from verifier.fetch import HttpFetcher
 
 
