@@ -17,8 +17,8 @@ from flask import Flask
 
 from credentials.catalogue import HEALTH_COLOURS, LICENCE_TYPES
 from verifier.display import present
-from verifier.profiles import profile
 from verifier.pipeline import Decision
+from verifier.profiles import profile
 from wallet.web import bp
 
 STATIC = Path(__file__).resolve().parents[2] / "wallet" / "static"
