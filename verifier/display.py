@@ -147,6 +147,9 @@ def fetched_block(fetched: dict[str, Any], licence: str | None, prof: Profile) -
         reason = explain(str(fetched.get("code") or "fetch_failed"))
         return {"ok": False, "code": reason.code, "zh": reason.zh, "en": reason.en}
     claims = shown_claims(fetched.get("claims") or {}, licence, prof)
+    ltype = licence_type(licence) if licence else None
+    order = {name: i for i, name in enumerate(ltype.claim_names)} if ltype else {}
+    claims = dict(sorted(claims.items(), key=lambda item: order.get(item[0], len(order))))  # the catalogue's order
     portrait = fetched.get("portrait") if prof.portrait else None
     return {"ok": True, "elicence_id": fetched.get("elicence_id"),
             "portrait": f"data:image/jpeg;base64,{portrait}" if isinstance(portrait, str) and portrait else None,
