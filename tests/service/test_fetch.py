@@ -189,3 +189,17 @@ def test_the_counter_page_shows_the_fetched_licence_and_portrait(world, token, l
     assert rows["name"] == "张三" and rows["id_number"] == DEMO_CITIZEN["id_number"], "identity profile: in full"
     again = requests.post(world.url + "/counter/api/verify", json={"qr": code}, timeout=20).json()
     assert again["valid"] is False and again["reasons"] == ["replayed"] and again["display"]["fetched"] is None
+
+
+@pytest.mark.slow
+def test_two_counters_redeeming_at_once_get_one_licence(world, token, licence):
+    """The handle is consumed atomically: of simultaneous redemptions exactly one receives the licence."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    device, views, eid = licence
+    for _ in range(3):
+        code = fetch_code(views["age"], device, handle_of(grant(world, token, eid)))
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda _i: redeem(world, "counter-a", code), range(4)))
+        assert sum(r["ok"] for r in results) == 1, results
+        assert all(r == {"ok": False, "code": "handle_used"} for r in results if not r["ok"])
