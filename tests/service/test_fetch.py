@@ -9,12 +9,15 @@ import time
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import keys
 from credentials.presentation import parse_presentation
 from idp.cli import DEMO_CITIZEN
 from idp.disclosures import disclosures
+from tests.conftest import examples
 from tests.service.conftest import sign_in
 from tests.service.fetch_world import bearer, fetch_code, grant, handle_of, issue, start
 from verifier.fetch import HttpFetcher
@@ -203,3 +206,21 @@ def test_two_counters_redeeming_at_once_get_one_licence(world, token, licence):
             results = list(pool.map(lambda text: redeem(world, "counter-a", text), [code] * 4))
         assert sum(r["ok"] for r in results) == 1, results
         assert all(r == {"ok": False, "code": "handle_used"} for r in results if not r["ok"])
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                       max_leaves=6)
+
+
+@settings(max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=JSONISH | st.fixed_dictionaries({"code": JSONISH}) | st.fixed_dictionaries({"code": st.text(max_size=60)}),
+       raw=st.none() | st.binary(max_size=80))
+def test_any_body_at_the_fetch_endpoints_is_a_json_4xx_never_a_500(world, token, body, raw):
+    counter_token = world.counters["counter-a"].token()
+    client = world.app.test_client()
+    for path, auth in (("/issuer/fetch", counter_token), ("/issuer/fetch-grants", token)):
+        kwargs = {"data": raw, "content_type": "application/json"} if raw is not None else {"json": body}
+        response = client.post(path, headers=bearer(auth), **kwargs)
+        assert 400 <= response.status_code < 500, (path, body, raw, response.get_data())
+        assert isinstance(response.get_json()["error"], str)
