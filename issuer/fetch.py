@@ -20,7 +20,10 @@ client of the IdP with the ``counter`` role (``idp.client_credentials``) sends t
 Every check runs before the handle is consumed, so a code forged around a captured handle (another licence,
 another key, an old proof, another counter) spends nothing; the legitimate redemption still works. What it
 does not cover: a counter that was authorised may keep what it received, as a clerk may photocopy a card; the
-audit and the citizen's record say which counter fetched what, when.
+audit and the citizen's record say which counter fetched what, when. At a one-way counter the handle names no
+counter (the phone does not know which one it faces), so another *registered* counter that photographs the
+screen could redeem it first; the holder then sees it in their record, and the real counter gets ``handle_used``.
+Two-way counters close that: the handle and the code name the counter the phone scanned.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ The words for claims and colours come from ``credentials.words``, as the wallet'
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +26,7 @@ from verifier.reasons import VALID, explain
 
 __all__ = ["CLAIM_LABELS", "error_display", "mask_name", "masked_claims", "present", "region_label"]
 
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}", re.ASCII)
 PROXY_BY = ("shown_by", "proxy_name")  # who showed it
 PROXY_FOR = ("on_behalf_of",)  # whom it was shown for
 PROXY_FLAGS = ("proxy", "shown_on_behalf")
@@ -151,6 +153,8 @@ def fetched_block(fetched: dict[str, Any], licence: str | None, prof: Profile) -
     order = {name: i for i, name in enumerate(ltype.claim_names)} if ltype else {}
     claims = dict(sorted(claims.items(), key=lambda item: order.get(item[0], len(order))))  # the catalogue's order
     portrait = fetched.get("portrait") if prof.portrait else None
+    if not (isinstance(portrait, str) and 0 < len(portrait) <= 40_000 and _BASE64.fullmatch(portrait)):
+        portrait = None  # only base64 goes into the data: URL the page shows
     return {"ok": True, "elicence_id": fetched.get("elicence_id"),
             "portrait": f"data:image/jpeg;base64,{portrait}" if isinstance(portrait, str) and portrait else None,
             "claims": [{"name": name, "zh": CLAIM_LABELS.get(name, (name, name))[0],

@@ -108,6 +108,8 @@ def test_fetched_licence_portrait_only_at_the_identity_counter_and_only_when_val
     at_licence = display({"name": "张三"}, "resident-id", "licence", fetched=fetched)["display"]["fetched"]
     assert at_licence["portrait"] is None and "110101********1233" in str(at_licence)
     assert display({"name": "张三"}, "resident-id", "identity", valid=False, fetched=fetched)["display"]["fetched"] is None
+    odd = display({"name": "张三"}, "resident-id", "identity", fetched={**fetched, "portrait": 'x" onerror="alert(1)'})
+    assert odd["display"]["fetched"]["portrait"] is None, "only base64 goes into the data: URL"
     refused = display({"name": "张三"}, "resident-id", "identity", fetched={"ok": False, "code": "handle_used"})
     assert refused["display"]["fetched"]["ok"] is False and "已被使用" in refused["display"]["fetched"]["zh"]
 
