@@ -74,6 +74,18 @@ def test_each_fetch_is_audited_and_in_the_citizens_disclosure_record(world, toke
     assert "柜台调取" in fetched[0].to_json()["information"][0]["zh"]
     entry = p.audit.events(sub, limit=1, kinds=("licence_fetched",))[0]
     assert eid in entry["detail"] and "张三" not in entry["detail"] and DEMO_CITIZEN["id_number"] not in entry["detail"]
+    # The citizen reads it on /account and in the export.
+    from types import SimpleNamespace
+
+    from tests.idp.conftest import Browser
+
+    browser = Browser(SimpleNamespace(url=world.url))
+    browser.go(world.url + "/account")
+    browser.login()
+    browser.go(world.url + "/account")
+    assert "东城区政务服务中心 3 号窗口" in browser.page.text and "柜台调取了证照全部信息" in browser.page.text
+    exported = browser.http.get(world.url + "/account/disclosures.json", timeout=5).json()["disclosures"]
+    assert any(d["client_id"] == "counter-a" and d["licence_type"] == "driving-licence" for d in exported)
 
 
 def test_an_expired_handle_is_refused(world, token, licence):
