@@ -92,6 +92,25 @@ def measure_views() -> list[dict[str, Any]]:
     return rows
 
 
+def measure_fetch() -> dict[str, Any]:
+    """免证办 (issue 11): the driving licence's views shown as "let this counter fetch" codes at a two-way counter,
+    the worst case: a 16-byte challenge, a counter id and the 16-byte fetch handle signed into the holder proof."""
+    out: dict[str, Any] = {}
+    for alg in ALGS:
+        issuer_key, holder = keys.generate(alg), keys.generate(alg)
+        ltype = credentials.licence_type("driving-licence")
+        for view, raw in issue_views(ltype, demo_claims(ltype), issuer_key, holder).items():
+            plain = credentials.make_presentation(raw, holder, now=NOW)
+            fetch = credentials.make_presentation(raw, holder, now=NOW, challenge=b"c" * 16, audience="bj-dongcheng-3",
+                                                  fetch_handle=b"h" * 16)
+            row = {"plain_version": qr_version(plain), "fetch_version": qr_version(fetch),
+                   "extra_chars": len(fetch) - len(plain)}
+            worst = out.get(view)
+            if worst is None or row["fetch_version"] > worst["fetch_version"]:
+                out[view] = {**row, "alg": alg}
+    return out
+
+
 def measure_dcc() -> dict[str, Any]:
     if not DCC_DIR.is_dir():
         return {"present": False}
@@ -223,6 +242,7 @@ def main() -> None:
     dcc = measure_dcc()
     floor = floor_figures()
     throughput = [measure_throughput(alg) for alg in ALGS]
+    fetch = measure_fetch()
 
     print(f"tongban QR sizes at ECC level M (python {platform.python_version()}, now={NOW})")
     print(f"{'alg':6} {'licence type':17} {'view':9} {'cred B':>6} {'pres B':>6} {'chars':>5} {'zlib':>5} {'ver':>3}")
@@ -263,6 +283,9 @@ def main() -> None:
           f"{floor['framed_version']}); a TB1: code fits version 8-M up to {floor['v8_max_bytes']} B, "
           f"13-M up to {floor['v13_max_bytes']} B: "
           f"v8 {'reachable' if floor['v8_reachable'] else 'NOT reachable with two signatures and a holder key'}")
+    for view, f in fetch.items():
+        print(f"driving licence, {view} view as a two-way 授权调取 code: version {f['fetch_version']} ({f['alg']}; "
+              f"{f['plain_version']} without, +{f['extra_chars']} chars)")
     for t in throughput:
         print(f"{t['alg']:6} N={t['n']}: sign {t['licences_signed_per_s']:.0f} licences/s ({t['views_per_licence']} views each), "
               f"present {t['presentations_per_s']:.0f}/s, verify {t['verifications_per_s']:.0f}/s; bare {t['alg']} verify "
@@ -270,7 +293,7 @@ def main() -> None:
 
     result = {
         "now": NOW, "python": platform.python_version(), "views": rows, "dcc": dcc, "targets": targets, "floor": floor,
-        "throughput": throughput,
+        "throughput": throughput, "fetch": fetch,
     }
     sys.stdout.flush()
     print(json.dumps(result, separators=(",", ":")))

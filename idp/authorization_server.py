@@ -5,6 +5,7 @@
 * Refresh tokens rotate with reuse detection (RFC 9700 §4.14.2), and a retry of a lost response within a
   grace window gets the same pair: ``idp.refresh_grant``.
 * ``iss`` is added to every authorization response, errors included (RFC 9207 §2).
+* Client credentials (RFC 6749 §4.4) for counter clients only, ``private_key_jwt`` only: ``idp.client_credentials``.
 * Client authentication: client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 §2.2), none:
   ``idp.client_auth``.
 * Revocation (RFC 7009), introspection (RFC 7662): ``idp.token_endpoints``; UserInfo (OIDC Core §5.3) with
@@ -28,6 +29,7 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from flask import g
 
 from idp.client_auth import PrivateKeyJwt
+from idp.client_credentials import COUNTER_TOKEN_TTL, CounterCredentialsGrant
 from idp.code_grant import CodeGrant, S256Only
 from idp.errors import TokenRefused
 from idp.grants import ACCESS_TTL, Code, new_token
@@ -116,10 +118,12 @@ def build_server(provider: Provider) -> Server:
     server.load_config({
         "OAUTH2_ACCESS_TOKEN_GENERATOR": new_token,
         "OAUTH2_REFRESH_TOKEN_GENERATOR": new_token,
-        "OAUTH2_TOKEN_EXPIRES_IN": {"authorization_code": ACCESS_TTL, "refresh_token": ACCESS_TTL},
+        "OAUTH2_TOKEN_EXPIRES_IN": {"authorization_code": ACCESS_TTL, "refresh_token": ACCESS_TTL,
+                                    "client_credentials": COUNTER_TOKEN_TTL},
     })
     server.register_grant(CodeGrant, [S256Only(required=True), IdToken(provider, require_nonce=False)])
     server.register_grant(RefreshGrant)
+    server.register_grant(CounterCredentialsGrant)  # counters only (Client.check_grant_type), 免证办
     server.register_extension(Issuer(provider))
     server.register_client_auth_method(PrivateKeyJwt.CLIENT_AUTH_METHOD, PrivateKeyJwt(provider))
     server.register_endpoint(Revocation)

@@ -119,6 +119,51 @@ def clients_add(name: str, redirect_uris: tuple[str, ...], public: bool, scopes:
     click.echo(json.dumps(out, ensure_ascii=False, indent=1))
 
 
+@clients_group.command("add-counter")
+@click.argument("counter_id")
+@click.option("--name", required=True, help="what the citizen reads in their record, e.g. 东城区政务服务中心 3 号窗口")
+@click.option("--jwks", "jwks_file", type=click.Path(exists=True, dir_okay=False),
+              help="the counter's public JWKS (its key made on the counter PC)")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="instead of --jwks: make the counter's key here and write its configuration file (0600) for "
+                   "`tongban verifier serve --fetch FILE` / TONGBAN_COUNTER_FETCH")
+@_data
+def clients_add_counter(counter_id: str, name: str, jwks_file: str | None, out_file: Path | None,
+                        data_dir: str | None) -> None:
+    """Register a counter that may fetch licences with the holder's authorisation (免证办): client credentials
+    with private_key_jwt, scope counter; its client id is COUNTER_ID (the id its two-way code shows)."""
+    import keys
+
+    if (jwks_file is None) == (out_file is None):
+        raise click.UsageError("give --jwks (a key made on the counter) or --out (make one here)")
+    key = None
+    if jwks_file:
+        try:
+            jwks = json.loads(Path(jwks_file).read_text())
+        except ValueError as exc:
+            raise IdpError(f"{jwks_file} is not JSON") from exc
+    else:
+        if out_file.exists():
+            raise click.UsageError(f"{out_file} exists: not overwriting a counter's key")
+        if not out_file.parent.is_dir():
+            raise click.UsageError(f"{out_file.parent} is not a directory")
+        key = keys.generate("ES256")
+        jwks = {"keys": [key.public.public_jwk()]}
+    settings = _settings_from_env(data_dir)
+    out = _provider(data_dir).clients.add_counter(counter_id, name, jwks)
+    if key is not None:
+        config = {"client_id": counter_id, "issuer": settings.issuer_url,
+                  "token_endpoint": settings.issuer_url + "/token",
+                  "fetch_endpoint": settings.issuer_url + "/issuer/fetch",
+                  "key_pem": key.to_pem(None).decode("ascii")}
+        tmp = out_file.with_name(out_file.name + ".tmp")
+        tmp.touch(mode=0o600)
+        tmp.write_text(json.dumps(config, indent=1))
+        tmp.replace(out_file)
+        out["configuration"] = str(out_file)
+    click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+
+
 def init_step(settings, echo) -> None:
     """Seed the demo population registry and the demo citizen; create the idp signing keys (ES256 and RS256,
     adding the RS256 ring to an older data directory). Idempotent."""

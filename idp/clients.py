@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from idp import models
 from idp.errors import InvalidInput
 
 SCOPES = ("openid", "profile", "phone", "id_number", "licences")  # licences: the e-licence wallet (issuer.vci)
+COUNTER_SCOPE = "counter"  # a counter client (idp.client_credentials): registered only by ``add_counter``
 SENSITIVE_SCOPES = ("id_number",)  # PIPL art. 28-29: separate consent
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 FIRST_PARTY_SCOPES = ("licences",)  # the issuer's audience (issuer.ports.ISSUER_SCOPE): never for other apps
@@ -28,6 +30,7 @@ SUBJECT_TYPES = ("pairwise", "public")  # OIDC Core §8; pairwise is the default
 # The one list of ID token algorithms (OIDC Registration §2 id_token_signed_response_alg): each has a key ring
 # (idp.provider.KEY_OWNERS); ES256 is the default.
 ID_TOKEN_ALGS = ("ES256", "RS256")
+_COUNTER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", re.ASCII)  # credentials.counter_code's alphabet
 
 
 def _hash_secret(secret: str) -> str:
@@ -96,6 +99,8 @@ class Client(ClientMixin):
     def get_allowed_scope(self, scope: str | None) -> str | None:
         """All requested scopes must be registered; otherwise ``None`` makes Authlib answer invalid_scope."""
         requested = (scope or "").split()
+        if self.is_counter and not requested:
+            requested = [COUNTER_SCOPE]  # RFC 6749 §3.3: a counter's pre-defined default
         if not requested or any(s not in self.scopes for s in requested):
             return None
         return " ".join(dict.fromkeys(requested))
@@ -121,7 +126,14 @@ class Client(ClientMixin):
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"  # no implicit or hybrid flow
 
+    @property
+    def is_counter(self) -> bool:
+        """A counter client (免证办): client credentials only, nothing else (``Clients.add_counter``)."""
+        return COUNTER_SCOPE in self.scopes
+
     def check_grant_type(self, grant_type: str) -> bool:
+        if self.is_counter:
+            return grant_type == "client_credentials"
         return grant_type in ("authorization_code", "refresh_token")
 
 
@@ -204,6 +216,30 @@ class Clients:
         if backchannel_logout_uri:
             out["backchannel_logout_uri"] = backchannel_logout_uri
         return out
+
+    def add_counter(self, counter_id: str, name: str, jwks: dict) -> dict:
+        """Register a counter (免证办, ``idp.client_credentials``): its client id is its counter id (the one its
+        two-way code shows), its one scope ``counter``, its authentication ``private_key_jwt`` with ``jwks``.
+        It has no redirect URI: it never signs a citizen in."""
+        if not isinstance(counter_id, str) or not _COUNTER_ID.fullmatch(counter_id) or len(counter_id) < 3:
+            raise InvalidInput("client_id", "a counter id is 3-64 of A-Z a-z 0-9 . _ - starting with a letter or digit")
+        if self.get(counter_id) is not None:
+            raise InvalidInput("client_id", f"client_id {counter_id!r} is taken")
+        if not name or not name.strip():
+            raise InvalidInput("name", "a counter needs a name (the citizen reads it in their disclosure record)")
+        if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+            raise InvalidInput("jwks", "a counter authenticates with private_key_jwt: give its public JWKS")
+        if any(isinstance(k, dict) and "d" in k for k in jwks["keys"]):
+            raise InvalidInput("jwks", "the JWKS holds a private key: register the public half only")
+        with self.engine.begin() as conn:
+            conn.execute(insert(models.clients).values(
+                client_id=counter_id, name=name.strip(), secret_hash=None, auth_method="private_key_jwt",
+                redirect_uris="[]", post_logout_redirect_uris="[]", scopes=COUNTER_SCOPE, backchannel_logout_uri=None,
+                jwks=json.dumps(jwks), id_token_alg="ES256", created_at=int(time.time()), subject_type="public",  # noqa: S106 - an algorithm name
+                sector="", first_party=False))
+        self.forget(counter_id)
+        return {"client_id": counter_id, "client_name": name.strip(), "token_endpoint_auth_method": "private_key_jwt",
+                "grant_types": ["client_credentials"], "scope": COUNTER_SCOPE}
 
     def forget(self, client_id: str) -> None:
         """Drop a client from the cache (after any change to its registration)."""

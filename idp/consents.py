@@ -13,6 +13,9 @@ SCOPE_TEXT = {
     "phone": ("手机号码", "your mobile phone number"),
     "id_number": ("居民身份证号码（敏感个人信息）", "your resident ID number (sensitive personal information)"),
     "licences": ("将您持有的证照发放到本机钱包", "issue the licences you hold to this phone's wallet"),
+    # Not a scope: what a counter received when the citizen let it fetch a licence (免证办, idp.disclosures).
+    "licence_fetch": ("经您授权，柜台调取了证照全部信息（含照片）",
+                      "with your authorisation, a counter fetched the whole licence (with portrait)"),
 }
 
 

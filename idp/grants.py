@@ -246,6 +246,18 @@ class Grants:
         token.revoked = not self.family_live(token.family_id)
         return token
 
+    # -- counter tokens (client credentials, idp.client_credentials) ----------------------------------
+    def put_counter_token(self, value: str, *, client_id: str, expires_in: int) -> None:
+        """A counter's access token: no citizen, no family; kept apart from the citizens' (``cct:``)."""
+        self.store.put(f"cct:{digest(value)}", json.dumps({"client_id": client_id}), expires_in)
+
+    def counter_token(self, value: object) -> str | None:
+        """The counter client a live counter token was issued to, else None."""
+        if not isinstance(value, str) or not value or len(value) > 512:
+            return None
+        raw = self.store.get(f"cct:{digest(value)}")
+        return json.loads(raw)["client_id"] if raw is not None else None
+
     def revoke_access_token(self, value: str) -> None:
         self.store.delete(f"at:{digest(value)}")
 

@@ -26,7 +26,7 @@ from issuer.health.cli import mask
 from issuer.hub import ROOT_OWNER, Hub, demo_authorities
 from issuer.peers import PeerSource
 from issuer.pii import Vault, load_issuer_secret, open_vault
-from issuer.records import DEMO_RECORDS, Records
+from issuer.records import DEMO_RECORDS, Records, demo_portrait
 from issuer.service import Issuer
 from keys import AtRestPolicy, KeyAtRestError, mark_development
 from keys.at_rest import PASSPHRASE_ENV
@@ -142,7 +142,7 @@ def seed_demo_records(hub: Hub, register: Records, now: int) -> int:
     beijing = hub.region() in (None, DEFAULT_REGION)
     return sum(register.ensure(type_name, hub.owner_of(type_name).id,
                                claims if beijing else {**claims, "issuing_authority": hub.owner_of(type_name).name},
-                               now=now)
+                               now=now, portrait=demo_portrait(claims["id_number"]))
                for type_name, claims in DEMO_RECORDS if beijing or type_name == "driving-licence")
 
 
@@ -191,6 +191,30 @@ def attach(main: click.Group, register: Callable, init_steps: list, settings_fro
         authority = hub_for(settings).owner_of(licence_type)
         count = records_for(settings).import_csv(licence_type, authority.id, text, now=int(time.time()))
         click.echo(f"imported {count} {licence_type} record(s) into the register of {authority.name} ({authority.id})")
+
+    @records_group.command("portrait")
+    @data_option
+    @click.argument("licence_type", type=click.Choice(["driving-licence", "resident-id", "business-licence"]))
+    @click.argument("holder_id_number")
+    @click.argument("jpeg_file", type=click.Path(exists=True, dir_okay=False), required=False)
+    @click.option("--remove", is_flag=True, help="take the record's portrait away")
+    def records_portrait(data_dir: str | None, licence_type: str, holder_id_number: str, jpeg_file: str | None,
+                         remove: bool) -> None:
+        """Give the register's LICENCE_TYPE record of HOLDER_ID_NUMBER a portrait (a JPEG of at most 20 KB,
+        64-1024 px a side, taller than wide), sealed with the record; a counter gets it only when the holder lets
+        it fetch the licence (免证办)."""
+        from pathlib import Path
+
+        if remove == (jpeg_file is not None):
+            raise click.UsageError("give JPEG_FILE, or --remove")
+        register = records_for(settings_from(data_dir))
+        record = next((r for r in register.held_by(holder_id_number.strip().upper())
+                       if r.licence_type == licence_type), None)
+        if record is None:
+            raise click.BadParameter(f"the register holds no {licence_type} for this ID number",
+                                     param_hint="HOLDER_ID_NUMBER")
+        register.set_portrait(record.record_id, None if remove else Path(jpeg_file).read_bytes(), now=int(time.time()))
+        click.echo(f"{'removed the portrait of' if remove else 'portrait set on'} record {record.record_id}")
 
     @main.group("pii")
     def pii_group() -> None:

@@ -48,3 +48,10 @@ class AccessTokens(Protocol):
         """The principal, or ``TokenRefused``: unknown, expired or revoked token; a token not issued for the
         issuer; a DPoP-bound token without its proof (or sent as Bearer)."""
         ...
+
+
+class CounterTokens(Protocol):
+    def counter_for(self, request: TokenRequest) -> str:
+        """The counter id (= its client id) a counter access token speaks for (``idp.client_credentials``), or
+        ``TokenRefused``: no token, unknown or expired, or a token of a citizen or an ordinary app."""
+        ...

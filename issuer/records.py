@@ -12,6 +12,9 @@ the licence is held for (the legal representative). Every row is validated befor
 written; the first bad row is reported by its line number and field, and then nothing is imported.
 A row for a (type, holder) already on record replaces it: an authority re-exports its register.
 
+A record may carry a portrait (a JPEG of at most 20 KB, ``issuer.portrait``), sealed with the rest; it leaves the
+issuer only to a counter the holder authorised (免证办, ``issuer.fetch``). Demo records get generated placeholders.
+
 A record's holder and claims are kept sealed in ``data_enc`` (``issuer.pii``: AES-GCM under the issuer secret,
 bound to the ``record_id``) and found by ``holder_hash``, a keyed hash of the holder's ID number. The clear
 columns of older databases stay, emptied: ``claims`` holds ``{}`` and ``holder_id_number`` a marker made from
@@ -20,6 +23,7 @@ the record id (``~`` and its last 17 characters), so the old UNIQUE (type, holde
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import io
@@ -48,6 +52,7 @@ from credentials import licence_type
 from credentials.catalogue import LicenceType
 from issuer.errors import IssuerError, ValidationError
 from issuer.pii import SealedColumn, Vault
+from issuer.portrait import check_portrait, placeholder_portrait
 from issuer.validation import validate_claims
 from storage.sql import metadata
 
@@ -103,6 +108,7 @@ class Record:
     authority_id: str
     holder_id_number: str
     claims: dict[str, Any]  # JSON form: dates as ISO strings, vehicle_classes as a list
+    portrait: bytes | None = None  # JPEG (issuer.portrait), when the register holds one
 
     @property
     def label(self) -> str:
@@ -182,18 +188,25 @@ class Records:
 
     def _record(self, row) -> Record:  # a SQLAlchemy row
         data = DATA.open(self.vault, row._mapping)
-        return Record(row.record_id, row.licence_type, row.authority_id, data["holder"], data["claims"])
+        portrait = base64.b64decode(data["portrait"]) if data.get("portrait") else None
+        return Record(row.record_id, row.licence_type, row.authority_id, data["holder"], data["claims"], portrait)
 
-    def put_many(self, type_name: str, authority_id: str, rows: list[tuple[str, dict[str, Any]]], *, now: int) -> int:
-        """Insert or replace validated rows in one transaction; returns how many were written."""
+    def put_many(self, type_name: str, authority_id: str, rows: list[tuple[str, dict[str, Any]]], *, now: int,
+                 portraits: dict[str, bytes] | None = None) -> int:
+        """Insert or replace validated rows in one transaction; returns how many were written. ``portraits``:
+        holder ID number → JPEG (checked by ``issuer.portrait.check_portrait`` before anything is written)."""
         t = records.c
+        checked = {holder: check_portrait(jpeg) for holder, jpeg in (portraits or {}).items()}
         with self.engine.begin() as conn:
             for holder, claims in rows:
                 existing = conn.execute(select(t.record_id).where(
                     t.licence_type == type_name, t.holder_hash == self.vault.lookup(HOLDER_LOOKUP, holder))).first()
                 record_id = "rec-" + secrets.token_urlsafe(12) if existing is None else existing.record_id
+                data: dict[str, Any] = {"holder": holder, "claims": claims}
+                if holder in checked:
+                    data["portrait"] = base64.b64encode(checked[holder]).decode("ascii")
                 values = {"authority_id": authority_id, "updated_at": now,
-                          **DATA.seal(self.vault, {"record_id": record_id}, {"holder": holder, "claims": claims})}
+                          **DATA.seal(self.vault, {"record_id": record_id}, data)}
                 if existing is None:
                     conn.execute(insert(records).values(record_id=record_id, licence_type=type_name, **values))
                 else:
@@ -203,13 +216,27 @@ class Records:
     def import_csv(self, type_name: str, authority_id: str, text: str, *, now: int) -> int:
         return self.put_many(type_name, authority_id, parse_csv(type_name, text), now=now)
 
-    def ensure(self, type_name: str, authority_id: str, raw: dict[str, Any], *, now: int) -> bool:
+    def ensure(self, type_name: str, authority_id: str, raw: dict[str, Any], *, now: int,
+               portrait: bytes | None = None) -> bool:
         """Add a record unless this holder already has one of this type; True if added (for ``init``)."""
         holder, claims = check_record(licence_type(type_name), raw)
         if any(r.licence_type == type_name for r in self.held_by(holder)):
             return False
-        self.put_many(type_name, authority_id, [(holder, claims)], now=now)
+        self.put_many(type_name, authority_id, [(holder, claims)], now=now,
+                      portraits={holder: portrait} if portrait is not None else None)
         return True
+
+    def set_portrait(self, record_id: str, jpeg: bytes | None, *, now: int) -> None:
+        """Give a record a portrait (checked), or take it away (``None``); ``IssuerError`` if there is none."""
+        found = self.get(record_id)
+        if found is None:
+            raise IssuerError(f"no record {record_id}")
+        data: dict[str, Any] = {"holder": found.holder_id_number, "claims": found.claims}
+        if jpeg is not None:
+            data["portrait"] = base64.b64encode(check_portrait(jpeg)).decode("ascii")
+        with self.engine.begin() as conn:
+            conn.execute(update(records).where(records.c.record_id == record_id).values(
+                updated_at=now, **DATA.seal(self.vault, {"record_id": record_id}, data)))
 
     def held_by(self, id_number: str) -> list[Record]:
         if not isinstance(id_number, str):
@@ -238,6 +265,11 @@ class Records:
         with self.engine.connect() as conn:
             r = conn.execute(select(records).where(records.c.record_id == record_id)).first()
         return None if r is None else self._record(r)
+
+
+def demo_portrait(holder_id_number: str) -> bytes:
+    """The demo register's placeholder portrait for a person (deterministic, generated: ``issuer.portrait``)."""
+    return placeholder_portrait(holder_id_number)
 
 
 # Demo register entries for the people in the demo population registry (idp.registry.DEMO_PEOPLE).

@@ -61,6 +61,9 @@ def create_app(settings: Settings | None = None, **idp_overrides: Any) -> Flask:
     nonces = c_nonces(provider, issuer_secret)
     app.extensions["tongban.vci"] = credential_issuer(settings, provider, issuer, nonces)
     app.register_blueprint(vci.bp)
+    from service.counter_fetch import mount_fetch
+
+    mount_fetch(app, provider, issuer, app.extensions["tongban.vci"].records)  # 免证办 (issuer.fetch)
     app.register_blueprint(wallet_web.bp)
     from service import wallet_unlock
 

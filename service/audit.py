@@ -38,7 +38,8 @@ ANCHOR_TYP = "tongban-audit-anchor+jwt"
 ANCHOR_KIND = "audit_anchor"
 PRUNE_KIND = "audit_pruned"
 MIN_RETENTION_DAYS = 3 * 365  # PIPL processing records
-CHAINED_EVENTS = ("issuance", "status_change", "health_status", "proxy_granted", "proxy_ended", "admin_action")
+CHAINED_EVENTS = ("issuance", "status_change", "health_status", "proxy_granted", "proxy_ended", "admin_action",
+                  "licence_fetched")
 
 
 class AuditError(Exception):

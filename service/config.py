@@ -47,6 +47,11 @@ VARIABLES: tuple[Variable, ...] = (
              "1: the counter at /counter runs two-way: it shows its own code (柜台码) and takes only "
              "presentations made for it."),
     Variable("TONGBAN_COUNTER_ID", "", "its id in two-way mode; empty: the host name and a digest of the cache path"),
+    Variable("TONGBAN_COUNTER_PROFILE", "entrance",
+             "what the counter at /counter shows: entrance (colour/validity, names masked), licence (full name, "
+             "licence facts, ID number masked) or identity (full identity, portrait of a fetched licence)"),
+    Variable("TONGBAN_COUNTER_FETCH", "",
+             "免证办: the counter's fetch configuration file (tongban clients add-counter --out); empty: no fetching"),
     Variable("TONGBAN_PROXY_HOPS", "0",
              "reverse proxies in front that the client address and scheme may be taken from (X-Forwarded-For/-Proto)"),
     Variable("TONGBAN_TLS_TERMINATED_BY_PROXY", "0",
@@ -128,6 +133,8 @@ class Settings:
     demo: bool = True
     counter_two_way: bool = False
     counter_id: str = ""
+    counter_profile: str = "entrance"
+    counter_fetch: str = ""
     proxy_hops: int = 0
     tls_terminated_by_proxy: bool = False
     key_passphrase: str = field(default="", repr=False)
@@ -172,6 +179,8 @@ class Settings:
             demo=_flag("TONGBAN_DEMO", env.get("TONGBAN_DEMO", DEFAULTS["TONGBAN_DEMO"])),
             counter_two_way=_flag("TONGBAN_COUNTER_TWO_WAY", get("TONGBAN_COUNTER_TWO_WAY")),
             counter_id=_counter_id(get("TONGBAN_COUNTER_ID")),
+            counter_profile=_counter_profile(get("TONGBAN_COUNTER_PROFILE")),
+            counter_fetch=get("TONGBAN_COUNTER_FETCH"),
             proxy_hops=proxy.hops,
             tls_terminated_by_proxy=proxy.tls_terminated,
             key_passphrase=get(PASSPHRASE_ENV),
@@ -304,6 +313,14 @@ def _timeouts(get) -> Timeouts:  # get: the variable reader of from_env
         redis_connect=_bounded("TONGBAN_REDIS_CONNECT_TIMEOUT", get("TONGBAN_REDIS_CONNECT_TIMEOUT"), 0.05, 60),
         redis_socket=_bounded("TONGBAN_REDIS_SOCKET_TIMEOUT", get("TONGBAN_REDIS_SOCKET_TIMEOUT"), 0.05, 600),
     )
+
+
+def _counter_profile(value: str) -> str:
+    from verifier.profiles import PROFILES
+
+    if value not in PROFILES:
+        raise ConfigError(f"TONGBAN_COUNTER_PROFILE must be one of {', '.join(PROFILES)}, not {value!r}")
+    return value
 
 
 def _counter_id(value: str) -> str:

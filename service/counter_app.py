@@ -34,12 +34,15 @@ from issuer.publication import publication_blueprint
 from keys import KeysError, PublicKey
 from keys.layout import Layout
 from service.config import Settings
+from service.counter_fetch import counter_fetcher
 from service.headers import install_json_errors, install_security_headers
 from verifier.autosync import AutoSync
 from verifier.cache import DirectorySource, HttpSource, Source, SyncReport, VerifierCache
 from verifier.challenges import ChallengeStore, MemoryChallengeStore, RedisChallengeStore, default_counter_id
 from verifier.errors import VerifierError
+from verifier.fetch import Fetcher
 from verifier.ports import ReplayCache
+from verifier.profiles import PROFILES, profile
 from verifier.published import PublishedStatus
 from verifier.replay import MemoryReplayCache, RedisReplayCache
 from verifier.web import MAX_IMAGE_BYTES, counter_blueprint
@@ -79,11 +82,13 @@ def create_counter_app(
     cache_dir: Path, *, redis_url: str = "", source_url: str | None = None,
     clock: Callable[[], float] = time.time, replay: ReplayCache | None = None, sync_every: int | None = None,
     two_way: bool = False, counter_id: str | None = None, challenges: ChallengeStore | None = None,
+    profile_name: str | None = None, fetcher: Fetcher | None = None,
 ) -> Flask:
     """The counter alone. ``source_url`` (the issuer's publication base URL) enables the Sync button and the
     timer (``app.extensions["tongban.autosync"]``; ``start_autosync`` runs it in the background).
 
-    ``two_way``: show the counter's code (id ``counter_id``, default ``default_counter_id(cache_dir)``)."""
+    ``two_way``: show the counter's code (id ``counter_id``, default ``default_counter_id(cache_dir)``).
+    ``profile_name``: the counter's profile (``verifier.profiles``, default ``entrance``); ``fetcher``: 免证办."""
     cache = VerifierCache(cache_dir)
     if cache.root() is None:
         raise VerifierError(f"no synced verifier cache at {cache_dir}: run `tongban verifier sync` first")
@@ -96,7 +101,7 @@ def create_counter_app(
     app.config.update(MAX_CONTENT_LENGTH=MAX_IMAGE_BYTES + 1024,
                       TONGBAN_COUNTER_ID=challenges.counter_id if challenges else None)
     app.register_blueprint(counter_blueprint(cache, replay or replay_cache(redis_url), clock=clock, resync=resync,
-                                             two_way=challenges))
+                                             two_way=challenges, prof=profile(profile_name), fetcher=fetcher))
 
     @app.get("/")
     def _home() -> Response:
@@ -170,7 +175,9 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
     if settings.counter_two_way:
         challenges = challenge_store(settings.counter_id or default_counter_id(cache.directory), settings.redis_url)
     app.register_blueprint(counter_blueprint(cache, replay_cache(settings.redis_url), clock=clock, resync=resync,
-                                             status=published, two_way=challenges))
+                                             status=published, two_way=challenges,
+                                             prof=profile(settings.counter_profile),
+                                             fetcher=counter_fetcher(settings.counter_fetch)))
 
 
 @click.command("serve")
@@ -186,8 +193,14 @@ def mount_counter(app: Flask, settings: Settings, *, clock: Callable[[], float] 
               help="show this counter's own code (柜台码) and accept only presentations made for it")
 @click.option("--counter-id", metavar="ID", help="this counter's id in two-way mode (1-64 of A-Z a-z 0-9 . _ -; "
               "default: the host name and a digest of the cache path; give processes behind one screen the same id)")
+@click.option("--profile", "profile_name", type=click.Choice(list(PROFILES)), default="entrance", show_default=True,
+              help="what the clerk sees: entrance (colour/validity, names masked), licence (full name, licence "
+                   "facts, ID number masked), identity (full identity, portrait of a fetched licence)")
+@click.option("--fetch", "fetch_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="免证办: the counter's fetch configuration (tongban clients add-counter --out): fetch the "
+                   "licences holders authorise")
 def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None, sync_every: int | None,
-                  two_way: bool, counter_id: str | None) -> None:
+                  two_way: bool, counter_id: str | None, profile_name: str, fetch_file: Path | None) -> None:
     """Run the counter page alone (no identity provider, no database) from a synced cache."""
     if counter_id is not None:
         if not two_way:
@@ -196,12 +209,18 @@ def serve_counter(cache_dir: Path, host: str, port: int, source_url: str | None,
             check_counter_id(counter_id)
         except CounterCodeError as exc:
             raise click.BadParameter(str(exc), param_hint="--counter-id") from exc
+    try:
+        fetcher = counter_fetcher(fetch_file)
+    except VerifierError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fetch") from exc
     app = create_counter_app(cache_dir, redis_url=Settings.from_env().redis_url, source_url=source_url,
-                             sync_every=sync_every or None, two_way=two_way, counter_id=counter_id)
+                             sync_every=sync_every or None, two_way=two_way, counter_id=counter_id,
+                             profile_name=profile_name, fetcher=fetcher)
     if source_url and sync_every != 0:
         start_autosync(app)
         autosync = app.extensions["tongban.autosync"]
         click.echo(f"syncing from {source_url} every {autosync.interval()} s")
     mode = f", two-way as counter {app.config['TONGBAN_COUNTER_ID']}" if two_way else ""
+    mode += f", profile {profile_name}" + (", fetches authorised licences" if fetcher else "")
     click.echo(f"tongban counter at http://{host}:{port}/counter (cache {cache_dir}{mode})")
     app.run(host=host, port=port, threaded=True)

@@ -1,7 +1,8 @@
 """What the counter screen shows for a Decision: words, labels, masked names, a health-code colour.
 
-Pure: a ``Decision`` in, a JSON-ready dict out. Names leave the counter server masked (张*三), so neither
-the screen nor the page's data shows a full name to someone looking over the clerk's shoulder.
+Pure: a ``Decision`` in, a JSON-ready dict out. The counter's profile (``verifier.profiles``) decides which
+claims leave the counter server and how they are masked: at the default ``entrance`` names leave masked (张*三)
+and ID numbers not at all, so neither the screen nor the page's data shows more than the clerk needs.
 Handled generically, for licence types added later: any claim ``colour`` (green / yellow / red) is
 shown as a health-code colour (with its ``reason`` when there is one); a claim ``shown_by`` (the proxy's
 name, as the health-code type carries it), ``on_behalf_of`` or ``proxy`` marks a code shown on someone's behalf.
@@ -10,6 +11,8 @@ The words for claims and colours come from ``credentials.words``, as the wallet'
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from typing import Any
 
 from credentials import licence_type
@@ -18,24 +21,16 @@ from credentials.words import CLAIM_LABELS, COLOURS
 from verifier.dcc_display import present_dcc
 from verifier.dcc_pipeline import LICENCE_TYPE as DCC_TYPE
 from verifier.pipeline import Decision
+from verifier.profiles import Profile, mask_name, profile, shown_claims
 from verifier.reasons import VALID, explain
 
-# Claims holding a natural person's name. ``name`` of an entity (a business licence) is not a person's name.
-PERSON_NAME_CLAIMS = frozenset({"name", "legal_representative", "holder_name", "on_behalf_of", "proxy_name", "shown_by"})
-ENTITY_TYPES = frozenset({"business-licence"})
+__all__ = ["CLAIM_LABELS", "error_display", "mask_name", "masked_claims", "present", "region_label"]
+
+_BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}", re.ASCII)
 PROXY_BY = ("shown_by", "proxy_name")  # who showed it
 PROXY_FOR = ("on_behalf_of",)  # whom it was shown for
 PROXY_FLAGS = ("proxy", "shown_on_behalf")
 
-
-def mask_name(name: str) -> str:
-    """First and last character kept, the middle masked: 张三丰 → 张*丰, 欧阳娜娜 → 欧**娜; two characters: 张*."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*" if name else ""
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 def _value_text(name: str, value: Any) -> str:
     if name == "region" and isinstance(value, str):
@@ -51,18 +46,9 @@ def _value_text(name: str, value: Any) -> str:
     return str(value)
 
 
-def masked_claims(decision: Decision) -> dict[str, Any]:
-    """The decision's claims with person names masked (every string in a person-name claim)."""
-    entity = decision.licence_type in ENTITY_TYPES
-    out: dict[str, Any] = {}
-    for name, value in decision.claims.items():
-        is_person = name in PERSON_NAME_CLAIMS and not (entity and name == "name")
-        if is_person and isinstance(value, str):
-            value = mask_name(value)
-        elif is_person and isinstance(value, list):
-            value = [mask_name(v) if isinstance(v, str) else v for v in value]
-        out[name] = value
-    return out
+def masked_claims(decision: Decision, prof: Profile | None = None) -> dict[str, Any]:
+    """The decision's claims as the counter's profile shows them (``verifier.profiles``; default ``entrance``)."""
+    return shown_claims(decision.claims, decision.licence_type, prof or profile(None))
 
 
 def health_colour(claims: dict[str, Any]) -> dict[str, str] | None:
@@ -109,14 +95,18 @@ def status_data(age_seconds: int | None) -> dict[str, Any] | None:
             "en": f"status data {minutes} min old"}
 
 
-def present(decision: Decision, *, status_age: int | None = None) -> dict[str, Any]:
-    """The Decision as the counter API returns it: the decision (names masked) plus a ``display`` block.
+def present(decision: Decision, *, status_age: int | None = None, prof: Profile | None = None,
+            fetched: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Decision as the counter API returns it: the decision (claims as the profile shows them) plus a
+    ``display`` block.
 
-    ``status_age``: seconds since the status data behind the verdict was signed. An EU DCC has its own screen
-    (``verifier.dcc_display``)."""
+    ``status_age``: seconds since the status data behind the verdict was signed. ``prof``: the counter's profile
+    (``verifier.profiles``, default ``entrance``). ``fetched``: the outcome of a 免证办 fetch (``verifier.fetch``),
+    shown beside a valid verdict. An EU DCC has its own screen (``verifier.dcc_display``)."""
     if decision.licence_type == DCC_TYPE:
         return present_dcc(decision)
-    claims = masked_claims(decision)
+    prof = prof or profile(None)
+    claims = masked_claims(decision, prof)
     # The licence type may change the words only once the issuer's signature holds (else it is attacker-chosen).
     trusted_type = decision.licence_type if "issuer_signature" in decision.checks_passed else None
     shown_on_behalf = trusted_type is not None and proxy_marker(claims) is not None
@@ -143,10 +133,35 @@ def present(decision: Decision, *, status_age: int | None = None) -> dict[str, A
         "age_seconds": decision.presentation_age,
         # A health-code colour is shown only for a valid code: an invalid "green" must never look green.
         "health": health_colour(claims) if decision.valid else None,
-        "proxy": proxy_marker(claims) if trusted else None,
+        # Who showed it is said whatever the profile shows otherwise (names masked as the profile masks them).
+        "proxy": proxy_marker(shown_claims(decision.claims, decision.licence_type,
+                                           replace(prof, claims=None, id_numbers="hidden"))) if trusted else None,
         "status_data": status_data(status_age),
+        "profile": {"name": prof.name, "zh": prof.label_zh, "en": prof.label_en},
+        "fetched": fetched_block(fetched, decision.licence_type, prof) if decision.valid and fetched else None,
     }
     return {**decision.to_json(), "claims": claims, "display": display}
+
+
+def fetched_block(fetched: dict[str, Any], licence: str | None, prof: Profile) -> dict[str, Any]:
+    """A 免证办 fetch beside the verdict: the full licence as the issuer sent it, filtered by the profile as the
+    presented claims are; the portrait only on a counter whose profile compares faces (``identity``).
+    ``fetched`` is ``{"ok": true, "claims", "portrait"?, "elicence_id"}`` or ``{"ok": false, "code"}``."""
+    if not fetched.get("ok"):
+        reason = explain(str(fetched.get("code") or "fetch_failed"))
+        return {"ok": False, "code": reason.code, "zh": reason.zh, "en": reason.en}
+    claims = shown_claims(fetched.get("claims") or {}, licence, prof)
+    ltype = licence_type(licence) if licence else None
+    order = {name: i for i, name in enumerate(ltype.claim_names)} if ltype else {}
+    claims = dict(sorted(claims.items(), key=lambda item: order.get(item[0], len(order))))  # the catalogue's order
+    portrait = fetched.get("portrait") if prof.portrait else None
+    if not (isinstance(portrait, str) and 0 < len(portrait) <= 40_000 and _BASE64.fullmatch(portrait)):
+        portrait = None  # only base64 goes into the data: URL the page shows
+    return {"ok": True, "elicence_id": fetched.get("elicence_id"),
+            "portrait": f"data:image/jpeg;base64,{portrait}" if isinstance(portrait, str) and portrait else None,
+            "claims": [{"name": name, "zh": CLAIM_LABELS.get(name, (name, name))[0],
+                        "en": CLAIM_LABELS.get(name, (name, name))[1], "value": _value_text(name, value)}
+                       for name, value in claims.items() if name != "colour"]}
 
 
 def error_display(code: str, message: str) -> dict[str, Any]:

@@ -194,6 +194,27 @@ REASONS: dict[str, Reason] = {r.code: r for r in (
            "The counter's challenge store is down: it cannot check codes now; call support", "retry"),
     Reason("replay_cache_unavailable", "核验设备的防重放存储不可用，暂不能核验，请联系技术人员",
            "The counter's replay store is down: it cannot check codes now; call support", "retry"),
+    # -- 免证办: fetching the licence with the holder's authorisation (verifier.fetch, issuer.fetch) -----------
+    Reason("handle_used", "该授权已被使用过一次，请持证人重新生成“授权调取”码",
+           "This authorisation was already used: ask the holder for a new fetch code", "retry"),
+    Reason("handle_unknown", "授权已过期（2 分钟）或无效，请持证人重新生成“授权调取”码",
+           "The authorisation has expired (2 minutes) or is unknown: ask the holder for a new fetch code", "retry"),
+    Reason("wrong_counter", "持证人授权的是其他柜台，本柜台不能调取", "The holder authorised another counter, not this one",
+           "refuse"),
+    Reason("handle_not_for_this_licence", "授权与所出示的证照或手机不符，不能调取",
+           "The authorisation belongs to another licence or phone than the code shows", "refuse"),
+    Reason("no_fetch_handle", "该二维码未包含调取授权", "The code carries no authorisation to fetch the licence",
+           "refuse"),
+    Reason("licence_not_valid", "证照已吊销、暂停或过期，不能调取", "The licence is revoked, suspended or expired: "
+           "nothing to fetch", "refuse"),
+    Reason("fetch_not_configured", "持证人授权调取证照，但本柜台未登记为调取柜台",
+           "The holder authorised a fetch, but this counter is not registered to fetch licences", "refuse"),
+    Reason("fetch_unreachable", "无法连接证照库，请稍后重试（核验结果不受影响）",
+           "The licence library cannot be reached: try again (the verdict stands)", "retry"),
+    Reason("fetch_unauthorised", "本柜台的调取凭据被拒绝，请联系技术人员",
+           "The licence library refused this counter's credentials: call support", "refuse"),
+    Reason("fetch_failed", "调取证照失败，请重试（核验结果不受影响）",
+           "Fetching the licence failed: try again (the verdict stands)", "retry"),
 )}
 
 VALID = Reason("valid", "证照有效", "The licence is valid", "valid")

@@ -13,6 +13,12 @@
 
 After a failed sync, each verdict carries ``display.status_data``: how old the status it was decided on is.
 
+The counter's profile (``verifier.profiles``: entrance, the default; licence; identity) decides which claims
+leave this server and how they are masked; the page says which view it asks holders for. A valid code that
+carries the holder's fetch authorisation (免证办) is fetched from the issuer by ``fetcher``
+(``verifier.fetch``), after the offline verdict, and shown beside it (``display.fetched``, the portrait on an
+``identity`` counter); a counter without a fetcher says it is not registered to fetch.
+
 Two-way mode (``two_way=`` a ``verifier.challenges.ChallengeStore``): the page shows the counter's own
 code, and ``verify`` takes only presentations that name this counter and sign one of its open challenges
 (``Policy.audience`` / ``Policy.challenges``, looked up here before the pure pipeline runs). A valid
@@ -43,9 +49,11 @@ from verifier.dcc_pipeline import verify_dcc
 from verifier.dcc_trust import DscStore
 from verifier.display import error_display, present
 from verifier.errors import VerifierError
+from verifier.fetch import Fetcher
 from verifier.image import read_qr_bytes
 from verifier.pipeline import Decision, verify
 from verifier.ports import Policy, ReplayCache, StatusLookup, StatusSource
+from verifier.profiles import Profile, profile
 from verifier.qr_svg import qr_svg_data_url
 from verifier.reasons import explain
 
@@ -75,12 +83,14 @@ class _Recorded:
 def counter_blueprint(
     cache: VerifierCache, replay: ReplayCache, *, clock: Callable[[], float] = time.time,
     resync: Callable[[], SyncReport] | None = None, policy: Policy | None = None, status: StatusSource | None = None,
-    two_way: ChallengeStore | None = None,
+    two_way: ChallengeStore | None = None, prof: Profile | None = None, fetcher: Fetcher | None = None,
 ) -> Blueprint:
-    """The counter over ``cache`` (trust list, sync state); status from ``status`` (default: the cache's lists)."""
+    """The counter over ``cache`` (trust list, sync state); status from ``status`` (default: the cache's lists);
+    ``prof`` its profile (default ``entrance``); ``fetcher`` fetches licences the holder authorised (免证办)."""
     bp = Blueprint("counter", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/counter/static")
     policy = policy or Policy()
+    prof = prof or profile(None)
     source = status or cache
     dcc_signers = DscStore(cache.directory)
 
@@ -101,11 +111,25 @@ def counter_blueprint(
                 payload, trust=cache.trust_list(now), status=recorded, replay=replay, now=now, policy=policy)
         except VerifierError as exc:  # the challenge store is down: no verdict rather than an unchecked one
             decision = Decision(False, (exc.reason,), str(exc))
-        return verdict(decision, status_age(recorded.found, now))
+        return verdict(decision, status_age(recorded.found, now), fetched_for(payload, decision))
 
-    def verdict(decision: Decision, age: int | None) -> Response:
+    def fetched_for(payload: str, decision: Decision) -> dict[str, Any] | None:
+        """免证办: a valid code with the holder's fetch authorisation is fetched (after the offline verdict)."""
+        if not decision.valid:
+            return None
+        try:
+            handle = parse_presentation(payload).fetch_handle
+        except Exception:
+            return None
+        if handle is None:
+            return None
+        if fetcher is None:
+            return {"ok": False, "code": "fetch_not_configured"}
+        return fetcher.fetch(payload)
+
+    def verdict(decision: Decision, age: int | None, fetched: dict[str, Any] | None = None) -> Response:
         events.emit("verification", valid=decision.valid, reasons=tuple(decision.reasons))  # metrics by reason
-        response = jsonify(present(decision, status_age=age))
+        response = jsonify(present(decision, status_age=age, prof=prof, fetched=fetched))
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -138,7 +162,8 @@ def counter_blueprint(
     @bp.get("/counter")
     def page() -> str:
         return render_template("counter/page.html", can_resync=resync is not None,
-                               counter_id=two_way.counter_id if two_way else None)
+                               counter_id=two_way.counter_id if two_way else None, profile=prof.to_json(),
+                               can_fetch=fetcher is not None)
 
     @bp.get("/counter/api/state")
     def state() -> Response:
@@ -149,6 +174,7 @@ def counter_blueprint(
             trust_list_expires_at=trust.expires_at if trust else None,
             last_sync=cache.last_sync(), last_attempt=cache.last_attempt(), can_resync=resync is not None,
             status_current_until=source.status_current_until() if hasattr(source, "status_current_until") else None,
+            profile=prof.to_json(), can_fetch=fetcher is not None,
         )
 
     @bp.get("/counter/api/challenge")

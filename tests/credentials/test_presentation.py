@@ -128,8 +128,9 @@ def test_mutated_presentations_raise_only_credential_errors(data) -> None:
 
 
 PROOF_CLAIMS = st.dictionaries(
-    st.sampled_from([6, 10, 3, 1, "iat"]),
+    st.sampled_from([6, 10, 3, 1, "iat", -65537, -65538]),
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.binary(max_size=70)
+    | st.binary(min_size=15, max_size=17)
     | st.text(max_size=5) | st.sampled_from(["counter-1", "a" * 64, "a" * 65, "-x", "柜台", "a b", "A.b_c-9"])
     | st.floats(allow_nan=False),
     max_size=4,
@@ -140,13 +141,16 @@ PROOF_CLAIMS = st.dictionaries(
 @given(PROOF_CLAIMS)
 def test_holder_proof_claims_fuzz(claims: dict) -> None:
     # Changed with two-way counters: aud (3) is allowed, a text of the counter-id alphabet; the nonce is
-    # bounded at parse time (<= 64 bytes) as it already was when made.
+    # bounded at parse time (<= 64 bytes) as it already was when made. With 免证办: a fetch handle (-65537) of
+    # exactly 16 bytes.
     from credentials.cose import sign1
 
     proof = sign1(dumps(claims), HOLDER, external_aad=credential_digest(CREDENTIAL))
     raw = cbor2.dumps([CREDENTIAL, proof])
     aud = claims.get(3)
-    valid = (set(claims) - {10, 3} == {6} and type(claims[6]) is int and 0 <= claims[6] < 2**53
+    handle = claims.get(-65537)
+    valid = (set(claims) - {10, 3, -65537} == {6} and type(claims[6]) is int and 0 <= claims[6] < 2**53
+             and (-65537 not in claims or (isinstance(handle, bytes) and len(handle) == 16))
              and (10 not in claims or (isinstance(claims[10], bytes) and len(claims[10]) <= 64))
              and (3 not in claims or (isinstance(aud, str) and 1 <= len(aud) <= 64 and aud[0] not in "._-"
                                       and all(c.isascii() and (c.isalnum() or c in "._-") for c in aud))))
@@ -157,6 +161,21 @@ def test_holder_proof_claims_fuzz(claims: dict) -> None:
     else:
         assert valid
         assert p.presented_at == claims[6] and p.challenge == claims.get(10) and p.audience == aud
+        assert p.fetch_handle == handle
+
+
+@given(st.binary(min_size=16, max_size=16), st.none() | st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True))
+def test_round_trip_with_a_fetch_handle(handle: bytes, audience: str | None) -> None:
+    p = parse_presentation(make_presentation(CREDENTIAL, HOLDER, now=NOW, fetch_handle=handle, audience=audience))
+    assert p.fetch_handle == handle and p.audience == audience
+    assert verify_sign1(p.proof_sign1, HOLDER.public, external_aad=credential_digest(CREDENTIAL))
+    assert parse_presentation(make_presentation(CREDENTIAL, HOLDER, now=NOW)).fetch_handle is None
+
+
+@pytest.mark.parametrize("handle", [b"", b"x" * 15, b"x" * 17, "x" * 16])
+def test_a_fetch_handle_is_exactly_16_bytes(handle) -> None:
+    with pytest.raises(StructureError):
+        make_presentation(CREDENTIAL, HOLDER, now=NOW, fetch_handle=handle)
 
 
 @pytest.mark.parametrize(

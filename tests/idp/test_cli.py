@@ -107,3 +107,29 @@ def test_accounts_verify_sets_the_assurance_level(run):
     assert ok.exit_code == 0 and "counter-verified" in ok.output
     missing = run("accounts", "verify", "--id-number", "440304198512124569")
     assert missing.exit_code == 2 and "no account" in missing.output
+
+
+def test_clients_add_counter(run, tmp_path):
+    """免证办: a counter client (client credentials, private_key_jwt, scope counter) with its key made here."""
+    from verifier.fetch import HttpFetcher
+
+    out_file = tmp_path / "counter-a.json"
+    result = run("clients", "add-counter", "bj-dc-3", "--name", "东城区政务服务中心 3 号窗口", "--out", str(out_file))
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["client_id"] == "bj-dc-3" and out["scope"] == "counter" and out["grant_types"] == ["client_credentials"]
+    assert out_file.stat().st_mode & 0o077 == 0, "the counter's private key is for its owner only"
+    fetcher = HttpFetcher.from_file(out_file)
+    assert fetcher.client_id == "bj-dc-3" and fetcher.fetch_endpoint.endswith("/issuer/fetch")
+    again = run("clients", "add-counter", "bj-dc-3", "--name", "x", "--out", str(tmp_path / "other.json"))
+    assert again.exit_code == 2 and "taken" in again.output
+    assert run("clients", "add-counter", "bj-dc-4", "--name", "x", "--out", str(out_file)).exit_code == 2  # no overwrite
+    assert run("clients", "add-counter", "bj-dc-4", "--name", "x").exit_code == 2  # neither --jwks nor --out
+    assert run("clients", "add-counter", "bad id!", "--name", "x", "--out", str(tmp_path / "b.json")).exit_code == 2
+    jwks = tmp_path / "private.json"
+    jwks.write_text(json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "x": "a", "y": "b", "d": "secret"}]}))
+    refused = run("clients", "add-counter", "bj-dc-5", "--name", "x", "--jwks", str(jwks))
+    assert refused.exit_code == 2 and "private" in refused.output
+    # An ordinary app can never get the counter role.
+    app = run("clients", "add", "--name", "x", "--redirect-uri", "https://a.example/cb", "--scope", "counter")
+    assert app.exit_code == 2 and "counter" in app.output

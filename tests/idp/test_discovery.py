@@ -44,7 +44,9 @@ def test_grants_and_client_authentication_are_the_servers(idp):
     from idp.token_endpoints import Introspection, Revocation
 
     meta, server = _meta(idp), idp.provider.server
-    assert meta["grant_types_supported"] == server.grant_types() == ["authorization_code", "refresh_token"]
+    # client_credentials: counter clients only (免证办, idp.client_credentials)
+    assert meta["grant_types_supported"] == server.grant_types() == ["authorization_code", "refresh_token",
+                                                                     "client_credentials"]
     assert meta["response_types_supported"] == server.response_types() == ["code"]
     assert meta["token_endpoint_auth_methods_supported"] == CodeGrant.TOKEN_ENDPOINT_AUTH_METHODS
     assert meta["revocation_endpoint_auth_methods_supported"] == Revocation.CLIENT_AUTH_METHODS

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from stdnum.cn import ric
 
 from issuer.pii import open_vault
-from issuer.records import DEMO_RECORDS, RecordImportError, Records, parse_csv
+from issuer.records import DEMO_RECORDS, Record, RecordImportError, Records, parse_csv
 from service.wiring import main
 from storage import create_all, make_engine
 
@@ -95,3 +95,32 @@ def test_cli_import_and_init_seed(tmp_path, monkeypatch):
     good.write_text("\n".join([HEADER, ROW.format(classes="C1")]) + "\n", encoding="utf-8")
     result = runner.invoke(main, ["records", "import", "driving-licence", str(good), "--data", data])
     assert result.exit_code == 0 and "imported 1 driving-licence record(s)" in result.output
+
+    # Portraits (免证办): the demo records have their placeholders; an operator sets a real one, checked.
+    from issuer.cli import records_for
+    from issuer.portrait import placeholder_portrait
+    from service.config import Settings
+
+    def held() -> Record:
+        [found] = [r for r in records_for(Settings.from_env(data)).held_by("110101199003071233")
+                   if r.licence_type == "resident-id"]
+        return found
+
+    assert held().portrait == placeholder_portrait("110101199003071233")
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(placeholder_portrait("someone else"))
+    result = runner.invoke(main, ["records", "portrait", "resident-id", "110101199003071233", str(photo), "--data", data])
+    assert result.exit_code == 0 and held().portrait == photo.read_bytes(), result.output
+    not_jpeg = tmp_path / "photo.png"
+    not_jpeg.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 50)
+    result = runner.invoke(main, ["records", "portrait", "resident-id", "110101199003071233", str(not_jpeg),
+                                  "--data", data])
+    assert result.exit_code == 2 and "not a JPEG" in result.output and held().portrait == photo.read_bytes()
+    big = tmp_path / "big.jpg"
+    big.write_bytes(b"\xff\xd8\xff" + b"\x00" * 21_000 + b"\xff\xd9")
+    result = runner.invoke(main, ["records", "portrait", "resident-id", "110101199003071233", str(big), "--data", data])
+    assert result.exit_code == 2 and "at most 20480" in result.output
+    nobody = runner.invoke(main, ["records", "portrait", "resident-id", "110101199001011234", str(photo), "--data", data])
+    assert nobody.exit_code == 2 and "no resident-id" in nobody.output
+    removed = runner.invoke(main, ["records", "portrait", "resident-id", "110101199003071233", "--remove", "--data", data])
+    assert removed.exit_code == 0 and held().portrait is None

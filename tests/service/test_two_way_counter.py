@@ -85,11 +85,13 @@ def test_main_app_two_way_from_the_environment(world):
     ({"TONGBAN_COUNTER_TWO_WAY": "yes"}, "TONGBAN_COUNTER_TWO_WAY"),
     ({"TONGBAN_COUNTER_ID": "窗口 3"}, "TONGBAN_COUNTER_ID"),
     ({"TONGBAN_COUNTER_ID": "x" * 65}, "TONGBAN_COUNTER_ID"),
+    ({"TONGBAN_COUNTER_PROFILE": "admin"}, "TONGBAN_COUNTER_PROFILE"),
 ])
 def test_bad_settings_are_refused_with_their_name(tmp_path, env, name):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env(tmp_path, env=env)
-    assert Settings.from_env(tmp_path, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"}).counter_two_way is False
+    defaults = Settings.from_env(tmp_path, env={"TONGBAN_DEV_PLAINTEXT_KEYS": "1"})
+    assert defaults.counter_two_way is False and defaults.counter_profile == "entrance" and defaults.counter_fetch == ""
 
 
 def test_cli_wallet_and_verify_take_the_counter_code(world):

@@ -87,8 +87,12 @@ def test_valid_presentation_is_valid_with_words_labels_and_a_masked_name(world, 
     assert d["licence"]["label"] == "机动车驾驶证 / Driving licence" and d["licence"]["view"] == "完整 / full"
     labels = {c["name"]: (c["zh"], c["en"], c["value"]) for c in d["claims"]}
     assert labels["name"] == ("姓名", "Name", "张*")
-    assert labels["vehicle_classes"][2] == "C1" and labels["valid_until"][2] == "2030-05-01"
+    assert labels["valid_until"][2] == "2030-05-01"
+    # The default profile (entrance) shows validity only: no licence facts, no ID number, nothing else leaves.
+    assert "vehicle_classes" not in labels and "id_number" not in labels and "address" not in labels
     assert body["claims"]["name"] == "张*", "the full name never leaves the counter server"
+    assert set(body["claims"]) == {"name", "valid_from", "valid_until"}
+    assert d["profile"]["name"] == "entrance"
     assert d["issuer"] == {"name": "北京市公安局公安交通管理局", "region": "北京市 (110000)"}
     assert 0 <= d["age_seconds"] <= 5 and d["health"] is None and d["proxy"] is None
 

@@ -45,7 +45,8 @@ if (input.jwk) {
   const credential = tb.fromB64url(input.credential);
   const challenge = input.challenge_hex ? Uint8Array.from(Buffer.from(input.challenge_hex, "hex"))
     : input.challenge ? new TextEncoder().encode(input.challenge) : null;
-  out.qr = await tb.presentation(credential, key, input.now, challenge, input.audience || null);
+  const handle = input.fetch_hex ? Uint8Array.from(Buffer.from(input.fetch_hex, "hex")) : null;
+  out.qr = await tb.presentation(credential, key, input.now, challenge, input.audience || null, handle);
 }
 if (input.counter) {
   out.counter = input.counter.map((text) => {
@@ -158,6 +159,20 @@ def test_js_presentation_bound_to_a_counter_is_byte_identical_and_verifies(tmp_p
     elsewhere = Policy(audience="bj-dongcheng-4", challenges=frozenset({code.challenge}))
     decision = verify(qr, trust=cache.trust_list(now), status=cache, replay=MemoryReplayCache(), now=now, policy=elsewhere)
     assert decision.reasons == ("audience_mismatch",)
+
+
+def test_js_presentation_with_a_fetch_handle_is_byte_identical_and_verifies(tmp_path, issued):
+    """授权调取: the handle (-65537) signed after aud (3), nonce (10) and iat (6), as Python's encoder orders them."""
+    device, licence, cache = issued
+    now, handle = int(time.time()), os.urandom(16)
+    jwk = {**device.public.public_jwk(), "d": b64url(device.crypto_key().private_numbers().private_value.to_bytes(32, "big"))}
+    qr = node(tmp_path, {"jwk": jwk, "credential": b64url(licence.views["age"]), "now": now, "audience": "bj-3",
+                         "fetch_hex": handle.hex()})["qr"]
+    presented = parse_presentation(qr)
+    assert presented.fetch_handle == handle and presented.audience == "bj-3"
+    assert cbor2.loads(presented.proof_sign1.raw).value[2] == dumps({6: now, 3: "bj-3", -65537: handle})
+    decision = verify(qr, trust=cache.trust_list(now), status=cache, replay=MemoryReplayCache(), now=now)
+    assert decision.valid, decision
 
 
 def _counter_code_cases() -> list[str]:

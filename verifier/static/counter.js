@@ -43,6 +43,30 @@
     return text;
   }
 
+  function fillClaims(box, rows) {
+    box.textContent = "";
+    for (const c of rows) {
+      const dt = document.createElement("dt"), dd = document.createElement("dd"), en = document.createElement("span");
+      dt.textContent = c.zh;
+      en.className = "en"; en.lang = "en"; en.textContent = c.en; dt.append(en);
+      dd.textContent = c.value;
+      box.append(dt, dd);
+    }
+  }
+
+  // 免证办: the licence fetched with the holder's authorisation (the portrait only on an identity counter).
+  function renderFetched(f) {
+    const box = $("fetched"), portrait = $("portrait"), error = $("fetched-error");
+    show(box, !!f);
+    if (!f) { return; }
+    fillClaims($("fetched-claims"), f.ok ? f.claims : []);
+    const src = f.ok && typeof f.portrait === "string" && f.portrait.startsWith("data:image/jpeg;base64,") ? f.portrait : "";
+    if (src) { portrait.src = src; } else { portrait.removeAttribute("src"); }
+    show(portrait, !!src);
+    error.textContent = f.ok ? "" : f.zh + " / " + f.en;
+    show(error, !f.ok);
+  }
+
   function render(result) {
     const d = result.display;
     document.dispatchEvent(new Event("tb:checked"));  // a two-way counter shows its next code (counter-code.js)
@@ -68,14 +92,8 @@
     proxy.textContent = d.proxy ? proxyText(d.proxy) : "";
     show(proxy, !!d.proxy);
     const claims = $("claims");
-    claims.textContent = "";
-    for (const c of d.claims) {
-      const dt = document.createElement("dt"), dd = document.createElement("dd"), en = document.createElement("span");
-      dt.textContent = c.zh;
-      en.className = "en"; en.lang = "en"; en.textContent = c.en; dt.append(en);
-      dd.textContent = c.value;
-      claims.append(dt, dd);
-    }
+    fillClaims(claims, d.claims);
+    renderFetched(d.fetched);
     const meta = [];
     const issuedBy = d.issuer ? d.issuer.name + (d.issuer.region ? " · " + d.issuer.region : "") : "";
     // Another region's authority (互通互认): said in words, so the clerk knows the licence is from elsewhere.

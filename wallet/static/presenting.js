@@ -3,6 +3,7 @@
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 import * as tb from "./tb-format.js";
 import * as scan from "./scan.js";
+import * as fetchGrant from "./fetch-grant.js";
 import { deviceKey } from "./db.js";
 import { paintHealth } from "./health-view.js";
 import { recordShown } from "./history.js";
@@ -16,7 +17,11 @@ export let presenting = null;  // {credential, view, text, generatedAt, timer, s
 let onExpired = () => {};  // health.js: a health code on screen ran out
 let waiting = null;  // the licence to show once unlocked (unlock.js)
 export function whenExpired(handler) { onExpired = handler; }
-onShow((section) => { if (section !== "show") stopPresenting(); });
+onShow((section) => { if (section !== "show") { stopPresenting(); fetchGrant.clear(); } });
+fetchGrant.init(async () => {  // 授权调取: a handle for the licence on screen, then a new code with it at once
+  const current = presenting;
+  if (current && await fetchGrant.authorise(current.credential) && presenting === current) await refresh();
+});
 
 function purposes(credential) {
   return Object.keys(credential.views).sort((a, b) => PURPOSE_ORDER.indexOf(a) - PURPOSE_ORDER.indexOf(b));
@@ -43,6 +48,8 @@ export async function present(credential, view) {
   const health = credential.licence_type === "health-code";
   for (const id of ["band", "health-meta", "health-update", "health-stale"]) $(id).hidden = !health;
   $("proxy-banner").hidden = !health || !credential.summary.shown_by;
+  if (!fetchGrant.handleFor(credential.elicence_id)) fetchGrant.clear();  // a handle is for one licence only
+  fetchGrant.offer(credential);
   if (health) paintHealth(credential);
   $("disclosed").replaceChildren(...credential.view_info[view].claims.map((c) => {
     const [zh, english] = claimLabel(c);
@@ -69,8 +76,9 @@ export async function refresh() {
   const key = await deviceKey();
   const now = Math.floor(Date.now() / 1000);
   const bound = scan.binding(now);  // a scanned two-way counter code: its challenge and id are signed in
+  const grant = fetchGrant.handleFor(current.credential.elicence_id, now);  // 授权调取: the one-time handle
   const text = await tb.presentation(current.credential.views[current.view], key.privateKey, now, bound?.challenge,
-    bound?.counterId);
+    bound?.counterId, grant?.handle);
   if (presenting !== current || scan.binding(now) !== bound) return;  // switched view, or scanned, meanwhile
   current.text = text;
   current.generatedAt = now;
@@ -78,6 +86,7 @@ export async function refresh() {
   $("qr").dataset.iat = String(now);
   $("qr").dataset.view = current.view;
   $("qr").dataset.audience = bound?.counterId ?? "";
+  $("qr").dataset.fetch = grant ? "1" : "";
   tick();
 }
 

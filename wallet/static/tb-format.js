@@ -2,7 +2,8 @@
 // credentials/framing.py produce, so the offline verifier (verifier/pipeline.py) cannot tell them apart.
 //
 //   "TB1:" + base45( maybe-zlib( CBOR [credential bstr, holder proof bstr] ) )
-//   holder proof = COSE_Sign1 (RFC 9052 §4.2), tag 18: [bstr {1: -7}, {}, bstr CBOR {6: iat (, 10: nonce, 3: aud)}, sig]
+//   holder proof = COSE_Sign1 (RFC 9052 §4.2), tag 18:
+//     [bstr {1: -7}, {}, bstr CBOR {6: iat (, 10: nonce, 3: aud, -65537: fetch handle)}, sig]
 //   sig = ES256 (raw r||s, RFC 9053 §2.1) over Sig_structure ["Signature1", protected, SHA-256(credential), payload]
 //
 // A tiny deterministic CBOR encoder (RFC 8949 §4.2.1: shortest heads, map keys in bytewise order of
@@ -170,10 +171,15 @@ const PROTECTED_ES256 = cbor(new Map([[1, -7]]));  // a1 01 26
 
 // privateKey: a WebCrypto ECDSA P-256 CryptoKey (it may be non-extractable). now: seconds. challenge: Uint8Array | null
 // audience: the counter id of a scanned counter code (CWT aud, RFC 8392 §3.1.3) | null
-export async function presentation(credential, privateKey, now, challenge = null, audience = null) {
+// fetchHandle: 16 bytes the issuer handed out to let a counter fetch this licence (免证办, issuer/fetch.py) | null
+export async function presentation(credential, privateKey, now, challenge = null, audience = null, fetchHandle = null) {
   const claims = new Map([[6, now]]);
   if (challenge) claims.set(10, challenge);
   if (audience) claims.set(3, audience);
+  if (fetchHandle) {
+    if (!(fetchHandle instanceof Uint8Array) || fetchHandle.length !== 16) throw new TypeError("fetch handle");
+    claims.set(-65537, fetchHandle);
+  }
   const payload = cbor(claims);
   const toBeSigned = cbor(["Signature1", PROTECTED_ES256, await sha256(credential), payload]);
   const signature = new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, toBeSigned));
