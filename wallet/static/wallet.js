@@ -23,7 +23,7 @@ import { exportHistory, recordShown, renderHistory } from "./history.js";
 import { initLock, presenting, refresh } from "./presenting.js";
 import { openRecords, renderCards } from "./records.js";
 import { api, finishSignIn, renderSession, sessionButton, signIn } from "./signin.js";
-import { $, el, say, show } from "./ui.js";
+import { $, el, needsNetwork, say, show } from "./ui.js";
 import { initUnlock } from "./unlock.js";
 
 async function main() {
@@ -52,6 +52,7 @@ async function main() {
   family.init({ api, say, el, signIn, refresh: renderFamily });  // the invite form and the invitation lists
   $("health-update").addEventListener("click", async () => {
     const slot = presenting?.slot;
+    if (!navigator.onLine) return needsNetwork("检查更新", "checking for updates");
     if (slot && navigator.onLine && !await session.signedIn()) return signIn("health:" + slot);
     if (slot) await recheck(slot, true);
   });

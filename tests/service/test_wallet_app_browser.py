@@ -1,0 +1,107 @@
+"""The wallet as an app (issue 11), in a real browser at 390×844 against a live service.
+
+* Offline, every button stays inside the app: Add, Family and 检查更新 say on the status line that they need the
+  network (需要联网 / needs the network) instead of navigating to the browser's offline page, both when
+  ``navigator.onLine`` is false and when it is true but the request cannot get through.
+* Elderly mode: the QR spans the screen's full width and still reads.
+* This phone's licences: remove one with two taps (no pop-up); it leaves IndexedDB and the issuer revokes that copy.
+Screenshots go to $TONGBAN_SCREENSHOT_DIR (default: the test's tmp directory).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.service.test_wallet_session_browser import PHONE, sign_in_for_health
+from verifier.image import read_qr
+
+pytestmark = pytest.mark.browser
+
+
+def open_wallet(chromium, live):
+    context = chromium.new_context(**PHONE)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("dialog", lambda dialog: problems.append(f"pop-up: {dialog.message}"))
+    page.goto(live.url + "/wallet/")
+    page.wait_for_selector("body[data-ready='1']")
+    return context, page, problems
+
+
+def needs_network(page, what: str) -> None:
+    status = page.locator("#status[data-offline='1']")
+    status.wait_for()
+    assert "需要联网" in status.inner_text() and "needs the network" in status.inner_text()
+    assert what in status.inner_text()
+
+
+def test_offline_buttons_say_they_need_the_network(live, chromium, shots):
+    context, page, problems = open_wallet(chromium, live)
+    navigations: list[str] = []
+    try:
+        # Signed out, navigator.onLine true, but nothing gets through: Add says so instead of leaving for sign-in.
+        blocked = lambda route: route.abort("internetdisconnected")  # noqa: E731
+        page.route("**/.well-known/openid-configuration", blocked)
+        page.route("**/authorize**", blocked)
+        page.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == page.main_frame else None)
+        page.click("#add")
+        needs_network(page, "登录")  # Add goes to sign-in first, and sign-in needs the network
+        assert navigations == [] and page.url == live.url + "/wallet/" and page.is_visible("#home")
+        page.unroute("**/.well-known/openid-configuration")
+        page.unroute("**/authorize**")
+
+        sign_in_for_health(page)  # online: signed in, the health code on screen
+        assert page.evaluate("async () => Boolean(await navigator.serviceWorker.ready)")
+        navigations.clear()
+        context.set_offline(True)
+        page.click("#health-update")
+        needs_network(page, "检查更新")
+        assert page.is_visible("#qr")  # still the code, on the wallet's own screen
+        page.screenshot(path=shots / "app-1-offline-update.png", full_page=True)
+        page.click("#show button.back")
+        page.click("#add")
+        needs_network(page, "添加证照")
+        assert page.is_visible("#home") and page.is_hidden("#records")
+        page.click("#family")
+        needs_network(page, "家人代办")
+        assert page.is_visible("#home") and page.is_hidden("#family-section")
+        page.screenshot(path=shots / "app-2-offline-family.png", full_page=True)
+        assert navigations == [] and page.url == live.url + "/wallet/"
+
+        # navigator.onLine true, the issuer unreachable: the Family request fails, back home with the reason.
+        context.set_offline(False)
+        page.route("**/issuer/**", blocked)
+        page.click("#family")
+        needs_network(page, "家人代办")
+        assert page.is_visible("#home") and page.is_hidden("#family-section")
+        page.click("#add")
+        needs_network(page, "添加证照")
+        assert page.is_visible("#home") and page.is_hidden("#records")
+        assert navigations == [] and problems == [], (navigations, problems)
+    finally:
+        context.close()
+
+
+def test_elderly_mode_gives_the_qr_the_full_width(live, chromium, shots):
+    context, page, problems = open_wallet(chromium, live)
+    try:
+        sign_in_for_health(page)
+        normal = page.locator("#qr").bounding_box()
+        page.click("label[for=elderly]")
+        page.wait_for_selector("html.elderly")
+        page.wait_for_function("() => document.getElementById('qr').style.width === '100%'")
+        large = page.locator("#qr").bounding_box()
+        width = PHONE["viewport"]["width"]
+        assert large["width"] >= width - 14 and large["x"] <= 7, (normal, large)  # edge to edge, inside the colour frame
+        assert large["width"] > normal["width"] + 20 and abs(large["width"] - large["height"]) < 1
+        shot = shots / "app-3-elderly-qr.png"
+        page.locator(".qr-box").screenshot(path=shot)
+        assert read_qr(shot)  # still reads after the browser scaled it to the screen
+        # And back: normal mode draws whole pixels per module again.
+        page.click("label[for=elderly]")
+        page.wait_for_function("() => !document.documentElement.classList.contains('elderly')")
+        assert page.locator("#qr").bounding_box()["width"] == pytest.approx(normal["width"], abs=1)
+        assert problems == [], problems
+    finally:
+        context.close()
