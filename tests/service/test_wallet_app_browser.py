@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import pytest
 
+from credentials.status_list import INVALID, VALID
+from idp.cli import DEMO_CITIZEN
+from issuer import store
 from tests.service.test_wallet_session_browser import PHONE, sign_in_for_health
 from verifier.image import read_qr
 
@@ -102,6 +105,66 @@ def test_elderly_mode_gives_the_qr_the_full_width(live, chromium, shots):
         page.click("label[for=elderly]")
         page.wait_for_function("() => !document.documentElement.classList.contains('elderly')")
         assert page.locator("#qr").bounding_box()["width"] == pytest.approx(normal["width"], abs=1)
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+COUNT_STORED = """async () => {
+    const db = await new Promise((ok) => { const r = indexedDB.open("tongban-wallet"); r.onsuccess = () => ok(r.result); });
+    const all = await new Promise((ok) => { const r = db.transaction("credentials").objectStore("credentials").getAll();
+                                            r.onsuccess = () => ok(r.result); });
+    db.close();
+    return all.map((c) => c.elicence_id);
+}"""
+
+
+def add_licence(page, label: str) -> str:
+    signed_in = page.is_visible("#session-box[data-state=signed-in]")
+    page.click("#add")
+    if not signed_in:
+        page.wait_for_url("**/login**")
+        page.fill("input[name=username]", DEMO_CITIZEN["id_number"])
+        page.fill("input[name=password]", DEMO_CITIZEN["password"])
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_selector("button[name=decision][value=allow]")
+        page.click("button[name=decision][value=allow]")
+    page.wait_for_selector("#record-list button[data-record]")
+    page.click(f".record:has-text('{label}') button")
+    page.wait_for_selector("#qr[data-iat]")
+    page.click("#show button.back")
+    return page.get_attribute(f"#phone-licences li:has-text('{label}')", "data-phone")
+
+
+def test_remove_a_licence_from_this_phone(live, chromium, shots):
+    context, page, problems = open_wallet(chromium, live)
+    engine = live.app.extensions["tongban.vci"].issuer.engine
+    try:
+        assert page.is_hidden("#phone-box")
+        driving = add_licence(page, "机动车驾驶证")
+        resident = add_licence(page, "居民身份证")
+        assert sorted(page.evaluate(COUNT_STORED)) == sorted([driving, resident])
+        page.screenshot(path=shots / "app-4-phone-licences.png", full_page=True)
+
+        # The first tap only asks (in the app: no pop-up); nothing is removed yet.
+        button = page.locator(f"#phone-licences button[data-remove='{driving}']")
+        button.click()
+        assert button.get_attribute("data-armed") == "1" and "再点一次" in button.inner_text()
+        assert driving in page.evaluate(COUNT_STORED)
+        button.click()
+        page.locator("#status", has_text="发证机关已作废").wait_for()
+        assert page.evaluate(COUNT_STORED) == [resident]
+        assert page.locator(f"#cards [data-elicence='{driving}']").count() == 0
+        assert store.find(engine, driving).status == INVALID  # the issuer revoked this phone's copy
+        page.screenshot(path=shots / "app-5-removed.png", full_page=True)
+
+        # Offline: removed from the phone all the same, and the page says the issuer was not told.
+        context.set_offline(True)
+        page.click(f"#phone-licences button[data-remove='{resident}']")
+        page.click(f"#phone-licences button[data-remove='{resident}']")
+        page.locator("#status", has_text="尚未收到通知").wait_for()
+        assert page.evaluate(COUNT_STORED) == [] and page.is_hidden("#phone-box") and page.is_visible("#empty")
+        assert store.find(engine, resident).status == VALID
         assert problems == [], problems
     finally:
         context.close()

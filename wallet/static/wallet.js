@@ -8,6 +8,7 @@
 //    family-proxies.js, family.js);
 //  * presentations to apps (OpenID4VP: share.js, sd-jwt.js), answered with the SD-JWT VC copy of a licence;
 //  * an optional face/fingerprint unlock (a passkey the server verifies) before a code is shown (unlock.js);
+//  * this phone's licences, each removable (and its copy revoked at the issuer when online: phone-licences.js);
 //  * history of what was shown, on the phone only (history.js); large text (elderly.js); the words of claims and
 //    colours are the counter's (words.js). No alert/confirm pop-ups: messages go to the status line (ui.js).
 // This module only wires them together and starts the wallet.
@@ -21,6 +22,7 @@ import { openFamily, renderFamily } from "./family-proxies.js";
 import { CHECK_SECONDS, checkHealth, openHealth, recheck, renderHealthCards } from "./health.js";
 import { exportHistory, recordShown, renderHistory } from "./history.js";
 import { initLock, presenting, refresh } from "./presenting.js";
+import { initPhoneLicences, renderPhoneLicences } from "./phone-licences.js";
 import { openRecords, renderCards } from "./records.js";
 import { api, finishSignIn, renderSession, sessionButton, signIn } from "./signin.js";
 import { $, el, needsNetwork, say, show } from "./ui.js";
@@ -35,6 +37,8 @@ async function main() {
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/wallet/sw.js", { scope: "/wallet/" }).catch(() => {});
   await deviceKey();
   await renderCards();
+  initPhoneLicences();
+  await renderPhoneLicences();
   await renderHistory();
   $("family").addEventListener("click", openFamily);
   share.init();
