@@ -1,4 +1,4 @@
-// 本机证照 / This phone's licences: each with "remove from this phone". Two taps (no confirm() pop-up, ui.js): the
+// 本机证照 / This phone's licences: each with "remove from this phone". Two taps (no pop-up dialog, ui.js): the
 // first asks, the second removes. Online and signed in, the wallet first asks the issuer to revoke the copy bound to
 // this phone (POST /issuer/removal, issuer/vci/removal.py: a single-use request signed by the device key and bound
 // to the register entry); then the licence leaves IndexedDB, also when the issuer could not be told (the copy
