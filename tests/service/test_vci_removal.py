@@ -134,3 +134,14 @@ def test_malformed_bodies_get_a_specific_error(live, token, body):
     response = remove(live, token, body)
     assert response.status_code in (400, 404), response.text
     assert response.json()["error"] in {"invalid_request", "no_such_copy", "invalid_proof", "invalid_nonce"}
+
+
+def test_records_say_the_last_licence_issued_and_its_status(live, token):
+    device = keys.generate("ES256")
+    copy = add(live, token, device, "driving-licence")
+    entry = records(live, token)["driving-licence"]
+    assert (entry["last_issued"], entry["last_status"]) == (copy, "valid")
+    vci(live).issuer.set_status(copy, suspend=True, now=int(time.time()))
+    assert records(live, token)["driving-licence"]["last_status"] == "suspended"
+    vci(live).issuer.set_status(copy, now=int(time.time()))
+    assert records(live, token)["driving-licence"]["last_status"] == "revoked"

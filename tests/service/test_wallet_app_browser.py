@@ -5,17 +5,20 @@
   ``navigator.onLine`` is false and when it is true but the request cannot get through.
 * Elderly mode: the QR spans the screen's full width and still reads.
 * This phone's licences: remove one with two taps (no pop-up); it leaves IndexedDB and the issuer revokes that copy.
+* On opening, a notice says what changed since the last visit (a licence revoked, a health code's colour), once.
 Screenshots go to $TONGBAN_SCREENSHOT_DIR (default: the test's tmp directory).
 """
 
 from __future__ import annotations
+
+import time
 
 import pytest
 
 from credentials.status_list import INVALID, VALID
 from idp.cli import DEMO_CITIZEN
 from issuer import store
-from tests.service.test_wallet_session_browser import PHONE, sign_in_for_health
+from tests.service.test_wallet_session_browser import PHONE, desk, sign_in_for_health
 from verifier.image import read_qr
 
 pytestmark = pytest.mark.browser
@@ -33,7 +36,7 @@ def open_wallet(chromium, live):
 
 
 def needs_network(page, what: str) -> None:
-    status = page.locator("#status[data-offline='1']")
+    status = page.locator("#status[data-offline='1']", has_text=what)
     status.wait_for()
     assert "需要联网" in status.inner_text() and "needs the network" in status.inner_text()
     assert what in status.inner_text()
@@ -127,8 +130,10 @@ def add_licence(page, label: str) -> str:
         page.fill("input[name=username]", DEMO_CITIZEN["id_number"])
         page.fill("input[name=password]", DEMO_CITIZEN["password"])
         page.click("form[action='/login'] button[type=submit]")
-        page.wait_for_selector("button[name=decision][value=allow]")
-        page.click("button[name=decision][value=allow]")
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.wait_for_load_state()
+        if "/wallet/" not in page.url:  # the consent page (the first time this citizen allows the wallet)
+            page.click("button[name=decision][value=allow]")
     page.wait_for_selector("#record-list button[data-record]")
     page.click(f".record:has-text('{label}') button")
     page.wait_for_selector("#qr[data-iat]")
@@ -168,3 +173,37 @@ def test_remove_a_licence_from_this_phone(live, chromium, shots):
         assert problems == [], problems
     finally:
         context.close()
+
+
+def test_a_notice_on_opening_says_what_changed_since_the_last_visit(live, chromium, shots):
+    now = lambda: int(time.time())  # noqa: E731
+    desk(live).set_status(DEMO_CITIZEN["id_number"], "green", "", actor="staff:test", now=now())
+    context, page, problems = open_wallet(chromium, live)
+    try:
+        sign_in_for_health(page)
+        page.click("#show button.back")
+        driving = add_licence(page, "机动车驾驶证")
+        page.reload()  # a visit with nothing new: no notice
+        page.wait_for_selector("body[data-notice-checked='1']")
+        assert page.is_hidden("#notice")
+
+        # Between visits: the officer sets the code red and the authority revokes the licence.
+        desk(live).set_status(DEMO_CITIZEN["id_number"], "red", "密接", actor="staff:test", now=now())
+        live.app.extensions["tongban.vci"].issuer.set_status(driving, now=now())
+        page.reload()
+        notice = page.locator("#notice")
+        notice.wait_for()
+        text = notice.inner_text()
+        assert "机动车驾驶证已被发证机关作废" in text and "revoked" in text
+        assert "健康码：绿码 · 无异常 → 红码 · 有异常" in text and "Green · no anomaly → Red · anomaly" in text, text
+        page.screenshot(path=shots / "app-6-notice.png", full_page=True)
+        page.click("#notice-close")
+        assert page.is_hidden("#notice")
+
+        # Said once: the next opening has nothing new to say.
+        page.reload()
+        page.wait_for_selector("body[data-notice-checked='1']")
+        assert page.is_hidden("#notice") and problems == [], problems
+    finally:
+        context.close()
+        desk(live).set_status(DEMO_CITIZEN["id_number"], "green", "", actor="staff:test", now=now())
