@@ -11,7 +11,7 @@ cannot burn a citizen's nonce. Error codes are §8.3.1.2's ``invalid_proof`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 
 import jwt
 
@@ -27,8 +27,13 @@ _FORBIDDEN_HEADERS = frozenset({"kid", "x5c", "x5u", "jku", "trust_chain", "key_
 
 
 def check_key_proof(token: object, *, audience: str, now: int, consume_nonce: Callable[[str], bool],
-                    algorithms: Collection[str] = ("ES256", "EdDSA")) -> PublicKey:
-    """Return the device key ``token`` proves possession of; raise KeyProofRefused saying what is wrong."""
+                    algorithms: Collection[str] = ("ES256", "EdDSA"), typ: str = PROOF_TYP,
+                    bound: Mapping[str, str] | None = None) -> PublicKey:
+    """Return the device key ``token`` proves possession of; raise KeyProofRefused saying what is wrong.
+
+    ``typ`` and ``bound`` serve other signed requests of the device key (``issuer.vci.removal``): another ``typ``
+    keeps a proof for one purpose from being accepted for another, and each ``bound`` claim must equal its
+    value, so the signature covers what the request is about."""
     if not isinstance(token, str) or not token:
         raise KeyProofRefused("the proof must be a JWT (a string)")
     if len(token) > MAX_PROOF_CHARS:
@@ -37,8 +42,8 @@ def check_key_proof(token: object, *, audience: str, now: int, consume_nonce: Ca
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise KeyProofRefused("the proof is not a JWT") from exc
-    if header.get("typ") != PROOF_TYP:
-        raise KeyProofRefused(f"the proof's typ must be {PROOF_TYP}")
+    if header.get("typ") != typ:
+        raise KeyProofRefused(f"the proof's typ must be {typ}")
     alg = header.get("alg")
     if alg not in algorithms:
         raise KeyProofRefused(f"the proof must be signed with {' or '.join(sorted(algorithms))}")
@@ -56,6 +61,9 @@ def check_key_proof(token: object, *, audience: str, now: int, consume_nonce: Ca
                             options={"require": ["aud", "iat", "nonce"], "verify_iat": False})
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise KeyProofRefused("the proof's signature or audience is not valid") from exc
+    for name, value in (bound or {}).items():
+        if claims.get(name) != value:
+            raise KeyProofRefused(f"the proof's {name} is not the one this request is about")
     iat = claims["iat"]
     if not isinstance(iat, int) or isinstance(iat, bool) or abs(now - iat) > PROOF_MAX_AGE:
         raise KeyProofRefused("the proof's iat is not within five minutes of now")

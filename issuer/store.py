@@ -217,6 +217,12 @@ def find(engine: Engine, elicence_id: str) -> IssuedRecord:
                         row.status, row.expires_at)
 
 
+def holder_kid(engine: Engine, elicence_id: str) -> str | None:
+    """The thumbprint of the device key ``elicence_id`` is bound to (None: no such credential)."""
+    with engine.connect() as conn:
+        return conn.execute(select(issued.c.holder_kid).where(issued.c.elicence_id == elicence_id)).scalar_one_or_none()
+
+
 def find_in(conn: Connection, elicence_id: str) -> IssuedRecord:
     row = conn.execute(select(issued).where(issued.c.elicence_id == elicence_id)).first()
     if row is None:

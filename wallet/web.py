@@ -12,6 +12,7 @@ so the wallet and the counter say the same. The server only hands out these file
 
 from __future__ import annotations
 
+import json
 import mimetypes
 
 from flask import Blueprint, Response, jsonify, render_template, send_from_directory
@@ -38,6 +39,28 @@ def page() -> str:
 def service_worker() -> Response:
     """Served from /wallet/ so its scope is the wallet, and never cached by HTTP (the worker updates itself)."""
     response = send_from_directory(bp.static_folder, "sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+MANIFEST = {  # W3C Web Application Manifest §2: what "add to home screen" installs
+    "name": "通办钱包 / tongban wallet", "short_name": "通办钱包", "lang": "zh-CN", "dir": "ltr",
+    "description": "通办电子证照钱包：证照与健康码离线出示。 / Licences and health codes, shown offline from this phone.",
+    "id": "/wallet/", "start_url": "/wallet/", "scope": "/wallet/", "display": "standalone",
+    "theme_color": "#0b4a8b", "background_color": "#f3f5f8",
+    "icons": [
+        {"src": "/wallet/static/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+        {"src": "/wallet/static/icon-192.png", "sizes": "192x192", "type": "image/png"},
+        {"src": "/wallet/static/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+    ],
+}
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """The install manifest, as ``application/manifest+json`` (Web App Manifest §1.3, its registered media type);
+    ``no-cache`` like the words: the service worker keeps the offline copy, the browser asks again when online."""
+    response = Response(json.dumps(MANIFEST, ensure_ascii=False), mimetype="application/manifest+json")
     response.headers["Cache-Control"] = "no-cache"
     return response
 

@@ -13,6 +13,8 @@ Endpoints (paths relative to the service's issuer URL), one module each:
   Appendix F.1, ``issuer.key_proof``), ``proof`` or ``proofs``, batch for SD-JWT VC; errors §8.3.1.2
   (``invalid_proof``, ``invalid_nonce``, ``invalid_credential_request``, ``unknown_credential_configuration``),
   token errors RFC 6750 §3.1.
+* ``removal``: ``POST /issuer/removal`` (tongban's): the holder revokes the copy bound to one phone's device key,
+  with a signed, single-use request of that key (the wallet's "remove from this phone").
 
 Implemented from OpenID4VCI 1.0: Credential Offer by value and by reference (§4.1) with the Pre-Authorized Code
 grant and a numeric ``tx_code`` (single use, ``issuer.offers.DEFAULT_TTL``, 5 tries); the Authorization Code flow
@@ -38,7 +40,7 @@ and ``di_vp`` proof types, key attestations, signed metadata (§12.2.3), DPoP fo
 the ``mso_mdoc`` format (a later part of issue 13).
 """
 
-from issuer.vci import credential, metadata, token  # noqa: F401 - each registers its routes on ``bp``
+from issuer.vci import credential, metadata, removal, token  # noqa: F401 - each registers its routes on ``bp``
 from issuer.vci.common import SCOPE, CredentialIssuer, bp
 from issuer.vci.configurations import COSE as FORMAT
 

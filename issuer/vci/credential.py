@@ -14,6 +14,8 @@ import json
 from flask import Response, current_app, jsonify, request
 
 from credentials import licence_type
+from credentials.status_list import SUSPENDED, VALID
+from issuer import store
 from issuer.errors import IssuerError, KeyProofRefused
 from issuer.key_proof import check_key_proof
 from issuer.nonces import NONCE_TTL
@@ -25,6 +27,8 @@ from issuer.vci.common import bp, ctx, error, no_store, principal
 from issuer.vci.configurations import CONFIGURATIONS, COSE, Configuration
 from keys import PublicKey, b64url
 
+STATUS_WORDS = {VALID: "valid", SUSPENDED: "suspended"}  # anything else: revoked
+
 
 @bp.post("/issuer/nonce")
 def nonce() -> Response:
@@ -34,7 +38,9 @@ def nonce() -> Response:
 
 @bp.get("/issuer/records")
 def held_records() -> Response:
-    """The licences the authorities' registers hold for the token's citizen (no claims, never the ID number)."""
+    """The licences the authorities' registers hold for the token's citizen (no claims, never the ID number), each
+    with the licence last issued from it and that licence's status: the wallet compares them with the copies on
+    the phone to tell the citizen, on opening, that a licence was revoked, suspended or issued anew."""
     found = principal()
     if isinstance(found, Response):
         return found
@@ -42,8 +48,11 @@ def held_records() -> Response:
     out = []
     for record in c.records.held_by(found.id_number):
         authority = c.issuer.hub.authority(record.authority_id)
+        last = c.records.last_issued(record.record_id)
         out.append({"id": record.record_id, "licence_type": record.licence_type, "label": record.label,
-                    "authority": authority.name, "valid_until": record.claims.get("valid_until")})
+                    "authority": authority.name, "valid_until": record.claims.get("valid_until"),
+                    "last_issued": last, "last_status": STATUS_WORDS.get(store.find(c.issuer.engine, last).status,
+                                                                         "revoked") if last else None})
     return no_store(jsonify(records=out))
 
 

@@ -1,4 +1,4 @@
-// 长辈模式 / Large text: bigger type and a bigger QR code, remembered on the phone.
+// 长辈模式 / Large text: bigger type and the QR code across the screen's full width (presenting.js, wallet.css), remembered on the phone.
 import { drawQr, presenting } from "./presenting.js";
 import { $ } from "./ui.js";
 

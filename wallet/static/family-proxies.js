@@ -5,17 +5,23 @@ import * as session from "./session.js";
 import { dbDelete, dbGet, dbPut } from "./db.js";
 import { openHealth, renderHealthCards } from "./health.js";
 import { api, signIn } from "./signin.js";
-import { $, clock, el, en, say, show } from "./ui.js";
+import { $, clock, el, en, needsNetwork, say, show } from "./ui.js";
+
+const FAMILY = ["家人代办", "Family"];
 
 export async function openFamily() {
+  if (!navigator.onLine) return needsNetwork(...FAMILY);  // stay on the home screen
   if (!await session.signedIn()) return signIn("family");
   show("family-section");
-  await renderFamily();
+  if (await renderFamily() === false) {  // the request could not be sent: back home, with the reason
+    show("home");
+    needsNetwork(...FAMILY);
+  }
 }
 
 export async function renderFamily() {
   let r;
-  try { r = await api("GET", "/issuer/proxies"); } catch { return say("无法连接，请联网后重试。 / No connection; try again when online.", true); }
+  try { r = await api("GET", "/issuer/proxies"); } catch { needsNetwork(...FAMILY); return false; }
   if (r.status === 401) return signIn("family");
   if (!r.ok) return say("查询失败。 / The lookup failed.", true);
   const granted = r.data.granted.filter((g) => g.active);

@@ -7,8 +7,10 @@ import { dbDelete, dbGet, dbPut, deviceKey } from "./db.js";
 import { paintHealth, staleSlots, staleWords } from "./health-view.js";
 import { present, presenting, whenExpired } from "./presenting.js";
 import { api, signIn } from "./signin.js";
-import { $, bilingual, el, en, onShow, say, show } from "./ui.js";
+import { $, bilingual, el, en, needsNetwork, onShow, say, show } from "./ui.js";
 import { NO_ANOMALY, colourWords } from "./words.js";
+
+const CHECKING = ["检查更新", "checking for updates"];
 
 export const CHECK_SECONDS = 60;
 whenExpired(() => expired());
@@ -106,7 +108,7 @@ export async function recheck(slot, byHand = false) {
   if (presenting?.slot !== slot) return;  // the holder left the screen meanwhile
   if (!code) {
     paintHealth(presenting.credential);  // says since when the status is not updated
-    if (byHand) say("无法连接，请联网后重试。 / No connection; try again when online.", true);
+    if (byHand) needsNetwork(...CHECKING);
     return;
   }
   if (code.ended) return proxyEnded(slot, code.relative);

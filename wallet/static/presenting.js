@@ -116,14 +116,18 @@ export function drawQr(text) {
   const modules = code.getModuleCount();
   const quiet = 4;
   const canvas = $("qr");
-  const box = canvas.parentElement.clientWidth - 16;
   const ratio = window.devicePixelRatio || 1;
-  const scale = Math.max(2, Math.floor((Math.min(box, 480) * ratio) / (modules + 2 * quiet)));
+  // Elderly mode (elderly.js): the code fills the screen's width (wallet.css drops the frame's margins), drawn with
+  // at least that many device pixels so the browser only ever shrinks it a little; else whole pixels per module.
+  const large = document.documentElement.classList.contains("elderly");
+  const box = large ? canvas.parentElement.clientWidth : canvas.parentElement.clientWidth - 16;
+  const fit = (Math.min(box, large ? Infinity : 480) * ratio) / (modules + 2 * quiet);
+  const scale = Math.max(2, large ? Math.ceil(fit) : Math.floor(fit));
   const size = (modules + 2 * quiet) * scale;
   canvas.width = size;
   canvas.height = size;
-  canvas.style.width = size / ratio + "px";
-  canvas.style.height = size / ratio + "px";
+  canvas.style.width = large ? "100%" : size / ratio + "px";
+  canvas.style.height = large ? "auto" : size / ratio + "px";
   const g = canvas.getContext("2d");
   g.fillStyle = "#fff";
   g.fillRect(0, 0, size, size);

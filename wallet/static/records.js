@@ -6,9 +6,12 @@ import * as session from "./session.js";
 import { dbAll, dbPut, deviceKey, store } from "./db.js";
 import { present } from "./presenting.js";
 import { signIn } from "./signin.js";
-import { $, bilingual, el, en, say, show } from "./ui.js";
+import { $, bilingual, el, en, needsNetwork, say, show } from "./ui.js";
+
+const ADDING = ["添加证照", "adding a licence"];
 
 export async function openRecords() {
+  if (!navigator.onLine) return needsNetwork(...ADDING);  // stay on the home screen
   if (!await session.signedIn()) return signIn();
   show("records");
   const list = $("record-list");
@@ -19,7 +22,8 @@ export async function openRecords() {
   } catch (error) {
     if (error instanceof session.SignedOut) return signIn();
     list.replaceChildren();
-    return say("无法连接，请联网后重试。 / No connection; try again when online.", true);
+    show("home");
+    return needsNetwork(...ADDING);
   }
   if (!response.ok) { list.replaceChildren(); return say("查询失败。 / The lookup failed.", true); }
   const { records } = await response.json();

@@ -64,6 +64,14 @@ const channel = "BroadcastChannel" in self ? new BroadcastChannel("tongban-sessi
 
 // ---------------------------------------------------------------------------------------------- DPoP proofs
 let clockOffset = 0;  // server time - phone time, learnt from a refused proof's Date header (iat must be recent)
+// A proof's iat may be at most 30 s ahead of the server's clock (idp/dpop.py SKEW): correct beyond 20 s (Date has
+// whole seconds). Returns whether the offset changed, i.e. whether a new proof is worth sending.
+function learnClock(response) {
+  const serverTime = Date.parse(response.headers.get("Date") || "") / 1000;
+  if (!Number.isFinite(serverTime) || Math.abs(serverTime - nowSeconds() - clockOffset) <= 20) return false;
+  clockOffset = Math.round(serverTime - nowSeconds());
+  return true;
+}
 
 async function dpopKey() {
   const key = await read("dpop-key");
@@ -90,11 +98,7 @@ async function tokenRequest(key, params) {
   let response = await send();
   if (response.status === 400) {
     const body = await response.clone().json().catch(() => ({}));
-    const serverTime = Date.parse(response.headers.get("Date") || "") / 1000;
-    if (body.error === "invalid_dpop_proof" && Math.abs(serverTime - nowSeconds() - clockOffset) > 60) {
-      clockOffset = Math.round(serverTime - nowSeconds());
-      response = await send();
-    }
+    if (body.error === "invalid_dpop_proof" && learnClock(response)) response = await send();
   }
   return response;
 }
@@ -169,7 +173,9 @@ export async function authFetch(url, init = {}) {
   };
   let t = await current();
   if (!t) throw new SignedOut();
-  const response = await send(t);
+  let response = await send(t);
+  if (response.status === 401 && t.token_type === "DPoP" && /invalid_dpop_proof/.test(
+    response.headers.get("WWW-Authenticate") || "") && learnClock(response)) response = await send(t);  // the clock
   if (response.status !== 401) return response;
   t = await refresh(t.access_token);
   if (!t) throw new SignedOut();

@@ -3,7 +3,7 @@
 // to sign-in and coming back, calling the service with the token, and the "staying signed in" box.
 import * as tb from "./tb-format.js";
 import * as session from "./session.js";
-import { $, en, say } from "./ui.js";
+import { $, en, needsNetwork, say } from "./ui.js";
 
 const ORIGIN = location.origin;
 const REDIRECT_URI = ORIGIN + "/wallet/";
@@ -11,7 +11,12 @@ const CLIENT_ID = document.body.dataset.clientId;
 const SCOPE = document.body.dataset.scope;
 
 export async function signIn(after = "records") {  // after: what to open on return ("records", "family", "health:<slot>", "home")
-  if (!navigator.onLine) return say("无法连接，请联网后登录。 / No connection; sign in when online.", true);  // not the browser's offline page
+  if (!navigator.onLine) return needsNetwork("登录", "signing in");  // not the browser's offline page
+  try {  // navigator.onLine can be true with no way through (a captive portal, the service down): ask first
+    await fetch("/.well-known/openid-configuration", { method: "HEAD", cache: "no-store" });
+  } catch {
+    return needsNetwork("登录", "signing in");
+  }
   sessionStorage.setItem("tb.after", after);
   const verifier = tb.b64url(crypto.getRandomValues(new Uint8Array(32)));
   const state = tb.b64url(crypto.getRandomValues(new Uint8Array(16)));

@@ -1,10 +1,12 @@
 // Service worker for /wallet/: the page and its scripts stay available offline (network first, cache as
 // fallback, so updates arrive whenever the phone is online). Licences and keys live in IndexedDB, not here.
-const CACHE = "tongban-wallet-v7";
+const CACHE = "tongban-wallet-v8";
 // wallet.js and the modules it imports (one per section), the shared libraries, and the words (credentials/words.py).
 const MODULES = ["wallet", "ui", "db", "words", "signin", "records", "presenting", "history", "health", "health-view",
-  "family-proxies", "family", "elderly", "session", "tb-format", "scan", "sd-jwt", "share", "unlock", "fetch-grant"];
+  "family-proxies", "family", "elderly", "session", "tb-format", "scan", "sd-jwt", "share", "unlock", "fetch-grant",
+  "phone-licences", "notice"];
 const ASSETS = ["/wallet/", "/wallet/words.json", "/wallet/static/wallet.css", "/wallet/static/icon.svg",
+  "/wallet/manifest.webmanifest", "/wallet/static/icon-192.png", "/wallet/static/icon-512.png",
   "/wallet/static/vendor/qrcode-generator-2.0.4.mjs", "/wallet/static/vendor/jsqr-1.4.0.js",
   ...MODULES.map((name) => `/wallet/static/${name}.js`)];
 

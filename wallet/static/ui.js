@@ -8,6 +8,13 @@ export function say(message, error = false) {
   status.hidden = !message;
   status.textContent = message || "";
   status.classList.toggle("error", error);
+  delete status.dataset.offline;
+}
+// Offline (navigator.onLine is false, or a request could not be sent): say what needs the network and stay in the
+// app; a button that would navigate (sign-in) must not land on the browser's offline page.
+export function needsNetwork(zh, english) {
+  say(`无法连接：${zh}需要联网，请联网后重试。 / No connection: ${english} needs the network; try again when online.`, true);
+  $("status").dataset.offline = "1";
 }
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -8,6 +8,8 @@
 //    family-proxies.js, family.js);
 //  * presentations to apps (OpenID4VP: share.js, sd-jwt.js), answered with the SD-JWT VC copy of a licence;
 //  * an optional face/fingerprint unlock (a passkey the server verifies) before a code is shown (unlock.js);
+//  * this phone's licences, each removable (and its copy revoked at the issuer when online: phone-licences.js);
+//  * what changed since the last visit (a licence revoked or issued anew, a health code's colour), said once (notice.js);
 //  * history of what was shown, on the phone only (history.js); large text (elderly.js); the words of claims and
 //    colours are the counter's (words.js). No alert/confirm pop-ups: messages go to the status line (ui.js).
 // This module only wires them together and starts the wallet.
@@ -21,9 +23,11 @@ import { openFamily, renderFamily } from "./family-proxies.js";
 import { CHECK_SECONDS, checkHealth, openHealth, recheck, renderHealthCards } from "./health.js";
 import { exportHistory, recordShown, renderHistory } from "./history.js";
 import { initLock, presenting, refresh } from "./presenting.js";
+import { initNotice, refreshLicenceStates, showChanges } from "./notice.js";
+import { initPhoneLicences, renderPhoneLicences } from "./phone-licences.js";
 import { openRecords, renderCards } from "./records.js";
 import { api, finishSignIn, renderSession, sessionButton, signIn } from "./signin.js";
-import { $, el, say, show } from "./ui.js";
+import { $, el, needsNetwork, say, show } from "./ui.js";
 import { initUnlock } from "./unlock.js";
 
 async function main() {
@@ -35,6 +39,8 @@ async function main() {
   if ("serviceWorker" in navigator) navigator.serviceWorker.register("/wallet/sw.js", { scope: "/wallet/" }).catch(() => {});
   await deviceKey();
   await renderCards();
+  initPhoneLicences();
+  await renderPhoneLicences();
   await renderHistory();
   $("family").addEventListener("click", openFamily);
   share.init();
@@ -52,6 +58,7 @@ async function main() {
   family.init({ api, say, el, signIn, refresh: renderFamily });  // the invite form and the invitation lists
   $("health-update").addEventListener("click", async () => {
     const slot = presenting?.slot;
+    if (!navigator.onLine) return needsNetwork("检查更新", "checking for updates");
     if (slot && navigator.onLine && !await session.signedIn()) return signIn("health:" + slot);
     if (slot) await recheck(slot, true);
   });
@@ -73,7 +80,11 @@ async function main() {
     history.replaceState(null, "", "/wallet/");
     await share.openRequest(asked);
   }
-  checkHealth(true).catch((error) => console.warn("health check:", error));  // on every opening, then every minute
+  initNotice();
+  // On every opening: the health codes and the licences' states, then what changed since the last visit.
+  Promise.all([checkHealth(true).catch((error) => console.warn("health check:", error)),
+    refreshLicenceStates().catch((error) => console.warn("licence states:", error))])
+    .then(showChanges).catch((error) => console.warn("changes:", error));
   setInterval(() => checkHealth().catch((error) => console.warn("health check:", error)), CHECK_SECONDS * 1000);
   document.body.dataset.ready = "1";
 }
