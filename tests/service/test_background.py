@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -63,6 +64,13 @@ def test_one_leader_among_processes_and_a_successor_when_it_goes(two_engines, po
     with admin.begin() as conn:
         conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
                           "AND objid = :id AND granted"), {"id": lock_id})
+    # pg_terminate_backend only signals: wait until the backend has gone and its lock with it
+    for _ in range(100):
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = :id "
+                                     "AND granted"), {"id": lock_id}).scalar():
+                break
+        time.sleep(0.05)
     admin.dispose()
     assert first.held()  # a successor takes the lock at its next check
     assert not second.held()  # and the old leader learns at its next check that it no longer leads
